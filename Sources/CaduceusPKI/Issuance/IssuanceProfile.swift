@@ -1,0 +1,48 @@
+/// What a certificate is for, and so which extensions it carries (RFC 5280 §4.2, RFC 8550 §4.4 for S/MIME).
+public enum IssuanceProfile: Sendable, Equatable {
+    /// The federation's self-signed root (the global node). CA, keyCertSign + cRLSign, no path length limit below
+    /// the default of 2 (root → regional → hospital → leaf).
+    case rootCA(pathLength: Int = 2)
+    /// An issuing CA under another CA (a regional or hospital CA). `pathLength` 1 lets a regional CA certify hospital
+    /// CAs; 0 lets it certify only leaves. Non-empty `permittedDNSDomains` / `permittedEmailDomains` become a critical
+    /// name-constraints extension.
+    case issuingCA(pathLength: Int, permittedDNSDomains: [String] = [], permittedEmailDomains: [String] = [])
+    /// A node: TLS server and client authentication with DNS SANs, and envelope signing / decryption (emailProtection)
+    /// because nodes sign and receive S/MIME envelopes.
+    case node(dnsNames: [String])
+    /// A staff member's smart-card credential: signing with non-repudiation, decryption, client authentication;
+    /// rfc822Name SAN.
+    case person(email: String)
+    /// A patient's card: signing (consents), decryption and client authentication; optional rfc822Name SAN.
+    case patient(email: String?)
+
+    /// A short name used in the CA's records and the CLI (`root`, `ca`, `node`, `person`, `patient`).
+    public var name: String {
+        switch self {
+        case .rootCA: return "root"
+        case .issuingCA: return "ca"
+        case .node: return "node"
+        case .person: return "person"
+        case .patient: return "patient"
+        }
+    }
+
+    /// Whether the profile makes a CA certificate.
+    public var isCA: Bool {
+        switch self {
+        case .rootCA, .issuingCA: return true
+        default: return false
+        }
+    }
+
+    /// Default validity in days: 20 years for a root, 10 for issuing CAs, 397 for nodes (the CA/B limit for TLS),
+    /// two years for cards.
+    public var defaultValidityDays: Int {
+        switch self {
+        case .rootCA: return 7305
+        case .issuingCA: return 3652
+        case .node: return 397
+        case .person, .patient: return 730
+        }
+    }
+}

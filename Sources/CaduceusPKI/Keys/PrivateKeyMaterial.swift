@@ -1,0 +1,130 @@
+public import Crypto
+public import CryptoExtras
+public import X509
+import SwiftASN1
+import Foundation
+
+/// A private key the PKI can sign with and a CMS recipient can decrypt with: P-256 or RSA (≥ 2048 bits).
+///
+/// Serialised as PKCS#8 (`PRIVATE KEY`); SEC1 (`EC PRIVATE KEY`) and PKCS#1 (`RSA PRIVATE KEY`) are accepted on
+/// input, so keys written by OpenSSL load as they are. `description` never shows key material.
+public struct PrivateKeyMaterial: Sendable, CustomStringConvertible {
+    /// The concrete key.
+    public enum Backing: Sendable {
+        /// A P-256 key.
+        case p256(P256.Signing.PrivateKey)
+        /// An RSA key.
+        case rsa(_RSA.Signing.PrivateKey)
+    }
+
+    /// The concrete key.
+    public let backing: Backing
+
+    /// Wraps a concrete key, refusing RSA keys under 2048 bits.
+    public init(_ backing: Backing) throws {
+        if case .rsa(let key) = backing, key.keySizeInBits < 2048 {
+            throw PKIError(.weakAlgorithm, "RSA keys must be at least 2048 bits")
+        }
+        self.backing = backing
+    }
+
+    /// Generates a fresh key.
+    public static func generate(_ algorithm: KeyAlgorithm) throws -> PrivateKeyMaterial {
+        switch algorithm {
+        case .p256: return try PrivateKeyMaterial(.p256(P256.Signing.PrivateKey()))
+        case .rsa2048: return try PrivateKeyMaterial(.rsa(_RSA.Signing.PrivateKey(keySize: .bits2048)))
+        case .rsa3072: return try PrivateKeyMaterial(.rsa(_RSA.Signing.PrivateKey(keySize: .bits3072)))
+        }
+    }
+
+    /// Parses a PEM private key: PKCS#8, SEC1 or PKCS#1.
+    public init(pemEncoded pem: String) throws {
+        let document: PEMDocument
+        do { document = try PEMDocument(pemString: pem) } catch {
+            throw PKIError(.malformed, "the private key is not a PEM document")
+        }
+        switch document.discriminator {
+        case "PRIVATE KEY": try self.init(pkcs8DER: document.derBytes)
+        case "EC PRIVATE KEY":
+            do { try self.init(.p256(P256.Signing.PrivateKey(derRepresentation: document.derBytes))) } catch {
+                throw PKIError(.unsupportedKey, "the EC private key is not a P-256 key")
+            }
+        case "RSA PRIVATE KEY":
+            do { try self.init(.rsa(_RSA.Signing.PrivateKey(derRepresentation: document.derBytes))) } catch
+                let e as PKIError { throw e } catch {
+                throw PKIError(.malformed, "the RSA private key could not be parsed")
+            }
+        case "ENCRYPTED PRIVATE KEY":
+            throw PKIError(.unsupportedKey, "encrypted PEM keys are not read; use a PKCS#12 file with a password")
+        default:
+            throw PKIError(.malformed, "the PEM block is not a private key")
+        }
+    }
+
+    /// Parses a PKCS#8 PrivateKeyInfo (RFC 5208).
+    public init(pkcs8DER der: [UInt8]) throws {
+        let key: Certificate.PrivateKey
+        do { key = try Certificate.PrivateKey(derBytes: der) } catch {
+            throw PKIError(.malformed, "the PKCS#8 private key could not be parsed or is of an unsupported type")
+        }
+        try self.init(certificateKey: key)
+    }
+
+    /// Wraps a swift-certificates private key (P-256 or RSA only).
+    public init(certificateKey key: Certificate.PrivateKey) throws {
+        if let p256 = try? P256.Signing.PrivateKey(derRepresentation: Self.pkcs8(of: key)) {
+            try self.init(.p256(p256))
+        } else if let rsa = try? _RSA.Signing.PrivateKey(derRepresentation: Self.pkcs8(of: key)) {
+            try self.init(.rsa(rsa))
+        } else {
+            throw PKIError(.unsupportedKey, "only P-256 and RSA keys are supported")
+        }
+    }
+
+    private static func pkcs8(of key: Certificate.PrivateKey) throws -> [UInt8] {
+        try key.serializeAsPEM().derBytes
+    }
+
+    /// PKCS#8 PrivateKeyInfo DER.
+    public var pkcs8DER: [UInt8] {
+        switch backing {
+        case .p256(let k): return Array(k.derRepresentation)
+        case .rsa(let k): return Array(k.pkcs8DERRepresentation)
+        }
+    }
+
+    /// PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`).
+    public var pkcs8PEM: String {
+        PEMDocument(type: "PRIVATE KEY", derBytes: pkcs8DER).pemString + "\n"
+    }
+
+    /// The key as swift-certificates uses it for signing.
+    public var certificateKey: Certificate.PrivateKey {
+        switch backing {
+        case .p256(let k): return Certificate.PrivateKey(k)
+        case .rsa(let k): return Certificate.PrivateKey(k)
+        }
+    }
+
+    /// The matching public key.
+    public var publicKey: Certificate.PublicKey { certificateKey.publicKey }
+
+    /// The signature algorithm this key signs certificates, CRLs and CMS with: ECDSA-SHA256 or RSA-SHA256 (PKCS#1 v1.5,
+    /// as RFC 8551 and OpenSSL use by default).
+    public var signatureAlgorithm: Certificate.SignatureAlgorithm {
+        switch backing {
+        case .p256: return .ecdsaWithSHA256
+        case .rsa: return .sha256WithRSAEncryption
+        }
+    }
+
+    /// Which algorithm family this key is.
+    public var algorithmName: String {
+        switch backing {
+        case .p256: return "P-256"
+        case .rsa(let k): return "RSA-\(k.keySizeInBits)"
+        }
+    }
+
+    public var description: String { "PrivateKeyMaterial(\(algorithmName), <redacted>)" }
+}
