@@ -281,3 +281,19 @@ public func federationName(commonName: String, organization: String = "Caduceus 
         CommonName(commonName)
     }
 }
+
+extension CertificateAuthority {
+    /// Issues with explicit validity and optionally explicit extensions, skipping profile and validity checks. For
+    /// building deliberately bad certificates in tests (expired, not yet valid, wrong usage); never used by the CA
+    /// store or the CLI.
+    package func issueUnchecked(
+        profile: IssuanceProfile, subject: DistinguishedName, publicKey: Certificate.PublicKey,
+        notBefore: Date, notAfter: Date, extensions: Certificate.Extensions? = nil
+    ) throws -> Certificate {
+        let chosen = try extensions ?? Self.extensions(for: profile, publicKey: publicKey, issuerPublicKey: certificate.publicKey)
+        return try Certificate(
+            version: .v3, serialNumber: SerialNumberGenerator.random(), publicKey: publicKey,
+            notValidBefore: notBefore, notValidAfter: notAfter, issuer: certificate.subject, subject: subject,
+            signatureAlgorithm: key.signatureAlgorithm, extensions: chosen, issuerPrivateKey: key.certificateKey)
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+
+/// A minimal, strict MIME entity reader/writer for S/MIME (RFC 2045, RFC 8551 §3): headers (with folding), a body,
+/// base64 transfer encoding and multipart/signed splitting. Accepts CRLF or LF line endings on input; writes CRLF.
+struct MIMEEntity {
+    var headers: [(name: String, value: String)]
+    var body: ArraySlice<UInt8>
+
+    static let crlf: [UInt8] = [13, 10]
+
+    func header(_ name: String) -> String? {
+        headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+    }
+
+    /// The media type, lower-cased, without parameters.
+    var mediaType: String {
+        (header("Content-Type") ?? "text/plain").split(separator: ";").first.map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        } ?? "text/plain"
+    }
+
+    /// A Content-Type parameter (quotes removed), case-insensitive name.
+    func contentTypeParameter(_ name: String) -> String? {
+        guard let value = header("Content-Type") else { return nil }
+        for part in value.split(separator: ";").dropFirst() {
+            let pair = part.split(separator: "=", maxSplits: 1)
+            guard pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces).lowercased() == name.lowercased() else {
+                continue
+            }
+            var v = pair[1].trimmingCharacters(in: .whitespaces)
+            if v.hasPrefix("\""), v.hasSuffix("\""), v.count >= 2 { v = String(v.dropFirst().dropLast()) }
+            return v
+        }
+        return nil
+    }
+
+    /// Parses an entity: headers up to the first empty line, then the body.
+    static func parse(_ bytes: ArraySlice<UInt8>) throws -> MIMEEntity {
+        var headers: [(String, String)] = []
+        var index = bytes.startIndex
+        while true {
+            guard let lineEnd = bytes[index...].firstIndex(of: 10) else {
+                throw CMSError(.mimeMalformed, "the MIME headers are not terminated by an empty line")
+            }
+            var line = bytes[index..<lineEnd]
+            if line.last == 13 { line = line.dropLast() }
+            index = lineEnd + 1
+            if line.isEmpty { break }
+            guard let text = String(validating: line, as: UTF8.self) else {
+                throw CMSError(.mimeMalformed, "a MIME header is not valid text")
+            }
+            if text.first == " " || text.first == "\t" {
+                guard !headers.isEmpty else { throw CMSError(.mimeMalformed, "a MIME header continues nothing") }
+                headers[headers.count - 1].1 += " " + text.trimmingCharacters(in: .whitespaces)
+                continue
+            }
+            guard let colon = text.firstIndex(of: ":") else {
+                throw CMSError(.mimeMalformed, "a MIME header line has no colon")
+            }
+            headers.append((String(text[..<colon]), text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+        }
+        guard headers.contains(where: { $0.0.caseInsensitiveCompare("Content-Type") == .orderedSame }) else {
+            throw CMSError(.mimeMalformed, "the MIME entity has no Content-Type")
+        }
+        return MIMEEntity(headers: headers, body: bytes[index...])
+    }
+
+    /// The body with its Content-Transfer-Encoding removed (base64, 7bit, 8bit, binary).
+    func decodedBody() throws -> [UInt8] {
+        switch (header("Content-Transfer-Encoding") ?? "7bit").lowercased() {
+        case "base64":
+            guard let data = Data(base64Encoded: Data(body), options: .ignoreUnknownCharacters) else {
+                throw CMSError(.mimeMalformed, "the base64 body cannot be decoded")
+            }
+            return Array(data)
+        case "7bit", "8bit", "binary":
+            return Array(body)
+        default:
+            throw CMSError(.mimeMalformed, "the Content-Transfer-Encoding is not supported")
+        }
+    }
+
+    /// multipart/signed: the first part's exact bytes (what was signed) and the signature part.
+    func splitSigned() throws -> (content: ArraySlice<UInt8>, signature: MIMEEntity) {
+        guard let boundary = contentTypeParameter("boundary"), !boundary.isEmpty else {
+            throw CMSError(.mimeMalformed, "multipart/signed without a boundary")
+        }
+        let delimiter = Array(("--" + boundary).utf8)
+        var starts: [Int] = []  // index of each delimiter line start
+        var index = body.startIndex
+        while index < body.endIndex {
+            let lineStart = index
+            if body[lineStart...].starts(with: delimiter) { starts.append(lineStart) }
+            guard let lf = body[index...].firstIndex(of: 10) else { break }
+            index = lf + 1
+        }
+        guard starts.count >= 3 else { throw CMSError(.mimeMalformed, "multipart/signed needs two parts") }
+        func partBody(from delimiterStart: Int, to nextDelimiter: Int) -> ArraySlice<UInt8> {
+            let afterDelimiterLine = (body[delimiterStart...].firstIndex(of: 10) ?? delimiterStart) + 1
+            var end = nextDelimiter
+            // The line break before a delimiter belongs to the delimiter (RFC 2046 §5.1.1).
+            if end > afterDelimiterLine, body[end - 1] == 10 { end -= 1 }
+            if end > afterDelimiterLine, body[end - 1] == 13 { end -= 1 }
+            return body[afterDelimiterLine..<max(end, afterDelimiterLine)]
+        }
+        let content = partBody(from: starts[0], to: starts[1])
+        let signature = try MIMEEntity.parse(partBody(from: starts[1], to: starts[2]))
+        return (content, signature)
+    }
+
+    /// Writes headers, an empty line and the body, CRLF line endings.
+    static func render(headers: [(String, String)], body: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(body.count + 512)
+        for (name, value) in headers { out.append(contentsOf: Array("\(name): \(value)".utf8) + crlf) }
+        out.append(contentsOf: crlf)
+        out.append(contentsOf: body)
+        return out
+    }
+
+    /// Base64 with 64-character lines and CRLF.
+    static func base64Lines(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        Array(Data(bytes).base64EncodedData(options: [.lineLength64Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])) + crlf
+    }
+}

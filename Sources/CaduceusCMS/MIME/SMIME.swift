@@ -1,0 +1,178 @@
+public import CaduceusPKI
+public import X509
+public import struct Foundation.Date
+import Foundation
+import SwiftASN1
+import CaduceusCore
+
+/// S/MIME 4.0 (RFC 8551) messages over the CMS primitives: `application/pkcs7-mime` with `smime-type`
+/// (signed-data, enveloped-data, authEnveloped-data), `multipart/signed` with `application/pkcs7-signature`, base64
+/// transfer encoding; plus raw DER for the same operations. Sign-then-encrypt and decrypt-then-verify are one call.
+public enum SMIME {
+    /// The output form.
+    public enum Format: Sendable {
+        /// An S/MIME MIME entity (CRLF, base64).
+        case smime
+        /// Raw DER CMS ContentInfo.
+        case der
+    }
+
+    /// Signs `content`. S/MIME form: `multipart/signed` when `detached` (the default, like `openssl cms -sign`),
+    /// otherwise `application/pkcs7-mime; smime-type=signed-data`.
+    public static func sign(
+        _ content: ArraySlice<UInt8>, signers: [Credential], detached: Bool = true, format: Format = .smime,
+        signingTime: Date
+    ) throws -> [UInt8] {
+        let cms = try SignedData.sign(content, signers: signers, detached: detached, signingTime: signingTime)
+        switch format {
+        case .der: return cms
+        case .smime where !detached: return opaqueSignedEntity(cms)
+        case .smime:
+            let boundary = "----CADUCEUS" + Hex.encode(randomBytes(16))
+            guard !content.starts(with: Array("--\(boundary)".utf8)),
+                content.firstRange(of: Array("\n--\(boundary)".utf8)) == nil
+            else { throw CMSError(.unsupported, "the content collides with the MIME boundary") }
+            var body = Array("This is an S/MIME signed message\r\n\r\n--\(boundary)\r\n".utf8)
+            body.append(contentsOf: content)
+            // The line break ending the signed part is a bare LF: OpenSSL in binary mode strips only an LF before
+            // the delimiter, so a CRLF there would add a CR to what it digests. Our reader accepts either.
+            body.append(contentsOf: Array("\n--\(boundary)\r\n".utf8))
+            body.append(
+                contentsOf: MIMEEntity.render(
+                    headers: [
+                        ("Content-Type", "application/pkcs7-signature; name=\"smime.p7s\""),
+                        ("Content-Transfer-Encoding", "base64"),
+                        ("Content-Disposition", "attachment; filename=\"smime.p7s\""),
+                    ], body: MIMEEntity.base64Lines(cms)))
+            body.append(contentsOf: Array("\r\n--\(boundary)--\r\n".utf8))
+            let micalg = "sha-256"  // every Caduceus signer signs with SHA-256 (PrivateKeyMaterial.signatureAlgorithm)
+            return MIMEEntity.render(
+                headers: [
+                    ("MIME-Version", "1.0"),
+                    (
+                        "Content-Type",
+                        "multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=\"\(micalg)\"; boundary=\"\(boundary)\""
+                    ),
+                ], body: body)
+        }
+    }
+
+    /// Verifies a signed message: multipart/signed, application/pkcs7-mime signed-data, or DER (attached, or detached
+    /// with `detachedContent`).
+    public static func verify(
+        _ message: ArraySlice<UInt8>, detachedContent: ArraySlice<UInt8>? = nil, validator: ChainValidator, now: Date
+    ) async throws -> VerifiedContent {
+        try requireNonEmpty(message)
+        if isDER(message) {
+            return try await SignedData.verify(message, detachedContent: detachedContent, validator: validator, now: now)
+        }
+        let entity = try MIMEEntity.parse(message)
+        switch entity.mediaType {
+        case "multipart/signed":
+            let (content, signaturePart) = try entity.splitSigned()
+            guard ["application/pkcs7-signature", "application/x-pkcs7-signature"].contains(signaturePart.mediaType) else {
+                throw CMSError(.mimeMalformed, "the second part of multipart/signed is not a PKCS#7 signature")
+            }
+            let cms = try signaturePart.decodedBody()
+            return try await SignedData.verify(cms[...], detachedContent: content, validator: validator, now: now)
+        case "application/pkcs7-mime", "application/x-pkcs7-mime":
+            let cms = try entity.decodedBody()
+            return try await SignedData.verify(cms[...], detachedContent: detachedContent, validator: validator, now: now)
+        default:
+            throw CMSError(.mimeMalformed, "the message is not an S/MIME signed entity")
+        }
+    }
+
+    /// Encrypts `content` to `recipients`: `application/pkcs7-mime; smime-type=authEnveloped-data` for GCM,
+    /// `enveloped-data` for CBC, or DER.
+    public static func encrypt(
+        _ content: ArraySlice<UInt8>, recipients: [Certificate], cipher: ContentCipher = .aes256GCM,
+        format: Format = .smime
+    ) throws -> [UInt8] {
+        let cms = try EnvelopedData.encrypt(content, recipients: recipients, cipher: cipher)
+        return format == .der ? cms : envelopedEntity(cms, authenticated: cipher.isAuthenticated)
+    }
+
+    /// Decrypts an S/MIME or DER encrypted message.
+    public static func decrypt(_ message: ArraySlice<UInt8>, credential: Credential) throws -> [UInt8] {
+        try EnvelopedData.decrypt(try cmsBytes(message, expecting: ["enveloped-data", "authenveloped-data"]), credential: credential).content
+    }
+
+    /// Sign-then-encrypt (RFC 8551 §3.7): the content is signed (attached) by `signers`, and the signed object is
+    /// encrypted to `recipients`. In S/MIME form the inner object is an `application/pkcs7-mime; smime-type=signed-data`
+    /// entity; in DER form it is the SignedData ContentInfo itself.
+    public static func seal(
+        _ content: ArraySlice<UInt8>, signers: [Credential], recipients: [Certificate], cipher: ContentCipher = .aes256GCM,
+        format: Format = .smime, signingTime: Date
+    ) throws -> [UInt8] {
+        let signed = try SignedData.signRope(content, signers: signers, detached: false, signingTime: signingTime)
+        switch format {
+        case .der:
+            let inner = signed.joined()
+            return try EnvelopedData.encryptRope(inner[...], recipients: recipients, cipher: cipher).joined()
+        case .smime:
+            let inner = opaqueSignedEntity(signed.joined())
+            let cms = try EnvelopedData.encryptRope(inner[...], recipients: recipients, cipher: cipher).joined()
+            return envelopedEntity(cms, authenticated: cipher.isAuthenticated)
+        }
+    }
+
+    /// Decrypt-then-verify: decrypts with `credential`, then verifies the signed object inside (S/MIME entity or DER)
+    /// against `validator`. Returns the content and its signers.
+    public static func open(
+        _ message: ArraySlice<UInt8>, credential: Credential, validator: ChainValidator, now: Date
+    ) async throws -> VerifiedContent {
+        let inner = try decrypt(message, credential: credential)
+        return try await verify(inner[...], validator: validator, now: now)
+    }
+
+    // MARK: - helpers
+
+    static func isDER(_ bytes: ArraySlice<UInt8>) -> Bool { bytes.first == 0x30 }
+
+    static func requireNonEmpty(_ bytes: ArraySlice<UInt8>) throws {
+        guard !bytes.isEmpty else { throw CMSError(.malformed, "the message is empty") }
+    }
+
+    /// CMS bytes from DER, PEM (`CMS`/`PKCS7`) or an application/pkcs7-mime entity.
+    static func cmsBytes(_ message: ArraySlice<UInt8>, expecting types: [String]) throws -> ArraySlice<UInt8> {
+        try requireNonEmpty(message)
+        if isDER(message) { return message }
+        if message.starts(with: Array("-----BEGIN".utf8)) {
+            guard let text = String(validating: message, as: UTF8.self), let document = try? PEMDocument(pemString: text)
+            else { throw CMSError(.malformed, "the PEM CMS block cannot be decoded") }
+            return document.derBytes[...]
+        }
+        let entity = try MIMEEntity.parse(message)
+        guard ["application/pkcs7-mime", "application/x-pkcs7-mime"].contains(entity.mediaType) else {
+            throw CMSError(.mimeMalformed, "the message is not an application/pkcs7-mime entity")
+        }
+        if let smimeType = entity.contentTypeParameter("smime-type")?.lowercased(), !types.contains(smimeType) {
+            throw CMSError(.mimeMalformed, "the S/MIME type is \(smimeType.prefix(32)), not what the operation needs")
+        }
+        return try entity.decodedBody()[...]
+    }
+
+    static func opaqueSignedEntity(_ cms: [UInt8]) -> [UInt8] {
+        MIMEEntity.render(
+            headers: [
+                ("MIME-Version", "1.0"),
+                ("Content-Disposition", "attachment; filename=\"smime.p7m\""),
+                ("Content-Type", "application/pkcs7-mime; smime-type=signed-data; name=\"smime.p7m\""),
+                ("Content-Transfer-Encoding", "base64"),
+            ], body: MIMEEntity.base64Lines(cms))
+    }
+
+    static func envelopedEntity(_ cms: [UInt8], authenticated: Bool) -> [UInt8] {
+        MIMEEntity.render(
+            headers: [
+                ("MIME-Version", "1.0"),
+                ("Content-Disposition", "attachment; filename=\"smime.p7m\""),
+                (
+                    "Content-Type",
+                    "application/pkcs7-mime; smime-type=\(authenticated ? "authEnveloped-data" : "enveloped-data"); name=\"smime.p7m\""
+                ),
+                ("Content-Transfer-Encoding", "base64"),
+            ], body: MIMEEntity.base64Lines(cms))
+    }
+}
