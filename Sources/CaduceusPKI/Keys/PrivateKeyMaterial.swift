@@ -39,9 +39,14 @@ public struct PrivateKeyMaterial: Sendable, CustomStringConvertible {
 
     /// Parses a PEM private key: PKCS#8, SEC1 or PKCS#1.
     public init(pemEncoded pem: String) throws {
-        let document: PEMDocument
-        do { document = try PEMDocument(pemString: pem) } catch {
+        // A file may hold several blocks (OpenSSL's `pkcs12 -nodes` output, a key next to its certificate): take the
+        // first private key.
+        let keyTypes: Set<String> = ["PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY", "ENCRYPTED PRIVATE KEY"]
+        guard let documents = try? PEMDocument.parseMultiple(pemString: pem), !documents.isEmpty else {
             throw PKIError(.malformed, "the private key is not a PEM document")
+        }
+        guard let document = documents.first(where: { keyTypes.contains($0.discriminator) }) else {
+            throw PKIError(.malformed, "the PEM text holds no private key")
         }
         switch document.discriminator {
         case "PRIVATE KEY": try self.init(pkcs8DER: document.derBytes)

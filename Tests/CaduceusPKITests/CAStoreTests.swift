@@ -1,0 +1,108 @@
+import CaduceusCore
+import CaduceusPKI
+@testable import CaduceusPKI
+import CaduceusTestSupport
+import Foundation
+import Testing
+import X509
+
+@Suite("File-based CA store: durable state, journaled serials, monotonic CRL numbers")
+struct CAStoreTests {
+    let dir: TemporaryDirectory
+    init() throws { dir = try TemporaryDirectory() }
+
+    func makeHierarchy() throws -> (root: CAStore, hospital: CAStore) {
+        let root = try CAStore.createRoot(at: dir.file("root"), subject: try federationName(commonName: "Store Root"), now: Date())
+        let regional = try root.createSubordinate(
+            at: dir.file("regional"), subject: try federationName(commonName: "Store Regional"), pathLength: 1, now: Date())
+        let hospital = try regional.createSubordinate(
+            at: dir.file("hospital"), subject: try federationName(commonName: "Store Hospital"), pathLength: 0,
+            permittedDNSDomains: ["hospital-a.test"], now: Date())
+        return (root, hospital)
+    }
+
+    @Test func issueRevokeAndCRL() throws {
+        let (root, hospital) = try makeHierarchy()
+        let key = try PrivateKeyMaterial.generate(.p256)
+        let cert = try hospital.issue(profile: .node(dnsNames: ["n1.hospital-a.test"]), subject: try federationName(commonName: "n1"), publicKey: key.publicKey, now: Date())
+        #expect(try hospital.records().map(\.status) == ["issued"])
+        #expect(try hospital.certificate(serial: cert.serialNumber) == cert)
+        #expect(try hospital.authority().parents.count == 2)
+        #expect(try root.records().count == 1)  // the regional CA
+
+        try hospital.revoke(serial: cert.serialNumber, reason: .superseded, now: Date())
+        #expect(throws: PKIError(.alreadyRevoked, "")) { try hospital.revoke(serial: cert.serialNumber, reason: .superseded, now: Date()) }
+        #expect(throws: PKIError(.notFound, "")) { try hospital.revoke(serial: Certificate.SerialNumber(bytes: [1, 2, 3]), reason: .superseded, now: Date()) }
+        let crl1 = try hospital.makeCRL(now: Date())
+        let crl2 = try CAStore(opening: hospital.directory).makeCRL(now: Date())
+        #expect(crl1.crlNumber == [1])
+        #expect(crl2.crlNumber == [2])
+        #expect(crl2.entry(for: cert.serialNumber)?.reason == .superseded)
+        let onDisk = try CertificateRevocationList(pemOrDER: Array(try Data(contentsOf: URL(fileURLWithPath: hospital.directory + "/crl.der"))))
+        #expect(onDisk.crlNumber == [2])
+        // Key file is private.
+        let attributes = try FileManager.default.attributesOfItem(atPath: hospital.directory + "/ca.key.pem")
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        #expect(throws: PKIError(.alreadyExists, "")) {
+            try CAStore.createRoot(at: root.directory, subject: try federationName(commonName: "Again"), now: Date())
+        }
+    }
+
+    @Test("a crash after reserving a serial never lets that serial be used again")
+    func crashAfterReserve() throws {
+        let (_, hospital) = try makeHierarchy()
+        var crashing = hospital
+        crashing.crashAt = .afterReserve
+        let key = try PrivateKeyMaterial.generate(.p256)
+        #expect(throws: PKIError(.io, "")) {
+            try crashing.issue(profile: .node(dnsNames: ["c.hospital-a.test"]), subject: try federationName(commonName: "c"), publicKey: key.publicKey, now: Date())
+        }
+        let reopened = try CAStore(opening: hospital.directory)
+        let reserved = try reopened.records()
+        #expect(reserved.map(\.status) == ["reserved"])
+        let cert = try reopened.issue(profile: .node(dnsNames: ["c.hospital-a.test"]), subject: try federationName(commonName: "c"), publicKey: key.publicKey, now: Date())
+        #expect(Hex.encode(cert.serialNumber.bytes) != reserved[0].serial)
+        #expect(try reopened.records().map(\.status) == ["reserved", "issued"])
+    }
+
+    @Test("a crash after writing the certificate is completed on reopening")
+    func crashAfterWrite() throws {
+        let (_, hospital) = try makeHierarchy()
+        var crashing = hospital
+        crashing.crashAt = .afterCertificateWritten
+        let key = try PrivateKeyMaterial.generate(.p256)
+        #expect(throws: PKIError(.io, "")) {
+            try crashing.issue(profile: .person(email: "p@hospital-a.test"), subject: try federationName(commonName: "p"), publicKey: key.publicKey, now: Date())
+        }
+        let reopened = try CAStore(opening: hospital.directory)
+        let records = try reopened.records()
+        #expect(records.map(\.status) == ["issued"])
+        #expect(records[0].notAfter != nil)
+    }
+
+    @Test("serials stay unique over many issuances and processes' worth of reopenings")
+    func uniqueSerials() throws {
+        let (_, hospital) = try makeHierarchy()
+        let key = try PrivateKeyMaterial.generate(.p256)
+        for i in 0..<40 {
+            let store = try CAStore(opening: hospital.directory)
+            _ = try store.issue(profile: .patient(email: nil), subject: try federationName(commonName: "card \(i)"), publicKey: key.publicKey, now: Date())
+        }
+        let serials = try hospital.records().map(\.serial)
+        #expect(serials.count == 40)
+        #expect(Set(serials).count == 40)
+    }
+
+    @Test func refusals() throws {
+        let (_, hospital) = try makeHierarchy()
+        let key = try PrivateKeyMaterial.generate(.p256)
+        #expect(throws: PKIError(.profileViolation, "")) {
+            try hospital.issue(profile: .node(dnsNames: []), subject: try federationName(commonName: "n"), publicKey: key.publicKey, now: Date())
+        }
+        #expect(throws: PKIError(.profileViolation, "")) {
+            try hospital.issue(profile: .person(email: "not-an-email"), subject: try federationName(commonName: "n"), publicKey: key.publicKey, now: Date())
+        }
+        #expect(try hospital.records().isEmpty)  // refusals leave no trace
+        #expect(throws: PKIError(.notFound, "")) { try CAStore(opening: dir.file("nowhere")) }
+    }
+}
