@@ -65,7 +65,7 @@ public struct CertificateAuthority: Sendable {
         try Self.checkProfileInput(profile, subject: subject)
         try Self.checkAcceptableKey(publicKey)
         if profile.isCA, case .isCertificateAuthority(let limit) = try certificate.extensions.basicConstraints,
-            let limit, case .issuingCA(let requested, _, _) = profile, requested >= limit
+            let limit, case .issuingCA(let requested, _) = profile, requested >= limit
         {
             throw PKIError(.profileViolation, "the requested path length exceeds what the issuing CA allows")
         }
@@ -141,7 +141,7 @@ public struct CertificateAuthority: Sendable {
             if let email, !isPlausibleMailbox(email) {
                 throw PKIError(.profileViolation, "the patient card email address is not valid")
             }
-        case .issuingCA(let pathLength, let dns, _):
+        case .issuingCA(let pathLength, let dns):
             guard pathLength >= 0 else { throw PKIError(.profileViolation, "path length must not be negative") }
             guard dns.allSatisfy(isPlausibleDNSName) else {
                 throw PKIError(.profileViolation, "a permitted DNS domain is not a valid DNS name")
@@ -209,13 +209,13 @@ public struct CertificateAuthority: Sendable {
             list.append(try .init(KeyUsage(keyCertSign: true, cRLSign: true), critical: true))
             list.append(try .init(ski, critical: false))
             policy = CaduceusOID.policyCA
-        case .issuingCA(let pathLength, let dns, let email):
+        case .issuingCA(let pathLength, let dns):
             list.append(try .init(BasicConstraints.isCertificateAuthority(maxPathLength: pathLength), critical: true))
             list.append(try .init(KeyUsage(keyCertSign: true, cRLSign: true), critical: true))
             list.append(try .init(ski, critical: false))
             list.append(try .init(aki, critical: false))
-            if !dns.isEmpty || !email.isEmpty {
-                let constraints = NameConstraints(permittedDNSDomains: dns, permittedEmailAddresses: email)
+            if !dns.isEmpty {
+                let constraints = NameConstraints(permittedDNSDomains: dns)
                 list.append(try .init(constraints, critical: true))
             }
             policy = CaduceusOID.policyCA

@@ -4,9 +4,10 @@ public enum IssuanceProfile: Sendable, Equatable {
     /// the default of 2 (root → regional → hospital → leaf).
     case rootCA(pathLength: Int = 2)
     /// An issuing CA under another CA (a regional or hospital CA). `pathLength` 1 lets a regional CA certify hospital
-    /// CAs; 0 lets it certify only leaves. Non-empty `permittedDNSDomains` / `permittedEmailDomains` become a critical
-    /// name-constraints extension.
-    case issuingCA(pathLength: Int, permittedDNSDomains: [String] = [], permittedEmailDomains: [String] = [])
+    /// CAs; 0 lets it certify only leaves. Non-empty `permittedDNSDomains` become a critical name-constraints extension.
+    /// (No rfc822Name constraints: swift-certificates' path validation refuses every chain under one, as it does not
+    /// implement them.)
+    case issuingCA(pathLength: Int, permittedDNSDomains: [String] = [])
     /// A node: TLS server and client authentication with DNS SANs, and envelope signing / decryption (emailProtection)
     /// because nodes sign and receive S/MIME envelopes.
     case node(dnsNames: [String])

@@ -78,16 +78,14 @@ public struct CAStore: Sendable {
     /// Creates an issuing CA in a new directory, certified by `parent` (which records the issuance).
     public func createSubordinate(
         at childDirectory: String, subject: DistinguishedName, pathLength: Int, permittedDNSDomains: [String] = [],
-        permittedEmailDomains: [String] = [], keyAlgorithm: KeyAlgorithm = .p256, now: Date, validityDays: Int? = nil
+        keyAlgorithm: KeyAlgorithm = .p256, now: Date, validityDays: Int? = nil
     ) throws -> CAStore {
         guard !FileManager.default.fileExists(atPath: childDirectory + "/ca.pem") else {
             throw PKIError(.alreadyExists, "a CA exists in that directory already")
         }
         let key = try PrivateKeyMaterial.generate(keyAlgorithm)
         let certificate = try issue(
-            profile: .issuingCA(
-                pathLength: pathLength, permittedDNSDomains: permittedDNSDomains,
-                permittedEmailDomains: permittedEmailDomains),
+            profile: .issuingCA(pathLength: pathLength, permittedDNSDomains: permittedDNSDomains),
             subject: subject, publicKey: key.publicKey, now: now, validityDays: validityDays)
         let authority = try CertificateAuthority(
             certificate: certificate, key: key, parents: try self.authority().chain)

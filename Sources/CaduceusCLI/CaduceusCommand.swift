@@ -1,0 +1,12 @@
+public import ArgumentParser
+
+/// `caduceus`: the root command.
+public struct CaduceusCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "caduceus",
+        abstract: "Caduceus: a secure medical information exchange.",
+        subcommands: [PKICommand.self, SMIMECommand.self, BenchCommand.self, DemoCommand.self]
+    )
+
+    public init() {}
+}

@@ -1,0 +1,164 @@
+import ArgumentParser
+import CaduceusCMS
+import CaduceusCore
+import CaduceusPKI
+import Foundation
+import X509
+
+/// `caduceus demo`: what exists today, end to end — the federation PKI and secure envelopes between hospitals.
+/// (The node servers, HL7 feeds and document exchange join this demo as their issues land.)
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Build a federation PKI and exchange a signed, encrypted record between two hospitals.",
+        discussion: """
+            Creates, under --dir (default: a new temporary directory, kept for you to explore with \
+            `caduceus pki` and `caduceus smime`): a global root CA, a regional CA, two hospital CAs with name \
+            constraints, node certificates and a clinician's card (PKCS#12). Hospital A seals a synthetic document \
+            for hospital B; the regional node cannot read it; hospital B opens and verifies it; hospital A's node \
+            certificate is revoked and B refuses its next message. All data is synthetic.
+            """)
+
+    @Option(help: "Directory for the demo federation (must not exist yet).") var dir: String?
+
+    func run() async throws {
+        try await reportingErrors {
+            let base = dir ?? FileManager.default.temporaryDirectory.appendingPathComponent("caduceus-demo-\(UUID().uuidString.prefix(8))").path
+            guard !FileManager.default.fileExists(atPath: base) else { throw CLIError.usage("--dir exists already") }
+            try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+            let report = Report()
+            let now = Date()
+
+            report.step("Federation PKI")
+            let root = try report.timed("global root CA (P-256, path length 2)") {
+                try CAStore.createRoot(at: "\(base)/pki/global", subject: try federationName(commonName: "Caduceus Global Root CA"), now: now)
+            }
+            let regional = try report.timed("regional CA (path length 1)") {
+                try root.createSubordinate(at: "\(base)/pki/regional", subject: try federationName(commonName: "Region North CA"), pathLength: 1, now: now)
+            }
+            let hospitalA = try report.timed("hospital A CA (name constraint hospital-a.caduceus.test)") {
+                try regional.createSubordinate(
+                    at: "\(base)/pki/hospital-a", subject: try federationName(commonName: "Hospital A CA"), pathLength: 0,
+                    permittedDNSDomains: ["hospital-a.caduceus.test"], now: now)
+            }
+            let hospitalB = try report.timed("hospital B CA (name constraint hospital-b.caduceus.test)") {
+                try regional.createSubordinate(
+                    at: "\(base)/pki/hospital-b", subject: try federationName(commonName: "Hospital B CA"), pathLength: 0,
+                    permittedDNSDomains: ["hospital-b.caduceus.test"], now: now)
+            }
+            func credential(_ store: CAStore, _ profile: IssuanceProfile, _ name: String, _ algorithm: KeyAlgorithm = .p256) throws -> Credential {
+                let key = try PrivateKeyMaterial.generate(algorithm)
+                let cert = try store.issue(profile: profile, subject: try federationName(commonName: name), publicKey: key.publicKey, now: now)
+                return try Credential(key: key, certificate: cert, chain: try store.authority().chain.dropLast().map { $0 })
+            }
+            let nodeA = try report.timed("node certificate node.hospital-a.caduceus.test") {
+                try credential(hospitalA, .node(dnsNames: ["node.hospital-a.caduceus.test"]), "node.hospital-a")
+            }
+            let nodeB = try report.timed("node certificate node.hospital-b.caduceus.test (RSA-3072, for an RSA-OAEP recipient)") {
+                try credential(hospitalB, .node(dnsNames: ["node.hospital-b.caduceus.test"]), "node.hospital-b", .rsa3072)
+            }
+            let regionalNode = try report.timed("node certificate node.region-north (the intermediary)") {
+                let key = try PrivateKeyMaterial.generate(.p256)
+                let cert = try regional.issue(profile: .node(dnsNames: ["node.region-north.caduceus.test"]), subject: try federationName(commonName: "node.region-north"), publicKey: key.publicKey, now: now)
+                return try Credential(key: key, certificate: cert, chain: [try regional.authority().certificate])
+            }
+            let clinician = try report.timed("staff card for a clinician at hospital B, exported as PKCS#12") {
+                let card = try credential(hospitalB, .person(email: "dr.demo@hospital-b.caduceus.test"), "Dr Demo (synthetic)")
+                let password = Sensitive("demo-" + Hex.encode(randomDemoBytes(6)))
+                try AtomicFile.write(Data(try PKCS12.export(card, password: password)), to: "\(base)/clinician.p12", permissions: 0o600)
+                try AtomicFile.write(Data((password.unsafeValue + "\n").utf8), to: "\(base)/clinician.password", permissions: 0o600)
+                return card
+            }
+            for (name, c) in [("node-a", nodeA), ("node-b", nodeB), ("node-regional", regionalNode), ("clinician", clinician)] {
+                try AtomicFile.write(Data(try PEM.encode([c.certificate] + c.chain).utf8), to: "\(base)/\(name).chain.pem")
+                try AtomicFile.write(Data(try PEM.encode([c.certificate]).utf8), to: "\(base)/\(name).pem")
+                try AtomicFile.write(Data(c.key.pkcs8PEM.utf8), to: "\(base)/\(name).key", permissions: 0o600)
+            }
+            let rootCertificate = try root.authority().certificate
+            try AtomicFile.write(Data(try PEM.encode([rootCertificate]).utf8), to: "\(base)/root.pem")
+            let validator = ChainValidator(anchors: [rootCertificate])
+
+            report.step("Hospital A sends a record to hospital B")
+            let document = Array("""
+                <?xml version="1.0"?>
+                <!-- synthetic test record: no real patient -->
+                <ClinicalDocument><title>Referral summary</title><patient>SYNTHETIC-0001</patient></ClinicalDocument>
+
+                """.utf8)
+            let sealed = try report.timed("signed by node.hospital-a (ECDSA P-256/SHA-256), encrypted to node.hospital-b (RSA-OAEP-SHA256, AES-256-GCM)") {
+                try SMIME.seal(document[...], signers: [nodeA], recipients: [nodeB.certificate], signingTime: Date())
+            }
+            try AtomicFile.write(Data(sealed), to: "\(base)/referral.p7m")
+            report.note("S/MIME authEnveloped-data entity, \(sealed.count) bytes -> \(base)/referral.p7m")
+
+            report.step("The regional node relays it but cannot read it")
+            do {
+                _ = try SMIME.decrypt(sealed[...], credential: regionalNode)
+                throw CLIError(code: "demo.failed", message: "the regional node could read the record")
+            } catch let error as CMSError where error.kind == .decryptionFailed {
+                report.note("node.region-north: \(error.code) (\(error.message)) — as intended")
+            }
+
+            report.step("Hospital B opens it")
+            let opened = try await report.timedAsync("decrypted with node.hospital-b's key, signature and chain verified to the global root") {
+                try await SMIME.open(sealed[...], credential: nodeB, validator: validator, now: Date())
+            }
+            guard Array(opened.content) == document else { throw CLIError(code: "demo.failed", message: "content differs") }
+            for signer in opened.signers {
+                report.note("signer: \(signer.certificate.subject); chain of \(signer.chain.count) to the root; content identical (\(opened.content.count) bytes)")
+            }
+
+            report.step("Hospital A's node key is compromised")
+            try report.timed("hospital A CA revokes node.hospital-a (keyCompromise) and publishes CRL") {
+                try hospitalA.revoke(serial: nodeA.certificate.serialNumber, reason: .keyCompromise, now: Date())
+                let crl = try hospitalA.makeCRL(now: Date())
+                try AtomicFile.write(Data(crl.derEncoded), to: "\(base)/hospital-a.crl")
+            }
+            let crl = try CertificateRevocationList(derEncoded: Array(try Data(contentsOf: URL(fileURLWithPath: "\(base)/hospital-a.crl"))))
+            let strict = ChainValidator(anchors: [rootCertificate], crls: [crl], revocation: .leaf)
+            let next = try SMIME.seal(document[...], signers: [nodeA], recipients: [nodeB.certificate], signingTime: Date())
+            do {
+                _ = try await SMIME.open(next[...], credential: nodeB, validator: strict, now: Date())
+                throw CLIError(code: "demo.failed", message: "a revoked signer was accepted")
+            } catch let error as CMSError {
+                report.note("hospital B refuses A's next message: \(error.code)")
+            }
+
+            report.step("Done")
+            report.note("files: \(base)")
+            report.note("try: caduceus smime open --in \(base)/referral.p7m --out - --cert \(base)/node-b.pem --key \(base)/node-b.key --trust \(base)/root.pem")
+            report.note("     caduceus pki list --ca \(base)/pki/hospital-a")
+            report.note("     openssl pkcs12 -info -noout -in \(base)/clinician.p12 -passin file:\(base)/clinician.password")
+        }
+    }
+}
+
+final class Report {
+    private var number = 0
+
+    func step(_ title: String) {
+        number += 1
+        print("\n\(number). \(title)")
+    }
+
+    func note(_ text: String) { print("   \(text)") }
+
+    func timed<T>(_ what: String, _ body: () throws -> T) rethrows -> T {
+        let start = DispatchTime.now()
+        let value = try body()
+        print(String(format: "   ✓ %@ (%.1f ms)", what, Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6))
+        return value
+    }
+
+    func timedAsync<T>(_ what: String, _ body: () async throws -> T) async rethrows -> T {
+        let start = DispatchTime.now()
+        let value = try await body()
+        print(String(format: "   ✓ %@ (%.1f ms)", what, Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6))
+        return value
+    }
+}
+
+func randomDemoBytes(_ count: Int) -> [UInt8] {
+    var rng = SystemRandomNumberGenerator()
+    return (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }
+}

@@ -1,0 +1,107 @@
+public import ArgumentParser
+import CaduceusCore
+import CaduceusPKI
+import Foundation
+import X509
+
+/// A command-line usage or I/O failure.
+struct CLIError: CaduceusError {
+    let code: String
+    let message: String
+    static func io(_ message: String) -> CLIError { CLIError(code: "cli.io", message: message) }
+    static func usage(_ message: String) -> CLIError { CLIError(code: "cli.usage", message: message) }
+}
+
+/// Runs a command body; a Caduceus error becomes one line on stderr and exit status 1. Nothing is written on failure
+/// because commands write their output only at the end, atomically.
+func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as any CaduceusError {
+        FileHandle.standardError.write(Data("caduceus: error: \(error.code): \(error.message)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+enum Files {
+    static func read(_ path: String, what: String) throws -> [UInt8] {
+        if path == "-" { return Array(FileHandle.standardInput.readDataToEndOfFile()) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CLIError.io("cannot read the \(what) file")
+        }
+        return Array(data)
+    }
+
+    static func text(_ path: String, what: String) throws -> String {
+        guard let text = String(validating: try read(path, what: what), as: UTF8.self) else {
+            throw CLIError.io("the \(what) file is not text")
+        }
+        return text
+    }
+
+    /// Writes durably and atomically; `-` is standard output.
+    static func write(_ bytes: [UInt8], to path: String, permissions: Int = 0o644) throws {
+        if path == "-" {
+            FileHandle.standardOutput.write(Data(bytes))
+            return
+        }
+        try AtomicFile.write(Data(bytes), to: path, permissions: permissions)
+    }
+
+    static func password(_ path: String) throws -> Sensitive<String> {
+        var text = try text(path, what: "password")
+        while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+        guard !text.isEmpty else { throw CLIError.usage("the password file is empty") }
+        return Sensitive(text)
+    }
+}
+
+/// `--cert`/`--key` or `--p12`/`--password-file`: how a command gets a credential.
+struct CredentialOptions: ParsableArguments {
+    @Option(help: "PEM file: the certificate, then its chain (included in signatures).")
+    var cert: String?
+    @Option(help: "PEM private key (PKCS#8, SEC1 or PKCS#1).")
+    var key: String?
+    @Option(help: "PKCS#12 credential file (instead of --cert/--key).")
+    var p12: String?
+    @Option(help: "File whose first line is the PKCS#12 password.")
+    var passwordFile: String?
+
+    func load() throws -> Credential {
+        if let p12 {
+            guard let passwordFile else { throw CLIError.usage("--p12 needs --password-file") }
+            return try PKCS12.importCredential(try Files.read(p12, what: "PKCS#12"), password: try Files.password(passwordFile))
+        }
+        guard let cert, let key else { throw CLIError.usage("give --cert and --key, or --p12 and --password-file") }
+        let certificates = try PEM.certificates(fromFile: cert)
+        let material = try PrivateKeyMaterial(pemEncoded: try Files.text(key, what: "key"))
+        return try Credential(key: material, certificate: certificates[0], chain: Array(certificates.dropFirst()))
+    }
+}
+
+/// `--trust`, `--crl`, `--crl-check-all`: how a command validates certificates.
+struct TrustOptions: ParsableArguments {
+    @Option(help: "PEM file of trusted root certificates (repeatable).")
+    var trust: [String] = []
+    @Option(help: "CRL file, DER or PEM (repeatable). With any CRL given, the leaf's issuer must have one.")
+    var crl: [String] = []
+    @Flag(help: "Require a CRL for every certificate in the chain, not just the leaf.")
+    var crlCheckAll = false
+    @Option(help: "Extra untrusted certificates that may complete chains (PEM).")
+    var untrusted: String?
+
+    func validator() throws -> ChainValidator {
+        guard !trust.isEmpty else { throw CLIError.usage("at least one --trust anchor is required") }
+        let anchors = try trust.flatMap { try PEM.certificates(fromFile: $0) }
+        let crls = try crl.map { try CertificateRevocationList(pemOrDER: try Files.read($0, what: "CRL")) }
+        let requirement: RevocationRequirement = crlCheckAll ? .fullChain : (crls.isEmpty ? .bestEffort : .leaf)
+        return ChainValidator(anchors: anchors, crls: crls, revocation: requirement)
+    }
+
+    func extraCertificates() throws -> [Certificate] {
+        guard let untrusted else { return [] }
+        return try PEM.certificates(fromFile: untrusted)
+    }
+}
+
+extension KeyAlgorithm: ExpressibleByArgument {}
