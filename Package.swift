@@ -104,7 +104,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CaduceusCLITests",
-            dependencies: ["CaduceusCLI", "CaduceusTestSupport", "CaduceusCore"],
+            dependencies: [
+                "CaduceusCLI", "CaduceusTestSupport", "CaduceusCore", "CaduceusPKI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strictSettings
         ),
     ]

@@ -95,12 +95,16 @@ struct MIMEEntity {
             index = lf + 1
         }
         guard starts.count >= 3 else { throw CMSError(.mimeMalformed, "multipart/signed needs two parts") }
+        // The line break before a delimiter belongs to the delimiter (RFC 2046 §5.1.1). It is CRLF in a CRLF entity and
+        // LF in an LF entity (OpenSSL's default): decide by how the delimiter lines themselves end, so that a CR that
+        // ends the content (HL7 segments end in CR) is kept.
+        let firstLineEnd = body[starts[0]...].firstIndex(of: 10) ?? starts[0]
+        let crlfStyle = firstLineEnd > starts[0] && body[firstLineEnd - 1] == 13
         func partBody(from delimiterStart: Int, to nextDelimiter: Int) -> ArraySlice<UInt8> {
             let afterDelimiterLine = (body[delimiterStart...].firstIndex(of: 10) ?? delimiterStart) + 1
             var end = nextDelimiter
-            // The line break before a delimiter belongs to the delimiter (RFC 2046 §5.1.1).
             if end > afterDelimiterLine, body[end - 1] == 10 { end -= 1 }
-            if end > afterDelimiterLine, body[end - 1] == 13 { end -= 1 }
+            if crlfStyle, end > afterDelimiterLine, body[end - 1] == 13 { end -= 1 }
             return body[afterDelimiterLine..<max(end, afterDelimiterLine)]
         }
         let content = partBody(from: starts[0], to: starts[1])
@@ -108,18 +112,20 @@ struct MIMEEntity {
         return (content, signature)
     }
 
-    /// Writes headers, an empty line and the body, CRLF line endings.
-    static func render(headers: [(String, String)], body: [UInt8]) -> [UInt8] {
+    /// Writes headers, an empty line and the body, with CRLF (default) or LF line endings.
+    static func render(headers: [(String, String)], body: [UInt8], eol: [UInt8] = crlf) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(body.count + 512)
-        for (name, value) in headers { out.append(contentsOf: Array("\(name): \(value)".utf8) + crlf) }
-        out.append(contentsOf: crlf)
+        for (name, value) in headers { out.append(contentsOf: Array("\(name): \(value)".utf8) + eol) }
+        out.append(contentsOf: eol)
         out.append(contentsOf: body)
         return out
     }
 
-    /// Base64 with 64-character lines and CRLF.
-    static func base64Lines(_ bytes: some Collection<UInt8>) -> [UInt8] {
-        Array(Data(bytes).base64EncodedData(options: [.lineLength64Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])) + crlf
+    /// Base64 with 64-character lines, CRLF (default) or LF.
+    static func base64Lines(_ bytes: some Collection<UInt8>, eol: [UInt8] = crlf) -> [UInt8] {
+        let options: Data.Base64EncodingOptions =
+            eol == crlf ? [.lineLength64Characters, .endLineWithCarriageReturn, .endLineWithLineFeed] : [.lineLength64Characters, .endLineWithLineFeed]
+        return Array(Data(bytes).base64EncodedData(options: options)) + eol
     }
 }

@@ -32,19 +32,21 @@ public enum SMIME {
             guard !content.starts(with: Array("--\(boundary)".utf8)),
                 content.firstRange(of: Array("\n--\(boundary)".utf8)) == nil
             else { throw CMSError(.unsupported, "the content collides with the MIME boundary") }
-            var body = Array("This is an S/MIME signed message\r\n\r\n--\(boundary)\r\n".utf8)
+            // multipart/signed is written with LF line endings, as OpenSSL writes it: in binary mode OpenSSL strips
+            // only an LF before a delimiter, so CRLF there would add a CR to what it digests. The signed part is
+            // the content byte for byte; our reader strips the break in the style the delimiter lines use.
+            let lf: [UInt8] = [10]
+            var body = Array("This is an S/MIME signed message\n\n--\(boundary)\n".utf8)
             body.append(contentsOf: content)
-            // The line break ending the signed part is a bare LF: OpenSSL in binary mode strips only an LF before
-            // the delimiter, so a CRLF there would add a CR to what it digests. Our reader accepts either.
-            body.append(contentsOf: Array("\n--\(boundary)\r\n".utf8))
+            body.append(contentsOf: Array("\n--\(boundary)\n".utf8))
             body.append(
                 contentsOf: MIMEEntity.render(
                     headers: [
                         ("Content-Type", "application/pkcs7-signature; name=\"smime.p7s\""),
                         ("Content-Transfer-Encoding", "base64"),
                         ("Content-Disposition", "attachment; filename=\"smime.p7s\""),
-                    ], body: MIMEEntity.base64Lines(cms)))
-            body.append(contentsOf: Array("\r\n--\(boundary)--\r\n".utf8))
+                    ], body: MIMEEntity.base64Lines(cms, eol: lf), eol: lf))
+            body.append(contentsOf: Array("\n--\(boundary)--\n".utf8))
             let micalg = "sha-256"  // every Caduceus signer signs with SHA-256 (PrivateKeyMaterial.signatureAlgorithm)
             return MIMEEntity.render(
                 headers: [
@@ -53,7 +55,7 @@ public enum SMIME {
                         "Content-Type",
                         "multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=\"\(micalg)\"; boundary=\"\(boundary)\""
                     ),
-                ], body: body)
+                ], body: body, eol: lf)
         }
     }
 

@@ -1,0 +1,104 @@
+import ArgumentParser
+import CaduceusCLI
+import CaduceusPKI
+import CaduceusTestSupport
+import Foundation
+import Testing
+
+/// Runs `caduceus ARGS…` in process; returns normally on success, throws (ExitCode or a parse error) on failure.
+func caduceus(_ arguments: [String]) async throws {
+    var command = try CaduceusCommand.parseAsRoot(arguments)
+    if var asyncCommand = command as? any AsyncParsableCommand {
+        try await asyncCommand.run()
+    } else {
+        try command.run()
+    }
+}
+
+@Suite("caduceus CLI", .serialized)
+struct CLITests {
+    let dir: TemporaryDirectory
+    init() throws { dir = try TemporaryDirectory() }
+
+    func path(_ name: String) -> String { dir.file(name) }
+
+    /// Root → hospital CA; a node (P-256) and a person (RSA) credential.
+    func federation() async throws {
+        try await caduceus(["pki", "init-root", "--dir", path("root"), "--name", "CLI Root"])
+        try await caduceus(["pki", "init-ca", "--dir", path("hosp"), "--parent", path("root"), "--name", "CLI Hospital CA", "--path-length", "0", "--permit-dns", "hospital-a.test"])
+        try await caduceus(["pki", "issue", "--ca", path("hosp"), "--profile", "node", "--name", "node", "--dns", "node.hospital-a.test", "--out", path("node")])
+        try await caduceus(["pki", "issue", "--ca", path("hosp"), "--profile", "person", "--name", "Dr CLI", "--email", "dr@hospital-a.test", "--key-type", "rsa2048", "--out", path("dr")])
+        try dir.write("plain.txt", "PID|1||SYN-1^^^TEST||SYNTHETIC^PATIENT\r")
+    }
+
+    @Test func pkiVerbsProduceWhatOpenSSLAccepts() async throws {
+        try await federation()
+        let verify = try ProcessRunner.openssl(["verify", "-CAfile", path("root/ca.pem"), "-untrusted", path("hosp/ca.pem"), "-purpose", "smimesign", path("dr.pem")])
+        #expect(verify.ok, "\(verify.stderr)")
+        // CSR from openssl.
+        #expect(try ProcessRunner.openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", path("card.key"), "-subj", "/CN=card-77", "-out", path("card.csr")]).ok)
+        try await caduceus(["pki", "issue", "--ca", path("hosp"), "--profile", "patient", "--name", "card-77", "--csr", path("card.csr"), "--out", path("card")])
+        #expect(!FileManager.default.fileExists(atPath: path("card.key.pem")))
+        #expect(try ProcessRunner.openssl(["verify", "-CAfile", path("root/ca.pem"), "-untrusted", path("hosp/ca.pem"), path("card.pem")]).ok)
+        // Revoke + CRL; openssl agrees.
+        try await caduceus(["pki", "revoke", "--ca", path("hosp"), "--cert", path("card.pem"), "--reason", "keyCompromise"])
+        try await caduceus(["pki", "crl", "--ca", path("hosp"), "--out", path("hosp.crl"), "--pem"])
+        let revoked = try ProcessRunner.openssl(["verify", "-crl_check", "-CRLfile", path("hosp.crl"), "-CAfile", path("root/ca.pem"), "-untrusted", path("hosp/ca.pem"), path("card.pem")])
+        #expect(!revoked.ok)
+        await #expect(throws: ExitCode.self) {
+            try await caduceus(["pki", "verify", "--cert", path("card.chain.pem"), "--trust", path("root/ca.pem"), "--crl", path("hosp.crl")])
+        }
+        try await caduceus(["pki", "verify", "--cert", path("node.chain.pem"), "--trust", path("root/ca.pem"), "--crl", path("hosp.crl"), "--purpose", "sslserver"])
+        // PKCS#12 export, read by openssl.
+        try dir.write("pw", "s3cret-test-only\n")
+        try await caduceus(["pki", "export-p12", "--cert", path("dr.chain.pem"), "--key", path("dr.key"), "--password-file", path("pw"), "--out", path("dr.p12")])
+        #expect(try ProcessRunner.openssl(["pkcs12", "-info", "-noout", "-in", path("dr.p12"), "-passin", "pass:s3cret-test-only"]).ok)
+        // Refusals: a second root in the same place; an unknown reason.
+        await #expect(throws: ExitCode.self) { try await caduceus(["pki", "init-root", "--dir", path("root"), "--name", "Again"]) }
+        await #expect(throws: ExitCode.self) { try await caduceus(["pki", "revoke", "--ca", path("hosp"), "--cert", path("node.pem"), "--reason", "bored"]) }
+    }
+
+    @Test func smimeVerbsInteroperateAndFailuresWriteNothing() async throws {
+        try await federation()
+        let plain = try dir.read("plain.txt")
+        // sign → openssl verify
+        try await caduceus(["smime", "sign", "--in", path("plain.txt"), "--out", path("signed.eml"), "--cert", path("node.chain.pem"), "--key", path("node.key")])
+        let osslVerify = try ProcessRunner.openssl(["cms", "-verify", "-binary", "-in", path("signed.eml"), "-CAfile", path("root/ca.pem")])
+        #expect(osslVerify.ok, "\(osslVerify.stderr)")
+        #expect(osslVerify.stdout == plain)
+        try await caduceus(["smime", "verify", "--in", path("signed.eml"), "--trust", path("root/ca.pem"), "--out", path("verified.txt")])
+        #expect(try dir.read("verified.txt") == plain)
+        // encrypt (p12 recipient decrypts) and seal/open
+        try dir.write("pw", "another-test-password\n")
+        try await caduceus(["pki", "export-p12", "--cert", path("dr.chain.pem"), "--key", path("dr.key"), "--password-file", path("pw"), "--out", path("dr.p12")])
+        try await caduceus(["smime", "encrypt", "--in", path("plain.txt"), "--out", path("enc.p7m"), "--recipient", path("dr.pem"), "--recipient", path("node.pem"), "--cipher", "aes-256-cbc"])
+        try await caduceus(["smime", "decrypt", "--in", path("enc.p7m"), "--out", path("dec.txt"), "--p12", path("dr.p12"), "--password-file", path("pw")])
+        #expect(try dir.read("dec.txt") == plain)
+        let osslDecrypt = try ProcessRunner.openssl(["cms", "-decrypt", "-binary", "-in", path("enc.p7m"), "-recip", path("node.pem"), "-inkey", path("node.key")])
+        #expect(osslDecrypt.stdout == plain)
+        try await caduceus(["smime", "seal", "--in", path("plain.txt"), "--out", path("sealed.p7m"), "--cert", path("node.chain.pem"), "--key", path("node.key"), "--recipient", path("dr.pem")])
+        try await caduceus(["smime", "open", "--in", path("sealed.p7m"), "--out", path("opened.txt"), "--p12", path("dr.p12"), "--password-file", path("pw"), "--trust", path("root/ca.pem")])
+        #expect(try dir.read("opened.txt") == plain)
+
+        // Failures exit non-zero and leave no output file.
+        await #expect(throws: ExitCode.self) {
+            try await caduceus(["smime", "decrypt", "--in", path("sealed.p7m"), "--out", path("nope1.txt"), "--cert", path("node.pem"), "--key", path("node.key")])
+        }
+        var tampered = try dir.read("signed.eml")
+        let index = tampered.firstRange(of: Data("SYNTHETIC".utf8))!.lowerBound
+        tampered[index] = UInt8(ascii: "X")
+        try dir.write("tampered.eml", tampered)
+        await #expect(throws: ExitCode.self) {
+            try await caduceus(["smime", "verify", "--in", path("tampered.eml"), "--trust", path("root/ca.pem"), "--out", path("nope2.txt")])
+        }
+        await #expect(throws: ExitCode.self) {
+            try await caduceus(["smime", "open", "--in", path("sealed.p7m"), "--out", path("nope3.txt"), "--p12", path("dr.p12"), "--password-file", path("plain.txt"), "--trust", path("root/ca.pem")])
+        }
+        await #expect(throws: ExitCode.self) {
+            try await caduceus(["smime", "encrypt", "--in", path("plain.txt"), "--out", path("nope4.p7m"), "--recipient", path("dr.pem"), "--cipher", "des3"])
+        }
+        for name in ["nope1.txt", "nope2.txt", "nope3.txt", "nope4.p7m"] {
+            #expect(!FileManager.default.fileExists(atPath: path(name)), "\(name) was written")
+        }
+    }
+}
