@@ -20,6 +20,26 @@ public enum AtomicFile {
     /// Writes `data` to `path` atomically and durably.
     /// - Parameter permissions: POSIX mode of the new file (`0o600` for keys and CA state).
     public static func write(_ data: Data, to path: String, permissions: Int = 0o644) throws {
+        try write(to: path, permissions: permissions) { fd in
+            try data.withUnsafeBytes { try writeAll(fd, $0) }
+        }
+    }
+
+    /// Writes every byte of `buffer` to `fd`, retrying short writes and EINTR.
+    public static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < buffer.count {
+            let n = Foundation.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw WriteError(message: "write failed (errno \(errno))")
+            }
+            offset += n
+        }
+    }
+
+    /// Atomically and durably replaces `path` with what `writer` writes to the file descriptor it is given.
+    public static func write(to path: String, permissions: Int = 0o644, _ writer: (Int32) throws -> Void) throws {
         let directory = (path as NSString).deletingLastPathComponent
         let dir = directory.isEmpty ? "." : directory
         let temporary = "\(dir)/.\((path as NSString).lastPathComponent).\(UInt64.random(in: 0...UInt64.max)).tmp"
@@ -31,17 +51,7 @@ public enum AtomicFile {
         }
         do {
             defer { close(fd) }
-            try data.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let n = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw WriteError(message: "write failed (errno \(errno))")
-                    }
-                    offset += n
-                }
-            }
+            try writer(fd)
             guard fsync(fd) == 0 else { throw WriteError(message: "fsync failed (errno \(errno))") }
         }
         guard rename(temporary, path) == 0 else { throw WriteError(message: "rename failed (errno \(errno))") }

@@ -74,7 +74,7 @@ struct SMIMECommand: AsyncParsableCommand {
                 for signer in verified.signers {
                     FileHandle.standardError.write(Data("verified: signer \(signer.certificate.subject)\n".utf8))
                 }
-                if let out { try Files.write(Array(verified.content), to: out) }
+                if let out { try Files.write(verified.content, to: out) }
             }
         }
     }
@@ -106,8 +106,8 @@ struct SMIMECommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let message = try Files.read(`in`, what: "input")
-                let plaintext = try SMIME.decrypt(message[...], credential: try credential.load())
+                let key = try credential.load()
+                let plaintext = try SMIME.decrypt(try Files.read(`in`, what: "input")[...], credential: key)
                 try Files.write(plaintext, to: out)
             }
         }
@@ -126,10 +126,9 @@ struct SMIMECommand: AsyncParsableCommand {
             try await reportingErrors {
                 let signer = try credential.load()
                 let recipients = try loadRecipients(recipient)
-                let content = try Files.read(`in`, what: "input")
-                let output = try SMIME.seal(
-                    content[...], signers: [signer], recipients: recipients, cipher: try parseCipher(cipher),
-                    format: der ? .der : .smime, signingTime: Date())
+                let output = try SMIME.sealRope(
+                    consuming: try Files.read(`in`, what: "input"), signers: [signer], recipients: recipients,
+                    cipher: try parseCipher(cipher), format: der ? .der : .smime, signingTime: Date())
                 try Files.write(output, to: out)
             }
         }
@@ -145,12 +144,13 @@ struct SMIMECommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingErrors {
                 let validator = try trust.validator()
+                let key = try credential.load()
                 let message = try Files.read(`in`, what: "input")
-                let opened = try await SMIME.open(message[...], credential: try credential.load(), validator: validator, now: Date())
+                let opened = try await SMIME.open(message[...], credential: key, validator: validator, now: Date())
                 for signer in opened.signers {
                     FileHandle.standardError.write(Data("verified: signer \(signer.certificate.subject)\n".utf8))
                 }
-                try Files.write(Array(opened.content), to: out)
+                try Files.write(opened.content, to: out)
             }
         }
     }

@@ -1,8 +1,12 @@
 public import ArgumentParser
 import CaduceusCore
 import CaduceusPKI
+import CaduceusCMS
 import Foundation
 import X509
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A command-line usage or I/O failure.
 struct CLIError: CaduceusError {
@@ -24,12 +28,31 @@ func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
 }
 
 enum Files {
+    /// Reads a whole file straight into one exactly sized array (no intermediate `Data` copy).
     static func read(_ path: String, what: String) throws -> [UInt8] {
         if path == "-" { return Array(FileHandle.standardInput.readDataToEndOfFile()) }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CLIError.io("cannot read the \(what) file")
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw CLIError.io("cannot read the \(what) file") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            throw CLIError.io("the \(what) file is not a regular file")
         }
-        return Array(data)
+        let size = Int(info.st_size)
+        var failed = false
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            var offset = 0
+            while offset < size {
+                let n = Glibc.read(fd, buffer.baseAddress! + offset, size - offset)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                offset += n
+            }
+            count = offset
+            failed = offset != size
+        }
+        if failed { throw CLIError.io("the \(what) file changed while it was read") }
+        return bytes
     }
 
     static func text(_ path: String, what: String) throws -> String {
@@ -40,12 +63,23 @@ enum Files {
     }
 
     /// Writes durably and atomically; `-` is standard output.
-    static func write(_ bytes: [UInt8], to path: String, permissions: Int = 0o644) throws {
-        if path == "-" {
-            FileHandle.standardOutput.write(Data(bytes))
-            return
+    static func write(_ bytes: some Collection<UInt8>, to path: String, permissions: Int = 0o644) throws {
+        try write(to: path, permissions: permissions) { fd in
+            if let done = try bytes.withContiguousStorageIfAvailable({ try AtomicFile.writeAll(fd, UnsafeRawBufferPointer($0)) }) {
+                return done
+            }
+            try Array(bytes).withUnsafeBytes { try AtomicFile.writeAll(fd, $0) }
         }
-        try AtomicFile.write(Data(bytes), to: path, permissions: permissions)
+    }
+
+    /// Writes a DER rope part by part (no joined copy).
+    static func write(_ rope: DERRope, to path: String) throws {
+        try write(to: path, permissions: 0o644) { fd in try rope.withParts { try AtomicFile.writeAll(fd, $0) } }
+    }
+
+    private static func write(to path: String, permissions: Int, _ writer: (Int32) throws -> Void) throws {
+        if path == "-" { try writer(STDOUT_FILENO); return }
+        try AtomicFile.write(to: path, permissions: permissions, writer)
     }
 
     static func password(_ path: String) throws -> Sensitive<String> {

@@ -39,11 +39,16 @@ extension EnvelopedData {
             switch cipher {
             case .aes128GCM, .aes256GCM:
                 guard let tag = parsed.mac, parsed.iv.count == 12, tag.count == 16 else { throw CMSError.decryptionFailed }
-                let box = try AES.GCM.SealedBox(
-                    nonce: AES.GCM.Nonce(data: parsed.iv), ciphertext: parsed.ciphertext, tag: tag)
-                plaintext = Array(try AES.GCM.open(box, using: cek, authenticating: parsed.authenticatedAttributes ?? []))
+                if let aad = parsed.authenticatedAttributes {
+                    // Rare (authAttrs present): the one-shot API, which copies.
+                    let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: parsed.iv), ciphertext: parsed.ciphertext, tag: tag)
+                    plaintext = Array(try AES.GCM.open(box, using: cek, authenticating: aad))
+                } else {
+                    plaintext = try ChunkedAES.gcmOpen(parsed.ciphertext, tag: tag, key: cek, nonce: Array(parsed.iv))
+                }
             case .aes128CBC, .aes256CBC:
-                plaintext = Array(try AES._CBC.decrypt(parsed.ciphertext, using: cek, iv: AES._CBC.IV(ivBytes: parsed.iv)))
+                guard parsed.iv.count == 16 else { throw CMSError.decryptionFailed }
+                plaintext = try ChunkedAES.cbcDecrypt(parsed.ciphertext, key: cek, iv: Array(parsed.iv))
             }
             return DecryptedContent(content: plaintext, contentType: parsed.contentType)
         } catch {

@@ -45,24 +45,22 @@ public enum EnvelopedData {
         var tag: [UInt8] = []
         do {
             if cipher.isAuthenticated {
-                let nonce = AES.GCM.Nonce()
-                let sealed = try AES.GCM.seal(content, using: cek, nonce: nonce)
-                ciphertext = Array(sealed.ciphertext)
-                tag = Array(sealed.tag)
+                let nonce = randomBytes(12)
+                (ciphertext, tag) = try ChunkedAES.gcmSeal(content, key: cek, nonce: nonce)
                 var params = DER.Serializer()
                 try params.appendConstructedNode(identifier: .sequence) { p in
-                    try p.serialize(ASN1OctetString(contentBytes: Array(nonce)[...]))
+                    try p.serialize(ASN1OctetString(contentBytes: nonce[...]))
                     try p.serialize(16)
                 }
                 contentEncryption = AlgorithmIdentifierValue(
                     algorithm: cipher == .aes256GCM ? CMSOID.aes256GCM : CMSOID.aes128GCM,
                     parameters: try ASN1Any(derEncoded: params.serializedBytes))
             } else {
-                let iv = AES._CBC.IV()
-                ciphertext = Array(try AES._CBC.encrypt(content, using: cek, iv: iv))
+                let iv = randomBytes(16)
+                ciphertext = try ChunkedAES.cbcEncrypt(content, key: cek, iv: iv)
                 contentEncryption = AlgorithmIdentifierValue(
                     algorithm: cipher == .aes256CBC ? CMSOID.aes256CBC : CMSOID.aes128CBC,
-                    parameters: try ASN1Any(erasing: ASN1OctetString(contentBytes: Array(iv)[...])))
+                    parameters: try ASN1Any(erasing: ASN1OctetString(contentBytes: iv[...])))
             }
         } catch {
             throw CMSError(.unsupported, "the content could not be encrypted")

@@ -119,6 +119,22 @@ public enum SMIME {
         }
     }
 
+    /// ``seal(_:signers:recipients:cipher:format:signingTime:)`` taking ownership of the content and returning the
+    /// encoding as parts: the content is released once signed, the signed object once encrypted, and the ciphertext is
+    /// not copied again — about twice the document size in memory at the peak.
+    package static func sealRope(
+        consuming content: consuming [UInt8], signers: [Credential], recipients: [Certificate], cipher: ContentCipher,
+        format: Format, signingTime: Date
+    ) throws -> DERRope {
+        // The signed rope references the content; it must not outlive this expression, or the content stays alive.
+        let innerDER = try SignedData.signRope(content[...], signers: signers, detached: false, signingTime: signingTime)
+            .joined()
+        _ = consume content
+        let inner = format == .der ? innerDER : opaqueSignedEntity(innerDER)
+        let rope = try EnvelopedData.encryptRope(inner[...], recipients: recipients, cipher: cipher)
+        return format == .der ? rope : DERRope(envelopedEntity(rope.joined(), authenticated: cipher.isAuthenticated))
+    }
+
     /// Decrypt-then-verify: decrypts with `credential`, then verifies the signed object inside (S/MIME entity or DER)
     /// against `validator`. Returns the content and its signers.
     public static func open(
