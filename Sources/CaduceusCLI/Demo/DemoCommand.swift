@@ -64,7 +64,7 @@ struct DemoCommand: AsyncParsableCommand {
             }
             let clinician = try report.timed("staff card for a clinician at hospital B, exported as PKCS#12") {
                 let card = try credential(hospitalB, .person(email: "dr.demo@hospital-b.caduceus.test"), "Dr Demo (synthetic)")
-                let password = Sensitive("demo-" + Hex.encode(randomDemoBytes(6)))
+                let password = Sensitive("demo-" + Hex.encode(randomBytes(6)))
                 try AtomicFile.write(Data(try PKCS12.export(card, password: password)), to: "\(base)/clinician.p12", permissions: 0o600)
                 try AtomicFile.write(Data((password.unsafeValue + "\n").utf8), to: "\(base)/clinician.password", permissions: 0o600)
                 return card
@@ -156,9 +156,4 @@ final class Report {
         print(String(format: "   ✓ %@ (%.1f ms)", what, Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6))
         return value
     }
-}
-
-func randomDemoBytes(_ count: Int) -> [UInt8] {
-    var rng = SystemRandomNumberGenerator()
-    return (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }
 }

@@ -1,3 +1,4 @@
+import CaduceusPKI
 import Crypto
 import CryptoExtras
 import Foundation
@@ -26,9 +27,7 @@ enum ChunkedAES {
     /// Verifies the tag first (constant-time), then decrypts.
     static func gcmOpen(_ ciphertext: ArraySlice<UInt8>, tag: ArraySlice<UInt8>, key: SymmetricKey, nonce: [UInt8]) throws -> [UInt8] {
         let expected = try gcmTag(ciphertext, key: key, nonce: nonce)
-        var difference: UInt8 = tag.count == 16 ? 0 : 1
-        for (a, b) in zip(expected, tag) { difference |= a ^ b }
-        guard difference == 0 else { throw CMSError.decryptionFailed }
+        guard constantTimeEqual(expected, tag) else { throw CMSError.decryptionFailed }
         return try ctr(ciphertext, key: key, nonce: nonce)
     }
 

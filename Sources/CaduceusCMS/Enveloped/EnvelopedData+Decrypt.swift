@@ -55,11 +55,6 @@ extension EnvelopedData {
             throw CMSError.decryptionFailed
         }
     }
-
-    /// The recipients an encrypted message names, as references (for diagnostics: "who can read this").
-    package static func recipientCount(_ message: ArraySlice<UInt8>) throws -> Int {
-        try ParsedEnvelope(message).recipientInfos.count
-    }
 }
 
 /// An EnvelopedData / AuthEnvelopedData read from DER or BER.

@@ -107,16 +107,10 @@ public enum SMIME {
         _ content: ArraySlice<UInt8>, signers: [Credential], recipients: [Certificate], cipher: ContentCipher = .aes256GCM,
         format: Format = .smime, signingTime: Date
     ) throws -> [UInt8] {
-        let signed = try SignedData.signRope(content, signers: signers, detached: false, signingTime: signingTime)
-        switch format {
-        case .der:
-            let inner = signed.joined()
-            return try EnvelopedData.encryptRope(inner[...], recipients: recipients, cipher: cipher).joined()
-        case .smime:
-            let inner = opaqueSignedEntity(signed.joined())
-            let cms = try EnvelopedData.encryptRope(inner[...], recipients: recipients, cipher: cipher).joined()
-            return envelopedEntity(cms, authenticated: cipher.isAuthenticated)
-        }
+        try sealRope(
+            consuming: Array(content), signers: signers, recipients: recipients, cipher: cipher, format: format,
+            signingTime: signingTime
+        ).joined()
     }
 
     /// ``seal(_:signers:recipients:cipher:format:signingTime:)`` taking ownership of the content and returning the
@@ -166,7 +160,7 @@ public enum SMIME {
             throw CMSError(.mimeMalformed, "the message is not an application/pkcs7-mime entity")
         }
         if let smimeType = entity.contentTypeParameter("smime-type")?.lowercased(), !types.contains(smimeType) {
-            throw CMSError(.mimeMalformed, "the S/MIME type is \(smimeType.prefix(32)), not what the operation needs")
+            throw CMSError(.mimeMalformed, "the smime-type parameter does not fit the operation")
         }
         return try entity.decodedBody()[...]
     }
