@@ -17,7 +17,7 @@ public enum PEM {
         }
         return try documents.filter { $0.discriminator == "CERTIFICATE" }.map { document in
             do { return try Certificate(derEncoded: document.derBytes) } catch {
-                throw PKIError(.malformed, "a certificate in the PEM text is not valid DER")
+                throw PKIError.unparseableCertificate(document.derBytes[...])
             }
         }
     }
@@ -36,7 +36,7 @@ public enum PEM {
         }
         if data.isEmpty && allowEmpty { return [] }
         do { return [try Certificate(derEncoded: Array(data))] } catch {
-            throw PKIError(.malformed, "the file is neither PEM nor a DER certificate")
+            throw PKIError.unparseableCertificate(Array(data)[...])
         }
     }
 }

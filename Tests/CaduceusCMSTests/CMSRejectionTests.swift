@@ -179,3 +179,25 @@ struct CMSRejectionTests {
         }
     }
 }
+
+@Suite("RSA keys under 2048 bits are refused by name")
+struct WeakRSATests {
+    @Test func rsa1024FromOpenSSL() async throws {
+        let dir = try TemporaryDirectory()
+        let key = dir.file("weak.key")
+        let cert = dir.file("weak.pem")
+        #expect(try ProcessRunner.openssl(["genrsa", "-traditional", "-out", key, "1024"]).ok)
+        #expect(try ProcessRunner.openssl(["req", "-x509", "-new", "-key", key, "-subj", "/CN=weak", "-days", "1", "-out", cert]).ok)
+        #expect(throws: PKIError(.weakAlgorithm, "")) { try PEM.certificates(fromFile: cert) }
+        #expect(throws: PKIError(.weakAlgorithm, "")) { try PrivateKeyMaterial(pemEncoded: try String(contentsOfFile: key, encoding: .utf8)) }
+        let pkcs8 = try ProcessRunner.openssl(["pkcs8", "-topk8", "-nocrypt", "-in", key])
+        #expect(throws: PKIError(.weakAlgorithm, "")) { try PrivateKeyMaterial(pemEncoded: pkcs8.text) }
+        let content = try dir.write("c.txt", "weak")
+        let signed = try ProcessRunner.openssl(["cms", "-sign", "-binary", "-nodetach", "-outform", "DER", "-in", content, "-signer", cert, "-inkey", key, "-md", "sha256"])
+        #expect(signed.ok, "\(signed.stderr)")
+        let pki = try TestPKI()
+        await #expect(throws: CMSError(.weakAlgorithm, "")) {
+            try await SMIME.verify(Array(signed.stdout)[...], validator: pki.validator(), now: Date())
+        }
+    }
+}

@@ -23,6 +23,8 @@ struct ParsedSignedData {
     let contentType: ASN1ObjectIdentifier
     let content: ArraySlice<UInt8>?
     let certificates: [Certificate]
+    /// Embedded certificates refused for a weak key (RSA under 2048 bits), which swift-certificates cannot parse.
+    let weakCertificateCount: Int
     let signerInfos: [SignerInfo]
 
     init(_ bytes: ArraySlice<UInt8>) throws {
@@ -52,16 +54,20 @@ struct ParsedSignedData {
                 content = nil
             }
             var certificates: [Certificate] = []
+            var weak = 0
             var node = try next()
             if node.isContext(0) {
                 for certificateNode in try node.anyChildren() where certificateNode.identifier == .sequence {
                     // Non-X.509 choices (attribute certificates) are skipped.
                     if let certificate = try? Certificate(derEncoded: Array(certificateNode.encodedBytes)) {
                         certificates.append(certificate)
+                    } else if PKIError.unparseableCertificate(certificateNode.encodedBytes).kind == .weakAlgorithm {
+                        weak += 1
                     }
                 }
                 node = try next()
             }
+            weakCertificateCount = weak
             if node.isContext(1) { node = try next() }  // CRLs inside the message are not used
             self.certificates = certificates
             signerInfos = try node.children(.set).map(Self.parseSignerInfo)

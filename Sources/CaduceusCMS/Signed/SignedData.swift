@@ -183,7 +183,12 @@ public enum SignedData {
                 let certificate = (parsed.certificates + extraCertificates).first(where: {
                     signer.reference.matches($0)
                 })
-            else { throw CMSError(.signerNotFound, "the signer's certificate is not in the message") }
+            else {
+                if parsed.weakCertificateCount > 0 {
+                    throw CMSError(.weakAlgorithm, "the signer's certificate has an RSA key under 2048 bits")
+                }
+                throw CMSError(.signerNotFound, "the signer's certificate is not in the message")
+            }
             if let rsa = _RSA.Signing.PublicKey(certificate.publicKey), rsa.keySizeInBits < 2048 {
                 throw CMSError(.weakAlgorithm, "RSA signing keys under 2048 bits are refused")
             }

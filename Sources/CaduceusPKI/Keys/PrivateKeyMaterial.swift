@@ -57,7 +57,7 @@ public struct PrivateKeyMaterial: Sendable, CustomStringConvertible {
         case "RSA PRIVATE KEY":
             do { try self.init(.rsa(_RSA.Signing.PrivateKey(derRepresentation: document.derBytes))) } catch
                 let e as PKIError { throw e } catch {
-                throw PKIError(.malformed, "the RSA private key could not be parsed")
+                throw PKIError.unparseableKey(document.derBytes)
             }
         case "ENCRYPTED PRIVATE KEY":
             throw PKIError(.unsupportedKey, "encrypted PEM keys are not read; use a PKCS#12 file with a password")
@@ -70,7 +70,7 @@ public struct PrivateKeyMaterial: Sendable, CustomStringConvertible {
     public init(pkcs8DER der: [UInt8]) throws {
         let key: Certificate.PrivateKey
         do { key = try Certificate.PrivateKey(derBytes: der) } catch {
-            throw PKIError(.malformed, "the PKCS#8 private key could not be parsed or is of an unsupported type")
+            throw PKIError.unparseableKey(der)
         }
         try self.init(certificateKey: key)
     }
