@@ -71,9 +71,7 @@ struct SMIMECommand: AsyncParsableCommand {
                 let detached = try content.map { try Files.read($0, what: "content") }
                 let verified = try await SMIME.verify(
                     message[...], detachedContent: detached?[...], validator: try trust.validator(), now: Date())
-                for signer in verified.signers {
-                    FileHandle.standardError.write(Data("verified: signer \(signer.certificate.subject)\n".utf8))
-                }
+                reportSigners(verified)
                 if let out { try Files.write(verified.content, to: out) }
             }
         }
@@ -147,12 +145,17 @@ struct SMIMECommand: AsyncParsableCommand {
                 let key = try credential.load()
                 let message = try Files.read(`in`, what: "input")
                 let opened = try await SMIME.open(message[...], credential: key, validator: validator, now: Date())
-                for signer in opened.signers {
-                    FileHandle.standardError.write(Data("verified: signer \(signer.certificate.subject)\n".utf8))
-                }
+                reportSigners(opened)
                 try Files.write(opened.content, to: out)
             }
         }
+    }
+}
+
+/// One stderr line per verified signer (its subject: a node, a staff member, or a pseudonymous patient card).
+func reportSigners(_ verified: VerifiedContent) {
+    for signer in verified.signers {
+        FileHandle.standardError.write(Data("verified: signer \(signer.certificate.subject)\n".utf8))
     }
 }
 
