@@ -3,13 +3,12 @@ public import CaduceusPKI
 
 /// The one error type of `CaduceusCMS`. Equality is by code. Every decryption failure, whatever its cause (no
 /// matching recipient, wrong key, bad padding, failed tag), is ``Code/decryptionFailed`` with the same message.
-public struct CMSError: CaduceusError, Equatable {
+public struct CMSError: CodedError {
     /// A stable error code (`cms.*`).
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+    public struct Code: ErrorCode {
         /// The code as text.
         public let rawValue: String
         init(_ rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
 
         /// The input is not valid DER/BER CMS, or it is truncated.
         public static let malformed = Code("cms.malformed")
@@ -46,7 +45,6 @@ public struct CMSError: CaduceusError, Equatable {
     public let kind: Code
     /// PHI-free text naming the rule broken.
     public let message: String
-    public var code: String { kind.rawValue }
 
     /// Creates an error.
     public init(_ kind: Code, _ message: String) {
@@ -56,6 +54,4 @@ public struct CMSError: CaduceusError, Equatable {
 
     /// The single, uniform decryption failure.
     public static let decryptionFailed = CMSError(.decryptionFailed, "the message could not be decrypted")
-
-    public static func == (lhs: CMSError, rhs: CMSError) -> Bool { lhs.kind == rhs.kind }
 }

@@ -13,3 +13,31 @@ extension CaduceusError {
     /// `code: message`, the one-line form the CLI prints.
     public var description: String { "\(code): \(message)" }
 }
+
+/// A module's stable error code: a dotted string (`pki.revoked`). Each module declares its own `Code` type with
+/// static members, so codes of different modules cannot be mixed up.
+public protocol ErrorCode: Hashable, Sendable, CustomStringConvertible {
+    /// The code as text.
+    var rawValue: String { get }
+}
+
+extension ErrorCode {
+    /// The code as text.
+    public var description: String { rawValue }
+}
+
+/// The shape every module error shares (STYLE.md §3): a typed code (`kind`), a PHI-free message, equality by code.
+public protocol CodedError: CaduceusError, Equatable {
+    /// The module's code type.
+    associatedtype Code: ErrorCode
+    /// What went wrong, as a code.
+    var kind: Code { get }
+}
+
+extension CodedError {
+    /// `kind` as text.
+    public var code: String { kind.rawValue }
+
+    /// Errors are equal when their codes are: messages may vary in detail.
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.kind == rhs.kind }
+}

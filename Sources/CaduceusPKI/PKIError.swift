@@ -1,13 +1,12 @@
 public import CaduceusCore
 
 /// The one error type of `CaduceusPKI`. Equality is by code; messages never carry key material or PHI.
-public struct PKIError: CaduceusError, Equatable {
+public struct PKIError: CodedError {
     /// An extensible, stable error code (`pki.*`).
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+    public struct Code: ErrorCode {
         /// The code as text, e.g. `pki.revoked`.
         public let rawValue: String
         init(_ rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
 
         /// DER, PEM or a structure inside them could not be parsed.
         public static let malformed = Code("pki.malformed")
@@ -54,13 +53,9 @@ public struct PKIError: CaduceusError, Equatable {
     /// PHI-free text naming the rule broken.
     public let message: String
 
-    public var code: String { kind.rawValue }
-
     /// Creates an error.
     public init(_ kind: Code, _ message: String) {
         self.kind = kind
         self.message = message
     }
-
-    public static func == (lhs: PKIError, rhs: PKIError) -> Bool { lhs.kind == rhs.kind }
 }

@@ -66,6 +66,15 @@ struct CLITests {
         let osslVerify = try ProcessRunner.openssl(["cms", "-verify", "-binary", "-in", path("signed.eml"), "-CAfile", path("root/ca.pem")])
         #expect(osslVerify.ok, "\(osslVerify.stderr)")
         #expect(osslVerify.stdout == plain)
+        // Two signers (the node, and the doctor via --extra-cert/--extra-key): openssl verifies both.
+        try await caduceus(["smime", "sign", "--in", path("plain.txt"), "--out", path("two.eml"), "--cert", path("node.chain.pem"), "--key", path("node.key"), "--extra-cert", path("dr.chain.pem"), "--extra-key", path("dr.key"), "--nodetach"])
+        let twoSigners = try ProcessRunner.openssl(["cms", "-verify", "-binary", "-in", path("two.eml"), "-CAfile", path("root/ca.pem")])
+        #expect(twoSigners.ok, "\(twoSigners.stderr)")
+        let signerInfos = try ProcessRunner.openssl(["cms", "-cmsout", "-print", "-noout", "-in", path("two.eml")])
+        #expect(signerInfos.text.components(separatedBy: "d.issuerAndSerialNumber").count - 1 == 2)
+        await #expect(throws: ExitCode.self) {
+            try await caduceus(["smime", "sign", "--in", path("plain.txt"), "--out", path("nope0.eml"), "--cert", path("node.chain.pem"), "--key", path("node.key"), "--extra-cert", path("dr.chain.pem")])
+        }
         try await caduceus(["smime", "verify", "--in", path("signed.eml"), "--trust", path("root/ca.pem"), "--out", path("verified.txt")])
         #expect(try dir.read("verified.txt") == plain)
         // encrypt (p12 recipient decrypts) and seal/open
@@ -97,7 +106,7 @@ struct CLITests {
         await #expect(throws: ExitCode.self) {
             try await caduceus(["smime", "encrypt", "--in", path("plain.txt"), "--out", path("nope4.p7m"), "--recipient", path("dr.pem"), "--cipher", "des3"])
         }
-        for name in ["nope1.txt", "nope2.txt", "nope3.txt", "nope4.p7m"] {
+        for name in ["nope0.eml", "nope1.txt", "nope2.txt", "nope3.txt", "nope4.p7m"] {
             #expect(!FileManager.default.fileExists(atPath: path(name)), "\(name) was written")
         }
     }

@@ -106,3 +106,49 @@ struct CAStoreTests {
         #expect(throws: PKIError(.notFound, "")) { try CAStore(opening: dir.file("nowhere")) }
     }
 }
+
+@Suite("More PKI refusals")
+struct MorePKIRefusalTests {
+    @Test func corruptStateIsReported() throws {
+        let dir = try TemporaryDirectory()
+        let root = try CAStore.createRoot(at: dir.file("root"), subject: try federationName(commonName: "Corrupt"), now: Date())
+        try dir.write("root/state.json", "{ not json")
+        #expect(throws: PKIError(.storeCorrupt, "")) { try CAStore(opening: root.directory) }
+        try FileManager.default.removeItem(atPath: dir.file("root/ca.key.pem"))
+        try dir.write("root/state.json", "{\"version\":1,\"nextCRLNumber\":1,\"records\":[]}")
+        #expect(throws: PKIError(.storeCorrupt, "")) { try CAStore(opening: root.directory).makeCRL(now: Date()) }
+    }
+
+    @Test func pkcs12NeedsAPassword() throws {
+        let pki = try TestPKI()
+        let credential = try pki.credential(.person(email: "p@hospital-a.test"), name: "P")
+        #expect(throws: PKIError(.profileViolation, "")) { try PKCS12.export(credential, password: Sensitive("")) }
+        #expect(throws: PKIError(.weakAlgorithm, "")) { try PKCS12.export(credential, password: Sensitive("x"), iterations: 10) }
+    }
+
+    @Test("full-chain revocation needs a CRL from every issuer")
+    func fullChainRevocation() async throws {
+        let pki = try TestPKI()
+        let leaf = try pki.credential(.node(dnsNames: ["n.hospital-a.test"]), name: "n")
+        func crl(_ authority: CertificateAuthority) throws -> CertificateRevocationList {
+            try CertificateRevocationList.make(
+                authority: authority, entries: [], crlNumber: 1, thisUpdate: Date().addingTimeInterval(-60),
+                nextUpdate: Date().addingTimeInterval(3600))
+        }
+        let hospitalOnly = await pki.validator(crls: [try crl(pki.hospital)], revocation: .fullChain).validate(
+            leaf.certificate, intermediates: leaf.chain, usage: .tlsServer, validityTime: Date(), now: Date())
+        guard case .rejected(let error) = hospitalOnly else { Issue.record("accepted without the regional and root CRLs"); return }
+        #expect(error.kind == .crlMissing)
+        let all = await pki.validator(crls: [try crl(pki.hospital), try crl(pki.regional), try crl(pki.root)], revocation: .fullChain)
+            .validate(leaf.certificate, intermediates: leaf.chain, usage: .tlsServer, validityTime: Date(), now: Date())
+        guard case .trusted = all else { Issue.record("refused with every CRL present: \(all)"); return }
+        // A stale CRL does not count.
+        let stale = try CertificateRevocationList.make(
+            authority: pki.hospital, entries: [], crlNumber: 2, thisUpdate: Date().addingTimeInterval(-7200),
+            nextUpdate: Date().addingTimeInterval(-3600))
+        let verdict = await pki.validator(crls: [stale], revocation: .leaf).validate(
+            leaf.certificate, intermediates: leaf.chain, usage: .tlsServer, validityTime: Date(), now: Date())
+        guard case .rejected(let staleError) = verdict else { Issue.record("accepted with a stale CRL"); return }
+        #expect(staleError.kind == .crlInvalid)
+    }
+}

@@ -172,10 +172,9 @@ struct PKICommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let certificates = try PEM.certificates(fromFile: cert)
+                let loaded = try CredentialOptions.credential(certificateFile: cert, keyFile: key)
                 let credential = try Credential(
-                    key: try PrivateKeyMaterial(pemEncoded: try Files.text(key, what: "key")), certificate: certificates[0],
-                    chain: Array(certificates.dropFirst()), friendlyName: name)
+                    key: loaded.key, certificate: loaded.certificate, chain: loaded.chain, friendlyName: name)
                 let p12 = try PKCS12.export(credential, password: try Files.password(passwordFile))
                 try Files.write(p12, to: out, permissions: 0o600)
                 print("PKCS#12 written to \(out)")

@@ -48,7 +48,7 @@ struct SMIMECommand: AsyncParsableCommand {
                 var signers = [try credential.load()]
                 guard extraCert.count == extraKey.count else { throw CLIError.usage("--extra-cert and --extra-key pair up") }
                 for (cert, key) in zip(extraCert, extraKey) {
-                    signers.append(try CredentialOptions(cert: cert, key: key).load())
+                    signers.append(try CredentialOptions.credential(certificateFile: cert, keyFile: key))
                 }
                 let output = try SMIME.sign(
                     content[...], signers: signers, detached: !nodetach, format: der ? .der : .smime, signingTime: Date())
@@ -172,10 +172,3 @@ func loadRecipients(_ paths: [String]) throws -> [Certificate] {
     return try paths.map { try PEM.certificates(fromFile: $0)[0] }
 }
 
-extension CredentialOptions {
-    init(cert: String, key: String) {
-        self.init()
-        self.cert = cert
-        self.key = key
-    }
-}

@@ -107,8 +107,13 @@ struct CredentialOptions: ParsableArguments {
             return try PKCS12.importCredential(try Files.read(p12, what: "PKCS#12"), password: try Files.password(passwordFile))
         }
         guard let cert, let key else { throw CLIError.usage("give --cert and --key, or --p12 and --password-file") }
-        let certificates = try PEM.certificates(fromFile: cert)
-        let material = try PrivateKeyMaterial(pemEncoded: try Files.text(key, what: "key"))
+        return try Self.credential(certificateFile: cert, keyFile: key)
+    }
+
+    /// A credential from a PEM file (certificate, then chain) and a PEM key file.
+    static func credential(certificateFile: String, keyFile: String) throws -> Credential {
+        let certificates = try PEM.certificates(fromFile: certificateFile)
+        let material = try PrivateKeyMaterial(pemEncoded: try Files.text(keyFile, what: "key"))
         return try Credential(key: material, certificate: certificates[0], chain: Array(certificates.dropFirst()))
     }
 }

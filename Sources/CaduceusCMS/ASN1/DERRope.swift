@@ -1,22 +1,11 @@
 package import SwiftASN1
-package import Foundation
+import Foundation
 
-/// A DER encoding kept as a list of byte buffers, so large content is framed without being copied: headers are
-/// computed from lengths, the payload (an array slice, or the `Data` a cipher returned) is referenced. `joined()`
-/// makes one contiguous buffer of exact size; `withParts` hands each part to a writer (a file descriptor, say).
+/// A DER encoding kept as a list of byte slices, so large content is framed without being copied: headers are
+/// computed from lengths, the payload slice is referenced. `joined()` makes one contiguous buffer of exact size;
+/// `withParts` hands each part to a writer (a file descriptor, say).
 package struct DERRope: Sendable {
-    package enum Part: Sendable {
-        case bytes(ArraySlice<UInt8>)
-        case data(Data)
-        var count: Int {
-            switch self {
-            case .bytes(let b): return b.count
-            case .data(let d): return d.count
-            }
-        }
-    }
-
-    package private(set) var parts: [Part] = []
+    package private(set) var parts: [ArraySlice<UInt8>] = []
     package private(set) var count = 0
 
     package init() {}
@@ -30,19 +19,12 @@ package struct DERRope: Sendable {
         self.init(serializer.serializedBytes)
     }
 
-    package init(data: Data) { append(data: data) }
-
     package mutating func append(_ bytes: ArraySlice<UInt8>) {
         guard !bytes.isEmpty else { return }
-        parts.append(.bytes(bytes))
+        parts.append(bytes)
         count += bytes.count
     }
 
-    package mutating func append(data: Data) {
-        guard !data.isEmpty else { return }
-        parts.append(.data(data))
-        count += data.count
-    }
 
     package mutating func append(_ rope: DERRope) {
         parts.append(contentsOf: rope.parts)
@@ -68,22 +50,12 @@ package struct DERRope: Sendable {
     package func joined() -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(count)
-        for part in parts {
-            switch part {
-            case .bytes(let b): out.append(contentsOf: b)
-            case .data(let d): out.append(contentsOf: d)
-            }
-        }
+        for part in parts { out.append(contentsOf: part) }
         return out
     }
 
     /// Calls `body` with each part's bytes, in order.
     package func withParts(_ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
-        for part in parts {
-            switch part {
-            case .bytes(let b): try b.withUnsafeBytes(body)
-            case .data(let d): try d.withUnsafeBytes(body)
-            }
-        }
+        for part in parts { try part.withUnsafeBytes(body) }
     }
 }

@@ -133,7 +133,7 @@ struct ParsedEnvelope {
             var index = 1  // skip version
             if index < fields.count, fields[index].isContext(0) { index += 1 }  // originatorInfo
             guard index + 1 < fields.count else { throw ASN1Error.invalidASN1Object(reason: "short EnvelopedData") }
-            recipientInfos = try fields[index].children(.set).compactMap(Self.parseRecipientInfo)
+            recipientInfos = try fields[index].children(.set).flatMap(Self.parseRecipientInfos)
             let eci = try fields[index + 1].children()
             guard eci.count == 3 else { throw ASN1Error.invalidASN1Object(reason: "no encrypted content") }
             contentType = try ASN1ObjectIdentifier(berEncoded: eci[0])
@@ -179,10 +179,7 @@ struct ParsedEnvelope {
     }
 
     static func iv(of algorithm: AlgorithmIdentifierValue) throws -> ArraySlice<UInt8> {
-        guard let parameters = algorithm.parameters else { return [] }
-        var s = DER.Serializer()
-        try s.serialize(parameters)
-        let node = try BER.parse(s.serializedBytes)
+        guard let node = try algorithm.parametersNode() else { return [] }
         if node.identifier == .octetString { return try node.octets() }  // CBC: IV
         if node.identifier == .sequence {  // GCMParameters { nonce, icvLen DEFAULT 12 }
             let parts = try node.children()
@@ -192,15 +189,17 @@ struct ParsedEnvelope {
         return []
     }
 
-    static func parseRecipientInfo(_ node: ASN1Node) throws -> RecipientInfo? {
+    /// The recipients one RecipientInfo names: one for a KTRI, one per RecipientEncryptedKey for a KARI (they share
+    /// the originator key), none for KEKRI, PWRI and ORI, which are not for certificate holders.
+    static func parseRecipientInfos(_ node: ASN1Node) throws -> [RecipientInfo] {
         if node.identifier == .sequence {
             let parts = try node.children()
             guard parts.count == 4 else { throw ASN1Error.invalidASN1Object(reason: "KTRI") }
-            return RecipientInfo(
+            return [RecipientInfo(
                 reference: try CertificateReference(node: parts[1]),
-                method: .keyTransport(try AlgorithmIdentifierValue(berEncoded: parts[2]), encryptedKey: try parts[3].octets()))
+                method: .keyTransport(try AlgorithmIdentifierValue(berEncoded: parts[2]), encryptedKey: try parts[3].octets()))]
         }
-        guard node.isContext(1) else { return nil }  // KEKRI, PWRI, ORI: not for certificate holders
+        guard node.isContext(1) else { return [] }
         let parts = try node.anyChildren()
         guard parts.count >= 4 else { throw ASN1Error.invalidASN1Object(reason: "KARI") }
         var index = 1
@@ -219,31 +218,26 @@ struct ParsedEnvelope {
         }
         guard index + 1 < parts.count else { throw ASN1Error.invalidASN1Object(reason: "KARI") }
         let algorithm = try AlgorithmIdentifierValue(berEncoded: parts[index])
-        let keys = try parts[index + 1].children()
-        // One RecipientInfo per recipient key: OpenSSL writes one per KARI; take the first that names someone.
-        guard let first = keys.first else { return nil }
-        let rek = try first.children()
-        guard rek.count == 2 else { throw ASN1Error.invalidASN1Object(reason: "RecipientEncryptedKey") }
-        return RecipientInfo(
-            reference: try CertificateReference(node: rek[0]),
-            method: .keyAgreement(algorithm, originator: originator, ukm: ukm, encryptedKey: try rek[1].octets()))
+        return try parts[index + 1].children().map { encryptedKey in
+            let rek = try encryptedKey.children()
+            guard rek.count == 2 else { throw ASN1Error.invalidASN1Object(reason: "RecipientEncryptedKey") }
+            return RecipientInfo(
+                reference: try CertificateReference(node: rek[0]),
+                method: .keyAgreement(algorithm, originator: originator, ukm: ukm, encryptedKey: try rek[1].octets()))
+        }
     }
 
     static func isOAEPSHA256(_ algorithm: AlgorithmIdentifierValue) throws -> Bool {
-        guard let parameters = algorithm.parameters else { return false }  // defaults are SHA-1
-        var s = DER.Serializer()
-        try s.serialize(parameters)
+        guard let parameters = try algorithm.parametersNode() else { return false }  // defaults are SHA-1
         var hash: ASN1ObjectIdentifier?
         var mgfHash: ASN1ObjectIdentifier?
-        for node in try BER.parse(s.serializedBytes).children() {
+        for node in try parameters.children() {
             if node.isContext(0) {
                 hash = try AlgorithmIdentifierValue(berEncoded: try node.explicit(0)).algorithm
             } else if node.isContext(1) {
                 let mgf = try AlgorithmIdentifierValue(berEncoded: try node.explicit(1))
-                guard mgf.algorithm == CMSOID.mgf1, let inner = mgf.parameters else { return false }
-                var t = DER.Serializer()
-                try t.serialize(inner)
-                mgfHash = try AlgorithmIdentifierValue(berEncoded: try BER.parse(t.serializedBytes)).algorithm
+                guard mgf.algorithm == CMSOID.mgf1 else { return false }
+                mgfHash = try mgf.parametersAsAlgorithm()?.algorithm
             } else if node.isContext(2) {
                 return false  // a non-empty label is not supported
             }
@@ -252,10 +246,7 @@ struct ParsedEnvelope {
     }
 
     static func wrapKeyLength(_ algorithm: AlgorithmIdentifierValue) throws -> (oid: ASN1ObjectIdentifier, length: Int)? {
-        guard let parameters = algorithm.parameters else { return nil }
-        var s = DER.Serializer()
-        try s.serialize(parameters)
-        let wrap = try AlgorithmIdentifierValue(berEncoded: try BER.parse(s.serializedBytes)).algorithm
+        guard let wrap = try algorithm.parametersAsAlgorithm()?.algorithm else { return nil }
         switch wrap {
         case CMSOID.aes128Wrap: return (wrap, 16)
         case CMSOID.aes192Wrap: return (wrap, 24)

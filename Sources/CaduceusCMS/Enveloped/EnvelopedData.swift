@@ -29,15 +29,21 @@ public enum EnvelopedData {
     ) throws -> DERRope {
         guard !recipients.isEmpty else { throw CMSError(.recipientRejected, "at least one recipient is required") }
         let cek = SymmetricKey(size: cipher.keyLength == 32 ? .bits256 : .bits128)
-        var recipientInfos: [[UInt8]] = []
-        var allKeyTransport = true
-        for recipient in recipients {
-            let (info, isKTRI) = try recipientInfo(for: recipient, cek: cek, cipher: cipher)
-            recipientInfos.append(info)
-            allKeyTransport = allKeyTransport && isKTRI
-        }
+        let infos = try recipients.map { try recipientInfo(for: $0, cek: cek, cipher: cipher) }
+        return try assemble(content, cek: cek, recipientInfos: infos, cipher: cipher, contentType: contentType)
+    }
+
+    /// Encrypts `content` under `cek` and frames it with already built RecipientInfos (`isKeyTransport` decides the
+    /// EnvelopedData version, RFC 5652 §6.1).
+    static func assemble(
+        _ content: ArraySlice<UInt8>, cek: SymmetricKey, recipientInfos: [(encoded: [UInt8], isKeyTransport: Bool)],
+        cipher: ContentCipher, contentType: ASN1ObjectIdentifier
+    ) throws -> DERRope {
+        let allKeyTransport = recipientInfos.allSatisfy(\.isKeyTransport)
         var infosSet = DERRope()
-        for info in recipientInfos.sorted(by: { $0.lexicographicallyPrecedes($1) }) { infosSet.append(info[...]) }
+        for info in recipientInfos.map(\.encoded).sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            infosSet.append(info[...])
+        }
 
         var body = DERRope()
         let contentEncryption: AlgorithmIdentifierValue
@@ -80,7 +86,7 @@ public enum EnvelopedData {
     }
 
     static func recipientInfo(for recipient: Certificate, cek: SymmetricKey, cipher: ContentCipher) throws
-        -> ([UInt8], Bool)
+        -> (encoded: [UInt8], isKeyTransport: Bool)
     {
         if let usage = try? recipient.extensions.keyUsage {
             let isRSA = _RSA.Signing.PublicKey(recipient.publicKey) != nil
@@ -104,37 +110,53 @@ public enum EnvelopedData {
             }
             return (s.serializedBytes, true)
         }
-        if let p256 = P256.Signing.PublicKey(recipient.publicKey) {
+        if P256.Signing.PublicKey(recipient.publicKey) != nil {
+            return (try keyAgreeRecipientInfo(for: [recipient], cek: cek, cipher: cipher), false)
+        }
+        throw CMSError(.recipientRejected, "recipients must hold an RSA (≥ 2048 bits) or P-256 key")
+    }
+
+    /// One KeyAgreeRecipientInfo (RFC 5753 §3.1.1) for P-256 recipients: a fresh ephemeral key, and per recipient a
+    /// RecipientEncryptedKey holding the content key wrapped under the KEK from ECDH with that recipient. `encrypt`
+    /// writes one per recipient, as OpenSSL does; several recipients may share one.
+    static func keyAgreeRecipientInfo(for recipients: [Certificate], cek: SymmetricKey, cipher: ContentCipher) throws -> [UInt8] {
+        let ephemeral = P256.KeyAgreement.PrivateKey()
+        let wrap = wrapAlgorithm(forKeyLength: cipher.keyLength)
+        var encryptedKeys: [(reference: [UInt8], wrapped: [UInt8])] = []
+        for recipient in recipients {
+            guard let p256 = P256.Signing.PublicKey(recipient.publicKey) else {
+                throw CMSError(.recipientRejected, "key agreement needs a P-256 recipient key")
+            }
             let recipientKey = try P256.KeyAgreement.PublicKey(x963Representation: p256.x963Representation)
-            let ephemeral = P256.KeyAgreement.PrivateKey()
-            let wrap = wrapAlgorithm(forKeyLength: cipher.keyLength)
             let kek = try ecdhKEK(
                 sharedSecret: try ephemeral.sharedSecretFromKeyAgreement(with: recipientKey),
                 wrapAlgorithm: wrap.oid, wrapKeyLength: wrap.length, ukm: nil)
-            let wrapped = try AES.KeyWrap.wrap(cek, using: kek)
-            var s = DER.Serializer()
-            try s.appendConstructedNode(identifier: .context(1)) { c in
-                try c.serialize(3)
-                try c.appendConstructedNode(identifier: .context(0)) { originator in
-                    try originator.appendConstructedNode(identifier: .context(1)) { key in
-                        try key.serialize(AlgorithmIdentifierValue(algorithm: CMSOID.ecPublicKey))
-                        try key.serialize(ASN1BitString(bytes: Array(ephemeral.publicKey.x963Representation)[...]))
-                    }
+            encryptedKeys.append(
+                (try CertificateReference.issuerAndSerialBytes(of: recipient), Array(try AES.KeyWrap.wrap(cek, using: kek))))
+        }
+        var s = DER.Serializer()
+        try s.appendConstructedNode(identifier: .context(1)) { c in
+            try c.serialize(3)
+            try c.appendConstructedNode(identifier: .context(0)) { originator in
+                try originator.appendConstructedNode(identifier: .context(1)) { key in
+                    try key.serialize(AlgorithmIdentifierValue(algorithm: CMSOID.ecPublicKey))
+                    try key.serialize(ASN1BitString(bytes: Array(ephemeral.publicKey.x963Representation)[...]))
                 }
-                try c.serialize(
-                    AlgorithmIdentifierValue(
-                        algorithm: CMSOID.ecdhStdSHA256KDF,
-                        parameters: try ASN1Any(erasing: AlgorithmIdentifierValue(algorithm: wrap.oid))))
-                try c.appendConstructedNode(identifier: .sequence) { keys in
+            }
+            try c.serialize(
+                AlgorithmIdentifierValue(
+                    algorithm: CMSOID.ecdhStdSHA256KDF,
+                    parameters: try ASN1Any(erasing: AlgorithmIdentifierValue(algorithm: wrap.oid))))
+            try c.appendConstructedNode(identifier: .sequence) { keys in
+                for encrypted in encryptedKeys {
                     try keys.appendConstructedNode(identifier: .sequence) { rek in
-                        rek.serializeRawBytes(reference)
-                        try rek.serialize(ASN1OctetString(contentBytes: Array(wrapped)[...]))
+                        rek.serializeRawBytes(encrypted.reference)
+                        try rek.serialize(ASN1OctetString(contentBytes: encrypted.wrapped[...]))
                     }
                 }
             }
-            return (s.serializedBytes, false)
         }
-        throw CMSError(.recipientRejected, "recipients must hold an RSA (≥ 2048 bits) or P-256 key")
+        return s.serializedBytes
     }
 
     static func oaepSHA256Identifier() throws -> AlgorithmIdentifierValue {

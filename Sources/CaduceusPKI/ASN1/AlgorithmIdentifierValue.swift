@@ -42,6 +42,20 @@ package struct AlgorithmIdentifierValue: DERImplicitlyTaggable, BERImplicitlyTag
         }
     }
 
+    /// The parameters as a parsed node (BER rules), or `nil` when absent.
+    package func parametersNode() throws -> ASN1Node? {
+        guard let parameters else { return nil }
+        var serializer = DER.Serializer()
+        try serializer.serialize(parameters)
+        return try BER.parse(serializer.serializedBytes)
+    }
+
+    /// The parameters read as another AlgorithmIdentifier (OAEP's hash and MGF, MGF1's hash, ECDH's key wrap), or
+    /// `nil` when absent.
+    package func parametersAsAlgorithm() throws -> AlgorithmIdentifierValue? {
+        try parametersNode().map { try AlgorithmIdentifierValue(berEncoded: $0) }
+    }
+
     /// True when parameters are absent or an ASN.1 NULL.
     package var hasAbsentOrNullParameters: Bool {
         guard let parameters else { return true }

@@ -257,12 +257,10 @@ public enum PKCS12 {
     static func pbes2Decrypt(_ ciphertext: ArraySlice<UInt8>, algorithm: AlgorithmIdentifierValue, password: [UInt8])
         throws -> [UInt8]
     {
-        guard algorithm.algorithm == OID.pbes2, let parameters = algorithm.parameters else {
+        guard algorithm.algorithm == OID.pbes2, let parametersNode = try algorithm.parametersNode() else {
             throw PKIError(.weakAlgorithm, "PKCS#12 content must use PBES2 (legacy 3DES/RC2 PBE schemes are refused)")
         }
-        var serializer = DER.Serializer()
-        try serializer.serialize(parameters)
-        let params = try BER.parse(serializer.serializedBytes).children()
+        let params = try parametersNode.children()
         let kdf = try params[0].children()
         guard try ASN1ObjectIdentifier(berEncoded: kdf[0]) == OID.pbkdf2 else {
             throw PKIError(.weakAlgorithm, "PBES2 must use PBKDF2")
@@ -316,16 +314,14 @@ public enum PKCS12 {
     static func pkcs12KDF(password: String, salt: [UInt8], id: UInt8, iterations: Int, length: Int) -> [UInt8] {
         let u = 32
         let v = 64
-        var bmp: [UInt8] = []
-        for unit in password.utf16 { bmp.append(UInt8(unit >> 8)); bmp.append(UInt8(unit & 0xff)) }
-        bmp.append(contentsOf: [0, 0])
+        let password = bmp(password) + [0, 0]
         func stretch(_ bytes: [UInt8]) -> [UInt8] {
             guard !bytes.isEmpty else { return [] }
             let count = v * ((bytes.count + v - 1) / v)
             return (0..<count).map { bytes[$0 % bytes.count] }
         }
         let d = [UInt8](repeating: id, count: v)
-        var i = stretch(salt) + stretch(bmp)
+        var i = stretch(salt) + stretch(password)
         var output: [UInt8] = []
         while output.count < length {
             var a = Array(SHA256.hash(data: d + i))
