@@ -15,12 +15,16 @@ let package = Package(
         .executable(name: "caduceus", targets: ["caduceus"]),
         .library(name: "CaduceusCMS", targets: ["CaduceusCMS"]),
         .library(name: "CaduceusPKI", targets: ["CaduceusPKI"]),
+        .library(name: "CaduceusHL7", targets: ["CaduceusHL7"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         .target(
@@ -51,11 +55,62 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "CaduceusHL7",
+            dependencies: ["CaduceusCore"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "CaduceusPatientIndex",
+            dependencies: ["CaduceusCore"],
+            swiftSettings: strictSettings
+        ),
+        // Layer 2: storage ports (and envelope encryption of PHI at rest), then the SQLite adapter.
+        .target(
+            name: "CaduceusStorage",
+            dependencies: [
+                "CaduceusCore", "CaduceusPatientIndex",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "CaduceusStorageSQLite",
+            dependencies: [
+                "CaduceusCore", "CaduceusStorage", "CaduceusPatientIndex",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Layer 3: use cases (HL7 ingest into the registry and the MPI, PIX/PDQ answers).
+        .target(
+            name: "CaduceusExchange",
+            dependencies: ["CaduceusCore", "CaduceusHL7", "CaduceusPatientIndex", "CaduceusStorage"],
+            swiftSettings: strictSettings
+        ),
+        // Layer 4: the MLLP listener and client on SwiftNIO.
+        .target(
+            name: "CaduceusMLLP",
+            dependencies: [
+                "CaduceusCore", "CaduceusHL7",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "CaduceusCLI",
             dependencies: [
                 "CaduceusCore",
                 "CaduceusPKI",
                 "CaduceusCMS",
+                "CaduceusHL7",
+                "CaduceusPatientIndex",
+                "CaduceusStorage",
+                "CaduceusStorageSQLite",
+                "CaduceusExchange",
+                "CaduceusMLLP",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -99,6 +154,35 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "CaduceusHL7Tests",
+            dependencies: ["CaduceusHL7", "CaduceusCore", "CaduceusTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "CaduceusPatientIndexTests",
+            dependencies: ["CaduceusPatientIndex", "CaduceusCore"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "CaduceusExchangeTests",
+            dependencies: [
+                "CaduceusExchange", "CaduceusHL7", "CaduceusPatientIndex", "CaduceusStorage",
+                "CaduceusStorageSQLite", "CaduceusCore", "CaduceusTestSupport",
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "CaduceusMLLPTests",
+            dependencies: [
+                "CaduceusMLLP", "CaduceusHL7", "CaduceusCore", "CaduceusTestSupport", "CaduceusPKI",
+                "CaduceusStorage", "CaduceusStorageSQLite",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strictSettings
         ),

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Installs what the tests need that a fresh machine may lack, idempotently: the `openssl` CLI (the interop oracle).
-# Later test oracles (Python hl7/hl7apy/pydicom/lxml in a venv, xmllint, PostgreSQL) are added here as issues need them.
+# Installs what the tests need that a fresh machine may lack, idempotently:
+#   - the `openssl` CLI (CMS/PKI interop oracle), libsqlite3-dev (GRDB links the system SQLite);
+#   - a Python venv at .venv with the HL7 and record-linkage oracles (python-hl7, hl7apy, recordlinkage), pinned.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 need=()
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+dpkg -s libsqlite3-dev >/dev/null 2>&1 || need+=(libsqlite3-dev)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   echo "bootstrap: installing ${need[*]}"
@@ -12,3 +16,12 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 echo "bootstrap: $(openssl version)"
+
+# Python oracles. Versions are pinned so a test's verdict does not move with PyPI.
+PY_PINS=(hl7==0.4.5 hl7apy==1.3.5 recordlinkage==0.16 jellyfish==1.3.0)
+if ! .venv/bin/python -c 'import hl7, hl7apy, recordlinkage' >/dev/null 2>&1; then
+  echo "bootstrap: creating .venv with ${PY_PINS[*]}"
+  python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check "${PY_PINS[@]}"
+fi
+echo "bootstrap: python oracles ready in .venv"

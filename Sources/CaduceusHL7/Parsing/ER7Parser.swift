@@ -1,0 +1,201 @@
+/// The ER7 ("pipe and hat") parser: bytes → segments → fields → repetitions → components → subcomponents.
+///
+/// Delimiters come from the first header segment (MSH, FHS or BHS); MSH-18 selects the character set, and the bytes
+/// are checked and converted to UTF-8 before anything is split. Leaves keep their escaped form, so encoding the tree
+/// gives back the same bytes.
+struct ER7Parser {
+    let options: HL7ParseOptions
+
+    struct Result {
+        var dialect: HL7Dialect
+        var segments: [HL7Segment]
+    }
+
+    func parse(_ input: some Collection<UInt8>) throws(HL7Error) -> Result {
+        let bytes = Array(input)
+        guard bytes.count <= options.maxBytes else {
+            throw HL7Error(.limitExceeded, "the message exceeds the size limit")
+        }
+        guard !bytes.contains(0) else { throw HL7Error(.nulByte, "the message contains a NUL byte") }
+        let header = Array(bytes.prefix(3))
+        guard header == Array("MSH".utf8) || header == Array("FHS".utf8) || header == Array("BHS".utf8) else {
+            throw HL7Error(.missingHeader, "a message must start with an MSH segment", at: HL7Location(segment: "MSH"))
+        }
+        guard bytes.count >= 8 else {
+            throw HL7Error(.badEncodingCharacters, "the header segment is too short to hold MSH-1 and MSH-2")
+        }
+        let fieldSeparator = bytes[3]
+        var end = 4
+        while end < bytes.count, bytes[end] != fieldSeparator, bytes[end] != 0x0D, bytes[end] != 0x0A { end += 1 }
+        let delimiters = try HL7Delimiters(field: fieldSeparator, encodingCharacters: bytes[4..<end])
+        let characterSet = try HL7CharacterSet(msh18: Self.msh18(bytes, delimiters))
+        let utf8 = try characterSet.toUTF8(bytes)
+        let segments = try utf8.withUnsafeBufferPointer { buffer throws(HL7Error) in
+            try splitSegments(buffer, delimiters)
+        }
+        return Result(dialect: HL7Dialect(delimiters: delimiters, characterSet: characterSet), segments: segments)
+    }
+
+    /// MSH-18, first repetition, first component, read from the raw header bytes (which are ASCII).
+    static func msh18(_ bytes: [UInt8], _ d: HL7Delimiters) -> String {
+        guard bytes.starts(with: "MSH".utf8) else { return "" }
+        var field = 1
+        var i = 3
+        var start = -1
+        while i < bytes.count, bytes[i] != 0x0D, bytes[i] != 0x0A {
+            if bytes[i] == d.field {
+                field += 1
+                if field == 18 { start = i + 1 } else if field == 19 { break }
+            }
+            i += 1
+        }
+        guard start >= 0, start <= i else { return "" }
+        var stop = start
+        while stop < i, bytes[stop] != d.repetition, bytes[stop] != d.component { stop += 1 }
+        return String(decoding: bytes[start..<stop], as: UTF8.self)
+    }
+
+    private func splitSegments(
+        _ buffer: UnsafeBufferPointer<UInt8>, _ d: HL7Delimiters
+    ) throws(HL7Error) -> [HL7Segment] {
+        var segments: [HL7Segment] = []
+        segments.reserveCapacity(16)
+        var counts: [String: Int] = [:]
+        var start = 0
+        let n = buffer.count
+        var i = 0
+        while i <= n {
+            let atEnd = i == n
+            let b: UInt8 = atEnd ? 0x0D : buffer[i]
+            if b == 0x0A && options.lineEndings == .strict {
+                let id = segments.count < 1 ? "MSH" : segments[segments.count - 1].id
+                throw HL7Error(
+                    .bareLineFeed, "a line feed inside a segment; segments end with CR (line-ending tolerance is off)",
+                    at: HL7Location(segment: id, sequence: counts[id] ?? 1))
+            }
+            if b == 0x0D || b == 0x0A {
+                if i > start {
+                    guard segments.count < options.maxSegments else {
+                        throw HL7Error(.limitExceeded, "the message has more segments than the limit")
+                    }
+                    let slice = UnsafeBufferPointer(rebasing: buffer[start..<i])
+                    let segment = try parseSegment(slice, d, counts: &counts)
+                    segments.append(segment)
+                }
+                start = i + 1
+            }
+            i += 1
+        }
+        return segments
+    }
+
+    private func parseSegment(
+        _ s: UnsafeBufferPointer<UInt8>, _ d: HL7Delimiters, counts: inout [String: Int]
+    ) throws(HL7Error) -> HL7Segment {
+        var idEnd = 0
+        while idEnd < s.count, s[idEnd] != d.field { idEnd += 1 }
+        let idBytes = UnsafeBufferPointer(rebasing: s[0..<idEnd])
+        guard HL7Segment.isValidID(idBytes) else {
+            throw HL7Error(
+                .badSegmentID, "a segment id must be three upper-case letters or digits",
+                at: HL7Location(segment: "", sequence: 0))
+        }
+        let id = String(decoding: idBytes, as: UTF8.self)
+        let sequence = (counts[id] ?? 0) + 1
+        counts[id] = sequence
+        var fields: [HL7Field] = []
+        guard idEnd < s.count else { return HL7Segment(unchecked: id, fields: fields) }
+        var pos = idEnd + 1
+        var fieldNumber = 1
+        if id == "MSH" || id == "FHS" || id == "BHS" {
+            // Field 1 is the separator itself; field 2 the encoding characters, both kept as text.
+            var e = pos
+            while e < s.count, s[e] != d.field { e += 1 }
+            let msh2 = UnsafeBufferPointer(rebasing: s[pos..<e])
+            guard s[idEnd] == d.field, msh2.elementsEqual(Array(d.encodingCharacters.utf8)) else {
+                throw HL7Error(
+                    .badEncodingCharacters, "a header segment declares encoding characters that differ from the first",
+                    at: HL7Location(segment: id, sequence: sequence, field: 2))
+            }
+            fields.append(HL7Field(HL7Text(unchecked: String(decoding: [d.field], as: UTF8.self))))
+            fields.append(HL7Field(HL7Text(unchecked: String(decoding: msh2, as: UTF8.self))))
+            fieldNumber = 3
+            if e >= s.count { return HL7Segment(unchecked: id, fields: fields) }
+            pos = e + 1
+        }
+        var fieldStart = pos
+        var i = pos
+        while true {
+            if i == s.count || s[i] == d.field {
+                guard fields.count < options.maxFields else {
+                    throw HL7Error(
+                        .limitExceeded, "a segment has more fields than the limit",
+                        at: HL7Location(segment: id, sequence: sequence))
+                }
+                let field = try parseField(
+                    UnsafeBufferPointer(rebasing: s[fieldStart..<i]), d,
+                    HL7Location(segment: id, sequence: sequence, field: fieldNumber))
+                fields.append(field)
+                fieldNumber += 1
+                if i == s.count { break }
+                fieldStart = i + 1
+            }
+            i += 1
+        }
+        return HL7Segment(unchecked: id, fields: fields)
+    }
+
+    private func parseField(
+        _ f: UnsafeBufferPointer<UInt8>, _ d: HL7Delimiters, _ location: HL7Location
+    ) throws(HL7Error) -> HL7Field {
+        guard f.contains(where: { $0 == d.repetition || $0 == d.component || $0 == d.subcomponent }) else {
+            return HL7Field(HL7Text(unchecked: String(decoding: f, as: UTF8.self)))
+        }
+        var reps: [HL7Repetition] = []
+        var start = 0
+        for i in 0...f.count where i == f.count || f[i] == d.repetition {
+            guard reps.count < options.maxRepetitions else {
+                throw HL7Error(.limitExceeded, "a field has more repetitions than the limit", at: location)
+            }
+            reps.append(try parseRepetition(UnsafeBufferPointer(rebasing: f[start..<i]), d, location))
+            start = i + 1
+        }
+        return HL7Field(repetitions: reps)
+    }
+
+    private func parseRepetition(
+        _ r: UnsafeBufferPointer<UInt8>, _ d: HL7Delimiters, _ location: HL7Location
+    ) throws(HL7Error) -> HL7Repetition {
+        guard r.contains(where: { $0 == d.component || $0 == d.subcomponent }) else {
+            return HL7Repetition(HL7Text(unchecked: String(decoding: r, as: UTF8.self)))
+        }
+        var components: [HL7Component] = []
+        var start = 0
+        for i in 0...r.count where i == r.count || r[i] == d.component {
+            guard components.count < options.maxComponents else {
+                throw HL7Error(.limitExceeded, "a field has more components than the limit", at: location)
+            }
+            components.append(try parseComponent(UnsafeBufferPointer(rebasing: r[start..<i]), d, location))
+            start = i + 1
+        }
+        return HL7Repetition(components: components)
+    }
+
+    private func parseComponent(
+        _ c: UnsafeBufferPointer<UInt8>, _ d: HL7Delimiters, _ location: HL7Location
+    ) throws(HL7Error) -> HL7Component {
+        guard c.contains(d.subcomponent) else {
+            return HL7Component(HL7Text(unchecked: String(decoding: c, as: UTF8.self)))
+        }
+        var subs: [HL7Text] = []
+        var start = 0
+        for i in 0...c.count where i == c.count || c[i] == d.subcomponent {
+            guard subs.count < options.maxComponents else {
+                throw HL7Error(.limitExceeded, "a component has more subcomponents than the limit", at: location)
+            }
+            subs.append(HL7Text(unchecked: String(decoding: UnsafeBufferPointer(rebasing: c[start..<i]), as: UTF8.self)))
+            start = i + 1
+        }
+        return HL7Component(subcomponents: subs)
+    }
+}
