@@ -26,6 +26,8 @@ public struct MPIError: CodedError {
 public struct MPIChange: Sendable, Hashable {
     /// Records whose person (global id) changed or was set: record → global id.
     public var assignments: [Int64: String] = [:]
+    /// For records in ``assignments`` that had a person before: that person.
+    public var previousAssignments: [Int64: String] = [:]
     /// Review items added.
     public var addedReviews: [ReviewItem] = []
     /// Review items closed (accepted or rejected).
@@ -154,6 +156,7 @@ public struct MasterPatientIndex: Sendable {
 
     mutating func assign(_ record: Int64, to person: String, _ change: inout MPIChange) {
         if let old = personOf[record] {
+            if change.previousAssignments[record] == nil { change.previousAssignments[record] = old }
             membersOf[old]?.remove(record)
             if membersOf[old]?.isEmpty == true { membersOf[old] = nil }
         }

@@ -1,0 +1,120 @@
+import CaduceusHL7
+import CaduceusPatientIndex
+import CaduceusStorage
+import Foundation
+
+extension HL7Receiver {
+    /// The authority of a CX: its universal id when present, else its namespace id.
+    static func authority(_ cx: CX) -> String {
+        cx.assigningAuthority.universalID.isEmpty ? cx.assigningAuthority.namespaceID : cx.assigningAuthority.universalID
+    }
+
+    /// The first PID-3 identifier in a known domain. AE 101 when PID-3 is empty, AE 204 when no domain is known.
+    func primaryIdentity(_ identifiers: [CX], segment: String, field: Int) throws(HL7Error) -> LocalIdentity {
+        guard !identifiers.isEmpty else {
+            throw HL7Error(.requiredFieldMissing, "\(segment)-\(field) is required", at: HL7Location(segment: segment, field: field))
+        }
+        for (i, cx) in identifiers.enumerated() where !cx.id.isEmpty {
+            if configuration.knownAuthorities.contains(Self.authority(cx)) { return LocalIdentity(id: cx.id, authority: Self.authority(cx)) }
+            _ = i
+        }
+        throw HL7Error(
+            .unknownKey, "\(segment)-\(field) names no assigning authority known to this node",
+            at: HL7Location(segment: segment, field: field, repetition: 1, component: 4))
+    }
+
+    func apply(_ message: HL7Message, tx: any StoreTransaction, now: Date) throws {
+        let event = try message.msh.triggerEvent
+        let controlID = try message.msh.controlID
+        guard let pid = message.view(PIDSegment.self) else {
+            throw HL7Error(.requiredFieldMissing, "a PID segment is required", at: HL7Location(segment: "PID", sequence: 1))
+        }
+        let identifiers = try pid.identifiers
+        let identity = try primaryIdentity(identifiers, segment: "PID", field: 3)
+        switch event {
+        case "R01":
+            guard try tx.patient(identity) != nil else {
+                throw HL7Error(.unknownKey, "PID-3 names a patient this node does not know", at: HL7Location(segment: "PID", field: 3, repetition: 1, component: 1))
+            }
+            try tx.addObservations(try observations(message), for: identity, controlID: controlID, at: now)
+        case "A40":
+            guard let mrg = message.view(MRGSegment.self) else {
+                throw HL7Error(.requiredFieldMissing, "an MRG segment is required", at: HL7Location(segment: "MRG"))
+            }
+            let prior = try primaryIdentity(try mrg.priorIdentifiers, segment: "MRG", field: 1)
+            guard try tx.patient(prior) != nil else {
+                throw HL7Error(.unknownKey, "MRG-1 names a patient this node does not know", at: HL7Location(segment: "MRG", field: 1, repetition: 1, component: 1))
+            }
+            guard prior != identity else {
+                throw HL7Error(.badDataType, "MRG-1 and PID-3 name the same patient", at: HL7Location(segment: "MRG", field: 1))
+            }
+            var record = try tx.patient(identity) ?? patientRecord(pid, message, identity, identifiers, controlID)
+            record.lastMessageControlID = controlID
+            try tx.savePatient(record, at: now)
+            try tx.mergePatient(prior, into: identity, at: now)
+            _ = try mpi.register(identity, record.demographics, in: tx, actor: "hl7:" + controlID, at: now)
+            _ = try mpi.merge(prior, into: identity, in: tx, actor: "hl7:" + controlID, at: now)
+        default:
+            let names = try pid.names
+            guard let name = names.first, !name.family.isEmpty else {
+                throw HL7Error(.requiredFieldMissing, "PID-5 is required", at: HL7Location(segment: "PID", field: 5, repetition: 1, component: 1))
+            }
+            _ = name
+            let record = try patientRecord(pid, message, identity, identifiers, controlID)
+            try tx.savePatient(record, at: now)
+            _ = try mpi.register(identity, record.demographics, in: tx, actor: "hl7:" + controlID, at: now)
+        }
+    }
+
+    func patientRecord(_ pid: PIDSegment, _ message: HL7Message, _ identity: LocalIdentity, _ identifiers: [CX], _ controlID: String) throws -> PatientRecord {
+        let names = try pid.names
+        let address = try pid.addresses.first
+        let phone = try pid.homePhones.first
+        let birth = try pid.birthDate
+        guard birth.isEmpty || (birth.count >= 8 && birth.prefix(8).allSatisfy(\.isNumber)) else {
+            throw HL7Error(.badDataType, "PID-7 is not a date (YYYYMMDD)", at: HL7Location(segment: "PID", field: 7))
+        }
+        let demographics = Demographics(
+            family: names.first?.family ?? "", given: names.first?.given ?? "", middle: names.first?.middle ?? "",
+            birthDate: String(birth.prefix(8)), sex: try pid.sex, street: address?.street ?? "", city: address?.city ?? "",
+            postalCode: address?.postalCode ?? "", phone: phone?.number ?? "")
+        var contacts: [PatientRecord.Contact] = []
+        for nk1 in message.views(NK1Segment.self) {
+            let n = try nk1.names.first
+            contacts.append(PatientRecord.Contact(
+                name: [n?.family ?? "", n?.given ?? ""].joined(separator: "^"), relationship: try nk1.relationship?.identifier ?? "",
+                role: try nk1.contactRole?.identifier ?? "", phone: try nk1.phones.first?.number ?? ""))
+        }
+        var insurance: [PatientRecord.Insurance] = []
+        for in1 in message.views(IN1Segment.self) {
+            insurance.append(PatientRecord.Insurance(
+                plan: try in1.planID?.identifier ?? "", company: try in1.companyName, policyNumber: try in1.policyNumber,
+                groupNumber: try in1.groupNumber))
+        }
+        return PatientRecord(
+            identity: identity,
+            identifiers: identifiers.filter { !$0.id.isEmpty }.map { LocalIdentity(id: $0.id, authority: Self.authority($0)) },
+            demographics: demographics, otherNames: names.dropFirst().map { $0.family + "^" + $0.given },
+            contacts: contacts, insurance: insurance, primaryCareProvider: try message.view(PD1Segment.self)?.primaryCareProvider ?? "",
+            lastMessageControlID: controlID)
+    }
+
+    func observations(_ message: HL7Message) throws -> [Observation] {
+        var out: [Observation] = []
+        var order = ""
+        for segment in message.segments {
+            switch segment.id {
+            case "OBR": order = try OBRSegment(segment, message.dialect).universalServiceID?.identifier ?? ""
+            case "OBX":
+                let obx = OBXSegment(segment, message.dialect)
+                let id = try obx.observationIdentifier
+                out.append(Observation(
+                    code: id?.identifier ?? "", codeSystem: id?.codingSystem ?? "", text: id?.text ?? "", valueType: try obx.valueType,
+                    values: try obx.values, units: try obx.units?.identifier ?? "", status: try obx.resultStatus,
+                    observedAt: try obx.observationDateTime, orderCode: order))
+            default: continue
+            }
+        }
+        return out
+    }
+}

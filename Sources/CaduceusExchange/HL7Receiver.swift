@@ -1,0 +1,162 @@
+public import CaduceusHL7
+import CaduceusCore
+import CaduceusPatientIndex
+public import CaduceusStorage
+public import Foundation
+import Synchronization
+
+/// The interface engine use case: one HL7 v2 message in, one ACK (or query response) out.
+///
+/// - ADT A01/A04/A08/A28/A31 create or update the patient in the registry and feed the MPI; A40 merges (MRG-1 into
+///   PID-3); ORU^R01 stores observations. The effect, the encrypted raw message and the ACK commit together, and
+///   the ACK is returned only after the commit is durable. A repeated MSH-10 from the same sender (MSH-3 + MSH-4)
+///   gets the stored ACK and changes nothing.
+/// - QBP^Q23 (PIX) and QBP^Q22 (PDQ) are answered from the MPI.
+/// - A rejected message (AR) or one in error (AE) changes nothing but one audit event, which holds codes, never
+///   message content.
+public final class HL7Receiver: Sendable {
+    let store: any CaduceusStore
+    let mpi: MPIService
+    /// The configuration.
+    public let configuration: HL7ReceiverConfiguration
+    let counter = Mutex<UInt64>(0)
+    let instance = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+
+    /// A receiver over a store and an MPI.
+    public init(store: any CaduceusStore, mpi: MPIService, configuration: HL7ReceiverConfiguration) {
+        self.store = store
+        self.mpi = mpi
+        self.configuration = configuration
+    }
+
+    struct Failure: Error {
+        let outcome: HL7Outcome
+    }
+
+    func nextControlID() -> String {
+        let n = counter.withLock { c -> UInt64 in
+            c += 1
+            return c
+        }
+        return "CAD\(instance)\(n)"
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        let s = Int(date.timeIntervalSince1970)
+        let days = s / 86_400, secs = s % 86_400
+        // Civil from days (Howard Hinnant's algorithm), UTC.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        func p(_ n: Int, _ w: Int) -> String { String(repeating: "0", count: max(0, w - String(n).count)) + String(n) }
+        return p(y, 4) + p(m, 2) + p(d, 2) + p(secs / 3600, 2) + p(secs / 60 % 60, 2) + p(secs % 60, 2) + "+0000"
+    }
+
+    /// Processes one message and returns the bytes of the answer (never throws: every failure is an ACK).
+    public func receive(_ bytes: [UInt8]) async -> [UInt8] {
+        let now = Date()
+        let message: HL7Message
+        do {
+            message = try HL7Message(parsing: bytes)
+        } catch {
+            return await reject(HL7AckContext(salvaging: bytes), .rejected([error]), now: now)
+        }
+        let context = HL7AckContext(message)
+        let msh = message.msh
+        let version = (try? msh.versionID) ?? ""
+        guard configuration.supportedVersions.contains(version) else {
+            return await reject(context, .rejected([HL7Error(.unsupportedVersion, "MSH-12 names a version this node does not accept", at: HL7Location(segment: "MSH", field: 12))]), now: now)
+        }
+        let processing = (try? msh.processingID) ?? ""
+        guard configuration.processingIDs.contains(processing) else {
+            return await reject(context, .rejected([HL7Error(.unsupportedProcessingID, "MSH-11 names a processing id this node does not accept", at: HL7Location(segment: "MSH", field: 11))]), now: now)
+        }
+        let code = (try? msh.messageCode) ?? ""
+        let event = (try? msh.triggerEvent) ?? ""
+        switch (code, event) {
+        case ("ADT", "A01"), ("ADT", "A04"), ("ADT", "A08"), ("ADT", "A28"), ("ADT", "A31"), ("ADT", "A40"), ("ORU", "R01"):
+            return await process(message, context, raw: bytes, now: now)
+        case ("QBP", "Q23"):
+            return await query(context, now: now) { try self.pix(message, context) }
+        case ("QBP", "Q22"):
+            return await query(context, now: now) { try self.pdq(message, context) }
+        case ("ADT", _), ("ORU", _), ("QBP", _):
+            return await reject(context, .rejected([HL7Error(.unsupportedMessageType, "MSH-9.2 names a trigger event this node does not process", at: HL7Location(segment: "MSH", field: 9, repetition: 1, component: 2), hl7Code: .unsupportedEvent)]), now: now)
+        default:
+            return await reject(context, .rejected([HL7Error(.unsupportedMessageType, "MSH-9 names a message type this node does not process", at: HL7Location(segment: "MSH", field: 9, repetition: 1, component: 1))]), now: now)
+        }
+    }
+
+    func sender(_ context: HL7AckContext) -> String {
+        let d = context.dialect.delimiters
+        func text(_ f: HL7Field) -> String {
+            f.first.components.map { $0.subcomponents.map(\.raw).joined(separator: String(UnicodeScalar(d.subcomponent))) }
+                .joined(separator: String(UnicodeScalar(d.component)))
+        }
+        return text(context.sendingApplication) + "|" + text(context.sendingFacility)
+    }
+
+    func ackBytes(_ context: HL7AckContext, _ outcome: HL7Outcome, now: Date) -> [UInt8] {
+        let ack = HL7Acknowledgement.ack(for: context, outcome: outcome, controlID: nextControlID(), timestamp: Self.timestamp(now))
+        return (try? ack.encoded()) ?? []
+    }
+
+    /// AR/AE: nothing stored but one audit event with the codes.
+    func reject(_ context: HL7AckContext, _ outcome: HL7Outcome, now: Date) async -> [UInt8] {
+        let codes = outcome.errors.map(\.code).joined(separator: ",")
+        let kind: String
+        switch outcome {
+        case .rejected: kind = "hl7.rejected"
+        default: kind = "hl7.error"
+        }
+        let detail = "sender=\(sender(context)) control-id=\(context.controlID.prefix(64))"
+        _ = try? await store.write { tx in try tx.audit(AuditEvent(kind: kind, code: codes, detail: detail), at: now) }
+        return ackBytes(context, outcome, now: now)
+    }
+
+    func process(_ message: HL7Message, _ context: HL7AckContext, raw: [UInt8], now: Date) async -> [UInt8] {
+        let sender = sender(context)
+        let controlID = context.controlID
+        guard !controlID.isEmpty else {
+            return await reject(context, .rejected([HL7Error(.requiredFieldMissing, "MSH-10 is required", at: HL7Location(segment: "MSH", field: 10))]), now: now)
+        }
+        let ack = ackBytes(context, .accepted, now: now)
+        let type = ((try? message.msh.messageCode) ?? "") + "^" + ((try? message.msh.triggerEvent) ?? "")
+        do {
+            return try await store.write { [self] tx in
+                if let previous = try tx.loggedAck(sender: sender, controlID: controlID) { return previous }
+                try apply(message, tx: tx, now: now)
+                try tx.logMessage(sender: sender, controlID: controlID, messageType: type, outcome: "AA", raw: raw, ack: ack, at: now)
+                return ack
+            }
+        } catch let failure as Failure {
+            return await reject(context, failure.outcome, now: now)
+        } catch let error as HL7Error {
+            return await reject(context, .error([error]), now: now)
+        } catch {
+            // Storage failed: the MPI may hold a change the store does not; rebuild it, and answer AE 207 so the
+            // sender retries.
+            try? await mpi.reload()
+            return await reject(context, .error([HL7Error(.limitExceeded, "the message could not be stored; retry", hl7Code: .internalError)]), now: now)
+        }
+    }
+
+    func query(_ context: HL7AckContext, now: Date, _ body: @escaping @Sendable () throws -> HL7Message) async -> [UInt8] {
+        do {
+            let response = try body()
+            let detail = "sender=\(sender(context)) control-id=\(context.controlID.prefix(64))"
+            _ = try? await store.write { tx in try tx.audit(AuditEvent(kind: "hl7.query", code: "ok", detail: detail), at: now) }
+            return (try? response.encoded()) ?? []
+        } catch let error as HL7Error {
+            return await reject(context, .error([error]), now: now)
+        } catch {
+            return await reject(context, .error([HL7Error(.limitExceeded, "the query failed", hl7Code: .internalError)]), now: now)
+        }
+    }
+}

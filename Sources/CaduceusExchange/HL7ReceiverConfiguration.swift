@@ -1,0 +1,19 @@
+/// How a node's HL7 receiver behaves. Defaults are documented per field.
+public struct HL7ReceiverConfiguration: Sendable {
+    /// MSH-3 this node answers as. Default `CADUCEUS`.
+    public var application: String = "CADUCEUS"
+    /// MSH-4 this node answers as. Default `CADUCEUS`.
+    public var facility: String = "CADUCEUS"
+    /// Assigning authorities (universal ids, i.e. OIDs, or namespace ids) this node accepts in PID-3, MRG-1 and
+    /// QPD-3. A message naming no known authority is answered AE with ERR-3 204. Required: no default.
+    public var knownAuthorities: Set<String>
+    /// MSH-12 versions accepted. Default 2.3 through 2.8.
+    public var supportedVersions: Set<String> = ["2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1", "2.8"]
+    /// MSH-11 processing ids accepted. Default `P` (production) and `T` (training).
+    public var processingIDs: Set<String> = ["P", "T"]
+    /// Largest page a PDQ query may ask for; larger RCP-2 values are reduced to it. Default 100.
+    public var maxQueryResults: Int = 100
+
+    /// A configuration accepting identities from `knownAuthorities`.
+    public init(knownAuthorities: Set<String>) { self.knownAuthorities = knownAuthorities }
+}

@@ -1,0 +1,138 @@
+public import CaduceusCore
+public import Foundation
+import Crypto
+
+/// The error type of the storage layer. Messages never carry stored values.
+public struct StorageError: CodedError {
+    /// A stable code (`storage.*`).
+    public struct Code: ErrorCode {
+        /// The code as text.
+        public let rawValue: String
+        init(_ rawValue: String) { self.rawValue = rawValue }
+        /// A stored value could not be decrypted: wrong node key or altered data. Deliberately uninformative.
+        public static let decryptionFailed = Code("storage.decryption-failed")
+        /// The node key file is missing, unreadable or not 32 bytes.
+        public static let badNodeKey = Code("storage.bad-node-key")
+        /// The database could not be opened, migrated or written.
+        public static let database = Code("storage.database")
+        /// A row that must exist does not.
+        public static let notFound = Code("storage.not-found")
+    }
+    /// What went wrong.
+    public let kind: Code
+    /// PHI-free message.
+    public let message: String
+    /// Creates an error.
+    public init(_ kind: Code, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+}
+
+/// Envelope encryption of PHI at rest. The node key (KEK, 32 bytes, a file readable by the node only) wraps one
+/// data key per database (DEK, AES-256, stored wrapped with AES-GCM); every PHI value is sealed with AES-256-GCM
+/// under the DEK with a fresh 96-bit nonce and the value's context (table, column) as associated data, so a value
+/// moved to another column does not decrypt. Exact-match look-ups use blind indexes: HMAC-SHA-256 under a key
+/// derived from the DEK with HKDF, never the plaintext.
+public struct PHICipher: Sendable {
+    let dataKey: SymmetricKey
+    let indexKey: SymmetricKey
+
+    /// A cipher over an unwrapped data key.
+    init(dataKey: SymmetricKey) {
+        self.dataKey = dataKey
+        self.indexKey = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: dataKey, info: Data("caduceus blind index v1".utf8), outputByteCount: 32)
+    }
+
+    /// Creates a fresh data key and returns the cipher with the key wrapped under `nodeKey`, for the store to keep.
+    public static func create(nodeKey: NodeKey) throws(StorageError) -> (PHICipher, wrapped: Data) {
+        let dek = SymmetricKey(size: .bits256)
+        let raw = dek.withUnsafeBytes { Data($0) }
+        do {
+            let sealed = try AES.GCM.seal(raw, using: nodeKey.key, authenticating: Data("caduceus dek v1".utf8))
+            return (PHICipher(dataKey: dek), sealed.combined!)
+        } catch {
+            throw StorageError(.badNodeKey, "the data key could not be wrapped")
+        }
+    }
+
+    /// Unwraps a stored data key with `nodeKey`.
+    public static func open(wrapped: Data, nodeKey: NodeKey) throws(StorageError) -> PHICipher {
+        do {
+            let box = try AES.GCM.SealedBox(combined: wrapped)
+            let raw = try AES.GCM.open(box, using: nodeKey.key, authenticating: Data("caduceus dek v1".utf8))
+            return PHICipher(dataKey: SymmetricKey(data: raw))
+        } catch {
+            throw StorageError(.decryptionFailed, "the stored data key does not open with this node key")
+        }
+    }
+
+    /// Seals `plaintext` for `context` (e.g. `patients.record`).
+    public func seal(_ plaintext: some DataProtocol, context: String) throws(StorageError) -> Data {
+        do {
+            return try AES.GCM.seal(plaintext, using: dataKey, authenticating: Data(context.utf8)).combined!
+        } catch {
+            throw StorageError(.database, "a value could not be sealed")
+        }
+    }
+
+    /// Opens a value sealed for `context`. Every failure is the same error.
+    public func open(_ sealed: Data, context: String) throws(StorageError) -> Data {
+        do {
+            return try AES.GCM.open(AES.GCM.SealedBox(combined: sealed), using: dataKey, authenticating: Data(context.utf8))
+        } catch {
+            throw StorageError(.decryptionFailed, "a stored value could not be decrypted")
+        }
+    }
+
+    /// Seals a Codable value as JSON.
+    public func seal<T: Encodable>(json value: T, context: String) throws(StorageError) -> Data {
+        let data: Data
+        do { data = try JSONEncoder().encode(value) } catch { throw StorageError(.database, "a value could not be encoded") }
+        return try seal(data, context: context)
+    }
+
+    /// Opens a JSON value.
+    public func open<T: Decodable>(json sealed: Data, as type: T.Type, context: String) throws(StorageError) -> T {
+        let data = try open(sealed, context: context)
+        do { return try JSONDecoder().decode(T.self, from: data) } catch {
+            throw StorageError(.decryptionFailed, "a stored value could not be decrypted")
+        }
+    }
+
+    /// The blind index of `value` in `domain` (e.g. `identity`): HMAC-SHA-256, 32 bytes.
+    public func blindIndex(_ value: String, domain: String) -> Data {
+        var h = HMAC<SHA256>(key: indexKey)
+        h.update(data: Data(domain.utf8))
+        h.update(data: [0])
+        h.update(data: Data(value.utf8))
+        return Data(h.finalize())
+    }
+}
+
+/// The node's key-encryption key: 32 random bytes in a file with mode 0600, created on first start.
+public struct NodeKey: Sendable {
+    let key: SymmetricKey
+
+    /// Loads the key at `path`, creating it (atomically, mode 0600) when absent.
+    public static func loadOrCreate(at path: String) throws(StorageError) -> NodeKey {
+        if FileManager.default.fileExists(atPath: path) {
+            guard let data = FileManager.default.contents(atPath: path), data.count == 32 else {
+                throw StorageError(.badNodeKey, "the node key file must hold exactly 32 bytes")
+            }
+            return NodeKey(key: SymmetricKey(data: data))
+        }
+        let key = SymmetricKey(size: .bits256)
+        do {
+            try AtomicFile.write(key.withUnsafeBytes { Data($0) }, to: path, permissions: 0o600)
+        } catch {
+            throw StorageError(.badNodeKey, "the node key file could not be written")
+        }
+        return NodeKey(key: key)
+    }
+
+    /// A key from bytes (tests).
+    public init(bytes: Data) { key = SymmetricKey(data: bytes) }
+    init(key: SymmetricKey) { self.key = key }
+}

@@ -1,0 +1,215 @@
+public import CaduceusCore
+public import CaduceusPatientIndex
+public import Foundation
+
+/// A stored patient in a hospital's registry (from ADT): everything PID, PD1, NK1 and IN1 carried, kept as one
+/// encrypted document per local identity.
+public struct PatientRecord: Sendable, Hashable, Codable {
+    /// The identity the registry keys on (PID-3, first repetition in a known domain).
+    public var identity: LocalIdentity
+    /// Every PID-3 identifier.
+    public var identifiers: [LocalIdentity]
+    /// Demographics used for matching.
+    public var demographics: Demographics
+    /// Other names (PID-5 repetitions after the first), as `family^given`.
+    public var otherNames: [String]
+    /// Next of kin and emergency contacts (NK1): name, relationship, role, phone.
+    public var contacts: [Contact]
+    /// Insurance (IN1): plan, company, policy number, group.
+    public var insurance: [Insurance]
+    /// Primary care provider (PD1-4).
+    public var primaryCareProvider: String
+    /// MSH-10 of the message that last changed the record.
+    public var lastMessageControlID: String
+
+    /// NK1.
+    public struct Contact: Sendable, Hashable, Codable {
+        public var name: String
+        public var relationship: String
+        public var role: String
+        public var phone: String
+        public init(name: String, relationship: String, role: String, phone: String) {
+            self.name = name
+            self.relationship = relationship
+            self.role = role
+            self.phone = phone
+        }
+    }
+
+    /// IN1.
+    public struct Insurance: Sendable, Hashable, Codable {
+        public var plan: String
+        public var company: String
+        public var policyNumber: String
+        public var groupNumber: String
+        public init(plan: String, company: String, policyNumber: String, groupNumber: String) {
+            self.plan = plan
+            self.company = company
+            self.policyNumber = policyNumber
+            self.groupNumber = groupNumber
+        }
+    }
+
+    /// Creates a record.
+    public init(identity: LocalIdentity, identifiers: [LocalIdentity], demographics: Demographics, otherNames: [String] = [], contacts: [Contact] = [], insurance: [Insurance] = [], primaryCareProvider: String = "", lastMessageControlID: String = "") {
+        self.identity = identity
+        self.identifiers = identifiers
+        self.demographics = demographics
+        self.otherNames = otherNames
+        self.contacts = contacts
+        self.insurance = insurance
+        self.primaryCareProvider = primaryCareProvider
+        self.lastMessageControlID = lastMessageControlID
+    }
+}
+
+/// One observation (OBX) stored against a patient.
+public struct Observation: Sendable, Hashable, Codable {
+    public var code: String
+    public var codeSystem: String
+    public var text: String
+    public var valueType: String
+    public var values: [String]
+    public var units: String
+    public var status: String
+    public var observedAt: String
+    public var orderCode: String
+    public init(code: String, codeSystem: String, text: String, valueType: String, values: [String], units: String, status: String, observedAt: String, orderCode: String) {
+        self.code = code
+        self.codeSystem = codeSystem
+        self.text = text
+        self.valueType = valueType
+        self.values = values
+        self.units = units
+        self.status = status
+        self.observedAt = observedAt
+        self.orderCode = orderCode
+    }
+}
+
+/// A message as logged: who sent it, its control id, what it was, and the ACK sent.
+public struct LoggedMessage: Sendable, Hashable {
+    public var id: Int64
+    public var sender: String
+    public var controlID: String
+    public var messageType: String
+    public var receivedAt: Date
+    public var outcome: String
+    public var raw: Sensitive<[UInt8]>
+    public var ack: Sensitive<[UInt8]>
+    public init(id: Int64, sender: String, controlID: String, messageType: String, receivedAt: Date, outcome: String, raw: Sensitive<[UInt8]>, ack: Sensitive<[UInt8]>) {
+        self.id = id
+        self.sender = sender
+        self.controlID = controlID
+        self.messageType = messageType
+        self.receivedAt = receivedAt
+        self.outcome = outcome
+        self.raw = raw
+        self.ack = ack
+    }
+}
+
+/// An MPI state change as an audit row: who did what to which record. No PHI (ids are internal).
+public struct MPIEvent: Sendable, Hashable {
+    public var action: String
+    public var recordID: Int64
+    public var personBefore: String?
+    public var personAfter: String?
+    public var actor: String
+    public init(action: String, recordID: Int64, personBefore: String?, personAfter: String?, actor: String) {
+        self.action = action
+        self.recordID = recordID
+        self.personBefore = personBefore
+        self.personAfter = personAfter
+        self.actor = actor
+    }
+}
+
+/// A security or processing event with no PHI (rejections, refusals). The tamper-evident audit trail of the
+/// access-control issue will take these over.
+public struct AuditEvent: Sendable, Hashable {
+    public var kind: String
+    public var code: String
+    public var detail: String
+    public init(kind: String, code: String, detail: String) {
+        self.kind = kind
+        self.code = code
+        self.detail = detail
+    }
+}
+
+/// The MPI's persisted state, for rebuilding the in-memory index at start-up.
+public struct MPISnapshot: Sendable {
+    public var records: [(record: Int64, identity: LocalIdentity, demographics: Demographics, person: String)]
+    public var reviews: [ReviewItem]
+    public var distinct: [RecordPair]
+    public var model: MatchModel?
+    /// Creates a snapshot.
+    public init(records: [(record: Int64, identity: LocalIdentity, demographics: Demographics, person: String)], reviews: [ReviewItem], distinct: [RecordPair], model: MatchModel?) {
+        self.records = records
+        self.reviews = reviews
+        self.distinct = distinct
+        self.model = model
+    }
+}
+
+/// What a write transaction can do. Everything done through one transaction commits together, or not at all.
+public protocol StoreTransaction {
+    // HL7 message log
+    /// The ACK already sent for (sender, control id), if that message was processed.
+    func loggedAck(sender: String, controlID: String) throws(StorageError) -> [UInt8]?
+    /// Logs a processed message (raw and ACK encrypted).
+    func logMessage(sender: String, controlID: String, messageType: String, outcome: String, raw: [UInt8], ack: [UInt8], at: Date) throws(StorageError)
+
+    // Patient registry (hospital role)
+    /// The patient filed under `identity`.
+    func patient(_ identity: LocalIdentity) throws(StorageError) -> PatientRecord?
+    /// Creates or replaces a patient.
+    func savePatient(_ record: PatientRecord, at: Date) throws(StorageError)
+    /// Marks `prior` as merged into `survivor` (A40): the prior row stays, pointing at the survivor.
+    func mergePatient(_ prior: LocalIdentity, into survivor: LocalIdentity, at: Date) throws(StorageError)
+    /// Stores observations for a patient.
+    func addObservations(_ observations: [Observation], for identity: LocalIdentity, controlID: String, at: Date) throws(StorageError)
+
+    // MPI (regional/global role)
+    /// Stores or updates an MPI record.
+    func saveMPIRecord(_ record: Int64, identity: LocalIdentity, demographics: Demographics, person: String) throws(StorageError)
+    /// Applies a change: assignments, reviews added and closed, distinct pairs, and an audit event per assignment.
+    func applyMPIChange(_ change: MPIChange, actor: String, at: Date) throws(StorageError)
+    /// Saves the match model.
+    func saveMatchModel(_ model: MatchModel) throws(StorageError)
+
+    // Audit
+    /// Appends an audit event.
+    func audit(_ event: AuditEvent, at: Date) throws(StorageError)
+}
+
+/// Read-only access.
+public protocol StoreReader {
+    /// The patient filed under `identity`.
+    func patient(_ identity: LocalIdentity) throws(StorageError) -> PatientRecord?
+    /// Observations of a patient, oldest first.
+    func observations(for identity: LocalIdentity) throws(StorageError) -> [Observation]
+    /// Logged messages, newest first.
+    func messages(limit: Int) throws(StorageError) -> [LoggedMessage]
+    /// Whether (sender, control id) was processed.
+    func hasMessage(sender: String, controlID: String) throws(StorageError) -> Bool
+    /// Number of logged messages.
+    func messageCount() throws(StorageError) -> Int
+    /// The whole MPI state.
+    func mpiSnapshot() throws(StorageError) -> MPISnapshot
+    /// MPI audit events for a record, oldest first.
+    func mpiEvents(record: Int64) throws(StorageError) -> [MPIEvent]
+    /// Audit events, newest first.
+    func auditEvents(limit: Int) throws(StorageError) -> [AuditEvent]
+}
+
+/// The storage port (DESIGN §4, layer 2): a unit of work per write, committed durably before it returns.
+/// Adapters batch concurrent writes into one commit (group commit) but never return before the fsync.
+public protocol CaduceusStore: Sendable {
+    /// Runs `body` in a write transaction; returns after the commit is durable. If `body` throws, nothing it did
+    /// is kept (other writes in the same group commit are unaffected).
+    func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T
+    /// Runs `body` on a consistent snapshot.
+    func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T
+}

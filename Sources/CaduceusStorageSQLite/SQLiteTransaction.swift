@@ -1,0 +1,214 @@
+import CaduceusCore
+import CaduceusPatientIndex
+import CaduceusStorage
+import Foundation
+import GRDB
+
+struct SQLiteTransaction: StoreTransaction {
+    let db: Database
+    let cipher: PHICipher
+
+    func identityIndex(_ i: LocalIdentity) -> Data { cipher.blindIndex(i.authority + "\u{1}" + i.id, domain: "identity") }
+
+    func loggedAck(sender: String, controlID: String) throws(StorageError) -> [UInt8]? {
+        let sealed = try sql("read the message log") {
+            try Data.fetchOne(db, sql: "SELECT ack FROM hl7_messages WHERE sender = ? AND control_id = ?", arguments: [sender, controlID])
+        }
+        guard let sealed else { return nil }
+        return Array(try cipher.open(sealed, context: "hl7_messages.ack"))
+    }
+
+    func logMessage(sender: String, controlID: String, messageType: String, outcome: String, raw: [UInt8], ack: [UInt8], at: Date) throws(StorageError) {
+        let sealedRaw = try cipher.seal(raw, context: "hl7_messages.raw")
+        let sealedAck = try cipher.seal(ack, context: "hl7_messages.ack")
+        try sql("log a message") {
+            try db.execute(
+                sql: "INSERT INTO hl7_messages (sender, control_id, message_type, outcome, received_at, raw, ack) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [sender, controlID, messageType, outcome, at, sealedRaw, sealedAck])
+        }
+    }
+
+    func patient(_ identity: LocalIdentity) throws(StorageError) -> PatientRecord? {
+        try SQLiteReader(db: db, cipher: cipher).patient(identity)
+    }
+
+    func savePatient(_ record: PatientRecord, at: Date) throws(StorageError) {
+        let sealed = try cipher.seal(json: record, context: "patients.record")
+        try sql("save a patient") {
+            try db.execute(
+                sql: """
+                    INSERT INTO patients (identity_index, authority, record, updated_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (identity_index) DO UPDATE SET record = excluded.record, updated_at = excluded.updated_at
+                    """,
+                arguments: [identityIndex(record.identity), record.identity.authority, sealed, at])
+        }
+    }
+
+    func mergePatient(_ prior: LocalIdentity, into survivor: LocalIdentity, at: Date) throws(StorageError) {
+        try sql("merge patients") {
+            try db.execute(
+                sql: "UPDATE patients SET merged_into = ?, updated_at = ? WHERE identity_index = ?",
+                arguments: [identityIndex(survivor), at, identityIndex(prior)])
+        }
+    }
+
+    func addObservations(_ observations: [Observation], for identity: LocalIdentity, controlID: String, at: Date) throws(StorageError) {
+        let key = identityIndex(identity)
+        for o in observations {
+            let sealed = try cipher.seal(json: o, context: "observations.data")
+            try sql("store an observation") {
+                try db.execute(
+                    sql: "INSERT INTO observations (patient_index, control_id, data, stored_at) VALUES (?, ?, ?, ?)",
+                    arguments: [key, controlID, sealed, at])
+            }
+        }
+    }
+
+    func saveMPIRecord(_ record: Int64, identity: LocalIdentity, demographics: Demographics, person: String) throws(StorageError) {
+        let sealedIdentity = try cipher.seal(json: identity, context: "mpi_records.identity")
+        let sealedDemographics = try cipher.seal(json: demographics, context: "mpi_records.demographics")
+        try sql("save an MPI record") {
+            try db.execute(
+                sql: """
+                    INSERT INTO mpi_records (record_id, identity_index, authority, identity, demographics, person)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (record_id) DO UPDATE SET demographics = excluded.demographics, person = excluded.person
+                    """,
+                arguments: [record, identityIndex(identity), identity.authority, sealedIdentity, sealedDemographics, person])
+        }
+    }
+
+    func applyMPIChange(_ change: MPIChange, actor: String, at: Date) throws(StorageError) {
+        let previous = change.previousAssignments
+        try sql("apply an MPI change") {
+            for (record, person) in change.assignments.sorted(by: { $0.key < $1.key }) {
+                try db.execute(sql: "UPDATE mpi_records SET person = ? WHERE record_id = ?", arguments: [person, record])
+                let action = previous[record] == nil ? "assign" : "relink"
+                try db.execute(
+                    sql: "INSERT INTO mpi_events (at, action, record_id, person_before, person_after, actor) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [at, action, record, previous[record], person, actor])
+            }
+            for item in change.addedReviews {
+                try db.execute(
+                    sql: "INSERT INTO mpi_reviews (id, record_id, candidate_record_id, weight, reason) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [item.id, item.recordID, item.candidateRecordID, item.weight, item.reason])
+                try db.execute(
+                    sql: "INSERT INTO mpi_events (at, action, record_id, person_before, person_after, actor) VALUES (?, 'review-queued', ?, NULL, NULL, ?)",
+                    arguments: [at, item.recordID, actor])
+            }
+            for id in change.closedReviews {
+                try db.execute(sql: "UPDATE mpi_reviews SET status = 'closed' WHERE id = ?", arguments: [id])
+            }
+            for pair in change.distinctPairs {
+                try db.execute(sql: "INSERT OR IGNORE INTO mpi_distinct (low, high) VALUES (?, ?)", arguments: [pair.low, pair.high])
+                try db.execute(
+                    sql: "INSERT INTO mpi_events (at, action, record_id, person_before, person_after, actor) VALUES (?, 'marked-distinct', ?, NULL, ?, ?)",
+                    arguments: [at, pair.low, String(pair.high), actor])
+            }
+        }
+    }
+
+    func saveMatchModel(_ model: MatchModel) throws(StorageError) {
+        let json = String(decoding: (try? JSONEncoder().encode(model)) ?? Data(), as: UTF8.self)
+        try sql("save the match model") {
+            try db.execute(sql: "INSERT INTO mpi_model (id, model) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET model = excluded.model", arguments: [json])
+        }
+    }
+
+    func audit(_ event: AuditEvent, at: Date) throws(StorageError) {
+        try sql("append an audit event") {
+            try db.execute(
+                sql: "INSERT INTO audit_events (at, kind, code, detail) VALUES (?, ?, ?, ?)",
+                arguments: [at, event.kind, event.code, event.detail])
+        }
+    }
+}
+
+struct SQLiteReader: StoreReader {
+    let db: Database
+    let cipher: PHICipher
+
+    func identityIndex(_ i: LocalIdentity) -> Data { cipher.blindIndex(i.authority + "\u{1}" + i.id, domain: "identity") }
+
+    func patient(_ identity: LocalIdentity) throws(StorageError) -> PatientRecord? {
+        let sealed = try sql("read a patient") {
+            try Data.fetchOne(db, sql: "SELECT record FROM patients WHERE identity_index = ?", arguments: [identityIndex(identity)])
+        }
+        guard let sealed else { return nil }
+        return try cipher.open(json: sealed, as: PatientRecord.self, context: "patients.record")
+    }
+
+    func observations(for identity: LocalIdentity) throws(StorageError) -> [Observation] {
+        let rows = try sql("read observations") {
+            try Data.fetchAll(db, sql: "SELECT data FROM observations WHERE patient_index = ? ORDER BY id", arguments: [identityIndex(identity)])
+        }
+        var out: [Observation] = []
+        for r in rows { out.append(try cipher.open(json: r, as: Observation.self, context: "observations.data")) }
+        return out
+    }
+
+    func messages(limit: Int) throws(StorageError) -> [LoggedMessage] {
+        let rows = try sql("read the message log") {
+            try Row.fetchAll(db, sql: "SELECT * FROM hl7_messages ORDER BY id DESC LIMIT ?", arguments: [limit])
+        }
+        var out: [LoggedMessage] = []
+        for row in rows {
+            let raw = try cipher.open(row["raw"] as Data, context: "hl7_messages.raw")
+            let ack = try cipher.open(row["ack"] as Data, context: "hl7_messages.ack")
+            out.append(LoggedMessage(
+                id: row["id"], sender: row["sender"], controlID: row["control_id"], messageType: row["message_type"],
+                receivedAt: row["received_at"], outcome: row["outcome"], raw: Sensitive(Array(raw)), ack: Sensitive(Array(ack))))
+        }
+        return out
+    }
+
+    func hasMessage(sender: String, controlID: String) throws(StorageError) -> Bool {
+        try sql("read the message log") {
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM hl7_messages WHERE sender = ? AND control_id = ?)", arguments: [sender, controlID]) ?? false
+        }
+    }
+
+    func messageCount() throws(StorageError) -> Int {
+        try sql("count messages") { try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hl7_messages") ?? 0 }
+    }
+
+    func mpiSnapshot() throws(StorageError) -> MPISnapshot {
+        let rows = try sql("read the MPI") { try Row.fetchAll(db, sql: "SELECT record_id, identity, demographics, person FROM mpi_records ORDER BY record_id") }
+        var records: [(record: Int64, identity: LocalIdentity, demographics: Demographics, person: String)] = []
+        records.reserveCapacity(rows.count)
+        for row in rows {
+            records.append((
+                row["record_id"],
+                try cipher.open(json: row["identity"] as Data, as: LocalIdentity.self, context: "mpi_records.identity"),
+                try cipher.open(json: row["demographics"] as Data, as: Demographics.self, context: "mpi_records.demographics"),
+                row["person"]))
+        }
+        let reviews = try sql("read the review queue") {
+            try Row.fetchAll(db, sql: "SELECT * FROM mpi_reviews WHERE status = 'open' ORDER BY id").map {
+                ReviewItem(id: $0["id"], recordID: $0["record_id"], candidateRecordID: $0["candidate_record_id"], weight: $0["weight"], reason: $0["reason"])
+            }
+        }
+        let distinct = try sql("read distinct pairs") {
+            try Row.fetchAll(db, sql: "SELECT low, high FROM mpi_distinct").map { RecordPair($0["low"] as Int64, $0["high"] as Int64) }
+        }
+        let modelJSON = try sql("read the match model") { try String.fetchOne(db, sql: "SELECT model FROM mpi_model WHERE id = 1") }
+        let model = modelJSON.flatMap { try? JSONDecoder().decode(MatchModel.self, from: Data($0.utf8)) }
+        return MPISnapshot(records: records, reviews: reviews, distinct: distinct, model: model)
+    }
+
+    func mpiEvents(record: Int64) throws(StorageError) -> [MPIEvent] {
+        try sql("read MPI events") {
+            try Row.fetchAll(db, sql: "SELECT * FROM mpi_events WHERE record_id = ? ORDER BY id", arguments: [record]).map {
+                MPIEvent(action: $0["action"], recordID: $0["record_id"], personBefore: $0["person_before"], personAfter: $0["person_after"], actor: $0["actor"])
+            }
+        }
+    }
+
+    func auditEvents(limit: Int) throws(StorageError) -> [AuditEvent] {
+        try sql("read audit events") {
+            try Row.fetchAll(db, sql: "SELECT * FROM audit_events ORDER BY id DESC LIMIT ?", arguments: [limit]).map {
+                AuditEvent(kind: $0["kind"], code: $0["code"], detail: $0["detail"])
+            }
+        }
+    }
+}
