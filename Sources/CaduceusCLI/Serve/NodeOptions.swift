@@ -1,0 +1,49 @@
+import ArgumentParser
+import CaduceusCore
+import CaduceusExchange
+import CaduceusStorage
+import CaduceusStorageSQLite
+import Foundation
+
+/// Where a node keeps its state: `DIR/caduceus.sqlite` (the store), `DIR/node.key` (the key that wraps the PHI data
+/// key, mode 0600) and `DIR/xpid-authority` (the OID under which this node issues global patient ids, made once
+/// under the UUID arc 2.25).
+struct NodeOptions: ParsableArguments {
+    @Option(name: .long, help: "The node's data directory.")
+    var data: String = "caduceus-data"
+
+    struct Opened {
+        let store: SQLiteStore
+        let mpi: MPIService
+    }
+
+    func open() async throws -> Opened {
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let key = try NodeKey.loadOrCreate(at: data + "/node.key")
+        let store = try SQLiteStore(path: data + "/caduceus.sqlite", nodeKey: key)
+        let mpi = try await MPIService(store: store, globalAuthority: try globalAuthority())
+        return Opened(store: store, mpi: mpi)
+    }
+
+    func globalAuthority() throws -> String {
+        let path = data + "/xpid-authority"
+        if let text = FileManager.default.contents(atPath: path).flatMap({ String(data: $0, encoding: .utf8) }) {
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        // 2.25.<UUID as a decimal integer> (ITU-T X.667): unique without registration.
+        var value: [UInt8] = (0..<16).map { _ in UInt8.random(in: 0...255) }
+        var digits: [UInt8] = []
+        while value.contains(where: { $0 != 0 }) {
+            var remainder = 0
+            for i in 0..<value.count {
+                let acc = remainder * 256 + Int(value[i])
+                value[i] = UInt8(acc / 10)
+                remainder = acc % 10
+            }
+            digits.append(UInt8(remainder))
+        }
+        let oid = "2.25." + String(digits.reversed().map { Character(String($0)) })
+        try AtomicFile.write(Data(oid.utf8), to: path, permissions: 0o644)
+        return oid
+    }
+}

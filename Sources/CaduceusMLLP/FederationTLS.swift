@@ -1,0 +1,53 @@
+public import CaduceusPKI
+import Foundation
+public import NIOCore
+public import NIOSSL
+import X509
+import SwiftASN1
+
+/// TLS for MLLP between federation members: TLS 1.2+ with the node's certificate, and client certificates verified
+/// by Caduceus's own ``ChainValidator`` (federation anchors, CRLs, clientAuth EKU) instead of OpenSSL's defaults.
+public enum FederationTLS {
+    /// A server context presenting `certificateChainPEM` (leaf first) with `privateKeyPEM`, demanding a client
+    /// certificate.
+    public static func serverContext(certificateChainPEM: String, privateKeyPEM: String, anchorsPEM: String) throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(certificateChainPEM.utf8)).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(privateKeyPEM.utf8), format: .pem)))
+        configuration.minimumTLSVersion = .tlsv12
+        configuration.certificateVerification = .noHostnameVerification
+        configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(anchorsPEM.utf8)))
+        return try NIOSSLContext(configuration: configuration)
+    }
+
+    /// A client context presenting a certificate and trusting `anchorsPEM`.
+    public static func clientContext(certificateChainPEM: String?, privateKeyPEM: String?, anchorsPEM: String) throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.minimumTLSVersion = .tlsv12
+        configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(anchorsPEM.utf8)))
+        configuration.certificateVerification = .noHostnameVerification
+        if let certificateChainPEM, let privateKeyPEM {
+            configuration.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(certificateChainPEM.utf8)).map { .certificate($0) }
+            configuration.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(privateKeyPEM.utf8), format: .pem))
+        }
+        return try NIOSSLContext(configuration: configuration)
+    }
+
+    /// A verification callback that validates the peer's presented chain with `validator` for `usage`, so revoked,
+    /// expired or foreign certificates are refused during the handshake, before any application byte.
+    public static func verifier(_ validator: ChainValidator, usage: CertificateUsage) -> NIOSSLCustomVerificationCallback {
+        { certificates, promise in
+            promise.completeWithTask {
+                do {
+                    let parsed = try certificates.map { try Certificate(derEncoded: try $0.toDERBytes()) }
+                    guard let leaf = parsed.first else { return .failed }
+                    let verdict = await validator.validate(leaf, intermediates: Array(parsed.dropFirst()), usage: usage, validityTime: Date(), now: Date())
+                    if case .trusted = verdict { return .certificateVerified }
+                    return .failed
+                } catch {
+                    return .failed
+                }
+            }
+        }
+    }
+}
