@@ -93,6 +93,12 @@ public final class HL7Receiver: Sendable {
         }
     }
 
+    /// Answers a message that exceeded the transport's size cap (given its first bytes): AR with ERR-3 207, one
+    /// audit event, nothing else.
+    public func rejectOversized(head: [UInt8]) async -> [UInt8] {
+        await reject(HL7AckContext(salvaging: head), .rejected([HL7Error(.limitExceeded, "the message exceeds the size limit of this receiver")]), now: Date())
+    }
+
     func sender(_ context: HL7AckContext) -> String {
         let d = context.dialect.delimiters
         func text(_ f: HL7Field) -> String {

@@ -35,12 +35,19 @@ public struct MLLPServer: Sendable {
 
     let configuration: MLLPServerConfiguration
     let handler: Handler
+    let oversized: Handler
     let logger: Logger
 
-    /// A server.
-    public init(configuration: MLLPServerConfiguration, logger: Logger, handler: @escaping Handler) {
+    /// A server. `oversized` answers a frame that exceeded the size cap, given its first bytes (default: an AR
+    /// built from the salvaged header, with no other effect).
+    public init(configuration: MLLPServerConfiguration, logger: Logger, handler: @escaping Handler, oversized: Handler? = nil) {
         self.configuration = configuration
         self.handler = handler
+        self.oversized = oversized ?? { head in
+            let error = HL7Error(.limitExceeded, "the message exceeds the size limit of this receiver")
+            let ack = HL7Acknowledgement.ack(for: HL7AckContext(salvaging: head), outcome: .rejected([error]), controlID: "CADSIZE", timestamp: "")
+            return (try? ack.encoded()) ?? []
+        }
         self.logger = logger
     }
 
@@ -108,10 +115,7 @@ public struct MLLPServer: Sendable {
             return nil
         case .oversized(let head):
             logger.warning("mllp oversized frame rejected", metadata: ["mllp.limit": "\(configuration.maxMessageBytes)"])
-            let context = HL7AckContext(salvaging: head)
-            let error = HL7Error(.limitExceeded, "the message exceeds the size limit of this receiver")
-            let ack = HL7Acknowledgement.ack(for: context, outcome: .rejected([error]), controlID: "CADSIZE", timestamp: "")
-            return try? ack.encoded()
+            return await oversized(head)
         }
     }
 }

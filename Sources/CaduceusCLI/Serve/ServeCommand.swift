@@ -65,7 +65,9 @@ struct ServeCommand: AsyncParsableCommand {
             }
             var logger = Logger(label: "caduceus.mllp")
             logger.logLevel = .info
-            let server = MLLPServer(configuration: configuration, logger: logger) { bytes in await receiver.receive(bytes) }
+            let server = MLLPServer(
+                configuration: configuration, logger: logger, handler: { await receiver.receive($0) },
+                oversized: { await receiver.rejectOversized(head: $0) })
             let mode = configuration.tls == nil ? "" : " (mutual TLS)"
             try await server.run { address in
                 FileHandle.standardOutput.write(Data("caduceus: mllp listening on \(host):\(address.port ?? port)\(mode)\n".utf8))
