@@ -6,7 +6,8 @@ import Foundation
 import X509
 
 /// `caduceus demo`: what exists today, end to end — the federation PKI and secure envelopes between hospitals.
-/// (The node servers, HL7 feeds and document exchange join this demo as their issues land.)
+/// — and HL7 v2 feeds over mutual-TLS MLLP into the regional registry and MPI. (The HTTPS node servers and document
+/// exchange join this demo as their issues land.)
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
@@ -16,7 +17,9 @@ struct DemoCommand: AsyncParsableCommand {
             `caduceus pki` and `caduceus smime`): a global root CA, a regional CA, two hospital CAs with name \
             constraints, node certificates and a clinician's card (PKCS#12). Hospital A seals a synthetic document \
             for hospital B; the regional node cannot read it; hospital B opens and verifies it; hospital A's node \
-            certificate is revoked and B refuses its next message. All data is synthetic.
+            certificate is revoked and B refuses its next message. Then both hospitals' EMRs send ADT messages over MLLP \
+            with mutual TLS to the regional node, whose MPI links the two records of one patient; a PIX query returns \
+            them; the revoked certificate is refused at the handshake. All data is synthetic.
             """)
 
     @Option(help: "Directory for the demo federation (must not exist yet).") var dir: String?
@@ -123,6 +126,12 @@ struct DemoCommand: AsyncParsableCommand {
             } catch let error as CMSError {
                 report.note("hospital B refuses A's next message: \(error.code)")
             }
+
+            let emrA = try credential(hospitalA, .node(dnsNames: ["emr.hospital-a.caduceus.test"]), "emr.hospital-a")
+            let emrB = try credential(hospitalB, .node(dnsNames: ["emr.hospital-b.caduceus.test"]), "emr.hospital-b")
+            try await DemoHL7.run(
+                report: report, base: base, regionalNode: regionalNode, emrA: emrA, emrB: emrB, revoked: nodeA,
+                anchors: [rootCertificate], crls: [crl])
 
             report.step("Done")
             report.note("files: \(base)")
