@@ -12,12 +12,46 @@ import Synchronization
 public final class SQLiteStore: CaduceusStore {
     let pool: DatabasePool
     let cipher: PHICipher
-    let pending = Mutex<[Job]>([])
+    let queue = Mutex(Queue())
+
+    struct Queue: ~Copyable {
+        var jobs: [Job] = []
+        /// A leader is committing; new jobs wait for it (or for leadership to be handed to them).
+        var leading = false
+    }
+
+    /// How a waiting job is woken: its batch committed, or it must lead the next batch.
+    enum Wake: Sendable { case done, lead }
 
     final class Job: Sendable {
         let run: @Sendable (Database, PHICipher) throws -> any Sendable
         let result = Mutex<Result<any Sendable, any Error>?>(nil)
+        let wake = Mutex<WakeState>(.idle)
+        enum WakeState { case idle, waiting(CheckedContinuation<Wake, Never>), woken(Wake) }
         init(_ run: @escaping @Sendable (Database, PHICipher) throws -> any Sendable) { self.run = run }
+
+        func wait() async -> Wake {
+            await withCheckedContinuation { continuation in
+                let early: Wake? = wake.withLock { state in
+                    if case .woken(let w) = state { return w }
+                    state = .waiting(continuation)
+                    return nil
+                }
+                if let early { continuation.resume(returning: early) }
+            }
+        }
+
+        func resume(_ w: Wake) {
+            let continuation: CheckedContinuation<Wake, Never>? = wake.withLock { state in
+                if case .waiting(let c) = state {
+                    state = .idle
+                    return c
+                }
+                state = .woken(w)
+                return nil
+            }
+            continuation?.resume(returning: w)
+        }
     }
 
     /// Opens (creating and migrating) the database at `path`; PHI keys come from `nodeKey`.
@@ -83,49 +117,70 @@ public final class SQLiteStore: CaduceusStore {
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
         let job = Job { db, cipher in try body(SQLiteTransaction(db: db, cipher: cipher)) }
-        pending.withLock { $0.append(job) }
+        let lead = queue.withLock { q -> Bool in
+            q.jobs.append(job)
+            if q.leading { return false }
+            q.leading = true
+            return true
+        }
+        if !lead, await job.wait() == .done { return try job.outcome(as: T.self) }
+        // Leader: commit everything queued (our job included) in one transaction, wake the others, then hand the
+        // lead to the first job queued meanwhile, so no caller waits for more than the batch after its own.
+        let batch = queue.withLock { q -> [Job] in
+            defer { q.jobs = [] }
+            return q.jobs
+        }
+        await commit(batch)
+        for other in batch where other !== job { other.resume(.done) }
+        let next = queue.withLock { q -> Job? in
+            if let first = q.jobs.first { return first }
+            q.leading = false
+            return nil
+        }
+        next?.resume(.lead)
+        return try job.outcome(as: T.self)
+    }
+
+    /// Runs a batch in one transaction, each job in its own savepoint; records each job's outcome. If the commit
+    /// fails, every job fails.
+    func commit(_ jobs: [Job]) async {
         let cipher = self.cipher
         do {
-            try await pool.writeWithoutTransaction { [self] db in
-                let jobs = self.pending.withLock { jobs -> [Job] in
-                    defer { jobs = [] }
-                    return jobs
-                }
-                guard !jobs.isEmpty else { return }
+            try await pool.writeWithoutTransaction { db in
                 var outcomes: [Result<any Sendable, any Error>] = []
-                do {
-                    try db.inTransaction(.immediate) {
-                        for job in jobs {
-                            var outcome: Result<any Sendable, any Error> = .failure(StorageError(.database, "not run"))
-                            try db.inSavepoint {
-                                do {
-                                    outcome = .success(try job.run(db, cipher))
-                                    return .commit
-                                } catch {
-                                    outcome = .failure(error)
-                                    return .rollback
-                                }
+                try db.inTransaction(.immediate) {
+                    for job in jobs {
+                        var outcome: Result<any Sendable, any Error> = .failure(StorageError(.database, "not run"))
+                        try db.inSavepoint {
+                            do {
+                                outcome = .success(try job.run(db, cipher))
+                                return .commit
+                            } catch {
+                                outcome = .failure(error)
+                                return .rollback
                             }
-                            outcomes.append(outcome)
                         }
-                        return .commit
+                        outcomes.append(outcome)
                     }
-                } catch {
-                    for job in jobs { job.result.withLock { $0 = .failure(StorageError(.database, "the commit failed")) } }
-                    throw error
+                    return .commit
                 }
                 for (job, outcome) in zip(jobs, outcomes) { job.result.withLock { $0 = outcome } }
             }
         } catch {
-            if job.result.withLock({ $0 == nil }) { throw StorageError(.database, "the commit failed") }
+            for job in jobs { job.result.withLock { $0 = .failure(StorageError(.database, "the commit failed")) } }
         }
-        guard let result = job.result.withLock({ $0 }) else { throw StorageError(.database, "the write was not run") }
-        return try result.get() as! T
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
         let cipher = self.cipher
         return try await pool.read { db in try body(SQLiteReader(db: db, cipher: cipher)) }
+    }
+}
+
+extension SQLiteStore.Job {
+    func outcome<T>(as: T.Type) throws -> T {
+        guard let result = result.withLock({ $0 }) else { throw StorageError(.database, "the write was not run") }
+        return try result.get() as! T
     }
 }
 

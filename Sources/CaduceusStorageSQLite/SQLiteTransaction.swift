@@ -22,9 +22,7 @@ struct SQLiteTransaction: StoreTransaction {
         let sealedRaw = try cipher.seal(raw, context: "hl7_messages.raw")
         let sealedAck = try cipher.seal(ack, context: "hl7_messages.ack")
         try sql("log a message") {
-            try db.execute(
-                sql: "INSERT INTO hl7_messages (sender, control_id, message_type, outcome, received_at, raw, ack) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                arguments: [sender, controlID, messageType, outcome, at, sealedRaw, sealedAck])
+            try db.cachedStatement(sql: "INSERT INTO hl7_messages (sender, control_id, message_type, outcome, received_at, raw, ack) VALUES (?, ?, ?, ?, ?, ?, ?)").execute(arguments: [sender, controlID, messageType, outcome, at, sealedRaw, sealedAck])
         }
     }
 
@@ -35,20 +33,16 @@ struct SQLiteTransaction: StoreTransaction {
     func savePatient(_ record: PatientRecord, at: Date) throws(StorageError) {
         let sealed = try cipher.seal(json: record, context: "patients.record")
         try sql("save a patient") {
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     INSERT INTO patients (identity_index, authority, record, updated_at) VALUES (?, ?, ?, ?)
                     ON CONFLICT (identity_index) DO UPDATE SET record = excluded.record, updated_at = excluded.updated_at
-                    """,
-                arguments: [identityIndex(record.identity), record.identity.authority, sealed, at])
+                    """).execute(arguments: [identityIndex(record.identity), record.identity.authority, sealed, at])
         }
     }
 
     func mergePatient(_ prior: LocalIdentity, into survivor: LocalIdentity, at: Date) throws(StorageError) {
         try sql("merge patients") {
-            try db.execute(
-                sql: "UPDATE patients SET merged_into = ?, updated_at = ? WHERE identity_index = ?",
-                arguments: [identityIndex(survivor), at, identityIndex(prior)])
+            try db.cachedStatement(sql: "UPDATE patients SET merged_into = ?, updated_at = ? WHERE identity_index = ?").execute(arguments: [identityIndex(survivor), at, identityIndex(prior)])
         }
     }
 
@@ -57,9 +51,7 @@ struct SQLiteTransaction: StoreTransaction {
         for o in observations {
             let sealed = try cipher.seal(json: o, context: "observations.data")
             try sql("store an observation") {
-                try db.execute(
-                    sql: "INSERT INTO observations (patient_index, control_id, data, stored_at) VALUES (?, ?, ?, ?)",
-                    arguments: [key, controlID, sealed, at])
+                try db.cachedStatement(sql: "INSERT INTO observations (patient_index, control_id, data, stored_at) VALUES (?, ?, ?, ?)").execute(arguments: [key, controlID, sealed, at])
             }
         }
     }
@@ -68,13 +60,11 @@ struct SQLiteTransaction: StoreTransaction {
         let sealedIdentity = try cipher.seal(json: identity, context: "mpi_records.identity")
         let sealedDemographics = try cipher.seal(json: demographics, context: "mpi_records.demographics")
         try sql("save an MPI record") {
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     INSERT INTO mpi_records (record_id, identity_index, authority, identity, demographics, person)
                     VALUES (?, ?, ?, ?, ?, ?)
                     ON CONFLICT (record_id) DO UPDATE SET demographics = excluded.demographics, person = excluded.person
-                    """,
-                arguments: [record, identityIndex(identity), identity.authority, sealedIdentity, sealedDemographics, person])
+                    """).execute(arguments: [record, identityIndex(identity), identity.authority, sealedIdentity, sealedDemographics, person])
         }
     }
 
@@ -82,28 +72,20 @@ struct SQLiteTransaction: StoreTransaction {
         let previous = change.previousAssignments
         try sql("apply an MPI change") {
             for (record, person) in change.assignments.sorted(by: { $0.key < $1.key }) {
-                try db.execute(sql: "UPDATE mpi_records SET person = ? WHERE record_id = ?", arguments: [person, record])
+                try db.cachedStatement(sql: "UPDATE mpi_records SET person = ? WHERE record_id = ?").execute(arguments: [person, record])
                 let action = previous[record] == nil ? "assign" : "relink"
-                try db.execute(
-                    sql: "INSERT INTO mpi_events (at, action, record_id, person_before, person_after, actor) VALUES (?, ?, ?, ?, ?, ?)",
-                    arguments: [at, action, record, previous[record], person, actor])
+                try db.cachedStatement(sql: "INSERT INTO mpi_events (at, action, record_id, person_before, person_after, actor) VALUES (?, ?, ?, ?, ?, ?)").execute(arguments: [at, action, record, previous[record], person, actor])
             }
             for item in change.addedReviews {
-                try db.execute(
-                    sql: "INSERT INTO mpi_reviews (id, record_id, candidate_record_id, weight, reason) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [item.id, item.recordID, item.candidateRecordID, item.weight, item.reason])
-                try db.execute(
-                    sql: "INSERT INTO mpi_events (at, action, record_id, person_before, person_after, actor) VALUES (?, 'review-queued', ?, NULL, NULL, ?)",
-                    arguments: [at, item.recordID, actor])
+                try db.cachedStatement(sql: "INSERT INTO mpi_reviews (id, record_id, candidate_record_id, weight, reason) VALUES (?, ?, ?, ?, ?)").execute(arguments: [item.id, item.recordID, item.candidateRecordID, item.weight, item.reason])
+                try db.cachedStatement(sql: "INSERT INTO mpi_events (at, action, record_id, person_before, person_after, actor) VALUES (?, 'review-queued', ?, NULL, NULL, ?)").execute(arguments: [at, item.recordID, actor])
             }
             for id in change.closedReviews {
-                try db.execute(sql: "UPDATE mpi_reviews SET status = 'closed' WHERE id = ?", arguments: [id])
+                try db.cachedStatement(sql: "UPDATE mpi_reviews SET status = 'closed' WHERE id = ?").execute(arguments: [id])
             }
             for pair in change.distinctPairs {
-                try db.execute(sql: "INSERT OR IGNORE INTO mpi_distinct (low, high) VALUES (?, ?)", arguments: [pair.low, pair.high])
-                try db.execute(
-                    sql: "INSERT INTO mpi_events (at, action, record_id, person_before, person_after, actor) VALUES (?, 'marked-distinct', ?, NULL, ?, ?)",
-                    arguments: [at, pair.low, String(pair.high), actor])
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO mpi_distinct (low, high) VALUES (?, ?)").execute(arguments: [pair.low, pair.high])
+                try db.cachedStatement(sql: "INSERT INTO mpi_events (at, action, record_id, person_before, person_after, actor) VALUES (?, 'marked-distinct', ?, NULL, ?, ?)").execute(arguments: [at, pair.low, String(pair.high), actor])
             }
         }
     }
@@ -111,15 +93,13 @@ struct SQLiteTransaction: StoreTransaction {
     func saveMatchModel(_ model: MatchModel) throws(StorageError) {
         let json = String(decoding: (try? JSONEncoder().encode(model)) ?? Data(), as: UTF8.self)
         try sql("save the match model") {
-            try db.execute(sql: "INSERT INTO mpi_model (id, model) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET model = excluded.model", arguments: [json])
+            try db.cachedStatement(sql: "INSERT INTO mpi_model (id, model) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET model = excluded.model").execute(arguments: [json])
         }
     }
 
     func audit(_ event: AuditEvent, at: Date) throws(StorageError) {
         try sql("append an audit event") {
-            try db.execute(
-                sql: "INSERT INTO audit_events (at, kind, code, detail) VALUES (?, ?, ?, ?)",
-                arguments: [at, event.kind, event.code, event.detail])
+            try db.cachedStatement(sql: "INSERT INTO audit_events (at, kind, code, detail) VALUES (?, ?, ?, ?)").execute(arguments: [at, event.kind, event.code, event.detail])
         }
     }
 }

@@ -30,7 +30,10 @@ enum BenchCorpus {
 
     static func bigORU(bytes: Int) -> String {
         var rng = SystemRandomNumberGenerator()
-        let raw = Data((0..<bytes).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        var raw = Data(count: bytes)
+        raw.withUnsafeMutableBytes { buffer in
+            for i in stride(from: 0, to: bytes - 7, by: 8) { buffer.storeBytes(of: rng.next(), toByteOffset: i, as: UInt64.self) }
+        }
         return [
             "MSH|^~\\&|LAB|HOSP1|CADUCEUS|HIE|20260101120000||ORU^R01^ORU_R01|BIG\(bytes)|P|2.5.1",
             "PID|1||4711^^^H&1.2.3&ISO^MR||DOE^JANE||19800214|F",

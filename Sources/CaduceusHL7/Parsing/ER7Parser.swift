@@ -16,7 +16,17 @@ struct ER7Parser {
         guard bytes.count <= options.maxBytes else {
             throw HL7Error(.limitExceeded, "the message exceeds the size limit")
         }
-        guard !bytes.contains(0) else { throw HL7Error(.nulByte, "the message contains a NUL byte") }
+        // One vectorisable pass: any NUL, any 8-bit byte.
+        let (hasNul, hasHigh) = bytes.withUnsafeBufferPointer { buffer -> (Bool, Bool) in
+            var orAll: UInt8 = 0
+            var minimum: UInt8 = 0xFF
+            for b in buffer {
+                orAll |= b
+                minimum = min(minimum, b)
+            }
+            return (minimum == 0, orAll & 0x80 != 0)
+        }
+        guard !hasNul else { throw HL7Error(.nulByte, "the message contains a NUL byte") }
         let header = Array(bytes.prefix(3))
         guard header == Array("MSH".utf8) || header == Array("FHS".utf8) || header == Array("BHS".utf8) else {
             throw HL7Error(.missingHeader, "a message must start with an MSH segment", at: HL7Location(segment: "MSH"))
@@ -29,7 +39,7 @@ struct ER7Parser {
         while end < bytes.count, bytes[end] != fieldSeparator, bytes[end] != 0x0D, bytes[end] != 0x0A { end += 1 }
         let delimiters = try HL7Delimiters(field: fieldSeparator, encodingCharacters: bytes[4..<end])
         let characterSet = try HL7CharacterSet(msh18: Self.msh18(bytes, delimiters))
-        let utf8 = try characterSet.toUTF8(bytes)
+        let utf8 = hasHigh ? try characterSet.toUTF8(bytes) : bytes  // 7-bit input is the same in all three
         let segments = try utf8.withUnsafeBufferPointer { buffer throws(HL7Error) in
             try splitSegments(buffer, delimiters)
         }
@@ -60,7 +70,7 @@ struct ER7Parser {
     ) throws(HL7Error) -> [HL7Segment] {
         var segments: [HL7Segment] = []
         segments.reserveCapacity(16)
-        var counts: [String: Int] = [:]
+        var counts = SegmentCounts()
         var start = 0
         let n = buffer.count
         var i = 0
@@ -71,7 +81,7 @@ struct ER7Parser {
                 let id = segments.count < 1 ? "MSH" : segments[segments.count - 1].id
                 throw HL7Error(
                     .bareLineFeed, "a line feed inside a segment; segments end with CR (line-ending tolerance is off)",
-                    at: HL7Location(segment: id, sequence: counts[id] ?? 1))
+                    at: HL7Location(segment: id, sequence: max(1, counts.count(of: id))))
             }
             if b == 0x0D || b == 0x0A {
                 if i > start {
@@ -90,7 +100,7 @@ struct ER7Parser {
     }
 
     private func parseSegment(
-        _ s: UnsafeBufferPointer<UInt8>, _ d: HL7Delimiters, counts: inout [String: Int]
+        _ s: UnsafeBufferPointer<UInt8>, _ d: HL7Delimiters, counts: inout SegmentCounts
     ) throws(HL7Error) -> HL7Segment {
         var idEnd = 0
         while idEnd < s.count, s[idEnd] != d.field { idEnd += 1 }
@@ -101,9 +111,9 @@ struct ER7Parser {
                 at: HL7Location(segment: "", sequence: 0))
         }
         let id = String(decoding: idBytes, as: UTF8.self)
-        let sequence = (counts[id] ?? 0) + 1
-        counts[id] = sequence
+        let sequence = counts.next(id)
         var fields: [HL7Field] = []
+        fields.reserveCapacity(24)
         guard idEnd < s.count else { return HL7Segment(unchecked: id, fields: fields) }
         var pos = idEnd + 1
         var fieldNumber = 1
@@ -152,6 +162,7 @@ struct ER7Parser {
             return HL7Field(HL7Text(unchecked: String(decoding: f, as: UTF8.self)))
         }
         var reps: [HL7Repetition] = []
+        reps.reserveCapacity(Self.count(d.repetition, in: f) + 1)
         var start = 0
         for i in 0...f.count where i == f.count || f[i] == d.repetition {
             guard reps.count < options.maxRepetitions else {
@@ -170,6 +181,7 @@ struct ER7Parser {
             return HL7Repetition(HL7Text(unchecked: String(decoding: r, as: UTF8.self)))
         }
         var components: [HL7Component] = []
+        components.reserveCapacity(Self.count(d.component, in: r) + 1)
         var start = 0
         for i in 0...r.count where i == r.count || r[i] == d.component {
             guard components.count < options.maxComponents else {
@@ -188,6 +200,7 @@ struct ER7Parser {
             return HL7Component(HL7Text(unchecked: String(decoding: c, as: UTF8.self)))
         }
         var subs: [HL7Text] = []
+        subs.reserveCapacity(Self.count(d.subcomponent, in: c) + 1)
         var start = 0
         for i in 0...c.count where i == c.count || c[i] == d.subcomponent {
             guard subs.count < options.maxComponents else {
@@ -198,4 +211,30 @@ struct ER7Parser {
         }
         return HL7Component(subcomponents: subs)
     }
+}
+
+extension ER7Parser {
+    @inline(__always) static func count(_ byte: UInt8, in buffer: UnsafeBufferPointer<UInt8>) -> Int {
+        var n = 0
+        for b in buffer where b == byte { n += 1 }
+        return n
+    }
+}
+
+/// How many segments of each id were seen: a short list (messages have few distinct ids), cheaper than hashing.
+struct SegmentCounts {
+    var ids: [String] = []
+    var counts: [Int] = []
+
+    mutating func next(_ id: String) -> Int {
+        if let i = ids.firstIndex(of: id) {
+            counts[i] += 1
+            return counts[i]
+        }
+        ids.append(id)
+        counts.append(1)
+        return 1
+    }
+
+    func count(of id: String) -> Int { ids.firstIndex(of: id).map { counts[$0] } ?? 0 }
 }
