@@ -23,7 +23,19 @@ extension HL7Receiver {
             at: HL7Location(segment: segment, field: field, repetition: 1, component: 4))
     }
 
-    func apply(_ message: HL7Message, tx: any StoreTransaction, now: Date) throws {
+    /// What a message will do, with every PHI value already sealed: built outside the write transaction so the
+    /// serialised part of ingest is only look-ups, the MPI decision and inserts.
+    struct Prepared: Sendable {
+        enum Effect: Sendable {
+            case upsert(LocalIdentity, Demographics, SealedPatient, SealedMPIRecord)
+            case merge(survivor: LocalIdentity, prior: LocalIdentity, Demographics, SealedPatient, SealedMPIRecord)
+            case results(LocalIdentity, [Observation])
+        }
+        let effect: Effect
+        let message: SealedMessage
+    }
+
+    func prepare(_ message: HL7Message, raw: [UInt8], ack: [UInt8]) throws -> Prepared {
         let event = try message.msh.triggerEvent
         let controlID = try message.msh.controlID
         guard let pid = message.view(PIDSegment.self) else {
@@ -31,38 +43,52 @@ extension HL7Receiver {
         }
         let identifiers = try pid.identifiers
         let identity = try primaryIdentity(identifiers, segment: "PID", field: 3)
+        let cipher = store.cipher
+        let effect: Prepared.Effect
         switch event {
         case "R01":
-            guard try tx.patient(identity) != nil else {
-                throw HL7Error(.unknownKey, "PID-3 names a patient this node does not know", at: HL7Location(segment: "PID", field: 3, repetition: 1, component: 1))
-            }
-            try tx.addObservations(try observations(message), for: identity, controlID: controlID, at: now)
+            effect = .results(identity, try observations(message))
         case "A40":
             guard let mrg = message.view(MRGSegment.self) else {
                 throw HL7Error(.requiredFieldMissing, "an MRG segment is required", at: HL7Location(segment: "MRG"))
             }
             let prior = try primaryIdentity(try mrg.priorIdentifiers, segment: "MRG", field: 1)
-            guard try tx.patient(prior) != nil else {
-                throw HL7Error(.unknownKey, "MRG-1 names a patient this node does not know", at: HL7Location(segment: "MRG", field: 1, repetition: 1, component: 1))
-            }
             guard prior != identity else {
                 throw HL7Error(.badDataType, "MRG-1 and PID-3 name the same patient", at: HL7Location(segment: "MRG", field: 1))
             }
-            var record = try tx.patient(identity) ?? patientRecord(pid, message, identity, identifiers, controlID)
-            record.lastMessageControlID = controlID
-            try tx.savePatient(record, at: now)
-            try tx.mergePatient(prior, into: identity, at: now)
-            _ = try mpi.register(identity, record.demographics, in: tx, actor: "hl7:" + controlID, at: now)
-            _ = try mpi.merge(prior, into: identity, in: tx, actor: "hl7:" + controlID, at: now)
+            let record = try patientRecord(pid, message, identity, identifiers, controlID)
+            effect = .merge(
+                survivor: identity, prior: prior, record.demographics, try cipher.seal(patient: record),
+                try cipher.seal(mpiIdentity: identity, demographics: record.demographics))
         default:
             let names = try pid.names
             guard let name = names.first, !name.family.isEmpty else {
                 throw HL7Error(.requiredFieldMissing, "PID-5 is required", at: HL7Location(segment: "PID", field: 5, repetition: 1, component: 1))
             }
-            _ = name
             let record = try patientRecord(pid, message, identity, identifiers, controlID)
-            try tx.savePatient(record, at: now)
-            _ = try mpi.register(identity, record.demographics, in: tx, actor: "hl7:" + controlID, at: now)
+            effect = .upsert(identity, record.demographics, try cipher.seal(patient: record), try cipher.seal(mpiIdentity: identity, demographics: record.demographics))
+        }
+        return Prepared(effect: effect, message: try cipher.seal(message: raw, ack: ack))
+    }
+
+    func apply(_ prepared: Prepared, controlID: String, tx: any StoreTransaction, now: Date) throws {
+        switch prepared.effect {
+        case .results(let identity, let observations):
+            guard try tx.patient(identity) != nil else {
+                throw HL7Error(.unknownKey, "PID-3 names a patient this node does not know", at: HL7Location(segment: "PID", field: 3, repetition: 1, component: 1))
+            }
+            try tx.addObservations(observations, for: identity, controlID: controlID, at: now)
+        case .merge(let survivor, let prior, let demographics, let patient, let mpiRecord):
+            guard try tx.patient(prior) != nil else {
+                throw HL7Error(.unknownKey, "MRG-1 names a patient this node does not know", at: HL7Location(segment: "MRG", field: 1, repetition: 1, component: 1))
+            }
+            try tx.savePatient(patient, at: now)
+            try tx.mergePatient(prior, into: survivor, at: now)
+            _ = try mpi.register(survivor, demographics, sealed: mpiRecord, in: tx, actor: "hl7:" + controlID, at: now)
+            _ = try mpi.merge(prior, into: survivor, in: tx, actor: "hl7:" + controlID, at: now)
+        case .upsert(let identity, let demographics, let patient, let mpiRecord):
+            try tx.savePatient(patient, at: now)
+            _ = try mpi.register(identity, demographics, sealed: mpiRecord, in: tx, actor: "hl7:" + controlID, at: now)
         }
     }
 

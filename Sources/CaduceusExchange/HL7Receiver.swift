@@ -135,10 +135,11 @@ public final class HL7Receiver: Sendable {
         let ack = ackBytes(context, .accepted, now: now)
         let type = ((try? message.msh.messageCode) ?? "") + "^" + ((try? message.msh.triggerEvent) ?? "")
         do {
+            let prepared = try prepare(message, raw: raw, ack: ack)
             return try await store.write { [self] tx in
                 if let previous = try tx.loggedAck(sender: sender, controlID: controlID) { return previous }
-                try apply(message, tx: tx, now: now)
-                try tx.logMessage(sender: sender, controlID: controlID, messageType: type, outcome: "AA", raw: raw, ack: ack, at: now)
+                try apply(prepared, controlID: controlID, tx: tx, now: now)
+                try tx.logMessage(sender: sender, controlID: controlID, messageType: type, outcome: "AA", sealed: prepared.message, at: now)
                 return ack
             }
         } catch let failure as Failure {

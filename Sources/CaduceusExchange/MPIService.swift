@@ -36,10 +36,11 @@ public final class MPIService: Sendable {
     }
 
     /// Registers or updates an identity inside `tx`. Returns the record id and the change made.
-    public func register(_ identity: LocalIdentity, _ demographics: Demographics, in tx: any StoreTransaction, actor: String, at: Date) throws(StorageError) -> (record: Int64, change: MPIChange) {
+    /// `sealed` is `store.cipher.seal(mpiIdentity: identity, demographics: demographics)`, made before the write.
+    public func register(_ identity: LocalIdentity, _ demographics: Demographics, sealed: SealedMPIRecord, in tx: any StoreTransaction, actor: String, at: Date) throws(StorageError) -> (record: Int64, change: MPIChange) {
         try state.withLock { mpi throws(StorageError) in
             let (record, change) = mpi.register(identity, demographics)
-            try tx.saveMPIRecord(record, identity: identity, demographics: demographics, person: mpi.person(of: record)!)
+            try tx.saveMPIRecord(record, sealed: sealed, person: mpi.person(of: record)!)
             try tx.applyMPIChange(change, actor: actor, at: at)
             return (record, change)
         }

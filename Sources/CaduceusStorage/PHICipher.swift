@@ -1,4 +1,5 @@
 public import CaduceusCore
+public import CaduceusPatientIndex
 public import Foundation
 import Crypto
 
@@ -108,6 +109,61 @@ public struct PHICipher: Sendable {
         h.update(data: [0])
         h.update(data: Data(value.utf8))
         return Data(h.finalize())
+    }
+}
+
+/// A patient record sealed for the `patients` table (computed outside the write transaction).
+public struct SealedPatient: Sendable {
+    /// Blind index of the identity.
+    public let identityIndex: Data
+    /// The assigning authority (not PHI).
+    public let authority: String
+    /// The sealed record.
+    public let blob: Data
+}
+
+/// An MPI identity and its demographics sealed for `mpi_records`.
+public struct SealedMPIRecord: Sendable {
+    /// Blind index of the identity.
+    public let identityIndex: Data
+    /// The assigning authority.
+    public let authority: String
+    /// Sealed identity.
+    public let identity: Data
+    /// Sealed demographics.
+    public let demographics: Data
+}
+
+/// A raw message and its answer sealed for `hl7_messages`.
+public struct SealedMessage: Sendable {
+    /// Sealed raw bytes.
+    public let raw: Data
+    /// Sealed answer bytes.
+    public let ack: Data
+}
+
+extension PHICipher {
+    /// The blind index of an identity (authority and id).
+    public func identityIndex(_ identity: LocalIdentity) -> Data {
+        blindIndex(identity.authority + "\u{1}" + identity.id, domain: "identity")
+    }
+
+    /// Seals a patient record.
+    public func seal(patient: PatientRecord) throws(StorageError) -> SealedPatient {
+        SealedPatient(identityIndex: identityIndex(patient.identity), authority: patient.identity.authority, blob: try seal(json: patient, context: "patients.record"))
+    }
+
+    /// Seals an MPI identity and demographics.
+    public func seal(mpiIdentity identity: LocalIdentity, demographics: Demographics) throws(StorageError) -> SealedMPIRecord {
+        SealedMPIRecord(
+            identityIndex: identityIndex(identity), authority: identity.authority,
+            identity: try seal(json: identity, context: "mpi_records.identity"),
+            demographics: try seal(json: demographics, context: "mpi_records.demographics"))
+    }
+
+    /// Seals a message and its answer.
+    public func seal(message raw: [UInt8], ack: [UInt8]) throws(StorageError) -> SealedMessage {
+        SealedMessage(raw: try seal(raw, context: "hl7_messages.raw"), ack: try seal(ack, context: "hl7_messages.ack"))
     }
 }
 

@@ -158,22 +158,22 @@ public protocol StoreTransaction {
     // HL7 message log
     /// The ACK already sent for (sender, control id), if that message was processed.
     func loggedAck(sender: String, controlID: String) throws(StorageError) -> [UInt8]?
-    /// Logs a processed message (raw and ACK encrypted).
-    func logMessage(sender: String, controlID: String, messageType: String, outcome: String, raw: [UInt8], ack: [UInt8], at: Date) throws(StorageError)
+    /// Logs a processed message (raw and ACK sealed by ``PHICipher/seal(message:ack:)``).
+    func logMessage(sender: String, controlID: String, messageType: String, outcome: String, sealed: SealedMessage, at: Date) throws(StorageError)
 
     // Patient registry (hospital role)
     /// The patient filed under `identity`.
     func patient(_ identity: LocalIdentity) throws(StorageError) -> PatientRecord?
-    /// Creates or replaces a patient.
-    func savePatient(_ record: PatientRecord, at: Date) throws(StorageError)
+    /// Creates or replaces a patient (sealed by ``PHICipher/seal(patient:)``).
+    func savePatient(_ sealed: SealedPatient, at: Date) throws(StorageError)
     /// Marks `prior` as merged into `survivor` (A40): the prior row stays, pointing at the survivor.
     func mergePatient(_ prior: LocalIdentity, into survivor: LocalIdentity, at: Date) throws(StorageError)
     /// Stores observations for a patient.
     func addObservations(_ observations: [Observation], for identity: LocalIdentity, controlID: String, at: Date) throws(StorageError)
 
     // MPI (regional/global role)
-    /// Stores or updates an MPI record.
-    func saveMPIRecord(_ record: Int64, identity: LocalIdentity, demographics: Demographics, person: String) throws(StorageError)
+    /// Stores or updates an MPI record (sealed by ``PHICipher/seal(mpiIdentity:demographics:)``).
+    func saveMPIRecord(_ record: Int64, sealed: SealedMPIRecord, person: String) throws(StorageError)
     /// Applies a change: assignments, reviews added and closed, distinct pairs, and an audit event per assignment.
     func applyMPIChange(_ change: MPIChange, actor: String, at: Date) throws(StorageError)
     /// Saves the match model.
@@ -207,6 +207,8 @@ public protocol StoreReader {
 /// The storage port (DESIGN §4, layer 2): a unit of work per write, committed durably before it returns.
 /// Adapters batch concurrent writes into one commit (group commit) but never return before the fsync.
 public protocol CaduceusStore: Sendable {
+    /// The PHI cipher, so callers can seal values before they enter a (serialised) write.
+    var cipher: PHICipher { get }
     /// Runs `body` in a write transaction; returns after the commit is durable. If `body` throws, nothing it did
     /// is kept (other writes in the same group commit are unaffected).
     func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T

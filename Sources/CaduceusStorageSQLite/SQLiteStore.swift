@@ -11,7 +11,8 @@ import Synchronization
 /// is durable. PHI columns are sealed with the ``PHICipher`` unwrapped from the node key.
 public final class SQLiteStore: CaduceusStore {
     let pool: DatabasePool
-    let cipher: PHICipher
+    /// The PHI cipher unwrapped from the node key.
+    public let cipher: PHICipher
     let queue = Mutex(Queue())
 
     struct Queue: ~Copyable {

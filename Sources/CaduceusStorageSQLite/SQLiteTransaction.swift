@@ -8,7 +8,7 @@ struct SQLiteTransaction: StoreTransaction {
     let db: Database
     let cipher: PHICipher
 
-    func identityIndex(_ i: LocalIdentity) -> Data { cipher.blindIndex(i.authority + "\u{1}" + i.id, domain: "identity") }
+    func identityIndex(_ i: LocalIdentity) -> Data { cipher.identityIndex(i) }
 
     func loggedAck(sender: String, controlID: String) throws(StorageError) -> [UInt8]? {
         let sealed = try sql("read the message log") {
@@ -18,9 +18,9 @@ struct SQLiteTransaction: StoreTransaction {
         return Array(try cipher.open(sealed, context: "hl7_messages.ack"))
     }
 
-    func logMessage(sender: String, controlID: String, messageType: String, outcome: String, raw: [UInt8], ack: [UInt8], at: Date) throws(StorageError) {
-        let sealedRaw = try cipher.seal(raw, context: "hl7_messages.raw")
-        let sealedAck = try cipher.seal(ack, context: "hl7_messages.ack")
+    func logMessage(sender: String, controlID: String, messageType: String, outcome: String, sealed: SealedMessage, at: Date) throws(StorageError) {
+        let sealedRaw = sealed.raw
+        let sealedAck = sealed.ack
         try sql("log a message") {
             try db.cachedStatement(sql: "INSERT INTO hl7_messages (sender, control_id, message_type, outcome, received_at, raw, ack) VALUES (?, ?, ?, ?, ?, ?, ?)").execute(arguments: [sender, controlID, messageType, outcome, at, sealedRaw, sealedAck])
         }
@@ -30,13 +30,13 @@ struct SQLiteTransaction: StoreTransaction {
         try SQLiteReader(db: db, cipher: cipher).patient(identity)
     }
 
-    func savePatient(_ record: PatientRecord, at: Date) throws(StorageError) {
-        let sealed = try cipher.seal(json: record, context: "patients.record")
+    func savePatient(_ patient: SealedPatient, at: Date) throws(StorageError) {
+        let sealed = patient.blob
         try sql("save a patient") {
             try db.cachedStatement(sql: """
                     INSERT INTO patients (identity_index, authority, record, updated_at) VALUES (?, ?, ?, ?)
                     ON CONFLICT (identity_index) DO UPDATE SET record = excluded.record, updated_at = excluded.updated_at
-                    """).execute(arguments: [identityIndex(record.identity), record.identity.authority, sealed, at])
+                    """).execute(arguments: [patient.identityIndex, patient.authority, sealed, at])
         }
     }
 
@@ -56,15 +56,15 @@ struct SQLiteTransaction: StoreTransaction {
         }
     }
 
-    func saveMPIRecord(_ record: Int64, identity: LocalIdentity, demographics: Demographics, person: String) throws(StorageError) {
-        let sealedIdentity = try cipher.seal(json: identity, context: "mpi_records.identity")
-        let sealedDemographics = try cipher.seal(json: demographics, context: "mpi_records.demographics")
+    func saveMPIRecord(_ record: Int64, sealed: SealedMPIRecord, person: String) throws(StorageError) {
+        let sealedIdentity = sealed.identity
+        let sealedDemographics = sealed.demographics
         try sql("save an MPI record") {
             try db.cachedStatement(sql: """
                     INSERT INTO mpi_records (record_id, identity_index, authority, identity, demographics, person)
                     VALUES (?, ?, ?, ?, ?, ?)
                     ON CONFLICT (record_id) DO UPDATE SET demographics = excluded.demographics, person = excluded.person
-                    """).execute(arguments: [record, identityIndex(identity), identity.authority, sealedIdentity, sealedDemographics, person])
+                    """).execute(arguments: [record, sealed.identityIndex, sealed.authority, sealedIdentity, sealedDemographics, person])
         }
     }
 
@@ -108,7 +108,7 @@ struct SQLiteReader: StoreReader {
     let db: Database
     let cipher: PHICipher
 
-    func identityIndex(_ i: LocalIdentity) -> Data { cipher.blindIndex(i.authority + "\u{1}" + i.id, domain: "identity") }
+    func identityIndex(_ i: LocalIdentity) -> Data { cipher.identityIndex(i) }
 
     func patient(_ identity: LocalIdentity) throws(StorageError) -> PatientRecord? {
         let sealed = try sql("read a patient") {
