@@ -1,8 +1,8 @@
-public import CaduceusHL7
+import CaduceusHL7
 import CaduceusCore
 import CaduceusPatientIndex
 public import CaduceusStorage
-public import Foundation
+import Foundation
 import Synchronization
 
 /// The interface engine use case: one HL7 v2 message in, one ACK (or query response) out.

@@ -1,6 +1,6 @@
 public import CaduceusPKI
 import Foundation
-public import NIOCore
+import NIOCore
 public import NIOSSL
 import X509
 import SwiftASN1

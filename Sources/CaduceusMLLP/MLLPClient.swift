@@ -1,6 +1,6 @@
 public import CaduceusCore
 import CaduceusHL7
-public import NIOCore
+import NIOCore
 import NIOPosix
 public import NIOSSL
 

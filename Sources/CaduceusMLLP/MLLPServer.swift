@@ -1,4 +1,4 @@
-public import CaduceusHL7
+import CaduceusHL7
 public import CaduceusPKI
 import CaduceusCore
 public import Logging

@@ -1,7 +1,7 @@
 public import CaduceusStorage
 import CaduceusCore
 import CaduceusPatientIndex
-public import Foundation
+import Foundation
 import GRDB
 import Synchronization
 

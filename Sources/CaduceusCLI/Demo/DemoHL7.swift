@@ -74,7 +74,7 @@ enum DemoHL7 {
                 ].joined(separator: "\r").utf8) + [0x0D])
             }
             let ids = (try? pix.view(PIDSegment.self)?.identifiers) ?? []
-            for cx in ids ?? [] { report.note("  PID-3: \(cx.id) in \(cx.assigningAuthority.universalID)") }
+            for cx in ids { report.note("  PID-3: \(cx.id) in \(cx.assigningAuthority.universalID)") }
             let unknown = try await send(tlsB, adt("A04", "B-0003", "77^^^ELSEWHERE&9.9.9&ISO", "ROE^RICHARD", app: "EMR-B"))
             report.note("an ADT naming an unknown assigning authority: \(summary(unknown)); nothing stored, one audit row")
             do {
