@@ -161,15 +161,8 @@ struct ER7Parser {
         guard f.contains(where: { $0 == d.repetition || $0 == d.component || $0 == d.subcomponent }) else {
             return HL7Field(HL7Text(unchecked: String(decoding: f, as: UTF8.self)))
         }
-        var reps: [HL7Repetition] = []
-        reps.reserveCapacity(Self.count(d.repetition, in: f) + 1)
-        var start = 0
-        for i in 0...f.count where i == f.count || f[i] == d.repetition {
-            guard reps.count < options.maxRepetitions else {
-                throw HL7Error(.limitExceeded, "a field has more repetitions than the limit", at: location)
-            }
-            reps.append(try parseRepetition(UnsafeBufferPointer(rebasing: f[start..<i]), d, location))
-            start = i + 1
+        let reps = try split(f, on: d.repetition, limit: options.maxRepetitions, "a field has more repetitions than the limit", location) {
+            r throws(HL7Error) in try parseRepetition(r, d, location)
         }
         return HL7Field(repetitions: reps)
     }
@@ -180,15 +173,8 @@ struct ER7Parser {
         guard r.contains(where: { $0 == d.component || $0 == d.subcomponent }) else {
             return HL7Repetition(HL7Text(unchecked: String(decoding: r, as: UTF8.self)))
         }
-        var components: [HL7Component] = []
-        components.reserveCapacity(Self.count(d.component, in: r) + 1)
-        var start = 0
-        for i in 0...r.count where i == r.count || r[i] == d.component {
-            guard components.count < options.maxComponents else {
-                throw HL7Error(.limitExceeded, "a field has more components than the limit", at: location)
-            }
-            components.append(try parseComponent(UnsafeBufferPointer(rebasing: r[start..<i]), d, location))
-            start = i + 1
+        let components = try split(r, on: d.component, limit: options.maxComponents, "a field has more components than the limit", location) {
+            c throws(HL7Error) in try parseComponent(c, d, location)
         }
         return HL7Repetition(components: components)
     }
@@ -199,17 +185,27 @@ struct ER7Parser {
         guard c.contains(d.subcomponent) else {
             return HL7Component(HL7Text(unchecked: String(decoding: c, as: UTF8.self)))
         }
-        var subs: [HL7Text] = []
-        subs.reserveCapacity(Self.count(d.subcomponent, in: c) + 1)
-        var start = 0
-        for i in 0...c.count where i == c.count || c[i] == d.subcomponent {
-            guard subs.count < options.maxComponents else {
-                throw HL7Error(.limitExceeded, "a component has more subcomponents than the limit", at: location)
-            }
-            subs.append(HL7Text(unchecked: String(decoding: UnsafeBufferPointer(rebasing: c[start..<i]), as: UTF8.self)))
-            start = i + 1
+        let subs = try split(c, on: d.subcomponent, limit: options.maxComponents, "a component has more subcomponents than the limit", location) {
+            t throws(HL7Error) in HL7Text(unchecked: String(decoding: t, as: UTF8.self))
         }
         return HL7Component(subcomponents: subs)
+    }
+
+    /// Splits `buffer` at `separator` into at most `limit` parts, each read by `element`.
+    @inline(__always)
+    private func split<T>(
+        _ buffer: UnsafeBufferPointer<UInt8>, on separator: UInt8, limit: Int, _ limitMessage: String, _ location: HL7Location,
+        _ element: (UnsafeBufferPointer<UInt8>) throws(HL7Error) -> T
+    ) throws(HL7Error) -> [T] {
+        var parts: [T] = []
+        parts.reserveCapacity(Self.count(separator, in: buffer) + 1)
+        var start = 0
+        for i in 0...buffer.count where i == buffer.count || buffer[i] == separator {
+            guard parts.count < limit else { throw HL7Error(.limitExceeded, limitMessage, at: location) }
+            parts.append(try element(UnsafeBufferPointer(rebasing: buffer[start..<i])))
+            start = i + 1
+        }
+        return parts
     }
 }
 

@@ -22,6 +22,13 @@ extension HL7SegmentView {
         segment[n].repetitions.filter { !$0.isEmpty }
     }
 
+    /// Every non-empty repetition of field `n`, read as a data type.
+    public func all<T>(_ n: Int, _ read: (HL7Repetition, HL7Dialect) throws(HL7Error) -> T) throws(HL7Error) -> [T] {
+        var out: [T] = []
+        for r in repetitions(n) { out.append(try read(r, dialect)) }
+        return out
+    }
+
     /// Field `n` as a required value: throws ``HL7Error/Code/requiredFieldMissing`` naming the field when empty.
     public func required(_ n: Int, _ c: Int = 1, sequence: Int = 1) throws(HL7Error) -> String {
         let value = try string(n, c)

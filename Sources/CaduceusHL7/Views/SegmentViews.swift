@@ -13,21 +13,13 @@ public struct MSHSegment: HL7SegmentView {
     }
 
     /// MSH-3 sending application.
-    public var sendingApplication: HD? {
-        get throws(HL7Error) { try repetitions(3).first.map { r throws(HL7Error) in try r.hd(dialect) } }
-    }
+    public var sendingApplication: HD? { get throws(HL7Error) { try all(3) { r, d throws(HL7Error) in try r.hd(d) }.first } }
     /// MSH-4 sending facility.
-    public var sendingFacility: HD? {
-        get throws(HL7Error) { try repetitions(4).first.map { r throws(HL7Error) in try r.hd(dialect) } }
-    }
+    public var sendingFacility: HD? { get throws(HL7Error) { try all(4) { r, d throws(HL7Error) in try r.hd(d) }.first } }
     /// MSH-5 receiving application.
-    public var receivingApplication: HD? {
-        get throws(HL7Error) { try repetitions(5).first.map { r throws(HL7Error) in try r.hd(dialect) } }
-    }
+    public var receivingApplication: HD? { get throws(HL7Error) { try all(5) { r, d throws(HL7Error) in try r.hd(d) }.first } }
     /// MSH-6 receiving facility.
-    public var receivingFacility: HD? {
-        get throws(HL7Error) { try repetitions(6).first.map { r throws(HL7Error) in try r.hd(dialect) } }
-    }
+    public var receivingFacility: HD? { get throws(HL7Error) { try all(6) { r, d throws(HL7Error) in try r.hd(d) }.first } }
     /// MSH-7 date/time of message.
     public var dateTime: String { get throws(HL7Error) { try string(7) } }
     /// MSH-9.1 message code (`ADT`).
@@ -85,61 +77,23 @@ public struct PIDSegment: HL7SegmentView {
     }
 
     /// PID-3 patient identifier list.
-    public var identifiers: [CX] {
-        get throws(HL7Error) {
-            var out: [CX] = []
-            for r in repetitions(3) { out.append(try r.cx(dialect)) }
-            return out
-        }
-    }
+    public var identifiers: [CX] { get throws(HL7Error) { try all(3) { r, d throws(HL7Error) in try r.cx(d) } } }
     /// PID-5 patient names.
-    public var names: [XPN] {
-        get throws(HL7Error) {
-            var out: [XPN] = []
-            for r in repetitions(5) { out.append(try r.xpn(dialect)) }
-            return out
-        }
-    }
+    public var names: [XPN] { get throws(HL7Error) { try all(5) { r, d throws(HL7Error) in try r.xpn(d) } } }
     /// PID-6 mother's maiden name.
-    public var mothersMaidenName: [XPN] {
-        get throws(HL7Error) {
-            var out: [XPN] = []
-            for r in repetitions(6) { out.append(try r.xpn(dialect)) }
-            return out
-        }
-    }
+    public var mothersMaidenName: [XPN] { get throws(HL7Error) { try all(6) { r, d throws(HL7Error) in try r.xpn(d) } } }
     /// PID-7 date/time of birth.
     public var birthDate: String { get throws(HL7Error) { try string(7) } }
     /// PID-8 administrative sex.
     public var sex: String { get throws(HL7Error) { try string(8) } }
     /// PID-11 patient addresses.
-    public var addresses: [XAD] {
-        get throws(HL7Error) {
-            var out: [XAD] = []
-            for r in repetitions(11) { out.append(try r.xad(dialect)) }
-            return out
-        }
-    }
+    public var addresses: [XAD] { get throws(HL7Error) { try all(11) { r, d throws(HL7Error) in try r.xad(d) } } }
     /// PID-13 phone numbers, home.
-    public var homePhones: [XTN] {
-        get throws(HL7Error) {
-            var out: [XTN] = []
-            for r in repetitions(13) { out.append(try r.xtn(dialect)) }
-            return out
-        }
-    }
+    public var homePhones: [XTN] { get throws(HL7Error) { try all(13) { r, d throws(HL7Error) in try r.xtn(d) } } }
     /// PID-14 phone numbers, business.
-    public var businessPhones: [XTN] {
-        get throws(HL7Error) {
-            var out: [XTN] = []
-            for r in repetitions(14) { out.append(try r.xtn(dialect)) }
-            return out
-        }
-    }
+    public var businessPhones: [XTN] { get throws(HL7Error) { try all(14) { r, d throws(HL7Error) in try r.xtn(d) } } }
     /// PID-18 patient account number.
-    public var accountNumber: CX? {
-        get throws(HL7Error) { try repetitions(18).first.map { r throws(HL7Error) in try r.cx(dialect) } }
-    }
+    public var accountNumber: CX? { get throws(HL7Error) { try all(18) { r, d throws(HL7Error) in try r.cx(d) }.first } }
     /// PID-30 patient death indicator.
     public var deathIndicator: String { get throws(HL7Error) { try string(30) } }
 }
@@ -179,37 +133,15 @@ public struct NK1Segment: HL7SegmentView {
     }
 
     /// NK1-2 name.
-    public var names: [XPN] {
-        get throws(HL7Error) {
-            var out: [XPN] = []
-            for r in repetitions(2) { out.append(try r.xpn(dialect)) }
-            return out
-        }
-    }
+    public var names: [XPN] { get throws(HL7Error) { try all(2) { r, d throws(HL7Error) in try r.xpn(d) } } }
     /// NK1-3 relationship.
-    public var relationship: CWE? {
-        get throws(HL7Error) { try repetitions(3).first.map { r throws(HL7Error) in try r.cwe(dialect) } }
-    }
+    public var relationship: CWE? { get throws(HL7Error) { try all(3) { r, d throws(HL7Error) in try r.cwe(d) }.first } }
     /// NK1-4 address.
-    public var addresses: [XAD] {
-        get throws(HL7Error) {
-            var out: [XAD] = []
-            for r in repetitions(4) { out.append(try r.xad(dialect)) }
-            return out
-        }
-    }
+    public var addresses: [XAD] { get throws(HL7Error) { try all(4) { r, d throws(HL7Error) in try r.xad(d) } } }
     /// NK1-5 phone number.
-    public var phones: [XTN] {
-        get throws(HL7Error) {
-            var out: [XTN] = []
-            for r in repetitions(5) { out.append(try r.xtn(dialect)) }
-            return out
-        }
-    }
+    public var phones: [XTN] { get throws(HL7Error) { try all(5) { r, d throws(HL7Error) in try r.xtn(d) } } }
     /// NK1-7 contact role (`C` emergency contact, `N` next of kin…).
-    public var contactRole: CWE? {
-        get throws(HL7Error) { try repetitions(7).first.map { r throws(HL7Error) in try r.cwe(dialect) } }
-    }
+    public var contactRole: CWE? { get throws(HL7Error) { try all(7) { r, d throws(HL7Error) in try r.cwe(d) }.first } }
 }
 
 /// PV1 — Patient visit (§3.4.3).
@@ -233,9 +165,7 @@ public struct PV1Segment: HL7SegmentView {
     /// PV1-7 attending doctor (family name).
     public var attendingDoctor: String { get throws(HL7Error) { try string(7, 2) } }
     /// PV1-19 visit number.
-    public var visitNumber: CX? {
-        get throws(HL7Error) { try repetitions(19).first.map { r throws(HL7Error) in try r.cx(dialect) } }
-    }
+    public var visitNumber: CX? { get throws(HL7Error) { try all(19) { r, d throws(HL7Error) in try r.cx(d) }.first } }
     /// PV1-44 admit date/time.
     public var admitDateTime: String { get throws(HL7Error) { try string(44) } }
 }
@@ -255,13 +185,7 @@ public struct MRGSegment: HL7SegmentView {
     }
 
     /// MRG-1 prior patient identifier list.
-    public var priorIdentifiers: [CX] {
-        get throws(HL7Error) {
-            var out: [CX] = []
-            for r in repetitions(1) { out.append(try r.cx(dialect)) }
-            return out
-        }
-    }
+    public var priorIdentifiers: [CX] { get throws(HL7Error) { try all(1) { r, d throws(HL7Error) in try r.cx(d) } } }
 }
 
 /// OBR — Observation request (§4.5.3).
@@ -283,9 +207,7 @@ public struct OBRSegment: HL7SegmentView {
     /// OBR-3 filler order number.
     public var fillerOrderNumber: String { get throws(HL7Error) { try string(3) } }
     /// OBR-4 universal service identifier.
-    public var universalServiceID: CWE? {
-        get throws(HL7Error) { try repetitions(4).first.map { r throws(HL7Error) in try r.cwe(dialect) } }
-    }
+    public var universalServiceID: CWE? { get throws(HL7Error) { try all(4) { r, d throws(HL7Error) in try r.cwe(d) }.first } }
     /// OBR-7 observation date/time.
     public var observationDateTime: String { get throws(HL7Error) { try string(7) } }
     /// OBR-25 result status.
@@ -311,15 +233,11 @@ public struct OBXSegment: HL7SegmentView {
     /// OBX-2 value type (`NM`, `ST`, `ED`…).
     public var valueType: String { get throws(HL7Error) { try string(2) } }
     /// OBX-3 observation identifier.
-    public var observationIdentifier: CWE? {
-        get throws(HL7Error) { try repetitions(3).first.map { r throws(HL7Error) in try r.cwe(dialect) } }
-    }
+    public var observationIdentifier: CWE? { get throws(HL7Error) { try all(3) { r, d throws(HL7Error) in try r.cwe(d) }.first } }
     /// OBX-4 observation sub-id.
     public var subID: String { get throws(HL7Error) { try string(4) } }
     /// OBX-6 units.
-    public var units: CWE? {
-        get throws(HL7Error) { try repetitions(6).first.map { r throws(HL7Error) in try r.cwe(dialect) } }
-    }
+    public var units: CWE? { get throws(HL7Error) { try all(6) { r, d throws(HL7Error) in try r.cwe(d) }.first } }
     /// OBX-7 references range.
     public var referencesRange: String { get throws(HL7Error) { try string(7) } }
     /// OBX-8 abnormal flags.
@@ -367,25 +285,15 @@ public struct IN1Segment: HL7SegmentView {
     /// IN1-1 set id.
     public var setID: String { get throws(HL7Error) { try string(1) } }
     /// IN1-2 insurance plan id.
-    public var planID: CWE? {
-        get throws(HL7Error) { try repetitions(2).first.map { r throws(HL7Error) in try r.cwe(dialect) } }
-    }
+    public var planID: CWE? { get throws(HL7Error) { try all(2) { r, d throws(HL7Error) in try r.cwe(d) }.first } }
     /// IN1-3 insurance company id.
-    public var companyID: CX? {
-        get throws(HL7Error) { try repetitions(3).first.map { r throws(HL7Error) in try r.cx(dialect) } }
-    }
+    public var companyID: CX? { get throws(HL7Error) { try all(3) { r, d throws(HL7Error) in try r.cx(d) }.first } }
     /// IN1-4 insurance company name.
     public var companyName: String { get throws(HL7Error) { try string(4) } }
     /// IN1-8 group number.
     public var groupNumber: String { get throws(HL7Error) { try string(8) } }
     /// IN1-16 name of insured.
-    public var insuredNames: [XPN] {
-        get throws(HL7Error) {
-            var out: [XPN] = []
-            for r in repetitions(16) { out.append(try r.xpn(dialect)) }
-            return out
-        }
-    }
+    public var insuredNames: [XPN] { get throws(HL7Error) { try all(16) { r, d throws(HL7Error) in try r.xpn(d) } } }
     /// IN1-36 policy number.
     public var policyNumber: String { get throws(HL7Error) { try string(36) } }
 }
@@ -405,9 +313,7 @@ public struct QPDSegment: HL7SegmentView {
     }
 
     /// QPD-1 message query name (`IHE PIX Query`, `IHE PDQ Query`).
-    public var messageQueryName: CWE? {
-        get throws(HL7Error) { try repetitions(1).first.map { r throws(HL7Error) in try r.cwe(dialect) } }
-    }
+    public var messageQueryName: CWE? { get throws(HL7Error) { try all(1) { r, d throws(HL7Error) in try r.cwe(d) }.first } }
     /// QPD-2 query tag.
     public var queryTag: String { get throws(HL7Error) { try string(2) } }
 }
