@@ -10,58 +10,13 @@ import Testing
 import Glibc
 #endif
 
-/// The `caduceus` executable built next to the tests.
-func caduceusBinary() throws -> String {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    for candidate in [".build/debug/caduceus", ".build/release/caduceus"] {
-        let path = root.appendingPathComponent(candidate).path
-        if FileManager.default.isExecutableFile(atPath: path) { return path }
-    }
-    throw BinaryMissing()
-}
-struct BinaryMissing: Error, CustomStringConvertible { var description: String { "build the caduceus executable first (swift build)" } }
-
-/// A `caduceus serve` child process.
-final class ServeProcess: Sendable {
-    let process: Process
-    let port: Int
-
-    init(data: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try caduceusBinary())
-        process.arguments = ["serve", "--data", data, "--mllp", "127.0.0.1:0", "--domain", goodHealth]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line += chunk
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        guard let port = text.split(separator: ":").last.flatMap({ Int($0.prefix { $0.isNumber }) }) else {
-            process.terminate()
-            throw BinaryMissing()
-        }
-        self.process = process
-        self.port = port
-    }
-
-    func kill9() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-}
-
 @Suite("Crash durability", .serialized)
 struct CrashDurabilityTests {
     @Test("kill -9 under load loses no acknowledged message; after a restart a repeat gets the same ACK")
     func killNine() async throws {
         let dir = try TemporaryDirectory()
         let data = dir.url.appendingPathComponent("node").path
-        let server = try ServeProcess(data: data)
+        let server = try ServeProcess(data: data, domains: [goodHealth])
         final class Tally: Sendable {
             let acked = Mutex<[(Int, [UInt8])]>([])
             let total = Mutex(0)
@@ -89,7 +44,7 @@ struct CrashDurabilityTests {
         #expect(acknowledged.count >= 300)
         #expect(acknowledged.count < 8_000, "the server was not killed")
         // Restart on the same data directory (SQLite recovers the WAL), then check every acknowledged message.
-        let restarted = try ServeProcess(data: data)
+        let restarted = try ServeProcess(data: data, domains: [goodHealth])
         defer { restarted.kill9() }
         let store = try SQLiteStore(path: data + "/caduceus.sqlite", nodeKey: try NodeKey.loadOrCreate(at: data + "/node.key"))
         let missing = try await store.read { reader in

@@ -8,7 +8,7 @@ import NIOSSL
 struct HL7Command: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hl7", abstract: "Parse HL7 v2 messages, or send them over MLLP.",
-        subcommands: [Parse.self, Send.self])
+        subcommands: [Parse.self, Send.self, Log.self])
 
     struct Parse: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -58,6 +58,33 @@ struct HL7Command: AsyncParsableCommand {
                 segments.append(["id": segment.id, "fields": fields])
             }
             return ["characterSet": message.dialect.characterSet.rawValue, "segments": segments]
+        }
+    }
+
+    struct Log: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "log",
+            abstract: "List the messages a node accepted (newest first); --raw prints exactly what arrived (PHI: for the operator's terminal).")
+
+        @OptionGroup var node: NodeOptions
+        @Option(name: .long, help: "How many messages.") var limit = 20
+        @Flag(name: .long, help: "Print each raw message and the answer sent.") var raw = false
+
+        func run() async throws {
+            try await reportingErrors {
+                let opened = try await node.open()
+                let n = limit
+                let messages = try await opened.store.read { try $0.messages(limit: n) }
+                for m in messages {
+                    print("\(m.id)  \(m.receivedAt)  \(m.sender)  \(m.controlID)  \(m.messageType)  \(m.outcome)  \(m.raw.unsafeValue.count) bytes")
+                    if raw {
+                        for (label, bytes) in [("in", m.raw.unsafeValue), ("ack", m.ack.unsafeValue)] {
+                            for line in String(decoding: bytes, as: UTF8.self).split(separator: "\r") { print("  \(label)| \(line)") }
+                        }
+                    }
+                }
+                if messages.isEmpty { print("no messages") }
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CaduceusCore
 import CaduceusExchange
+import CaduceusPatientIndex
 import CaduceusStorage
 import CaduceusStorageSQLite
 import Foundation
@@ -12,6 +13,12 @@ struct NodeOptions: ParsableArguments {
     @Option(name: .long, help: "The node's data directory.")
     var data: String = "caduceus-data"
 
+    @Option(name: .long, help: "MPI: Fellegi–Sunter weight at or above which identities are linked without review.")
+    var mpiAutoLink: Double = 12
+
+    @Option(name: .long, help: "MPI: weight at or above which an uncertain pair is queued for review.")
+    var mpiReview: Double = 4
+
     struct Opened {
         let store: SQLiteStore
         let mpi: MPIService
@@ -21,7 +28,9 @@ struct NodeOptions: ParsableArguments {
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let key = try NodeKey.loadOrCreate(at: data + "/node.key")
         let store = try SQLiteStore(path: data + "/caduceus.sqlite", nodeKey: key)
-        let mpi = try await MPIService(store: store, globalAuthority: try globalAuthority())
+        guard mpiReview <= mpiAutoLink else { throw CLIError.usage("--mpi-review must not exceed --mpi-auto-link") }
+        let mpi = try await MPIService(
+            store: store, globalAuthority: try globalAuthority(), thresholds: MatchThresholds(autoLink: mpiAutoLink, review: mpiReview))
         return Opened(store: store, mpi: mpi)
     }
 

@@ -1,0 +1,62 @@
+public import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `caduceus` executable built beside the tests (`swift build --build-tests` builds it too).
+public enum CaduceusBinary {
+    /// Its path; throws when it has not been built.
+    public static func path() throws -> String {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        for candidate in [".build/debug/caduceus", ".build/release/caduceus"] {
+            let path = root.appendingPathComponent(candidate).path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        throw Missing()
+    }
+
+    struct Missing: Error, CustomStringConvertible { var description: String { "build the caduceus executable first (swift build)" } }
+
+    /// Runs `caduceus` with `arguments`.
+    @discardableResult
+    public static func run(_ arguments: [String], input: Data? = nil) throws -> ProcessRunner.Result {
+        try ProcessRunner.run(try path(), arguments, input: input)
+    }
+}
+
+/// A `caduceus serve` child process on a free loopback port.
+public final class ServeProcess: Sendable {
+    let process: Process
+    /// The MLLP port it listens on.
+    public let port: Int
+
+    /// Starts `caduceus serve --data DATA --mllp 127.0.0.1:0 --domain …` and waits for its "listening" line.
+    public init(data: String, domains: [String], extra: [String] = []) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try CaduceusBinary.path())
+        process.arguments = ["serve", "--data", data, "--mllp", "127.0.0.1:0"] + domains.flatMap { ["--domain", $0] } + extra
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line += chunk
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        guard let port = text.split(separator: ":").last.flatMap({ Int($0.prefix { $0.isNumber }) }) else {
+            process.terminate()
+            throw CaduceusBinary.Missing()
+        }
+        self.process = process
+        self.port = port
+    }
+
+    /// Kills it with SIGKILL and reaps it.
+    public func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
