@@ -183,7 +183,8 @@ let package = Package(
             name: "CaduceusMLLPTests",
             dependencies: [
                 "CaduceusMLLP", "CaduceusHL7", "CaduceusCore", "CaduceusTestSupport", "CaduceusPKI",
-                "CaduceusStorage", "CaduceusStorageSQLite",
+                "CaduceusStorage", "CaduceusStorageSQLite", "CaduceusExchange",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
