@@ -153,10 +153,14 @@ struct CMSRejectionTests {
         capture { _ = try EnvelopedData.decrypt(body[...], credential: recipient) }
         capture { _ = try EnvelopedData.decrypt(body[...], credential: rsaRecipient) }
         // Flip a byte inside each recipient's encrypted key: locate the encrypted keys by their known length.
+        // RecipientInfos is a DER SET OF, so the RSA KTRI (a SEQUENCE) precedes the KARI ([1]); the EC key is searched
+        // after the RSA key's 256 random bytes, which could hold its two-byte marker by chance.
+        let rsaKey = cms.firstRange(of: [0x04, 0x82, 0x01, 0x00] as [UInt8])
         for (credential, keyLength) in [(recipient, cipher.rawValue.contains("256") ? 40 : 24), (rsaRecipient, 256)] {
             var corrupted = cms
             let marker: [UInt8] = keyLength < 128 ? [0x04, UInt8(keyLength)] : [0x04, 0x82, 0x01, 0x00]
-            guard let at = corrupted.firstRange(of: marker) else { Issue.record("encrypted key not found"); continue }
+            let from = keyLength < 128 ? (rsaKey.map { $0.upperBound + 256 } ?? 0) : 0
+            guard let at = corrupted[from...].firstRange(of: marker) else { Issue.record("encrypted key not found"); continue }
             corrupted[at.upperBound + 3] ^= 0x01
             capture { _ = try EnvelopedData.decrypt(corrupted[...], credential: credential) }
         }
