@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The ER7 ("pipe and hat") parser: bytes → segments → fields → repetitions → components → subcomponents.
 ///
 /// Delimiters come from the first header segment (MSH, FHS or BHS); MSH-18 selects the character set, and the bytes
@@ -68,6 +74,24 @@ struct ER7Parser {
     private func splitSegments(
         _ buffer: UnsafeBufferPointer<UInt8>, _ d: HL7Delimiters
     ) throws(HL7Error) -> [HL7Segment] {
+        // Fast path (strict, no LF anywhere): jump from CR to CR with memchr.
+        if options.lineEndings == .strict, Self.find(0x0A, buffer, from: 0) == buffer.count {
+            var segments: [HL7Segment] = []
+            segments.reserveCapacity(16)
+            var counts = SegmentCounts()
+            var start = 0
+            while start < buffer.count {
+                let end = Self.find(0x0D, buffer, from: start)
+                if end > start {
+                    guard segments.count < options.maxSegments else {
+                        throw HL7Error(.limitExceeded, "the message has more segments than the limit")
+                    }
+                    segments.append(try parseSegment(UnsafeBufferPointer(rebasing: buffer[start..<end]), d, counts: &counts))
+                }
+                start = end + 1
+            }
+            return segments
+        }
         var segments: [HL7Segment] = []
         segments.reserveCapacity(16)
         var counts = SegmentCounts()
@@ -134,23 +158,20 @@ struct ER7Parser {
             pos = e + 1
         }
         var fieldStart = pos
-        var i = pos
         while true {
-            if i == s.count || s[i] == d.field {
-                guard fields.count < options.maxFields else {
-                    throw HL7Error(
-                        .limitExceeded, "a segment has more fields than the limit",
-                        at: HL7Location(segment: id, sequence: sequence))
-                }
-                let field = try parseField(
-                    UnsafeBufferPointer(rebasing: s[fieldStart..<i]), d,
-                    HL7Location(segment: id, sequence: sequence, field: fieldNumber))
-                fields.append(field)
-                fieldNumber += 1
-                if i == s.count { break }
-                fieldStart = i + 1
+            let i = Self.find(d.field, s, from: fieldStart)
+            guard fields.count < options.maxFields else {
+                throw HL7Error(
+                    .limitExceeded, "a segment has more fields than the limit",
+                    at: HL7Location(segment: id, sequence: sequence))
             }
-            i += 1
+            let field = try parseField(
+                UnsafeBufferPointer(rebasing: s[fieldStart..<i]), d,
+                HL7Location(segment: id, sequence: sequence, field: fieldNumber))
+            fields.append(field)
+            fieldNumber += 1
+            if i == s.count { break }
+            fieldStart = i + 1
         }
         return HL7Segment(unchecked: id, fields: fields)
     }
@@ -158,7 +179,7 @@ struct ER7Parser {
     private func parseField(
         _ f: UnsafeBufferPointer<UInt8>, _ d: HL7Delimiters, _ location: HL7Location
     ) throws(HL7Error) -> HL7Field {
-        guard f.contains(where: { $0 == d.repetition || $0 == d.component || $0 == d.subcomponent }) else {
+        guard Self.has(d.repetition, f) || Self.has(d.component, f) || Self.has(d.subcomponent, f) else {
             return HL7Field(HL7Text(unchecked: String(decoding: f, as: UTF8.self)))
         }
         let reps = try split(f, on: d.repetition, limit: options.maxRepetitions, "a field has more repetitions than the limit", location) {
@@ -170,7 +191,7 @@ struct ER7Parser {
     private func parseRepetition(
         _ r: UnsafeBufferPointer<UInt8>, _ d: HL7Delimiters, _ location: HL7Location
     ) throws(HL7Error) -> HL7Repetition {
-        guard r.contains(where: { $0 == d.component || $0 == d.subcomponent }) else {
+        guard Self.has(d.component, r) || Self.has(d.subcomponent, r) else {
             return HL7Repetition(HL7Text(unchecked: String(decoding: r, as: UTF8.self)))
         }
         let components = try split(r, on: d.component, limit: options.maxComponents, "a field has more components than the limit", location) {
@@ -182,7 +203,7 @@ struct ER7Parser {
     private func parseComponent(
         _ c: UnsafeBufferPointer<UInt8>, _ d: HL7Delimiters, _ location: HL7Location
     ) throws(HL7Error) -> HL7Component {
-        guard c.contains(d.subcomponent) else {
+        guard Self.has(d.subcomponent, c) else {
             return HL7Component(HL7Text(unchecked: String(decoding: c, as: UTF8.self)))
         }
         let subs = try split(c, on: d.subcomponent, limit: options.maxComponents, "a component has more subcomponents than the limit", location) {
@@ -200,16 +221,28 @@ struct ER7Parser {
         var parts: [T] = []
         parts.reserveCapacity(Self.count(separator, in: buffer) + 1)
         var start = 0
-        for i in 0...buffer.count where i == buffer.count || buffer[i] == separator {
+        while true {
+            let i = Self.find(separator, buffer, from: start)
             guard parts.count < limit else { throw HL7Error(.limitExceeded, limitMessage, at: location) }
             parts.append(try element(UnsafeBufferPointer(rebasing: buffer[start..<i])))
+            if i == buffer.count { return parts }
             start = i + 1
         }
-        return parts
     }
 }
 
 extension ER7Parser {
+    /// The index of the first `byte` at or after `from`, or `buffer.count` (memchr).
+    @inline(__always) static func find(_ byte: UInt8, _ buffer: UnsafeBufferPointer<UInt8>, from: Int) -> Int {
+        guard from < buffer.count, let base = buffer.baseAddress else { return buffer.count }
+        guard let hit = memchr(base + from, Int32(byte), buffer.count - from) else { return buffer.count }
+        return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+    }
+
+    @inline(__always) static func has(_ byte: UInt8, _ buffer: UnsafeBufferPointer<UInt8>) -> Bool {
+        find(byte, buffer, from: 0) < buffer.count
+    }
+
     @inline(__always) static func count(_ byte: UInt8, in buffer: UnsafeBufferPointer<UInt8>) -> Int {
         var n = 0
         for b in buffer where b == byte { n += 1 }
