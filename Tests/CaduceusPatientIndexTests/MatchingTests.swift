@@ -162,3 +162,27 @@ struct MasterPatientIndexTests {
         #expect(quality.recall > 0.85, "\(quality)")
     }
 }
+
+@Suite("MPI training")
+struct TrainingTests {
+    @Test("training per blocking rule with u from random pairs keeps auto-links precise and recall high")
+    func trainedModel() {
+        let population = SyntheticPopulation(people: 3_000, seed: 11)
+        var first = MasterPatientIndex(globalAuthority: "1.2.3.99")
+        for r in population.registrations { _ = first.register(r.identity, r.demographics) }
+        let model = first.matchIndex.trainModel()
+        // The learned weights keep their meaning: exact agreement on a field is evidence for, disagreement against.
+        for f in MatchField.allCases {
+            #expect(model.weight(f, level: f.levels - 1) > 0, "\(f) exact")
+            #expect(model.weight(f, level: 0) < 0, "\(f) different")
+        }
+        let thresholds = MatchThresholds.calibrated(for: model)
+        #expect(thresholds.review < thresholds.autoLink)
+        var trained = MasterPatientIndex(globalAuthority: "1.2.3.99", model: model, policy: MatchPolicy(thresholds: thresholds))
+        var records: [Int64] = []
+        for r in population.registrations { records.append(trained.register(r.identity, r.demographics).record) }
+        let quality = LinkageQuality(predicted: records.map { trained.person(of: $0)! }, truth: population.registrations.map(\.truePerson))
+        #expect(quality.precision > 0.99, "\(quality)")
+        #expect(quality.recall > 0.85, "\(quality)")
+    }
+}

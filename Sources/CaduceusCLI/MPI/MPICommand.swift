@@ -154,6 +154,8 @@ struct MPICommand: AsyncParsableCommand {
                     let weights = (0..<f.levels).map { String(Int(model.weight(f, level: $0) * 100)) }
                     print("\(f): weights ×100 by level \(weights.joined(separator: " "))")
                 }
+                let suggested = MatchThresholds.calibrated(for: model)
+                print("suggested thresholds (posterior 0.999 / 0.5): --mpi-auto-link \(Double(Int(suggested.autoLink * 10)) / 10) --mpi-review \(Double(Int(suggested.review * 10)) / 10)")
             }
         }
     }

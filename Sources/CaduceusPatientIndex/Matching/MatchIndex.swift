@@ -14,20 +14,30 @@ public struct ScoredCandidate: Sendable, Hashable {
 /// changes); 4. phone (last 7 digits); 5. given and family Soundex (finds birth-date typos); 6. postal code + given
 /// initial + family initial.
 package enum BlockingKeys {
-    package static func keys(_ n: NormalizedDemographics) -> [UInt64] {
-        var keys: [UInt64] = []
+    package static func keys(_ n: NormalizedDemographics) -> [UInt64] { keyed(n).map(\.hash) }
+
+    /// The fields each blocking rule makes agree by construction (rule number → fields): for estimating m by EM
+    /// within a rule, these are left out.
+    package static let fieldsFixedByRule: [UInt8: Set<MatchField>] = [
+        1: [.family, .birthDate], 2: [.birthDate], 3: [.given, .birthDate], 4: [.phone], 5: [.family, .given],
+        6: [.postalCode, .family, .given],
+    ]
+
+    /// The keys with the rule that made each.
+    package static func keyed(_ n: NormalizedDemographics) -> [(rule: UInt8, hash: UInt64)] {
+        var keys: [(rule: UInt8, hash: UInt64)] = []
         let year = n.birthDate.prefix(4)
-        if !n.familySoundex.isEmpty, !year.isEmpty { keys.append(hash(1, n.familySoundex + year)) }
-        if !n.birthDate.isEmpty { keys.append(hash(2, n.birthDate)) }
-        if !n.givenSoundex.isEmpty, n.birthDate.count == 8 { keys.append(hash(3, n.givenSoundex + n.birthDate.suffix(4))) }
-        if !n.phone.isEmpty { keys.append(hash(4, n.phone)) }
+        if !n.familySoundex.isEmpty, !year.isEmpty { keys.append((1, hash(1, n.familySoundex + year))) }
+        if !n.birthDate.isEmpty { keys.append((2, hash(2, n.birthDate))) }
+        if !n.givenSoundex.isEmpty, n.birthDate.count == 8 { keys.append((3, hash(3, n.givenSoundex + n.birthDate.suffix(4)))) }
+        if !n.phone.isEmpty { keys.append((4, hash(4, n.phone))) }
         if !n.givenSoundex.isEmpty, !n.familySoundex.isEmpty {
             // Order-independent, so swapped names share the key.
             let pair = n.givenSoundex.lexicographicallyPrecedes(n.familySoundex)
                 ? n.givenSoundex + n.familySoundex : n.familySoundex + n.givenSoundex
-            keys.append(hash(5, pair))
+            keys.append((5, hash(5, pair)))
         }
-        if !n.postalCode.isEmpty, let g = n.given.first, let f = n.family.first { keys.append(hash(6, n.postalCode + [g, f])) }
+        if !n.postalCode.isEmpty, let g = n.given.first, let f = n.family.first { keys.append((6, hash(6, n.postalCode + [g, f]))) }
         return keys
     }
 
@@ -139,16 +149,48 @@ public struct MatchIndex: Sendable {
         return out
     }
 
-    /// Trains a model on this index: u from random pairs, then EM over blocked candidate pairs with u as start.
+    /// Trains a model on this index (the approach Splink takes): u from random pairs, which are almost all
+    /// non-matches; then, for each blocking rule, EM over that rule's candidate pairs estimates m with u held fixed and
+    /// with the fields the rule makes agree left out (within a block they say nothing); a field's m is the
+    /// pair-weighted average over the rules that do not fix it. Training on blocked pairs without this step lets EM
+    /// settle on another latent class (people who share a household, say).
     public func trainModel(pairLimit: Int = 200_000) -> MatchModel {
         let random = randomPairVectors(count: min(pairLimit, 100_000))
-        var start = MatchModel.prior
-        if !random.isEmpty {
-            let uOnly = MatchModel.estimate(from: random, start: MatchModel(m: start.m, u: start.u, matchProportion: 0.001), iterations: 1)
-            start.u = uOnly.u
+        var model = MatchModel.prior
+        guard random.count >= 100 else { return model }
+        model.u = MatchModel.estimate(from: random, start: MatchModel(m: model.m, u: model.u, matchProportion: 1e-6), iterations: 1).u
+        // Pairs per rule.
+        var byRule: [UInt8: [UInt64: [Int64]]] = [:]
+        for (id, n) in records {
+            for key in BlockingKeys.keyed(n) { byRule[key.rule, default: [:]][key.hash, default: []].append(id) }
         }
-        let pairs = candidatePairVectors(limit: pairLimit)
-        guard pairs.count >= 100 else { return start }
-        return MatchModel.estimate(from: pairs, start: start)
+        var mSum = MatchField.allCases.map { [Double](repeating: 0, count: $0.levels) }
+        var mWeight = [Double](repeating: 0, count: MatchField.allCases.count)
+        for (rule, blocks) in byRule.sorted(by: { $0.key < $1.key }) {
+            let fixed = BlockingKeys.fieldsFixedByRule[rule] ?? []
+            var vectors: [ComparisonVector] = []
+            outer: for (_, block) in blocks where block.count > 1 && block.count <= maxBlockSize {
+                for i in 0..<block.count {
+                    for j in (i + 1)..<block.count {
+                        guard let a = records[block[i]], let b = records[block[j]] else { continue }
+                        var v = ComparisonVector(a, b)
+                        for f in fixed { v.levels[f.rawValue] = -1 }
+                        vectors.append(v)
+                        if vectors.count >= pairLimit / 6 { break outer }
+                    }
+                }
+            }
+            guard vectors.count >= 100 else { continue }
+            let fitted = MatchModel.estimate(from: vectors, start: MatchModel(m: MatchModel.prior.m, u: model.u, matchProportion: 0.1), fixU: true)
+            let n = Double(vectors.count)
+            for f in MatchField.allCases where !fixed.contains(f) {
+                for l in 0..<f.levels { mSum[f.rawValue][l] += fitted.m[f.rawValue][l] * n }
+                mWeight[f.rawValue] += n
+            }
+        }
+        for f in MatchField.allCases where mWeight[f.rawValue] > 0 {
+            model.m[f.rawValue] = mSum[f.rawValue].map { $0 / mWeight[f.rawValue] }
+        }
+        return model
     }
 }

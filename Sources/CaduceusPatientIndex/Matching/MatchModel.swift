@@ -44,7 +44,9 @@ public struct MatchModel: Sendable, Hashable, Codable {
 
     /// Estimates m, u and the match proportion by expectation–maximisation over comparison vectors (Winkler 1988;
     /// Jaro 1989), assuming fields independent given match status. Missing fields are skipped. Starts from `start`.
-    public static func estimate(from vectors: [ComparisonVector], start: MatchModel = .prior, iterations: Int = 100) -> MatchModel {
+    /// With `fixU`, u stays as given (estimated elsewhere, e.g. from random pairs, as Splink does) and EM estimates
+    /// only m and the match proportion: this keeps EM from settling on a latent class such as "same household".
+    public static func estimate(from vectors: [ComparisonVector], start: MatchModel = .prior, iterations: Int = 100, fixU: Bool = false) -> MatchModel {
         var patterns: [ComparisonVector: Double] = [:]
         for v in vectors { patterns[v, default: 0] += 1 }
         let distinct = Array(patterns)
@@ -75,7 +77,7 @@ public struct MatchModel: Sendable, Hashable, Codable {
             }
             let next = MatchModel(
                 m: mCount.map { row in row.map { $0 / row.reduce(0, +) } },
-                u: uCount.map { row in row.map { $0 / row.reduce(0, +) } },
+                u: fixU ? model.u : uCount.map { row in row.map { $0 / row.reduce(0, +) } },
                 matchProportion: min(max(matched / max(total, 1), 1e-6), 1 - 1e-6))
             let delta = abs(next.matchProportion - model.matchProportion)
             model = next
@@ -102,3 +104,16 @@ public struct MatchThresholds: Sendable, Hashable, Codable {
     }
 }
 
+
+extension MatchThresholds {
+    /// Thresholds read off a trained model's posterior: a pair's posterior odds of being a match are
+    /// 2^weight × p / (1 − p), with p the model's match proportion among the pairs it was trained on. Auto-link where
+    /// the posterior reaches `autoLinkPosterior` (default 0.999), review where it reaches `reviewPosterior` (default
+    /// 0.5).
+    public static func calibrated(for model: MatchModel, autoLinkPosterior: Double = 0.999, reviewPosterior: Double = 0.5) -> MatchThresholds {
+        let prior = log2(model.matchProportion / (1 - model.matchProportion))
+        let auto = log2(autoLinkPosterior / (1 - autoLinkPosterior)) - prior
+        let review = log2(reviewPosterior / (1 - reviewPosterior)) - prior
+        return MatchThresholds(autoLink: auto, review: min(review, auto))
+    }
+}
