@@ -269,7 +269,7 @@ struct MPIBench: AsyncParsableCommand {
             print("| caduceus, EM-trained weights, thresholds from the posterior (\(format(calibrated.autoLink)) / \(format(calibrated.review))) | \(pct(quality3.precision)) | \(pct(quality3.recall)) | \(pct(quality3.f1)) | \(reviews3) | |")
             print("| recordlinkage 0.16 ECM (same blocking keys) | \(pct(peer["precision"] as? Double ?? 0)) | \(pct(peer["recall"] as? Double ?? 0)) | \(pct(peer["f1"] as? Double ?? 0)) | – | \(format(peer["seconds"] as? Double ?? 0, 2)) s |")
             print("")
-            print("Weights log2(m/u) by level (different … exact), prior → EM-trained; trained match proportion \(format(trained.matchProportion * 100, 2)) %:")
+            print("Weights log2(m/u) by level (different … exact), prior → EM-trained; match proportion assumed for the posterior \(format(trained.matchProportion * 100, 2)) %:")
             for f in MatchField.allCases {
                 let prior = (0..<f.levels).map { format(MatchModel.prior.weight(f, level: $0)) }.joined(separator: " ")
                 let learned = (0..<f.levels).map { format(trained.weight(f, level: $0)) }.joined(separator: " ")
