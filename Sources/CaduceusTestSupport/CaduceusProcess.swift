@@ -54,6 +54,13 @@ public final class ServeProcess: Sendable {
         self.port = port
     }
 
+    /// Asks it to stop (SIGTERM), waits, and returns its exit status.
+    public func terminate() -> Int32 {
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
     /// Kills it with SIGKILL and reaps it.
     public func kill9() {
         kill(process.processIdentifier, SIGKILL)

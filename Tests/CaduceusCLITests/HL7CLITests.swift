@@ -42,6 +42,7 @@ struct HL7CLITests {
             let sent = try CaduceusBinary.run(["hl7", "send", "--to", "127.0.0.1:\(server.port)"] + files)
             #expect(sent.ok)
             #expect(sent.text.components(separatedBy: "MSA|AA|").count == 3)
+            #expect(server.terminate() == 0, "SIGTERM stops the node cleanly")
         }
         let review = try CaduceusBinary.run(["mpi", "review", "--data", data])
         #expect(review.text.contains("review 1"))

@@ -69,9 +69,20 @@ struct ServeCommand: AsyncParsableCommand {
                 configuration: configuration, logger: logger, handler: { await receiver.receive($0) },
                 oversized: { await receiver.rejectOversized(head: $0) })
             let mode = configuration.tls == nil ? "" : " (mutual TLS)"
-            try await server.run { address in
-                FileHandle.standardOutput.write(Data("caduceus: mllp listening on \(host):\(address.port ?? port)\(mode)\n".utf8))
+            // Serve until SIGTERM or SIGINT, then stop accepting and let in-flight units of work commit. An ACK cut off
+            // by the shutdown is safe: the sender retries and the repeat is answered from the message log.
+            let signals = ShutdownSignals()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try await server.run { address in
+                        FileHandle.standardOutput.write(Data("caduceus: mllp listening on \(host):\(address.port ?? port)\(mode)\n".utf8))
+                    }
+                }
+                group.addTask { await signals.wait() }
+                _ = try await group.next()
+                group.cancelAll()
             }
+            FileHandle.standardOutput.write(Data("caduceus: stopped\n".utf8))
         }
     }
 
@@ -80,5 +91,28 @@ struct ServeCommand: AsyncParsableCommand {
             throw CLIError.usage("an address must be HOST:PORT")
         }
         return (String(text[..<colon]), port)
+    }
+}
+
+/// SIGTERM and SIGINT as an awaitable event (the default handlers would end the process mid-write).
+/// `@unchecked`: the dispatch sources are only held to keep them alive; nothing mutates them after `init`.
+final class ShutdownSignals: @unchecked Sendable {
+    let stream: AsyncStream<Int32>
+    let sources: [any DispatchSourceSignal]
+
+    init() {
+        let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
+        self.stream = stream
+        sources = [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { continuation.yield(number) }
+            source.resume()
+            return source
+        }
+    }
+
+    func wait() async {
+        for await _ in stream { return }
     }
 }
