@@ -207,43 +207,27 @@ struct MPIBench: AsyncParsableCommand {
         try await reportingErrors {
             // Quality: register every record in feed order, then compare the persons formed with the truth.
             let population = SyntheticPopulation(people: people, seed: 2026)
-            var mpi = MasterPatientIndex(globalAuthority: "2.25.1")
-            var recordIDs: [Int64] = []
-            let start = ContinuousClock.now
-            var decisions = (link: 0, review: 0, new: 0)
-            for r in population.registrations {
-                let (id, change) = mpi.register(r.identity, r.demographics)
-                recordIDs.append(id)
-                switch change.decision {
-                case .link: decisions.link += 1
-                case .review: decisions.review += 1
-                default: decisions.new += 1
-                }
-            }
-            let elapsed = (ContinuousClock.now - start).seconds
             let truth = population.registrations.map(\.truePerson)
-            let quality = LinkageQuality(predicted: recordIDs.map { mpi.person(of: $0)! }, truth: truth)
-            // Trained model, same data, second pass.
+            func pass(_ model: MatchModel, _ thresholds: MatchThresholds) -> (MasterPatientIndex, LinkageQuality, reviews: Int, seconds: Double) {
+                var mpi = MasterPatientIndex(globalAuthority: "2.25.1", model: model, policy: MatchPolicy(thresholds: thresholds))
+                var ids: [Int64] = []
+                var reviews = 0
+                let start = ContinuousClock.now
+                for r in population.registrations {
+                    let (id, change) = mpi.register(r.identity, r.demographics)
+                    ids.append(id)
+                    if case .review = change.decision { reviews += 1 }
+                }
+                let seconds = (ContinuousClock.now - start).seconds
+                return (mpi, LinkageQuality(predicted: ids.map { mpi.person(of: $0)! }, truth: truth), reviews, seconds)
+            }
+            let (mpi, quality, reviews, elapsed) = pass(.prior, MatchThresholds())
+            let decisions = (review: reviews, ())
+            // Trained model, same data, second and third pass.
             let trained = mpi.matchIndex.trainModel()
-            var mpi2 = MasterPatientIndex(globalAuthority: "2.25.1", model: trained)
-            var ids2: [Int64] = []
-            var reviews2 = 0
-            for r in population.registrations {
-                let (id, change) = mpi2.register(r.identity, r.demographics)
-                ids2.append(id)
-                if case .review = change.decision { reviews2 += 1 }
-            }
-            let quality2 = LinkageQuality(predicted: ids2.map { mpi2.person(of: $0)! }, truth: truth)
+            let (_, quality2, reviews2, _) = pass(trained, MatchThresholds())
             let calibrated = MatchThresholds.calibrated(for: trained)
-            var mpi3 = MasterPatientIndex(globalAuthority: "2.25.1", model: trained, policy: MatchPolicy(thresholds: calibrated))
-            var ids3: [Int64] = []
-            var reviews3 = 0
-            for r in population.registrations {
-                let (id, change) = mpi3.register(r.identity, r.demographics)
-                ids3.append(id)
-                if case .review = change.decision { reviews3 += 1 }
-            }
-            let quality3 = LinkageQuality(predicted: ids3.map { mpi3.person(of: $0)! }, truth: truth)
+            let (_, quality3, reviews3, _) = pass(trained, calibrated)
             // Reviews resolved correctly would add these pairs: how many true pairs wait in the queue.
             var reviewTrue = 0
             for item in mpi.reviewQueue where truth[Int(item.recordID - 1)] == truth[Int(item.candidateRecordID - 1)] { reviewTrue += 1 }
