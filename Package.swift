@@ -61,6 +61,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "CaduceusDICOM",
+            dependencies: ["CaduceusCore"],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "CaduceusPatientIndex",
             dependencies: ["CaduceusCore"],
             swiftSettings: strictSettings
@@ -108,6 +113,7 @@ let package = Package(
                 "CaduceusPKI",
                 "CaduceusCMS",
                 "CaduceusHL7",
+                "CaduceusDICOM",
                 "CaduceusPatientIndex",
                 "CaduceusStorage",
                 "CaduceusStorageSQLite",
@@ -164,6 +170,11 @@ let package = Package(
         .testTarget(
             name: "CaduceusHL7Tests",
             dependencies: ["CaduceusHL7", "CaduceusCore", "CaduceusTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "CaduceusDICOMTests",
+            dependencies: ["CaduceusDICOM", "CaduceusCore", "CaduceusTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,0 +1,92 @@
+/// What the 128-byte preamble of a Part 10 file holds (PS3.10 §7.1). A preamble that is an executable header makes
+/// the file a polyglot (CVE-2019-11687): flag it, never run or pass it on blindly.
+public enum DICOMPreamble: String, Sendable, Hashable {
+    /// All zero bytes, as PS3.10 recommends.
+    case zeros
+    /// A TIFF header (PS3.10 allows dual-format files).
+    case tiff
+    /// A Windows PE (`MZ`), ELF or Mach-O header: an executable polyglot.
+    case executable
+    /// Something else.
+    case other
+
+    static func classify(_ p: ArraySlice<UInt8>) -> DICOMPreamble {
+        let b = Array(p.prefix(4))
+        if p.allSatisfy({ $0 == 0 }) { return .zeros }
+        if b.starts(with: [0x4D, 0x5A]) || b == [0x7F, 0x45, 0x4C, 0x46]
+            || [[0xFE, 0xED, 0xFA, 0xCE], [0xFE, 0xED, 0xFA, 0xCF], [0xCE, 0xFA, 0xED, 0xFE], [0xCF, 0xFA, 0xED, 0xFE], [0xCA, 0xFE, 0xBA, 0xBE]].contains(b)
+        {
+            return .executable
+        }
+        if b == [0x49, 0x49, 0x2A, 0x00] || b == [0x4D, 0x4D, 0x00, 0x2A] { return .tiff }
+        return .other
+    }
+}
+
+/// The metadata a registry needs from a DICOM Part 10 file (PS3.10), read without touching pixel data.
+public struct DICOMFile: Sendable, Hashable {
+    /// What the preamble holds.
+    public var preamble: DICOMPreamble
+    /// (0002,0010) Transfer Syntax UID.
+    public var transferSyntaxUID: String
+    /// (0002,0002) Media Storage SOP Class UID.
+    public var mediaStorageSOPClassUID: String
+    /// (0002,0003) Media Storage SOP Instance UID.
+    public var mediaStorageSOPInstanceUID: String
+    /// (0008,0016) SOP Class UID.
+    public var sopClassUID: String
+    /// (0008,0018) SOP Instance UID.
+    public var sopInstanceUID: String
+    /// (0020,000D) Study Instance UID.
+    public var studyInstanceUID: String
+    /// (0020,000E) Series Instance UID.
+    public var seriesInstanceUID: String
+    /// (0010,0020) Patient ID. PHI.
+    public var patientID: String
+    /// (0010,0010) Patient's Name, components separated by `^`. PHI.
+    public var patientName: String
+    /// (0010,0030) Patient's Birth Date (YYYYMMDD). PHI.
+    public var patientBirthDate: String
+    /// (0010,0040) Patient's Sex.
+    public var patientSex: String
+    /// (0008,0060) Modality.
+    public var modality: String
+    /// (0008,0020) Study Date (YYYYMMDD).
+    public var studyDate: String
+    /// (0008,0050) Accession Number.
+    public var accessionNumber: String
+    /// (0008,1030) Study Description.
+    public var studyDescription: String
+    /// (0008,0005) Specific Character Set.
+    public var specificCharacterSet: String
+
+    init() {
+        preamble = .zeros
+        transferSyntaxUID = ""
+        mediaStorageSOPClassUID = ""
+        mediaStorageSOPInstanceUID = ""
+        sopClassUID = ""
+        sopInstanceUID = ""
+        studyInstanceUID = ""
+        seriesInstanceUID = ""
+        patientID = ""
+        patientName = ""
+        patientBirthDate = ""
+        patientSex = ""
+        modality = ""
+        studyDate = ""
+        accessionNumber = ""
+        studyDescription = ""
+        specificCharacterSet = ""
+    }
+
+    /// Reads a Part 10 file: preamble, `DICM`, the explicit-VR little-endian meta group, then the data set in its
+    /// transfer syntax (implicit VR LE, explicit VR LE, explicit VR BE, and the encapsulated syntaxes whose data set is
+    /// explicit VR LE). Every element is walked to the end of the file — sequences and encapsulated pixel data by their
+    /// items — so a truncated file is refused, but no value other than the attributes above is copied.
+    public init(reading bytes: [UInt8]) throws(DICOMError) {
+        self.init()
+        var reader = DICOMReader(bytes: bytes)
+        try reader.read(into: &self)
+    }
+}
