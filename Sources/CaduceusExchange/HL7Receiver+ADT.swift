@@ -14,9 +14,8 @@ extension HL7Receiver {
         guard !identifiers.isEmpty else {
             throw HL7Error(.requiredFieldMissing, "\(segment)-\(field) is required", at: HL7Location(segment: segment, field: field))
         }
-        for (i, cx) in identifiers.enumerated() where !cx.id.isEmpty {
-            if configuration.knownAuthorities.contains(Self.authority(cx)) { return LocalIdentity(id: cx.id, authority: Self.authority(cx)) }
-            _ = i
+        for cx in identifiers where !cx.id.isEmpty && configuration.knownAuthorities.contains(Self.authority(cx)) {
+            return LocalIdentity(id: cx.id, authority: Self.authority(cx))
         }
         throw HL7Error(
             .unknownKey, "\(segment)-\(field) names no assigning authority known to this node",

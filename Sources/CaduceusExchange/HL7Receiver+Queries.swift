@@ -4,20 +4,19 @@ import Foundation
 
 /// PIX (IHE ITI-9, QBP^Q23 → RSP^K23) and PDQ (IHE ITI-21, QBP^Q22 → RSP^K22) answered from the MPI.
 extension HL7Receiver {
-    func knownDomains() -> Set<String> {
-        configuration.knownAuthorities.union(mpi.read { mpi in Set(configuration.knownAuthorities.filter { mpi.knowsDomain($0) }) })
-            .union([mpi.globalAuthority])
-    }
+    /// Domains a query may name: the configured assigning authorities and the X-PID authority.
+    func knownDomains() -> Set<String> { configuration.knownAuthorities.union([mpi.globalAuthority]) }
 
     /// Domains asked for in `field` of QPD (PIX QPD-4, PDQ QPD-8); nil = all. AE 204 for an unknown one.
     func requestedDomains(_ qpd: QPDSegment, field: Int) throws(HL7Error) -> Set<String>? {
         let reps = qpd.repetitions(field)
         guard !reps.isEmpty else { return nil }
+        let known = knownDomains()
         var out = Set<String>()
         for (i, rep) in reps.enumerated() {
             let cx = try rep.cx(qpd.dialect)
             let authority = Self.authority(cx)
-            guard knownDomains().contains(authority) else {
+            guard known.contains(authority) else {
                 throw HL7Error(.unknownKey, "QPD-\(field) names a domain this node does not know", at: HL7Location(segment: "QPD", field: field, repetition: i + 1, component: 4))
             }
             out.insert(authority)

@@ -150,7 +150,7 @@ public final class HL7Receiver: Sendable {
             // Storage failed: the MPI may hold a change the store does not; rebuild it, and answer AE 207 so the
             // sender retries.
             try? await mpi.reload()
-            return await reject(context, .error([HL7Error(.limitExceeded, "the message could not be stored; retry", hl7Code: .internalError)]), now: now)
+            return await reject(context, .error([HL7Error(.applicationError, "the message could not be stored; retry")]), now: now)
         }
     }
 
@@ -163,7 +163,7 @@ public final class HL7Receiver: Sendable {
         } catch let error as HL7Error {
             return await reject(context, .error([error]), now: now)
         } catch {
-            return await reject(context, .error([HL7Error(.limitExceeded, "the query failed", hl7Code: .internalError)]), now: now)
+            return await reject(context, .error([HL7Error(.applicationError, "the query could not be answered; retry")]), now: now)
         }
     }
 }

@@ -44,6 +44,8 @@ public struct HL7Error: CodedError {
         public static let unsupportedProcessingID = Code("hl7.unsupported-processing-id")
         /// An identifier or its assigning authority is not known to this receiver.
         public static let unknownKey = Code("hl7.unknown-key")
+        /// The receiver could not process a valid message (its store failed): retry later. Answered with ERR-3 207.
+        public static let applicationError = Code("hl7.application-error")
     }
 
     /// What went wrong.
@@ -128,7 +130,7 @@ public struct HL7ErrorCondition: Sendable, Hashable {
         case .unsupportedVersion: return .unsupportedVersion
         case .unsupportedProcessingID: return .unsupportedProcessingID
         case .unknownKey: return .unknownKey
-        case .limitExceeded: return .internalError
+        case .limitExceeded, .applicationError: return .internalError
         default: return .dataType
         }
     }

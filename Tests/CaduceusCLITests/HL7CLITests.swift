@@ -33,7 +33,7 @@ struct HL7CLITests {
         let jane = SampleHL7.adtA01
         let twin = jane.split(separator: "\r", omittingEmptySubsequences: false).map { line in
             line.hasPrefix("PID|") ? "PID|1||4800^^^GOODH&1.2.840.114350.1&ISO^MR||DOE^MARY||19800214|F|||1 MAIN ST^APT 2^SPRINGFIELD^IL^62701^USA^H||^PRN^PH^^1^217^5551234"
-                : line.hasPrefix("MSH|") ? line.replacingOccurrences("MSG00001", "MSG00009") : String(line)
+                : line.hasPrefix("MSH|") ? line.replacingOccurrences(of: "MSG00001", with: "MSG00009") : String(line)
         }.joined(separator: "\r")
         let files = [try dir.write("jane.hl7", jane), try dir.write("twin.hl7", twin)]
         do {
@@ -65,8 +65,4 @@ struct HL7CLITests {
         let search = try CaduceusBinary.run(["mpi", "search", "--data", data, "--family", "DOE", "--birth-date", "19800214"])
         #expect(search.text.split(separator: "\n").filter { $0.hasPrefix("X-PID") }.count == 2)
     }
-}
-
-extension Substring {
-    func replacingOccurrences(_ a: String, _ b: String) -> String { split(separator: a, omittingEmptySubsequences: false).joined(separator: b) }
 }

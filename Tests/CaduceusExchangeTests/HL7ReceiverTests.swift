@@ -5,6 +5,7 @@ import CaduceusStorage
 import CaduceusStorageSQLite
 import CaduceusTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 let goodHealth = "1.2.840.114350.1"
@@ -79,6 +80,9 @@ struct HL7ReceiverTests {
         let version = try await node.send(SampleHL7.adtA01.replacingOccurrences(of: "|P|2.5.1", with: "|P|9.9"))
         #expect(try ackCode(version) == "AR")
         #expect(try errCode(version) == "203")
+        let training = try await node.send(SampleHL7.adtA01.replacingOccurrences(of: "|P|2.5.1", with: "|D|2.5.1"))
+        #expect(try ackCode(training) == "AR")
+        #expect(try errCode(training) == "202")
         let garbage = try HL7Message(parsing: await node.receiver.receive(Array("hello".utf8)))
         #expect(try ackCode(garbage) == "AR")
         let noName = try await node.send(SampleHL7.adtA01.replacingOccurrences(of: "DOE^JANE^Q^^DR^^L~SMITH^JANE^^^^^M", with: ""))
@@ -86,7 +90,7 @@ struct HL7ReceiverTests {
         #expect(try await node.store.read { try $0.messageCount() } == 0)
         #expect(node.mpi.read { $0.recordCount } == 0)
         let audit = try await node.store.read { try $0.auditEvents(limit: 100) }
-        #expect(audit.count == 6)
+        #expect(audit.count == 7)
         #expect(audit.allSatisfy { !$0.detail.contains("DOE") && !$0.code.isEmpty })
     }
 
@@ -187,6 +191,26 @@ struct HL7ReceiverTests {
         #expect(reopened.mpi.read { $0.reviewQueue.count } > 0)
     }
 
+    @Test("a failed commit is AE 207 (hl7.application-error), keeps nothing, and rolls the MPI back; a retry succeeds")
+    func storageFailure() async throws {
+        let dir = try TemporaryDirectory()
+        let sqlite = try SQLiteStore(path: dir.url.appendingPathComponent("n.sqlite").path, nodeKey: NodeKey(bytes: Data(repeating: 3, count: 32)))
+        let store = FailingWrites(sqlite)
+        let mpi = try await MPIService(store: store, globalAuthority: xpid)
+        let receiver = HL7Receiver(store: store, mpi: mpi, configuration: HL7ReceiverConfiguration(knownAuthorities: [goodHealth]))
+        store.failing.withLock { $0 = true }
+        let failed = try HL7Message(parsing: await receiver.receive(Array(SampleHL7.adtA01.utf8)))
+        #expect(try ackCode(failed) == "AE")
+        #expect(try errCode(failed) == "207")
+        #expect(failed.first("ERR")?.text(5).raw == "hl7.application-error")
+        #expect(try await sqlite.read { try $0.messageCount() } == 0)
+        #expect(mpi.read { $0.recordCount } == 0, "the MPI change made inside the failed unit of work is undone")
+        store.failing.withLock { $0 = false }
+        let retried = try HL7Message(parsing: await receiver.receive(Array(SampleHL7.adtA01.utf8)))
+        #expect(try ackCode(retried) == "AA")
+        #expect(mpi.read { $0.recordCount } == 1)
+    }
+
     @Test("a wrong node key cannot open the store")
     func wrongKey() async throws {
         let dir = try TemporaryDirectory()
@@ -198,8 +222,23 @@ struct HL7ReceiverTests {
     }
 }
 
-extension String {
-    func replacingOccurrences(of a: String, with b: String) -> String {
-        split(separator: a, omittingEmptySubsequences: false).joined(separator: b)
+/// A store whose writes run the unit of work and then fail, while `failing` is set (a disk that refuses the commit).
+final class FailingWrites: CaduceusStore {
+    let inner: SQLiteStore
+    let failing = Mutex(false)
+    init(_ inner: SQLiteStore) { self.inner = inner }
+    var cipher: PHICipher { inner.cipher }
+
+    func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+        let fail = failing.withLock { $0 }
+        return try await inner.write { tx in
+            let result = try body(tx)
+            if fail { throw StorageError(.database, "injected failure") }
+            return result
+        }
+    }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
+        try await inner.read(body)
     }
 }

@@ -1,5 +1,6 @@
 import CaduceusHL7
 import CaduceusTestSupport
+import Foundation
 import Testing
 
 @Suite("ER7 parser")
@@ -94,11 +95,5 @@ struct ParserTests {
         #expect(tolerant.segments.count == 7)
         let lf = SampleHL7.adtA01.replacingOccurrences(of: "\r", with: "\n")
         #expect(try HL7Message(parsing: lf, options: .tolerant).segments.count == 7)
-    }
-}
-
-extension String {
-    func replacingOccurrences(of a: String, with b: String) -> String {
-        split(separator: a, omittingEmptySubsequences: false).joined(separator: b)
     }
 }

@@ -100,9 +100,6 @@ public struct MasterPatientIndex: Sendable {
     public func person(of record: Int64) -> String? { personOf[record] }
     /// The records of a person.
     public func members(of person: String) -> [Int64] { (membersOf[person] ?? []).sorted() }
-    /// Whether any record carries `authority`.
-    public func knowsDomain(_ authority: String) -> Bool { domains.contains(authority) }
-    var domains: Set<String> = []
 
     // MARK: Registration
 
@@ -132,7 +129,6 @@ public struct MasterPatientIndex: Sendable {
         identityOf[id] = identity
         recordOf[identity] = id
         demographicsOf[id] = demographics
-        domains.insert(identity.authority)
         index.insert(id, demographics)
         switch decision {
         case .link(let best):
@@ -292,7 +288,6 @@ public struct MasterPatientIndex: Sendable {
         identityOf[record] = identity
         recordOf[identity] = record
         demographicsOf[record] = demographics
-        domains.insert(identity.authority)
         personOf[record] = person
         membersOf[person, default: []].insert(record)
         index.insert(record, demographics)

@@ -30,9 +30,10 @@ public struct MatchModel: Sendable, Hashable, Codable {
 
     /// The total weight of a comparison vector.
     public func weight(_ v: ComparisonVector) -> Double {
+        let table = weights
         var total = 0.0
         for f in MatchField.allCases {
-            if let l = v[f] { total += weights[f.rawValue][l] }
+            if let l = v[f] { total += table[f.rawValue][l] }
         }
         return total
     }
