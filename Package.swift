@@ -66,6 +66,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "CaduceusCDA",
+            dependencies: ["CaduceusCore"],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "CaduceusPatientIndex",
             dependencies: ["CaduceusCore"],
             swiftSettings: strictSettings
@@ -175,6 +180,11 @@ let package = Package(
         .testTarget(
             name: "CaduceusDICOMTests",
             dependencies: ["CaduceusDICOM", "CaduceusCore", "CaduceusTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "CaduceusCDATests",
+            dependencies: ["CaduceusCDA", "CaduceusCore", "CaduceusTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need that a fresh machine may lack, idempotently:
-#   - the `openssl` CLI (CMS/PKI interop oracle), libsqlite3-dev (GRDB links the system SQLite);
+#   - the `openssl` CLI (CMS/PKI interop oracle), libsqlite3-dev (GRDB links the system SQLite), `xmllint`
+#     (libxml2-utils: validates generated CCDs against the CDA schema);
 #   - a Python venv at .venv with the oracles (python-hl7, hl7apy, recordlinkage, pydicom), pinned.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,7 @@ cd "$(dirname "$0")/.."
 need=()
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 dpkg -s libsqlite3-dev >/dev/null 2>&1 || need+=(libsqlite3-dev)
+command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
