@@ -26,6 +26,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
     ],
     targets: [
         .target(
@@ -71,6 +74,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "CaduceusDocuments",
+            dependencies: ["CaduceusCore"],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "CaduceusPatientIndex",
             dependencies: ["CaduceusCore"],
             swiftSettings: strictSettings
@@ -79,7 +87,7 @@ let package = Package(
         .target(
             name: "CaduceusStorage",
             dependencies: [
-                "CaduceusCore", "CaduceusPatientIndex",
+                "CaduceusCore", "CaduceusPatientIndex", "CaduceusDocuments",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings
@@ -87,22 +95,69 @@ let package = Package(
         .target(
             name: "CaduceusStorageSQLite",
             dependencies: [
-                "CaduceusCore", "CaduceusStorage", "CaduceusPatientIndex",
+                "CaduceusCore", "CaduceusStorage", "CaduceusPatientIndex", "CaduceusDocuments",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings
         ),
         // Layer 3: use cases (HL7 ingest into the registry and the MPI, PIX/PDQ answers).
         .target(
             name: "CaduceusExchange",
-            dependencies: ["CaduceusCore", "CaduceusHL7", "CaduceusPatientIndex", "CaduceusStorage"],
+            dependencies: [
+                "CaduceusCore", "CaduceusHL7", "CaduceusPatientIndex", "CaduceusStorage", "CaduceusDocuments", "CaduceusCDA",
+                "CaduceusDICOM", "CaduceusCMS", "CaduceusPKI",
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Layer 4: federation TLS (mTLS verified by our chain validator), shared by MLLP and HTTPS.
+        .target(
+            name: "CaduceusTLS",
+            dependencies: [
+                "CaduceusCore", "CaduceusPKI",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Layer 4: the node's HTTPS server (Hummingbird 2, mutual TLS) and its peer client.
+        .target(
+            name: "CaduceusHTTP",
+            dependencies: [
+                "CaduceusCore", "CaduceusPKI", "CaduceusCMS", "CaduceusTLS", "CaduceusExchange", "CaduceusDocuments",
+                "CaduceusStorage",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Layer 4: composition root — a node from its data directory, a whole federation on one machine.
+        .target(
+            name: "CaduceusApp",
+            dependencies: [
+                "CaduceusCore", "CaduceusPKI", "CaduceusExchange", "CaduceusHTTP", "CaduceusStorage", "CaduceusStorageSQLite",
+                "CaduceusDICOM",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
         // Layer 4: the MLLP listener and client on SwiftNIO.
         .target(
             name: "CaduceusMLLP",
             dependencies: [
-                "CaduceusCore", "CaduceusHL7", "CaduceusPKI",
+                "CaduceusCore", "CaduceusHL7", "CaduceusPKI", "CaduceusTLS",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -124,6 +179,13 @@ let package = Package(
                 "CaduceusStorageSQLite",
                 "CaduceusExchange",
                 "CaduceusMLLP",
+                "CaduceusTLS",
+                "CaduceusCDA",
+                "CaduceusDocuments",
+                "CaduceusHTTP",
+                "CaduceusApp",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -203,12 +265,22 @@ let package = Package(
         .testTarget(
             name: "CaduceusMLLPTests",
             dependencies: [
-                "CaduceusMLLP", "CaduceusHL7", "CaduceusCore", "CaduceusTestSupport", "CaduceusPKI",
+                "CaduceusMLLP", "CaduceusTLS", "CaduceusHL7", "CaduceusCore", "CaduceusTestSupport", "CaduceusPKI",
                 "CaduceusStorage", "CaduceusStorageSQLite", "CaduceusExchange",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "CaduceusAppTests",
+            dependencies: [
+                "CaduceusApp", "CaduceusExchange", "CaduceusHTTP", "CaduceusDocuments", "CaduceusPKI", "CaduceusCore",
+                "CaduceusCMS", "CaduceusStorage", "CaduceusTestSupport", "CaduceusPatientIndex",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),

@@ -1,3 +1,4 @@
+import CaduceusTLS
 import CaduceusHL7
 public import CaduceusPKI
 import CaduceusCore

@@ -154,7 +154,7 @@ public struct MPISnapshot: Sendable {
 }
 
 /// What a write transaction can do. Everything done through one transaction commits together, or not at all.
-public protocol StoreTransaction {
+public protocol StoreTransaction: DocumentTransaction {
     // HL7 message log
     /// The ACK already sent for (sender, control id), if that message was processed.
     func loggedAck(sender: String, controlID: String) throws(StorageError) -> [UInt8]?
@@ -185,7 +185,7 @@ public protocol StoreTransaction {
 }
 
 /// Read-only access.
-public protocol StoreReader {
+public protocol StoreReader: DocumentReader {
     /// The patient filed under `identity`.
     func patient(_ identity: LocalIdentity) throws(StorageError) -> PatientRecord?
     /// Observations of a patient, oldest first.

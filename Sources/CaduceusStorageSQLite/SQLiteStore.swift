@@ -113,6 +113,28 @@ public final class SQLiteStore: CaduceusStore {
                     id INTEGER PRIMARY KEY, at DATETIME NOT NULL, kind TEXT NOT NULL, code TEXT NOT NULL, detail TEXT NOT NULL);
                 """)
         }
+        m.registerMigration("v2-documents") { db in
+            try db.execute(sql: """
+                CREATE TABLE repository_documents (
+                    id INTEGER PRIMARY KEY, unique_id TEXT NOT NULL UNIQUE, hash TEXT NOT NULL, size INTEGER NOT NULL,
+                    blob TEXT NOT NULL, wrapped_key BLOB NOT NULL, entry BLOB NOT NULL, stored_at DATETIME NOT NULL);
+                CREATE TABLE registry_entries (
+                    id INTEGER PRIMARY KEY, unique_id TEXT NOT NULL UNIQUE, patient_index BLOB NOT NULL,
+                    class_code TEXT NOT NULL, type_code TEXT NOT NULL, confidentiality TEXT NOT NULL,
+                    creation_time REAL NOT NULL, status TEXT NOT NULL, hash TEXT NOT NULL, size INTEGER NOT NULL,
+                    repository_id TEXT NOT NULL, submission_set TEXT NOT NULL, replaces TEXT, entry BLOB NOT NULL,
+                    registered_at DATETIME NOT NULL);
+                CREATE INDEX registry_patient ON registry_entries (patient_index, creation_time);
+                CREATE TABLE submission_sets (
+                    unique_id TEXT PRIMARY KEY, source_id TEXT NOT NULL, submitted_at DATETIME NOT NULL,
+                    entry_count INTEGER NOT NULL);
+                CREATE TABLE evidence (
+                    id INTEGER PRIMARY KEY, operation TEXT NOT NULL, sender TEXT NOT NULL, envelope BLOB NOT NULL,
+                    sha256 TEXT NOT NULL, received_at DATETIME NOT NULL);
+                CREATE TABLE directory_nodes (
+                    id TEXT PRIMARY KEY, node TEXT NOT NULL, updated_at DATETIME NOT NULL);
+                """)
+        }
         return m
     }
 

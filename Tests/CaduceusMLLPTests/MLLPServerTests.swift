@@ -1,3 +1,4 @@
+import CaduceusTLS
 import CaduceusExchange
 import CaduceusHL7
 import CaduceusMLLP

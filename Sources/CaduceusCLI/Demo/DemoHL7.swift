@@ -1,3 +1,4 @@
+import CaduceusTLS
 import CaduceusCore
 import CaduceusExchange
 import CaduceusHL7

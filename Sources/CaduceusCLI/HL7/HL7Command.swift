@@ -1,3 +1,4 @@
+import CaduceusTLS
 import ArgumentParser
 import CaduceusHL7
 import CaduceusMLLP

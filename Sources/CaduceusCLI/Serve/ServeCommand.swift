@@ -1,3 +1,4 @@
+import CaduceusTLS
 import ArgumentParser
 import CaduceusCore
 import CaduceusExchange

@@ -5,7 +5,7 @@ public import NIOSSL
 import X509
 import SwiftASN1
 
-/// TLS for MLLP between federation members: TLS 1.2+ with the node's certificate, and client certificates verified
+/// TLS between federation members (MLLP and HTTPS): TLS 1.2+ with the node's certificate, and client certificates verified
 /// by Caduceus's own ``ChainValidator`` (federation anchors, CRLs, clientAuth EKU) instead of OpenSSL's defaults.
 public enum FederationTLS {
     /// A server context presenting `certificateChainPEM` (leaf first) with `privateKeyPEM`, demanding a client

@@ -1,0 +1,180 @@
+public import CaduceusExchange
+public import CaduceusHTTP
+public import CaduceusPKI
+public import Logging
+import CaduceusCore
+import Foundation
+import ServiceLifecycle
+import Synchronization
+import X509
+
+/// A whole federation on one machine, each node isolated in its own data directory with its own keys and
+/// certificates: a global node (root CA, directory), a regional node (registry, MPI), and two hospitals. Used by
+/// `caduceus demo`, the end-to-end tests and the benchmarks.
+///
+/// Layout under `base`: `pki/<ca>/` (CA stores), `crl/` (published CRLs), `root.pem`, `nodes/<id>/` (data
+/// directories, with `node.chain.pem` and `node.key.pem`), `users/<name>.p12` and `.password`.
+public final class LocalFederation: Sendable {
+    /// Node ids.
+    public static let global = "node.global", regional = "node.region-north", hospitalA = "node.hospital-a", hospitalB = "node.hospital-b"
+    /// The patient id domain (assigning authority OID) of each hospital.
+    public static let domainA = "2.16.840.1.113883.19.5.1", domainB = "2.16.840.1.113883.19.5.2"
+
+    public let base: String
+    public let trust: TrustStore
+    public let runtimes: [String: NodeRuntime]
+    /// Staff cards: `clinician.hospital-a`, `clinician.hospital-b`.
+    public let users: [String: Credential]
+    /// The CA stores, by name (`global`, `regional`, `hospital-a`, `hospital-b`).
+    public let authorities: [String: CAStore]
+    let ports: [String: Int]
+
+    /// The HTTPS endpoint of a node.
+    public func endpoint(_ id: String) -> String { "https://127.0.0.1:\(ports[id]!)" }
+
+    /// Creates the PKI and the four nodes under `base` (which must not exist), on free loopback ports.
+    public static func create(at base: String, logger: Logger) async throws -> LocalFederation {
+        guard !FileManager.default.fileExists(atPath: base) else { throw ExchangeError(.badRequest, "the federation directory exists already") }
+        try FileManager.default.createDirectory(atPath: base + "/crl", withIntermediateDirectories: true)
+        let now = Date()
+        let root = try CAStore.createRoot(at: base + "/pki/global", subject: try federationName(commonName: "Caduceus Global Root CA"), now: now)
+        let regionalCA = try root.createSubordinate(at: base + "/pki/regional", subject: try federationName(commonName: "Region North CA"), pathLength: 1, now: now)
+        let caA = try regionalCA.createSubordinate(at: base + "/pki/hospital-a", subject: try federationName(commonName: "Hospital A CA"), pathLength: 0, permittedDNSDomains: ["hospital-a.caduceus.test"], now: now)
+        let caB = try regionalCA.createSubordinate(at: base + "/pki/hospital-b", subject: try federationName(commonName: "Hospital B CA"), pathLength: 0, permittedDNSDomains: ["hospital-b.caduceus.test"], now: now)
+        func issue(_ store: CAStore, _ profile: IssuanceProfile, _ cn: String, _ algorithm: KeyAlgorithm = .p256) throws -> Credential {
+            let key = try PrivateKeyMaterial.generate(algorithm)
+            let cert = try store.issue(profile: profile, subject: try federationName(commonName: cn), publicKey: key.publicKey, now: now)
+            let authority = try store.authority()
+            return try Credential(key: key, certificate: cert, chain: authority.chain.dropLast().map { $0 })
+        }
+        let rootCert = try root.authority().certificate
+        try AtomicFile.write(Data(try PEM.encode([rootCert]).utf8), to: base + "/root.pem")
+        let trust = TrustStore(anchors: [rootCert], crlDirectory: base + "/crl")
+        let nodes: [(String, CAStore, Set<NodeRole>, KeyAlgorithm)] = [
+            (global, root, [.global], .p256), (regional, regionalCA, [.regional], .p256),
+            (hospitalA, caA, [.hospital], .p256), (hospitalB, caB, [.hospital], .rsa3072),
+        ]
+        // Free ports first, so each node knows every endpoint before it starts.
+        var ports: [String: Int] = [:]
+        for (id, _, _, _) in nodes { ports[id] = try freePort() }
+        var runtimes: [String: NodeRuntime] = [:]
+        for (id, ca, roles, algorithm) in nodes {
+            let dns = id + ".caduceus.test"
+            let credential = try issue(ca, .node(dnsNames: [dns]), id, algorithm)
+            let dir = base + "/nodes/" + id
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try AtomicFile.write(Data(try PEM.encode([credential.certificate] + credential.chain).utf8), to: dir + "/node.chain.pem")
+            try AtomicFile.write(Data(credential.key.pkcs8PEM.utf8), to: dir + "/node.key.pem", permissions: 0o600)
+            var nodeLogger = logger
+            nodeLogger[metadataKey: "node"] = .string(id)
+            let configuration = ExchangeConfiguration(nodeId: id, roles: roles, endpoint: "https://127.0.0.1:\(ports[id]!)", regionalNode: regional, directoryEndpoint: "https://127.0.0.1:\(ports[global]!)")
+            runtimes[id] = try await NodeRuntime(directory: dir, configuration: configuration, credential: credential, trust: trust, host: "127.0.0.1", port: ports[id]!, hl7Domains: id == hospitalA ? [domainA] : id == hospitalB ? [domainB] : [], logger: nodeLogger)
+        }
+        var users: [String: Credential] = [:]
+        try FileManager.default.createDirectory(atPath: base + "/users", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        for (name, ca, domain) in [("clinician.hospital-a", caA, "hospital-a"), ("clinician.hospital-b", caB, "hospital-b")] {
+            let card = try issue(ca, .person(email: "\(name)@\(domain).caduceus.test"), "Dr \(name) (synthetic)")
+            users[name] = card
+            let password = Sensitive("demo-" + Hex.encode((0..<6).map { _ in UInt8.random(in: 0...255) }))
+            try AtomicFile.write(Data(try PKCS12.export(card, password: password)), to: "\(base)/users/\(name).p12", permissions: 0o600)
+            try AtomicFile.write(Data((password.unsafeValue + "\n").utf8), to: "\(base)/users/\(name).password", permissions: 0o600)
+        }
+        return LocalFederation(base: base, trust: trust, runtimes: runtimes, users: users, authorities: ["global": root, "regional": regionalCA, "hospital-a": caA, "hospital-b": caB], ports: ports)
+    }
+
+    init(base: String, trust: TrustStore, runtimes: [String: NodeRuntime], users: [String: Credential], authorities: [String: CAStore], ports: [String: Int]) {
+        self.base = base
+        self.trust = trust
+        self.runtimes = runtimes
+        self.users = users
+        self.authorities = authorities
+        self.ports = ports
+    }
+
+    /// A free TCP port on loopback (bound and released; the node binds it a moment later).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        guard ok else { throw ExchangeError(.peerUnavailable, "no free port on loopback") }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    /// Runs every node's server, publishes every node in the directory, runs `body`, then shuts the servers down
+    /// gracefully.
+    public func run<T: Sendable>(logger: Logger, _ body: @escaping @Sendable (LocalFederation) async throws -> T) async throws -> T {
+        let started = AsyncStream<Void>.makeStream()
+        let count = Mutex(0)
+        let total = runtimes.count
+        var services: [any Service] = []
+        for runtime in runtimes.values {
+            services.append(try runtime.service { _ in
+                let done = count.withLock { c in
+                    c += 1
+                    return c == total
+                }
+                if done { started.continuation.yield() }
+            })
+        }
+        let group = ServiceGroup(configuration: .init(services: services, logger: logger))
+        return try await withThrowingTaskGroup(of: T?.self) { tasks in
+            tasks.addTask {
+                try await group.run()
+                return nil
+            }
+            tasks.addTask { [self] in
+                for await _ in started.stream { break }
+                do {
+                    try await publishAll()
+                    let result = try await body(self)
+                    await group.triggerGracefulShutdown()
+                    return result
+                } catch {
+                    await group.triggerGracefulShutdown()
+                    throw error
+                }
+            }
+            var result: T?
+            for try await r in tasks { if let r { result = r } }
+            guard let result else { throw ExchangeError(.peerUnavailable, "the federation stopped before the work finished") }
+            return result
+        }
+    }
+
+    /// Publishes every node in the directory (the global node first).
+    public func publishAll() async throws {
+        try await runtimes[Self.global]!.node.publishSelf()
+        for id in [Self.regional, Self.hospitalA, Self.hospitalB] { try await runtimes[id]!.node.publishSelf() }
+    }
+
+    /// A client for a staff member at a node.
+    public func client(_ user: String, at nodeId: String) throws -> UserClient {
+        let runtime = runtimes[nodeId]!
+        let chain = try PEM.certificates(fromFile: base + "/nodes/" + nodeId + "/node.chain.pem")
+        return try UserClient(credential: users[user]!, nodeId: nodeId, endpoint: endpoint(nodeId), nodeCertificate: chain[0], anchorsPEM: trust.anchorsPEM, validator: { [trust = runtime.trust] in trust.validator() })
+    }
+
+    /// Revokes a node's certificate at its CA and publishes the CRL (every node reloads its trust).
+    public func revoke(nodeId: String, ca: String) throws {
+        let store = authorities[ca]!
+        let chain = try PEM.certificates(fromFile: base + "/nodes/" + nodeId + "/node.chain.pem")
+        try store.revoke(serial: chain[0].serialNumber, reason: .keyCompromise, now: Date())
+        try publishCRLs()
+    }
+
+    /// Publishes a fresh CRL from every CA and reloads trust.
+    public func publishCRLs() throws {
+        for (name, store) in authorities {
+            let crl = try store.makeCRL(now: Date())
+            try AtomicFile.write(Data(crl.derEncoded), to: base + "/crl/" + name + ".crl")
+        }
+        trust.reload()
+    }
+}

@@ -1,0 +1,117 @@
+public import CaduceusExchange
+public import CaduceusHTTP
+public import CaduceusPKI
+public import X509
+public import ServiceLifecycle
+public import CaduceusStorageSQLite
+public import Logging
+import CaduceusCore
+import CaduceusStorage
+import Foundation
+import Hummingbird
+import Synchronization
+
+/// Federation trust as the node sees it: the root(s), and the CRLs published so far (reloaded on demand, so a
+/// revocation takes effect on the next handshake or envelope).
+public final class TrustStore: Sendable {
+    let anchors: [Certificate]
+    let crlDirectory: String
+    let crls = Mutex<[CertificateRevocationList]>([])
+
+    /// Trust in `anchors`, with CRLs read from `*.crl` files in `crlDirectory`.
+    public init(anchors: [Certificate], crlDirectory: String) {
+        self.anchors = anchors
+        self.crlDirectory = crlDirectory
+        reload()
+    }
+
+    /// Re-reads the CRL files.
+    public func reload() {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: crlDirectory)) ?? []
+        let loaded = files.filter { $0.hasSuffix(".crl") }.sorted().compactMap { name -> CertificateRevocationList? in
+            guard let data = FileManager.default.contents(atPath: crlDirectory + "/" + name) else { return nil }
+            return try? CertificateRevocationList(pemOrDER: Array(data))
+        }
+        crls.withLock { $0 = loaded }
+    }
+
+    /// The validator for this instant.
+    public func validator() -> ChainValidator {
+        ChainValidator(anchors: anchors, crls: crls.withLock { $0 }, revocation: .bestEffort)
+    }
+
+    /// The anchors as PEM.
+    public var anchorsPEM: String { (try? PEM.encode(anchors)) ?? "" }
+}
+
+/// One node assembled from its data directory: the SQLite store, the blob store, the MPI (regional role), the
+/// exchange node, its peer client and its HTTPS application.
+public final class NodeRuntime: Sendable {
+    /// The exchange node.
+    public let node: ExchangeNode
+    /// The store.
+    public let store: SQLiteStore
+    /// Trust.
+    public let trust: TrustStore
+    /// The HL7 v2 receiver of a hospital node (EMR feeds), when it accepts any domain.
+    public let hl7: HL7Receiver?
+    /// Request metrics.
+    public let metrics = NodeMetrics()
+    let settings: NodeServer.Settings
+    let logger: Logger
+    /// The port the server listens on once running.
+    let boundPort = Mutex<Int?>(nil)
+
+    /// Opens the node stored under `directory` (`caduceus.sqlite`, `node.key`, `blobs/`, `xpid-authority`).
+    public init(directory: String, configuration: ExchangeConfiguration, credential: Credential, trust: TrustStore, host: String, port: Int, hl7Domains: Set<String> = [], logger: Logger) async throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let key = try NodeKey.loadOrCreate(at: directory + "/node.key")
+        store = try SQLiteStore(path: directory + "/caduceus.sqlite", nodeKey: key)
+        let blobs = try BlobStore(directory: directory + "/blobs", cipher: store.cipher)
+        // Every node keeps an MPI: the regional one is the federation's; a hospital's links its own EMRs' ids.
+        let mpi = try await MPIService(store: store, globalAuthority: try NodeRuntime.globalAuthority(directory))
+        hl7 = configuration.roles.contains(.hospital) && !hl7Domains.isEmpty
+            ? HL7Receiver(store: store, mpi: mpi, configuration: HL7ReceiverConfiguration(knownAuthorities: hl7Domains)) : nil
+        let chainPEM = try PEM.encode([credential.certificate] + credential.chain)
+        let transport = try PeerClient(certificateChainPEM: chainPEM, privateKeyPEM: credential.key.pkcs8PEM, anchorsPEM: trust.anchorsPEM, validator: { trust.validator() })
+        node = ExchangeNode(configuration: configuration, credential: credential, validator: { trust.validator() }, store: store, blobs: blobs, mpi: configuration.roles.contains(.regional) ? mpi : nil, transport: transport)
+        self.trust = trust
+        self.settings = NodeServer.Settings(host: host, port: port, certificateChainPEM: chainPEM, privateKeyPEM: credential.key.pkcs8PEM, anchorsPEM: trust.anchorsPEM)
+        self.logger = logger
+    }
+
+    /// The node's HTTPS service; `onRunning` gets the bound port.
+    public func service(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> any Service {
+        try NodeServer.application(node: node, settings: settings, validator: { [trust] in trust.validator() }, metrics: metrics, logger: logger) { [self] port in
+            boundPort.withLock { $0 = port }
+            await onRunning(port)
+        }
+    }
+
+    /// The OID under which a regional node issues global patient ids (2.25.<UUID>, made once).
+    static func globalAuthority(_ directory: String) throws -> String {
+        let path = directory + "/xpid-authority"
+        if let text = FileManager.default.contents(atPath: path).flatMap({ String(data: $0, encoding: .utf8) }) {
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let oid = "2.25." + decimal(UUID())
+        try AtomicFile.write(Data(oid.utf8), to: path, permissions: 0o644)
+        return oid
+    }
+
+    static func decimal(_ uuid: UUID) -> String {
+        let u = uuid.uuid
+        var n = [u.0, u.1, u.2, u.3, u.4, u.5, u.6, u.7, u.8, u.9, u.10, u.11, u.12, u.13, u.14, u.15]
+        var digits: [Character] = []
+        while n.contains(where: { $0 != 0 }) {
+            var rem = 0
+            for i in n.indices {
+                let v = rem * 256 + Int(n[i])
+                n[i] = UInt8(v / 10)
+                rem = v % 10
+            }
+            digits.append(Character(String(rem)))
+        }
+        return digits.isEmpty ? "0" : String(digits.reversed())
+    }
+}

@@ -1,0 +1,150 @@
+/// One body part of a `multipart/mixed` payload (RFC 2046 §5.1): its headers and its bytes (binary transfer).
+public struct MIMEPart: Sendable, Hashable {
+    /// Header fields in order (name, value).
+    public var headers: [(String, String)]
+    /// The body, byte for byte.
+    public var body: [UInt8]
+
+    /// Creates a part.
+    public init(headers: [(String, String)], body: [UInt8]) {
+        self.headers = headers
+        self.body = body
+    }
+
+    /// Creates a part with a content type and an id.
+    public init(contentType: String, id: String, body: [UInt8]) {
+        self.init(headers: [("Content-Type", contentType), ("Content-ID", "<\(id)>"), ("Content-Transfer-Encoding", "binary")], body: body)
+    }
+
+    /// The first header named `name` (case-insensitive).
+    public func header(_ name: String) -> String? {
+        headers.first { $0.0.lowercased() == name.lowercased() }?.1
+    }
+
+    /// The Content-ID without its angle brackets.
+    public var contentID: String? {
+        header("Content-ID").map { $0.trimmingCharacters(in: "<> ") }
+    }
+
+    /// The media type (lowercased, parameters dropped).
+    public var mediaType: String {
+        (header("Content-Type") ?? "text/plain").split(separator: ";").first.map { String($0).trimmingCharacters(in: " ").lowercased() } ?? ""
+    }
+
+    public static func == (a: MIMEPart, b: MIMEPart) -> Bool {
+        a.body == b.body && a.headers.map { "\($0.0):\($0.1)" } == b.headers.map { "\($0.0):\($0.1)" }
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(body) }
+}
+
+/// The payload inside every exchange envelope: a MIME `multipart/mixed` entity whose first part is JSON metadata and
+/// whose other parts are documents (CDA, DICOM), carried in binary (RFC 2045 §2.9: the envelope is 8-bit clean).
+public enum Multipart {
+    /// Encodes `parts` as a complete MIME entity (with its own `Content-Type` header), choosing a boundary that
+    /// occurs in no part.
+    public static func encode(_ parts: [MIMEPart], randomHex: () -> String) -> [UInt8] {
+        var boundary = "caduceus-" + randomHex()
+        while parts.contains(where: { $0.body.firstRange(of: Array(boundary.utf8)) != nil }) {
+            boundary = "caduceus-" + randomHex()
+        }
+        var out = Array("MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"\(boundary)\"\r\n\r\n".utf8)
+        out.reserveCapacity(out.count + parts.reduce(0) { $0 + $1.body.count + 256 })
+        for part in parts {
+            out += Array("--\(boundary)\r\n".utf8)
+            for (name, value) in part.headers {
+                out += Array("\(name): \(value.filter { $0 != "\r" && $0 != "\n" })\r\n".utf8)
+            }
+            out += [13, 10]
+            out += part.body
+            out += [13, 10]
+        }
+        out += Array("--\(boundary)--\r\n".utf8)
+        return out
+    }
+
+    /// Decodes a `multipart/mixed` entity written by ``encode(_:randomHex:)`` or by any RFC 2046 writer.
+    /// - Throws: `documents.malformed-payload` when headers, boundary or delimiters are missing or broken.
+    public static func decode(_ entity: [UInt8], maxParts: Int = 1000) throws(DocumentsError) -> [MIMEPart] {
+        let (headers, bodyStart) = try parseHeaders(entity[...])
+        guard let contentType = headers.first(where: { $0.0.lowercased() == "content-type" })?.1,
+              contentType.lowercased().hasPrefix("multipart/"),
+              let boundary = parameter("boundary", in: contentType), !boundary.isEmpty, boundary.utf8.count <= 70
+        else { throw DocumentsError(.malformedPayload, "the payload is not a multipart entity with a boundary") }
+        let delimiter = Array("--\(boundary)".utf8)
+        let body = entity[bodyStart...]
+        // The first delimiter may open the body or follow a preamble line.
+        guard var cursor = firstDelimiter(delimiter, in: body) else {
+            throw DocumentsError(.malformedPayload, "the multipart body has no delimiter")
+        }
+        var parts: [MIMEPart] = []
+        while true {
+            var after = cursor + delimiter.count
+            if entity[after...].starts(with: [45, 45]) { break }  // close delimiter
+            // Skip transport padding and the line break after the delimiter.
+            while after < entity.endIndex, entity[after] == 32 || entity[after] == 9 { after += 1 }
+            if entity[after...].starts(with: [13, 10]) { after += 2 } else if entity[after...].starts(with: [10]) { after += 1 } else {
+                throw DocumentsError(.malformedPayload, "a delimiter line carries extra text")
+            }
+            let crlfDelimiter = [13, 10] + delimiter
+            guard let next = entity[after...].firstRange(of: crlfDelimiter) else {
+                throw DocumentsError(.malformedPayload, "a body part is not closed by a delimiter")
+            }
+            let (partHeaders, partBody) = try parseHeaders(entity[after..<next.lowerBound])
+            parts.append(MIMEPart(headers: partHeaders, body: Array(entity[partBody..<next.lowerBound])))
+            guard parts.count <= maxParts else { throw DocumentsError(.tooLarge, "more than \(maxParts) body parts") }
+            cursor = next.lowerBound + 2
+        }
+        return parts
+    }
+
+    static func firstDelimiter(_ delimiter: [UInt8], in body: ArraySlice<UInt8>) -> Int? {
+        if body.starts(with: delimiter) { return body.startIndex }
+        return body.firstRange(of: [13, 10] + delimiter).map { $0.lowerBound + 2 }
+    }
+
+    /// Header lines up to the blank line; returns them and where the body starts. Folded lines are joined.
+    static func parseHeaders(_ bytes: ArraySlice<UInt8>) throws(DocumentsError) -> ([(String, String)], Int) {
+        var headers: [(String, String)] = []
+        var i = bytes.startIndex
+        while true {
+            guard let eol = bytes[i...].firstIndex(of: 10) else {
+                throw DocumentsError(.malformedPayload, "the header block is not terminated by a blank line")
+            }
+            var line = bytes[i..<eol]
+            if line.last == 13 { line = line.dropLast() }
+            i = eol + 1
+            if line.isEmpty { return (headers, i) }
+            if let first = line.first, first == 32 || first == 9, !headers.isEmpty {
+                headers[headers.count - 1].1 += " " + String(decoding: line, as: UTF8.self).trimmingCharacters(in: " \t")
+                continue
+            }
+            guard let colon = line.firstIndex(of: 58), colon > line.startIndex else {
+                throw DocumentsError(.malformedPayload, "a header line has no field name")
+            }
+            let name = String(decoding: line[..<colon], as: UTF8.self)
+            let value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingCharacters(in: " \t")
+            headers.append((name, value))
+            guard headers.count <= 100 else { throw DocumentsError(.malformedPayload, "too many header fields") }
+        }
+    }
+
+    /// A parameter of a structured header value (`name=value` or `name="value"`).
+    public static func parameter(_ name: String, in value: String) -> String? {
+        for piece in value.split(separator: ";").dropFirst() {
+            let kv = piece.split(separator: "=", maxSplits: 1)
+            guard kv.count == 2, kv[0].trimmingCharacters(in: " ").lowercased() == name else { continue }
+            return kv[1].trimmingCharacters(in: " \"")
+        }
+        return nil
+    }
+}
+
+extension StringProtocol {
+    func trimmingCharacters(in set: String) -> String {
+        var s = Substring(self)
+        while let f = s.first, set.contains(f) { s.removeFirst() }
+        while let l = s.last, set.contains(l) { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,161 @@
+public import CaduceusPKI
+public import CaduceusDocuments
+public import X509
+public import struct Foundation.Date
+import Foundation
+import CaduceusCMS
+import CaduceusCore
+
+/// The operations of the exchange API; each envelope names one, and is refused on any other route.
+public enum ExchangeOperation: String, Sendable, Codable, CaseIterable {
+    /// Register a patient identity (and demographics) with the regional MPI.
+    case registerIdentity = "mpi.register"
+    /// Find patients by demographics (PDQ).
+    case findPatients = "mpi.pdq"
+    /// Register a submission set with the regional registry (node to registry).
+    case registerSubmission = "registry.register"
+    /// A registry stored query (FindDocuments, GetDocuments).
+    case query = "registry.query"
+    /// Retrieve documents from a repository (node to node).
+    case retrieve = "repository.retrieve"
+    /// Push documents to a named node, which answers with a signed receipt.
+    case transfer = "transfer.push"
+    /// Publish a node in the directory (global).
+    case publishNode = "directory.publish"
+    /// A user's provide-and-register at their own node.
+    case submit = "user.submit"
+    /// A user's query through their node.
+    case userQuery = "user.query"
+    /// A user's cross-community retrieve through their node.
+    case userRetrieve = "user.retrieve"
+    /// A user's transfer through their node.
+    case userTransfer = "user.transfer"
+    /// A user's patient search through their node.
+    case userFindPatients = "user.pdq"
+
+    /// The HTTP path of the operation.
+    public var path: String { "/v1/" + rawValue.replacingOccurrences(of: ".", with: "/") }
+}
+
+/// The JSON part that opens every payload: what the envelope is for, for whom, when, and the operation's data.
+public struct EnvelopeHeader: Codable, Sendable {
+    /// The operation.
+    public var operation: ExchangeOperation
+    /// The node id the envelope is addressed to.
+    public var audience: String
+    /// A fresh id (for evidence and receipts).
+    public var requestId: String
+    /// When it was sealed.
+    public var issuedAt: Date
+    /// The operation's parameters as JSON.
+    public var body: Data
+    /// Creates a header.
+    public init(operation: ExchangeOperation, audience: String, requestId: String, issuedAt: Date, body: Data) {
+        self.operation = operation
+        self.audience = audience
+        self.requestId = requestId
+        self.issuedAt = issuedAt
+        self.body = body
+    }
+}
+
+/// A message of the exchange: a header and document parts.
+public struct ExchangeMessage: Sendable {
+    /// The header.
+    public var header: EnvelopeHeader
+    /// Documents (CDA, DICOM), with `Content-ID` = unique id.
+    public var documents: [MIMEPart]
+    /// Creates a message.
+    public init(header: EnvelopeHeader, documents: [MIMEPart] = []) {
+        self.header = header
+        self.documents = documents
+    }
+
+    /// Decodes the header body.
+    public func decodeBody<T: Decodable>(_ type: T.Type) throws(ExchangeError) -> T {
+        do { return try JSONDecoder.exchange.decode(T.self, from: header.body) } catch {
+            throw ExchangeError(.badRequest, "the request body is not what \(header.operation.rawValue) expects")
+        }
+    }
+}
+
+/// A message that was opened: decrypted by us, signature and chain verified.
+public struct OpenedEnvelope: Sendable {
+    /// The message.
+    public let message: ExchangeMessage
+    /// The signer's certificate.
+    public let signer: Certificate
+    /// Who the signer is (node id or person).
+    public let identity: FederationIdentity
+    /// The envelope as received, for evidence.
+    public let raw: [UInt8]
+}
+
+/// Sign-then-encrypt envelopes (RFC 8551 §3.7, binary as in AS2): the payload, a `multipart/mixed` MIME entity, is
+/// signed by the sender (CMS SignedData, attached) and encrypted to the recipient (CMS AuthEnvelopedData, AES-256-GCM).
+/// HTTP carries the DER with `Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data`.
+public enum Envelope {
+    /// The HTTP content type of an envelope.
+    public static let contentType = "application/pkcs7-mime; smime-type=authEnveloped-data; name=smime.p7m"
+    /// How far an envelope's issue time may be from ours.
+    public static let maxSkew: TimeInterval = 300
+
+    /// Seals `message` from `sender` to `recipient`.
+    public static func seal(_ message: ExchangeMessage, from sender: Credential, to recipient: Certificate, now: Date) throws -> [UInt8] {
+        let header = try JSONEncoder.exchange.encode(message.header)
+        let parts = [MIMEPart(contentType: "application/json", id: "header", body: Array(header))] + message.documents
+        let entity = Multipart.encode(parts) { Hex.encode(randomBytes(16)) }
+        return try SMIME.seal(entity[...], signers: [sender], recipients: [recipient], format: .der, signingTime: now)
+    }
+
+    /// Opens an envelope addressed to `credential`'s node, checking the signer against `validator`, the audience,
+    /// the operation and freshness.
+    /// - Throws: ``ExchangeError``: `decryption-failed` (uniform), `signer-rejected`, `misdirected`, `bad-request`.
+    public static func open(_ bytes: [UInt8], as nodeId: String, credential: Credential, validator: ChainValidator, expecting operation: ExchangeOperation?, now: Date) async throws(ExchangeError) -> OpenedEnvelope {
+        let inner: [UInt8]
+        do { inner = try SMIME.decrypt(bytes[...], credential: credential) } catch {
+            throw ExchangeError(.decryptionFailed, "the envelope could not be decrypted by this node")
+        }
+        let verified: VerifiedContent
+        do { verified = try await SMIME.verify(inner[...], validator: validator, now: now) } catch {
+            throw ExchangeError(.signerRejected, "the envelope's signature or signer certificate was not accepted")
+        }
+        guard verified.signers.count == 1, let signer = verified.signers.first, let identity = FederationIdentity(signer.certificate) else {
+            throw ExchangeError(.signerRejected, "an envelope has exactly one signer with a federation certificate")
+        }
+        let parts: [MIMEPart]
+        do { parts = try Multipart.decode(Array(verified.content)) } catch {
+            throw ExchangeError(.badRequest, "the envelope's payload is not a multipart entity")
+        }
+        guard let first = parts.first, first.contentID == "header",
+              let header = try? JSONDecoder.exchange.decode(EnvelopeHeader.self, from: Data(first.body))
+        else { throw ExchangeError(.badRequest, "the payload does not open with the exchange header") }
+        guard header.audience == nodeId else { throw ExchangeError(.misdirected, "the envelope is addressed to another node") }
+        if let operation, header.operation != operation {
+            throw ExchangeError(.misdirected, "the envelope is for another operation")
+        }
+        guard abs(header.issuedAt.timeIntervalSince(now)) <= maxSkew else {
+            throw ExchangeError(.misdirected, "the envelope's issue time is outside the accepted window")
+        }
+        return OpenedEnvelope(message: ExchangeMessage(header: header, documents: Array(parts.dropFirst())), signer: signer.certificate, identity: identity, raw: bytes)
+    }
+}
+
+extension JSONEncoder {
+    /// The exchange's JSON: ISO 8601 dates, sorted keys.
+    public static var exchange: JSONEncoder {
+        let e = JSONEncoder()
+        e.dateEncodingStrategy = .iso8601
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }
+}
+
+extension JSONDecoder {
+    /// The exchange's JSON: ISO 8601 dates.
+    public static var exchange: JSONDecoder {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .iso8601
+        return d
+    }
+}

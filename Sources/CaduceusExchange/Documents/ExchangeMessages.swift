@@ -1,0 +1,122 @@
+public import CaduceusDocuments
+public import CaduceusPatientIndex
+public import struct Foundation.Date
+
+/// `mpi.register`: a hospital registers one of its patients with the regional MPI.
+public struct RegisterIdentityRequest: Codable, Sendable {
+    public var identity: LocalIdentity
+    public var demographics: Demographics
+    public init(identity: LocalIdentity, demographics: Demographics) {
+        self.identity = identity
+        self.demographics = demographics
+    }
+}
+
+/// The MPI's answer: the global id the identity is linked to.
+public struct RegisterIdentityResponse: Codable, Sendable {
+    public var patientId: PatientIdentifier
+    public init(patientId: PatientIdentifier) { self.patientId = patientId }
+}
+
+/// `mpi.pdq`: demographics to search by.
+public struct FindPatientsRequest: Codable, Sendable {
+    public var criteria: Demographics
+    public var limit: Int
+    public init(criteria: Demographics, limit: Int = 20) {
+        self.criteria = criteria
+        self.limit = limit
+    }
+}
+
+/// One PDQ match: the global id, the local ids linked to it, and the best record's demographics.
+public struct PatientMatch: Codable, Sendable {
+    public var patientId: PatientIdentifier
+    public var identities: [LocalIdentity]
+    public var demographics: Demographics
+    public var weight: Double
+    public init(patientId: PatientIdentifier, identities: [LocalIdentity], demographics: Demographics, weight: Double) {
+        self.patientId = patientId
+        self.identities = identities
+        self.demographics = demographics
+        self.weight = weight
+    }
+}
+
+/// Entries, as a registry answers.
+public struct EntriesResponse: Codable, Sendable {
+    public var entries: [DocumentEntry]
+    public init(entries: [DocumentEntry]) { self.entries = entries }
+}
+
+/// `repository.retrieve` and `user.retrieve`: documents by unique id.
+public struct RetrieveRequest: Codable, Sendable {
+    public var uniqueIds: [String]
+    public init(uniqueIds: [String]) { self.uniqueIds = uniqueIds }
+}
+
+/// `user.submit`: the patient (in the hospital's domain) the attached documents are about.
+public struct SubmitRequest: Codable, Sendable {
+    public var patient: PatientIdentifier
+    /// Overrides the documents' own confidentiality code.
+    public var confidentiality: String?
+    /// The unique id the (single) document replaces.
+    public var replaces: String?
+    public init(patient: PatientIdentifier, confidentiality: String? = nil, replaces: String? = nil) {
+        self.patient = patient
+        self.confidentiality = confidentiality
+        self.replaces = replaces
+    }
+}
+
+/// `transfer.push`: the entries of the attached documents; `user.transfer`: which documents go to which node.
+public struct TransferRequest: Codable, Sendable {
+    public var to: String
+    public var uniqueIds: [String]
+    public var entries: [DocumentEntry]
+    public var reason: String
+    public init(to: String, uniqueIds: [String], entries: [DocumentEntry] = [], reason: String = "") {
+        self.to = to
+        self.uniqueIds = uniqueIds
+        self.entries = entries
+        self.reason = reason
+    }
+}
+
+/// The signed receipt a transfer's recipient returns (inside its signed reply envelope).
+public struct TransferReceipt: Codable, Sendable {
+    /// The request the receipt answers.
+    public var requestId: String
+    /// SHA-256 of the envelope as received (hex).
+    public var envelopeSHA256: String
+    /// The recipient node.
+    public var receivedBy: String
+    /// When it was stored.
+    public var receivedAt: Date
+    /// Each document stored: unique id and SHA-256.
+    public var documents: [ReceiptLine]
+    public struct ReceiptLine: Codable, Sendable, Hashable {
+        public var uniqueId: String
+        public var hash: String
+        public init(uniqueId: String, hash: String) {
+            self.uniqueId = uniqueId
+            self.hash = hash
+        }
+    }
+    public init(requestId: String, envelopeSHA256: String, receivedBy: String, receivedAt: Date, documents: [ReceiptLine]) {
+        self.requestId = requestId
+        self.envelopeSHA256 = envelopeSHA256
+        self.receivedBy = receivedBy
+        self.receivedAt = receivedAt
+        self.documents = documents
+    }
+}
+
+/// The answer to a user's retrieve: per document, who served it and who signed the envelope it came in.
+public struct RetrieveResponse: Codable, Sendable {
+    public var entries: [DocumentEntry]
+    public var servedBy: [String: String]
+    public init(entries: [DocumentEntry], servedBy: [String: String]) {
+        self.entries = entries
+        self.servedBy = servedBy
+    }
+}

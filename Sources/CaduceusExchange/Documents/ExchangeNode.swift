@@ -1,0 +1,527 @@
+public import CaduceusPKI
+public import CaduceusStorage
+public import CaduceusDocuments
+public import CaduceusCore
+public import X509
+import CaduceusCMS
+public import CaduceusPatientIndex
+import Foundation
+import Synchronization
+
+/// The roles a node plays (DESIGN §1).
+public enum NodeRole: String, Sendable, Codable, CaseIterable {
+    /// Beside a hospital's EMRs: HL7 in, repository, document source and consumer.
+    case hospital
+    /// A regional HIE: registry, MPI.
+    case regional
+    /// The federation's anchor: node directory.
+    case global
+}
+
+/// Outbound calls to other nodes (implemented over HTTPS with mutual TLS by `CaduceusHTTP`).
+public protocol PeerTransport: Sendable {
+    /// POSTs an envelope; returns the reply envelope, or throws the peer's coded error.
+    func post(_ endpoint: String, path: String, envelope: [UInt8]) async throws -> [UInt8]
+    /// GETs a public resource (the directory).
+    func get(_ endpoint: String, path: String) async throws -> [UInt8]
+}
+
+/// A node's place in the federation.
+public struct ExchangeConfiguration: Sendable {
+    /// This node's id (its certificate's CN).
+    public var nodeId: String
+    /// Roles played.
+    public var roles: Set<NodeRole>
+    /// This node's public HTTPS base URL.
+    public var endpoint: String
+    /// The regional node (registry and MPI) this node uses.
+    public var regionalNode: String
+    /// The global node's base URL (directory).
+    public var directoryEndpoint: String
+    /// Creates a configuration.
+    public init(nodeId: String, roles: Set<NodeRole>, endpoint: String, regionalNode: String, directoryEndpoint: String) {
+        self.nodeId = nodeId
+        self.roles = roles
+        self.endpoint = endpoint
+        self.regionalNode = regionalNode
+        self.directoryEndpoint = directoryEndpoint
+    }
+}
+
+/// One node of the exchange: answers the operations of the roles it plays and performs users' cross-node requests.
+/// Every envelope received is opened (decrypted, signature and chain verified, audience/operation/freshness
+/// checked), kept as evidence, acted on, and answered with an envelope signed by this node and encrypted to the
+/// requester. Every operation, accepted or refused, leaves one audit event.
+public final class ExchangeNode: Sendable {
+    public let configuration: ExchangeConfiguration
+    let credential: Credential
+    let validatorSource: @Sendable () -> ChainValidator
+    public let store: any CaduceusStore
+    public let blobs: BlobStore
+    let mpi: MPIService?
+    let transport: any PeerTransport
+    let clock: any WallClock
+    let directoryCache = Mutex<[String: (DirectoryNode, Certificate)]>([:])
+
+    /// Creates a node. `mpi` is required for the regional role.
+    public init(configuration: ExchangeConfiguration, credential: Credential, validator: @escaping @Sendable () -> ChainValidator, store: any CaduceusStore, blobs: BlobStore, mpi: MPIService?, transport: any PeerTransport, clock: any WallClock = SystemWallClock()) {
+        self.configuration = configuration
+        self.credential = credential
+        self.validatorSource = validator
+        self.store = store
+        self.blobs = blobs
+        self.mpi = mpi
+        self.transport = transport
+        self.clock = clock
+    }
+
+    var id: String { configuration.nodeId }
+
+    // MARK: - Serving
+
+    /// Handles an envelope POSTed to `path`; returns the reply envelope.
+    /// - Throws: a coded error (``ExchangeError``, ``DocumentsError``, `cda.*`, `dicom.*`, `storage.*`), already audited.
+    public func handle(path: String, envelope: [UInt8]) async throws -> [UInt8] {
+        guard let operation = ExchangeOperation.allCases.first(where: { $0.path == path }) else {
+            throw ExchangeError(.badRequest, "no such operation")
+        }
+        var signer = "unknown"
+        do {
+            let opened = try await Envelope.open(envelope, as: id, credential: credential, validator: validatorSource(), expecting: operation, now: clock.now())
+            signer = opened.identity.commonName
+            let reply = try await dispatch(operation, opened)
+            let sealed = try Envelope.seal(reply, from: credential, to: opened.signer, now: clock.now())
+            try? await audit(kind: "exchange.\(operation.rawValue)", code: "ok", detail: "signer=\(signer) request=\(opened.message.header.requestId)")
+            return sealed
+        } catch {
+            let code = (error as? any CaduceusError)?.code ?? "exchange.internal"
+            try? await audit(kind: "exchange.\(operation.rawValue)", code: code, detail: "signer=\(signer)")
+            if error is any CaduceusError { throw error }
+            throw ExchangeError(.badRequest, "the request could not be processed")
+        }
+    }
+
+    func audit(kind: String, code: String, detail: String) async throws {
+        let now = clock.now()
+        try await store.write { tx in try tx.audit(AuditEvent(kind: kind, code: code, detail: detail), at: now) }
+    }
+
+    func require(_ role: NodeRole) throws(ExchangeError) {
+        guard configuration.roles.contains(role) else { throw ExchangeError(.wrongRole, "this node does not play the \(role.rawValue) role") }
+    }
+
+    func requireNode(_ o: OpenedEnvelope) throws(ExchangeError) {
+        guard o.identity.kind == .node else { throw ExchangeError(.forbidden, "this operation is for federation nodes") }
+    }
+
+    func requirePerson(_ o: OpenedEnvelope) throws(ExchangeError) {
+        guard o.identity.kind == .person else { throw ExchangeError(.forbidden, "this operation is for signed-in staff") }
+    }
+
+    func reply(_ to: OpenedEnvelope, _ body: some Encodable, documents: [MIMEPart] = []) throws -> ExchangeMessage {
+        ExchangeMessage(
+            header: EnvelopeHeader(operation: to.message.header.operation, audience: to.identity.commonName, requestId: to.message.header.requestId, issuedAt: clock.now(), body: try JSONEncoder.exchange.encode(body)),
+            documents: documents)
+    }
+
+    func keep(_ o: OpenedEnvelope) async throws {
+        let now = clock.now()
+        let op = o.message.header.operation.rawValue, sender = o.identity.commonName, raw = o.raw
+        try await store.write { tx in try tx.keepEvidence(operation: op, sender: sender, envelope: raw, at: now) }
+    }
+
+    func dispatch(_ operation: ExchangeOperation, _ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        switch operation {
+        case .registerIdentity: return try await registerIdentity(o)
+        case .findPatients: return try reply(o, try findPatients(o.message.decodeBody(FindPatientsRequest.self), o))
+        case .registerSubmission: return try await registerSubmission(o)
+        case .query: return try await query(o)
+        case .retrieve: return try await retrieve(o)
+        case .transfer: return try await receiveTransfer(o)
+        case .publishNode: return try await publish(o)
+        case .submit: return try await submit(o)
+        case .userQuery: return try await userQuery(o)
+        case .userRetrieve: return try await userRetrieve(o)
+        case .userTransfer: return try await userTransfer(o)
+        case .userFindPatients: return try await userFindPatients(o)
+        }
+    }
+
+    // MARK: - Regional: MPI
+
+    func regionalMPI() throws(ExchangeError) -> MPIService {
+        try require(.regional)
+        guard let mpi else { throw ExchangeError(.wrongRole, "this node has no MPI") }
+        return mpi
+    }
+
+    func registerIdentity(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        let mpi = try regionalMPI()
+        try requireNode(o)
+        let request = try o.message.decodeBody(RegisterIdentityRequest.self)
+        guard !request.identity.id.isEmpty, !request.identity.authority.isEmpty else {
+            throw ExchangeError(.badRequest, "an identity needs an id and an assigning authority")
+        }
+        let sealed = try store.cipher.seal(mpiIdentity: request.identity, demographics: request.demographics)
+        let now = clock.now(), actor = "node:" + o.identity.commonName, raw = o.raw
+        let record = try await store.write { tx in
+            try tx.keepEvidence(operation: ExchangeOperation.registerIdentity.rawValue, sender: actor, envelope: raw, at: now)
+            return try mpi.register(request.identity, request.demographics, sealed: sealed, in: tx, actor: actor, at: now).record
+        }
+        let person = mpi.read { $0.person(of: record) } ?? ""
+        return try reply(o, RegisterIdentityResponse(patientId: PatientIdentifier(id: person, authority: mpi.globalAuthority)))
+    }
+
+    func findPatients(_ request: FindPatientsRequest, _ o: OpenedEnvelope) throws -> [PatientMatch] {
+        let mpi = try regionalMPI()
+        return mpi.read { index in
+            var seen = Set<String>()
+            var out: [PatientMatch] = []
+            for hit in index.search(request.criteria, limit: max(1, min(request.limit, 100)) * 4) where seen.insert(hit.person).inserted {
+                let identities = index.members(of: hit.person).compactMap { index.identity(of: $0) }
+                out.append(PatientMatch(
+                    patientId: PatientIdentifier(id: hit.person, authority: mpi.globalAuthority), identities: identities,
+                    demographics: index.demographics(of: hit.record) ?? Demographics(), weight: hit.weight))
+                if out.count >= request.limit { break }
+            }
+            return out
+        }
+    }
+
+    /// The global id of a patient named in any domain the MPI knows (or the global domain itself).
+    func globalPatient(_ p: PatientIdentifier) throws -> PatientIdentifier {
+        let mpi = try regionalMPI()
+        if p.authority == mpi.globalAuthority { return p }
+        let person = mpi.read { index in index.record(of: LocalIdentity(id: p.id, authority: p.authority)).flatMap { index.person(of: $0) } }
+        guard let person else { throw ExchangeError(.unknownPatient, "the MPI does not know this patient identity") }
+        return PatientIdentifier(id: person, authority: mpi.globalAuthority)
+    }
+
+    // MARK: - Regional: registry
+
+    func registerSubmission(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        try require(.regional)
+        try requireNode(o)
+        var set = try o.message.decodeBody(SubmissionSet.self)
+        guard set.sourceId == o.identity.commonName, set.entries.allSatisfy({ $0.repositoryId == o.identity.commonName }) else {
+            throw ExchangeError(.forbidden, "a node registers only documents held in its own repository")
+        }
+        let global = try globalPatient(set.patientId)
+        set.patientId = global
+        for i in set.entries.indices {
+            guard set.entries[i].patientId == set.entries[i].sourcePatientId || set.entries[i].patientId == global else {
+                throw DocumentsError(.patientMismatch, "every entry must name the submission set's patient")
+            }
+            set.entries[i].patientId = global
+        }
+        try set.validate()
+        let now = clock.now(), raw = o.raw, sender = o.identity.commonName, frozen = set
+        try await store.write { tx in
+            try tx.keepEvidence(operation: ExchangeOperation.registerSubmission.rawValue, sender: sender, envelope: raw, at: now)
+            try tx.registerSubmission(frozen, at: now)
+        }
+        let stored = try await store.read { r in try r.registryEntries(uniqueIds: frozen.entries.map(\.uniqueId)) }
+        return try reply(o, EntriesResponse(entries: stored))
+    }
+
+    func runQuery(_ query: StoredQuery) async throws -> [DocumentEntry] {
+        switch query {
+        case .findDocuments(var q):
+            q.patientId = try globalPatient(q.patientId)
+            let frozen = q
+            return try await store.read { r in try r.findDocuments(frozen, limit: 1000) }
+        case .getDocuments(let ids):
+            guard ids.count <= 1000 else { throw DocumentsError(.tooLarge, "GetDocuments takes at most 1000 ids") }
+            return try await store.read { r in try r.registryEntries(uniqueIds: ids) }
+        }
+    }
+
+    func query(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        try require(.regional)
+        try requireNode(o)
+        return try reply(o, EntriesResponse(entries: try await runQuery(o.message.decodeBody(StoredQuery.self))))
+    }
+
+    // MARK: - Hospital: repository
+
+    func retrieve(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        try require(.hospital)
+        try requireNode(o)
+        let request = try o.message.decodeBody(RetrieveRequest.self)
+        try await keep(o)
+        let (entries, parts) = try await localDocuments(request.uniqueIds)
+        return try reply(o, EntriesResponse(entries: entries), documents: parts)
+    }
+
+    func localDocuments(_ ids: [String]) async throws -> ([DocumentEntry], [MIMEPart]) {
+        guard !ids.isEmpty, ids.count <= 100 else { throw ExchangeError(.badRequest, "retrieve between 1 and 100 documents at a time") }
+        var entries: [DocumentEntry] = []
+        var parts: [MIMEPart] = []
+        for uid in ids {
+            let row = try await store.read { r in try r.repositoryDocument(uniqueId: uid) }
+            guard let row else { throw DocumentsError(.notFound, "the repository holds no document with this uniqueId") }
+            let content = try blobs.get(row)
+            entries.append(row.entry)
+            parts.append(MIMEPart(contentType: row.entry.mimeType, id: uid, body: content))
+        }
+        return (entries, parts)
+    }
+
+    func receiveTransfer(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        try require(.hospital)
+        try requireNode(o)
+        let request = try o.message.decodeBody(TransferRequest.self)
+        guard request.to == id else { throw ExchangeError(.misdirected, "the transfer names another recipient") }
+        guard !o.message.documents.isEmpty, o.message.documents.count == request.entries.count else {
+            throw DocumentsError(.invalidMetadata, "a transfer carries one metadata entry per document")
+        }
+        var received: [(RepositoryDocument, [UInt8])] = []
+        for part in o.message.documents {
+            guard var entry = request.entries.first(where: { $0.uniqueId == part.contentID }) else {
+                throw DocumentsError(.invalidMetadata, "a document part has no metadata entry")
+            }
+            try DocumentIntegrity.check(part.body, against: entry)
+            // Metadata and content must agree about the patient, whatever the sender says.
+            let derived = try DocumentMetadata.entry(for: part.body, mimeType: entry.mimeType, sourcePatient: entry.sourcePatientId, repositoryId: id, now: clock.now())
+            guard derived.uniqueId == entry.uniqueId else { throw DocumentsError(.invalidMetadata, "the uniqueId differs from the document's own id") }
+            entry.repositoryId = id
+            received.append((RepositoryDocument(entry: entry, wrappedKey: Data(), blob: ""), part.body))
+        }
+        let receipt = try await storeDocuments(received.map { ($0.0.entry, $0.1) }, evidence: o)
+        return try reply(o, TransferReceipt(requestId: o.message.header.requestId, envelopeSHA256: DocumentIntegrity.sha256(o.raw), receivedBy: id, receivedAt: clock.now(), documents: receipt))
+    }
+
+    /// Encrypts and files documents in one unit of work (blobs first, removed again if the commit fails).
+    @discardableResult
+    func storeDocuments(_ docs: [(DocumentEntry, [UInt8])], evidence: OpenedEnvelope?) async throws -> [TransferReceipt.ReceiptLine] {
+        var rows: [RepositoryDocument] = []
+        do {
+            for (entry, content) in docs {
+                let stored = try blobs.put(content, uniqueId: entry.uniqueId)
+                rows.append(RepositoryDocument(entry: entry, wrappedKey: stored.wrappedKey, blob: stored.blob))
+            }
+            let now = clock.now(), frozen = rows
+            let op = evidence?.message.header.operation.rawValue, sender = evidence?.identity.commonName ?? "", raw = evidence?.raw
+            try await store.write { tx in
+                if let op, let raw { try tx.keepEvidence(operation: op, sender: sender, envelope: raw, at: now) }
+                for row in frozen { try tx.saveRepositoryDocument(row, at: now) }
+            }
+        } catch {
+            for row in rows { blobs.remove(blob: row.blob) }
+            throw error
+        }
+        return rows.map { TransferReceipt.ReceiptLine(uniqueId: $0.entry.uniqueId, hash: $0.entry.hash) }
+    }
+
+    // MARK: - Global: directory
+
+    func publish(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        try require(.global)
+        try requireNode(o)
+        let node = try o.message.decodeBody(DirectoryNode.self)
+        guard node.id == o.identity.commonName else { throw ExchangeError(.forbidden, "a node publishes only its own entry") }
+        guard let leaf = try? PEM.certificates(fromPEM: node.certificatePEM).first, leaf == o.signer else {
+            throw ExchangeError(.forbidden, "the published certificate is not the signer's")
+        }
+        let now = clock.now()
+        try await store.write { tx in try tx.saveDirectoryNode(node, at: now) }
+        return try reply(o, node)
+    }
+
+    /// A node's directory entry and validated certificate (cached).
+    public func lookUp(_ nodeId: String) async throws -> (DirectoryNode, Certificate) {
+        if let hit = directoryCache.withLock({ $0[nodeId] }) { return hit }
+        let bytes: [UInt8]
+        do {
+            bytes = try await transport.get(configuration.directoryEndpoint, path: "/v1/directory/nodes/" + nodeId)
+        } catch let e as RemoteError where e.code == ExchangeError.Code.unknownNode.rawValue || e.code == "http.not-found" {
+            throw ExchangeError(.unknownNode, "the directory does not know this node")
+        }
+        guard let node = try? JSONDecoder.exchange.decode(DirectoryNode.self, from: Data(bytes)), node.id == nodeId,
+              let chain = try? PEM.certificates(fromPEM: node.certificatePEM), let leaf = chain.first
+        else { throw ExchangeError(.peerUnavailable, "the directory answered with something that is not a node entry") }
+        let verdict = await validatorSource().validate(leaf, intermediates: Array(chain.dropFirst()), usage: .smimeEncryption, validityTime: clock.now(), now: clock.now())
+        guard case .trusted = verdict, FederationIdentity(leaf)?.commonName == nodeId, FederationIdentity(leaf)?.kind == .node else {
+            throw ExchangeError(.signerRejected, "the directory's certificate for this node is not a valid federation node certificate")
+        }
+        directoryCache.withLock { $0[nodeId] = (node, leaf) }
+        return (node, leaf)
+    }
+
+    /// Publishes this node in the global directory.
+    public func publishSelf() async throws {
+        let pem = try PEM.encode([credential.certificate] + credential.chain)
+        let me = DirectoryNode(id: id, roles: configuration.roles.map(\.rawValue).sorted(), endpoint: configuration.endpoint, certificatePEM: pem, region: configuration.roles.contains(.hospital) ? configuration.regionalNode : "")
+        if configuration.roles.contains(.global) {
+            let now = clock.now()
+            try await store.write { tx in try tx.saveDirectoryNode(me, at: now) }
+            return
+        }
+        // The directory's own certificate comes from its entry, which a global node serves for itself.
+        let globalBytes = try await transport.get(configuration.directoryEndpoint, path: "/v1/directory/self")
+        guard let global = try? JSONDecoder.exchange.decode(DirectoryNode.self, from: Data(globalBytes)) else {
+            throw ExchangeError(.peerUnavailable, "the directory did not describe itself")
+        }
+        let (_, cert) = try await lookUp(global.id)
+        _ = try await call(.publishNode, to: global.id, endpoint: configuration.directoryEndpoint, certificate: cert, body: me)
+    }
+
+    // MARK: - Outbound
+
+    /// Seals a request to `nodeId`, posts it, and opens the reply (which must be signed by that node).
+    public func call(_ operation: ExchangeOperation, to nodeId: String, body: some Encodable, documents: [MIMEPart] = []) async throws -> OpenedEnvelope {
+        let (node, cert) = try await lookUp(nodeId)
+        return try await call(operation, to: nodeId, endpoint: node.endpoint, certificate: cert, body: body, documents: documents)
+    }
+
+    func call(_ operation: ExchangeOperation, to nodeId: String, endpoint: String, certificate: Certificate, body: some Encodable, documents: [MIMEPart] = []) async throws -> OpenedEnvelope {
+        let message = ExchangeMessage(
+            header: EnvelopeHeader(operation: operation, audience: nodeId, requestId: UUID().uuidString.lowercased(), issuedAt: clock.now(), body: try JSONEncoder.exchange.encode(body)),
+            documents: documents)
+        let sealed = try Envelope.seal(message, from: credential, to: certificate, now: clock.now())
+        let answer = try await transport.post(endpoint, path: operation.path, envelope: sealed)
+        let opened = try await Envelope.open(answer, as: id, credential: credential, validator: validatorSource(), expecting: operation, now: clock.now())
+        guard opened.identity.commonName == nodeId, opened.message.header.requestId == message.header.requestId else {
+            throw ExchangeError(.signerRejected, "the reply is not signed by the node that was asked, or answers another request")
+        }
+        return opened
+    }
+
+    /// Registers a locally stored patient with the regional MPI; returns the global id.
+    public func registerWithRegion(_ identity: LocalIdentity) async throws -> PatientIdentifier {
+        let record = try await store.read { r in try r.patient(identity) }
+        guard let record else { throw ExchangeError(.unknownPatient, "this node holds no patient with this identity") }
+        let opened = try await call(.registerIdentity, to: configuration.regionalNode, body: RegisterIdentityRequest(identity: identity, demographics: record.demographics))
+        try await keep(opened)
+        return try opened.message.decodeBody(RegisterIdentityResponse.self).patientId
+    }
+
+    // MARK: - Hospital: users' requests
+
+    func submit(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        try require(.hospital)
+        try requirePerson(o)
+        let request = try o.message.decodeBody(SubmitRequest.self)
+        guard !o.message.documents.isEmpty else { throw DocumentsError(.invalidMetadata, "a submission carries at least one document") }
+        guard request.replaces == nil || o.message.documents.count == 1 else {
+            throw DocumentsError(.invalidMetadata, "a replacement submits exactly one document")
+        }
+        var docs: [(DocumentEntry, [UInt8])] = []
+        for part in o.message.documents {
+            let entry = try DocumentMetadata.entry(for: part.body, mimeType: part.mediaType, sourcePatient: request.patient, repositoryId: id, confidentiality: request.confidentiality, replaces: request.replaces, now: clock.now())
+            docs.append((entry, part.body))
+        }
+        let registered = try await publish(docs, patient: request.patient, evidence: o)
+        return try reply(o, EntriesResponse(entries: registered))
+    }
+
+    /// Provide-and-register: files the documents in this node's repository and registers them with the regional
+    /// registry; if registration fails the documents are removed again, so a submission is all or nothing.
+    public func publish(_ docs: [(DocumentEntry, [UInt8])], patient: PatientIdentifier, evidence: OpenedEnvelope? = nil) async throws -> [DocumentEntry] {
+        try require(.hospital)
+        try await storeDocuments(docs, evidence: evidence)
+        do {
+            let set = SubmissionSet(uniqueId: "2.25." + UUIDInteger.random(), sourceId: id, submissionTime: clock.now(), patientId: patient, entries: docs.map(\.0))
+            let opened = try await call(.registerSubmission, to: configuration.regionalNode, body: set)
+            try await keep(opened)
+            return try opened.message.decodeBody(EntriesResponse.self).entries
+        } catch {
+            let ids = docs.map(\.0.uniqueId)
+            let blobs = self.blobs
+            let rows = try? await store.read { r in try ids.compactMap { try r.repositoryDocument(uniqueId: $0) } }
+            try? await store.write { tx in for uid in ids { try tx.deleteRepositoryDocument(uniqueId: uid) } }
+            for row in rows ?? [] { blobs.remove(blob: row.blob) }
+            throw error
+        }
+    }
+
+    func userQuery(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        try requirePerson(o)
+        let query = try o.message.decodeBody(StoredQuery.self)
+        let entries = try await queryRegistry(query)
+        return try reply(o, EntriesResponse(entries: entries))
+    }
+
+    /// Runs a stored query at the regional registry.
+    public func queryRegistry(_ query: StoredQuery) async throws -> [DocumentEntry] {
+        let opened = try await call(.query, to: configuration.regionalNode, body: query)
+        return try opened.message.decodeBody(EntriesResponse.self).entries
+    }
+
+    func userFindPatients(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        try requirePerson(o)
+        let request = try o.message.decodeBody(FindPatientsRequest.self)
+        let opened = try await call(.findPatients, to: configuration.regionalNode, body: request)
+        return try reply(o, try opened.message.decodeBody([PatientMatch].self))
+    }
+
+    func userRetrieve(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        try requirePerson(o)
+        let request = try o.message.decodeBody(RetrieveRequest.self)
+        let (entries, parts, servedBy) = try await retrieveAcross(request.uniqueIds)
+        return try reply(o, RetrieveResponse(entries: entries, servedBy: servedBy), documents: parts)
+    }
+
+    /// Finds documents' entries in the registry, fetches each from the repository holding it (re-encrypted to
+    /// this node and signed by that repository), and checks every document against the registry's hash and size.
+    public func retrieveAcross(_ ids: [String]) async throws -> ([DocumentEntry], [MIMEPart], [String: String]) {
+        let entries = try await queryRegistry(.getDocuments(uniqueIds: ids))
+        guard entries.count == Set(ids).count else { throw DocumentsError(.notFound, "the registry has no entry for a requested uniqueId") }
+        var parts: [MIMEPart] = []
+        var servedBy: [String: String] = [:]
+        for (repository, group) in Dictionary(grouping: entries, by: \.repositoryId).sorted(by: { $0.key < $1.key }) {
+            let opened = try await call(.retrieve, to: repository, body: RetrieveRequest(uniqueIds: group.map(\.uniqueId)))
+            try await keep(opened)
+            for entry in group {
+                guard let part = opened.message.documents.first(where: { $0.contentID == entry.uniqueId }) else {
+                    throw DocumentsError(.notFound, "the repository did not return a requested document")
+                }
+                try DocumentIntegrity.check(part.body, against: entry)
+                parts.append(part)
+                servedBy[entry.uniqueId] = opened.identity.commonName
+            }
+        }
+        return (entries, parts, servedBy)
+    }
+
+    func userTransfer(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        try require(.hospital)
+        try requirePerson(o)
+        let request = try o.message.decodeBody(TransferRequest.self)
+        return try reply(o, try await transfer(request.uniqueIds, to: request.to, reason: request.reason))
+    }
+
+    /// Pushes documents from this node's repository to `nodeId`; returns the recipient's signed receipt after
+    /// checking it lists every document with its hash.
+    public func transfer(_ ids: [String], to nodeId: String, reason: String) async throws -> TransferReceipt {
+        let (entries, parts) = try await localDocuments(ids)
+        let opened = try await call(.transfer, to: nodeId, body: TransferRequest(to: nodeId, uniqueIds: ids, entries: entries, reason: reason), documents: parts)
+        try await keep(opened)
+        let receipt = try opened.message.decodeBody(TransferReceipt.self)
+        guard Set(receipt.documents) == Set(entries.map { TransferReceipt.ReceiptLine(uniqueId: $0.uniqueId, hash: $0.hash) }) else {
+            throw ExchangeError(.signerRejected, "the receipt does not list the documents sent")
+        }
+        return receipt
+    }
+}
+
+/// Random 122-bit integers for `2.25.` OIDs (ITU-T X.667: a UUID as an integer).
+enum UUIDInteger {
+    static func random() -> String {
+        let u = UUID().uuid
+        let bytes = [u.0, u.1, u.2, u.3, u.4, u.5, u.6, u.7, u.8, u.9, u.10, u.11, u.12, u.13, u.14, u.15]
+        // Decimal of a 128-bit big-endian integer by repeated division.
+        var digits: [UInt8] = []
+        var n = bytes
+        while n.contains(where: { $0 != 0 }) {
+            var rem = 0
+            for i in n.indices {
+                let v = rem * 256 + Int(n[i])
+                n[i] = UInt8(v / 10)
+                rem = v % 10
+            }
+            digits.append(UInt8(rem))
+        }
+        return digits.isEmpty ? "0" : String(digits.reversed().map { Character(String($0)) })
+    }
+}

@@ -1,0 +1,142 @@
+public import CaduceusExchange
+public import CaduceusPKI
+public import Hummingbird
+public import Logging
+import CaduceusCore
+import CaduceusDocuments
+import CaduceusStorage
+import CaduceusTLS
+import Foundation
+import HummingbirdTLS
+import NIOCore
+import NIOSSL
+import X509
+
+/// The node's HTTPS server: Hummingbird 2 over TLS 1.2+ with mutual TLS. Every client presents a federation
+/// certificate (node or staff card) that Caduceus's own validator accepts — chain to the federation root, validity,
+/// CRL revocation, clientAuth — or the handshake fails before any application byte. Exchange operations are POSTs
+/// whose bodies are envelopes (see `docs/api.md`); errors are JSON `{code, message}` with no request data.
+public enum NodeServer {
+    /// Largest request body accepted (an envelope with its documents).
+    public static let maxBody = 64 << 20
+
+    /// What the server needs.
+    public struct Settings: Sendable {
+        /// Address to bind.
+        public var host: String
+        /// Port (0 picks a free one; `onRunning` reports it).
+        public var port: Int
+        /// The node's certificate chain (leaf first) and key, PEM.
+        public var certificateChainPEM: String
+        /// See ``certificateChainPEM``.
+        public var privateKeyPEM: String
+        /// Federation trust anchors, PEM.
+        public var anchorsPEM: String
+        /// Creates settings.
+        public init(host: String, port: Int, certificateChainPEM: String, privateKeyPEM: String, anchorsPEM: String) {
+            self.host = host
+            self.port = port
+            self.certificateChainPEM = certificateChainPEM
+            self.privateKeyPEM = privateKeyPEM
+            self.anchorsPEM = anchorsPEM
+        }
+    }
+
+    /// The application serving `node`.
+    public static func application(node: ExchangeNode, settings: Settings, validator: @escaping @Sendable () -> ChainValidator, metrics: NodeMetrics, logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+        let router = Router()
+        routes(router, node: node, metrics: metrics)
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(settings.certificateChainPEM.utf8)).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(settings.privateKeyPEM.utf8), format: .pem)))
+        tls.minimumTLSVersion = .tlsv12
+        tls.certificateVerification = .noHostnameVerification  // a client certificate is required
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(settings.anchorsPEM.utf8)))
+        let channel = TLSChannelConfiguration(tlsConfiguration: tls) { certificates, promise in
+            // Re-read the validator per handshake so a CRL published meanwhile takes effect.
+            FederationTLS.verifier(validator(), usage: .tlsClient)(certificates, promise)
+        }
+        return Application(
+            router: router,
+            server: try .tls(.http1(), configuration: channel),
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "caduceus"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? settings.port) },
+            logger: logger)
+    }
+
+    static func routes(_ router: Router<BasicRequestContext>, node: ExchangeNode, metrics: NodeMetrics) {
+        router.get("/health") { _, _ -> Response in
+            let roles = node.configuration.roles.map(\.rawValue).sorted()
+            let body = try JSONSerialization.data(withJSONObject: ["status": "ok", "node": node.configuration.nodeId, "roles": roles], options: [.sortedKeys])
+            return json(.ok, Array(body))
+        }
+        router.get("/metrics") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
+        }
+        router.get("/v1/directory/nodes") { _, _ -> Response in
+            guard node.configuration.roles.contains(.global) else { return error(ExchangeError(.wrongRole, "this node is not the directory")) }
+            let nodes = try await node.store.read { r in try r.directoryNodes() }
+            return json(.ok, Array(try JSONEncoder.exchange.encode(nodes)))
+        }
+        router.get("/v1/directory/self") { _, _ -> Response in
+            guard node.configuration.roles.contains(.global) else { return error(ExchangeError(.wrongRole, "this node is not the directory")) }
+            let me = try await node.store.read { r in try r.directoryNode(id: node.configuration.nodeId) }
+            guard let me else { return error(ExchangeError(.unknownNode, "the directory has not published itself yet")) }
+            return json(.ok, Array(try JSONEncoder.exchange.encode(me)))
+        }
+        router.get("/v1/directory/nodes/:id") { _, context -> Response in
+            guard node.configuration.roles.contains(.global) else { return error(ExchangeError(.wrongRole, "this node is not the directory")) }
+            let id = context.parameters.get("id") ?? ""
+            let found = try await node.store.read { r in try r.directoryNode(id: id) }
+            guard let found else { return error(ExchangeError(.unknownNode, "the directory does not know this node")) }
+            return json(.ok, Array(try JSONEncoder.exchange.encode(found)))
+        }
+        router.post("/v1/**") { request, _ -> Response in
+            let started = ContinuousClock.now
+            let path = request.uri.path
+            let body: ByteBuffer
+            do {
+                body = try await request.body.collect(upTo: maxBody)
+            } catch {
+                metrics.record(path: path, code: "exchange.too-large", elapsed: started.duration(to: .now))
+                return NodeServer.error(DocumentsError(.tooLarge, "the request body exceeds \(maxBody) bytes"))
+            }
+            do {
+                let reply = try await node.handle(path: path, envelope: Array(buffer: body))
+                metrics.record(path: path, code: "ok", elapsed: started.duration(to: .now))
+                return Response(status: .ok, headers: [.contentType: Envelope.contentType], body: .init(byteBuffer: ByteBuffer(bytes: reply)))
+            } catch {
+                let coded = error as? any CaduceusError ?? ExchangeError(.badRequest, "the request could not be processed")
+                metrics.record(path: path, code: coded.code, elapsed: started.duration(to: .now))
+                return NodeServer.error(coded)
+            }
+        }
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ body: [UInt8]) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// The HTTP status for an error code (the mapping lives here, STYLE §3).
+    public static func status(for code: String) -> HTTPResponse.Status {
+        switch code {
+        case "exchange.decryption-failed", "exchange.bad-request", "exchange.misdirected", "documents.malformed-payload": return .badRequest
+        case "exchange.signer-rejected", "exchange.forbidden": return .forbidden
+        case "exchange.unknown-node", "exchange.unknown-patient", "documents.not-found", "storage.not-found": return .notFound
+        case "exchange.wrong-role": return .misdirectedRequest
+        case "documents.duplicate-unique-id", "documents.invalid-transition": return .conflict
+        case "documents.too-large": return .contentTooLarge
+        case "exchange.peer-unavailable": return .badGateway
+        default:
+            if code.hasPrefix("documents.") || code.hasPrefix("cda.") || code.hasPrefix("dicom.") { return .unprocessableContent }
+            if code.hasPrefix("storage.") { return .internalServerError }
+            // A peer's error passed on keeps its own meaning.
+            return .badGateway
+        }
+    }
+
+    static func error(_ e: any CaduceusError) -> Response {
+        let body = (try? JSONSerialization.data(withJSONObject: ["code": e.code, "message": e.message], options: [.sortedKeys])) ?? Data()
+        return json(status(for: e.code), Array(body))
+    }
+}

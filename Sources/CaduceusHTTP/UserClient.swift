@@ -1,0 +1,70 @@
+public import CaduceusExchange
+public import CaduceusPKI
+public import CaduceusDocuments
+public import X509
+import CaduceusCore
+import Foundation
+
+/// A person (signed in with their card credential) talking to their node: requests are envelopes signed with the
+/// card's key and encrypted to the node; replies are opened with the card's key and must be signed by that node.
+public struct UserClient: Sendable {
+    let credential: Credential
+    let transport: PeerClient
+    let trust: @Sendable () -> ChainValidator
+    /// The node's id, endpoint and certificate.
+    public let nodeId: String
+    let endpoint: String
+    let nodeCertificate: Certificate
+
+    /// A client for `credential` at node `nodeId`.
+    public init(credential: Credential, nodeId: String, endpoint: String, nodeCertificate: Certificate, anchorsPEM: String, validator: @escaping @Sendable () -> ChainValidator) throws {
+        self.credential = credential
+        self.nodeId = nodeId
+        self.endpoint = endpoint
+        self.nodeCertificate = nodeCertificate
+        self.trust = validator
+        self.transport = try PeerClient(certificateChainPEM: try PEM.encode([credential.certificate] + credential.chain), privateKeyPEM: credential.key.pkcs8PEM, anchorsPEM: anchorsPEM, validator: validator)
+    }
+
+    /// Sends one request and opens the reply.
+    public func call(_ operation: ExchangeOperation, body: some Encodable, documents: [MIMEPart] = []) async throws -> OpenedEnvelope {
+        let audience = FederationIdentity(credential.certificate)?.commonName ?? ""
+        let message = ExchangeMessage(
+            header: EnvelopeHeader(operation: operation, audience: nodeId, requestId: UUID().uuidString.lowercased(), issuedAt: Date(), body: try JSONEncoder.exchange.encode(body)),
+            documents: documents)
+        let sealed = try Envelope.seal(message, from: credential, to: nodeCertificate, now: Date())
+        let answer = try await transport.post(endpoint, path: operation.path, envelope: sealed)
+        let opened = try await Envelope.open(answer, as: audience, credential: credential, validator: trust(), expecting: operation, now: Date())
+        guard opened.identity.commonName == nodeId, opened.message.header.requestId == message.header.requestId else {
+            throw ExchangeError(.signerRejected, "the reply is not signed by the node that was asked, or answers another request")
+        }
+        return opened
+    }
+
+    /// Provide-and-register.
+    public func submit(_ documents: [MIMEPart], patient: PatientIdentifier, confidentiality: String? = nil, replaces: String? = nil) async throws -> [DocumentEntry] {
+        try await call(.submit, body: SubmitRequest(patient: patient, confidentiality: confidentiality, replaces: replaces), documents: documents)
+            .message.decodeBody(EntriesResponse.self).entries
+    }
+
+    /// A stored query.
+    public func query(_ query: StoredQuery) async throws -> [DocumentEntry] {
+        try await call(.userQuery, body: query).message.decodeBody(EntriesResponse.self).entries
+    }
+
+    /// Patients by demographics.
+    public func findPatients(_ request: FindPatientsRequest) async throws -> [PatientMatch] {
+        try await call(.userFindPatients, body: request).message.decodeBody([PatientMatch].self)
+    }
+
+    /// Documents by unique id, from wherever they are held.
+    public func retrieve(_ uniqueIds: [String]) async throws -> (RetrieveResponse, [MIMEPart]) {
+        let opened = try await call(.userRetrieve, body: RetrieveRequest(uniqueIds: uniqueIds))
+        return (try opened.message.decodeBody(RetrieveResponse.self), opened.message.documents)
+    }
+
+    /// Push documents held at this node to another node; returns its signed receipt.
+    public func transfer(_ uniqueIds: [String], to nodeId: String, reason: String) async throws -> TransferReceipt {
+        try await call(.userTransfer, body: TransferRequest(to: nodeId, uniqueIds: uniqueIds, reason: reason)).message.decodeBody(TransferReceipt.self)
+    }
+}

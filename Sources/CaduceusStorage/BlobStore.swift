@@ -1,0 +1,95 @@
+public import CaduceusDocuments
+public import Foundation
+import CaduceusCore
+import Crypto
+
+/// The repository's content store: each document encrypted with its own AES-256-GCM key (the key wrapped under the
+/// data key, which the node key wraps), written as a file named by the SHA-256 of the encrypted object
+/// (`blobs/ab/abcdef…`), fsynced with its directory before the database row that points at it is committed.
+/// On read the file's name, the GCM tag, and the plaintext's size and SHA-256 against the metadata are all checked.
+public struct BlobStore: Sendable {
+    /// The directory holding the blobs.
+    public let directory: String
+    let cipher: PHICipher
+
+    /// A store under `directory` (created if absent), wrapping keys with `cipher`.
+    public init(directory: String, cipher: PHICipher) throws(StorageError) {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw StorageError(.database, "the blob directory could not be created")
+        }
+        self.directory = directory
+        self.cipher = cipher
+    }
+
+    /// What ``put(_:uniqueId:)`` returns: the blob name and the wrapped key, for the repository row.
+    public struct Stored: Sendable {
+        /// The blob's name (SHA-256 of the encrypted object, hex).
+        public let blob: String
+        /// The wrapped per-document key.
+        public let wrappedKey: Data
+    }
+
+    /// Encrypts `content` under a fresh key bound to `uniqueId` and writes it durably.
+    public func put(_ content: [UInt8], uniqueId: String) throws(StorageError) -> Stored {
+        let key = SymmetricKey(size: .bits256)
+        let sealed: Data
+        do {
+            sealed = try AES.GCM.seal(content, using: key, authenticating: Data(uniqueId.utf8)).combined!
+        } catch {
+            throw StorageError(.database, "a document could not be encrypted")
+        }
+        let name = Hex.encode(SHA256.hash(data: sealed))
+        let wrapped = try cipher.seal(key.withUnsafeBytes { Data($0) }, context: "documents.key:" + uniqueId)
+        let dir = directory + "/" + name.prefix(2)
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try AtomicFile.write(sealed, to: dir + "/" + name, permissions: 0o600)
+            try AtomicFile.syncDirectory(dir)
+        } catch {
+            throw StorageError(.database, "a document could not be written to the blob store")
+        }
+        return Stored(blob: name, wrappedKey: wrapped)
+    }
+
+    /// Reads and decrypts a document, checking it against its metadata.
+    /// - Throws: `documents.hash-mismatch` / `documents.size-mismatch` when the content does not match `entry`;
+    ///   `storage.decryption-failed` when the blob was altered (its name or tag no longer fits).
+    public func get(_ document: RepositoryDocument) throws -> [UInt8] {
+        let path = directory + "/" + document.blob.prefix(2) + "/" + document.blob
+        guard let sealed = FileManager.default.contents(atPath: path) else {
+            throw StorageError(.notFound, "the document's blob is missing")
+        }
+        guard Hex.encode(SHA256.hash(data: sealed)) == document.blob else {
+            throw StorageError(.decryptionFailed, "a stored value could not be decrypted")
+        }
+        let raw = try cipher.open(document.wrappedKey, context: "documents.key:" + document.entry.uniqueId)
+        let content: Data
+        do {
+            content = try AES.GCM.open(AES.GCM.SealedBox(combined: sealed), using: SymmetricKey(data: raw), authenticating: Data(document.entry.uniqueId.utf8))
+        } catch {
+            throw StorageError(.decryptionFailed, "a stored value could not be decrypted")
+        }
+        let bytes = Array(content)
+        try DocumentIntegrity.check(bytes, against: document.entry)
+        return bytes
+    }
+
+    /// Deletes a blob (compensation after a failed submission).
+    public func remove(blob: String) {
+        try? FileManager.default.removeItem(atPath: directory + "/" + blob.prefix(2) + "/" + blob)
+    }
+}
+
+/// The size and SHA-256 check every stored or received document passes.
+public enum DocumentIntegrity {
+    /// SHA-256 of `content`, lowercase hex.
+    public static func sha256(_ content: [UInt8]) -> String { Hex.encode(SHA256.hash(data: content)) }
+
+    /// Checks `content` against the metadata's size and hash.
+    public static func check(_ content: [UInt8], against entry: DocumentEntry) throws(DocumentsError) {
+        guard content.count == entry.size else { throw DocumentsError(.sizeMismatch, "the document's size differs from its metadata") }
+        guard sha256(content) == entry.hash else { throw DocumentsError(.hashMismatch, "the document's SHA-256 differs from its metadata") }
+    }
+}

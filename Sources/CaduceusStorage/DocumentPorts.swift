@@ -1,0 +1,79 @@
+public import CaduceusDocuments
+public import Foundation
+
+/// A repository row: the document's metadata and where its encrypted content lives.
+public struct RepositoryDocument: Sendable {
+    /// The metadata (sealed at rest).
+    public var entry: DocumentEntry
+    /// The per-document AES-256 key, wrapped (sealed under the data key, itself wrapped by the node key).
+    public var wrappedKey: Data
+    /// The blob's name in the blob store: the SHA-256 of the encrypted object.
+    public var blob: String
+    /// Creates a row.
+    public init(entry: DocumentEntry, wrappedKey: Data, blob: String) {
+        self.entry = entry
+        self.wrappedKey = wrappedKey
+        self.blob = blob
+    }
+}
+
+/// A federation member as the global directory publishes it.
+public struct DirectoryNode: Sendable, Hashable, Codable {
+    /// The node id (the CN of its certificate).
+    public var id: String
+    /// `hospital`, `regional`, `global`.
+    public var roles: [String]
+    /// Its HTTPS base URL (`https://host:port`).
+    public var endpoint: String
+    /// Its node certificate chain, PEM, leaf first.
+    public var certificatePEM: String
+    /// The regional node it belongs to (empty for regional and global nodes).
+    public var region: String
+    /// Creates a node.
+    public init(id: String, roles: [String], endpoint: String, certificatePEM: String, region: String = "") {
+        self.id = id
+        self.roles = roles
+        self.endpoint = endpoint
+        self.certificatePEM = certificatePEM
+        self.region = region
+    }
+}
+
+/// Document-side writes (repository, registry, evidence, directory), part of every unit of work.
+public protocol DocumentTransaction {
+    /// Files a document in the repository. Fails with `documents.duplicate-unique-id` if the unique id is taken.
+    func saveRepositoryDocument(_ document: RepositoryDocument, at: Date) throws
+    /// Removes a repository row (compensation when registration failed).
+    func deleteRepositoryDocument(uniqueId: String) throws(StorageError)
+    /// Registers a submission set: every entry, and the deprecation of the entries they replace. An entry whose
+    /// unique id is registered with the same hash is left as it is (a retried submission); with another hash the
+    /// whole submission fails with `documents.duplicate-unique-id`.
+    func registerSubmission(_ set: SubmissionSet, at: Date) throws
+    /// Sets an entry's availability status.
+    func setStatus(uniqueId: String, _ status: AvailabilityStatus) throws
+    /// Keeps a received signed envelope as evidence (sealed at rest), returning its row id.
+    @discardableResult
+    func keepEvidence(operation: String, sender: String, envelope: [UInt8], at: Date) throws(StorageError) -> Int64
+    /// Publishes (or updates) a node in the directory.
+    func saveDirectoryNode(_ node: DirectoryNode, at: Date) throws(StorageError)
+}
+
+/// Document-side reads.
+public protocol DocumentReader {
+    /// The repository row for a unique id.
+    func repositoryDocument(uniqueId: String) throws(StorageError) -> RepositoryDocument?
+    /// Number of repository rows.
+    func repositoryCount() throws(StorageError) -> Int
+    /// FindDocuments, newest first.
+    func findDocuments(_ query: StoredQuery.FindDocuments, limit: Int) throws(StorageError) -> [DocumentEntry]
+    /// GetDocuments.
+    func registryEntries(uniqueIds: [String]) throws(StorageError) -> [DocumentEntry]
+    /// Number of registry entries.
+    func registryCount() throws(StorageError) -> Int
+    /// Number of evidence rows for an operation (all when `nil`).
+    func evidenceCount(operation: String?) throws(StorageError) -> Int
+    /// A directory node.
+    func directoryNode(id: String) throws(StorageError) -> DirectoryNode?
+    /// Every directory node.
+    func directoryNodes() throws(StorageError) -> [DirectoryNode]
+}

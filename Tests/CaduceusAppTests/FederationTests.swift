@@ -1,0 +1,118 @@
+import CaduceusApp
+import CaduceusCMS
+import CaduceusCore
+import CaduceusDocuments
+import CaduceusExchange
+import CaduceusHTTP
+import CaduceusPKI
+import CaduceusPatientIndex
+import CaduceusStorage
+import CaduceusTestSupport
+import Foundation
+import Logging
+import Testing
+import X509
+
+let quiet: Logger = {
+    var l = Logger(label: "test")
+    l.logLevel = .critical
+    return l
+}()
+
+/// Feeds hospital A (and B) with HL7, registers the patient with the region, and returns A's CCD and DICOM.
+func seed(_ fed: LocalFederation) async throws -> (ccd: [UInt8], dicom: [UInt8], patientA: PatientIdentifier) {
+    let a = fed.runtimes[LocalFederation.hospitalA]!, b = fed.runtimes[LocalFederation.hospitalB]!
+    for message in [DemoData.adtA04(), DemoData.oruR01()] {
+        let ack = String(decoding: await a.hl7!.receive(message), as: UTF8.self)
+        #expect(ack.contains("MSA|AA"), "\(ack)")
+    }
+    #expect(String(decoding: await b.hl7!.receive(DemoData.adtA04B()), as: UTF8.self).contains("MSA|AA"))
+    let idA = LocalIdentity(id: DemoData.mrnA, authority: LocalFederation.domainA)
+    let xA = try await a.node.registerWithRegion(idA)
+    let xB = try await b.node.registerWithRegion(LocalIdentity(id: DemoData.mrnB, authority: LocalFederation.domainB))
+    #expect(xA == xB, "the regional MPI links the two hospitals' records of one person")
+    let ccd = try await CCDComposer.compose(for: idA, store: a.store, nodeId: LocalFederation.hospitalA, organization: "Hospital A (synthetic)", now: Date())
+    return (ccd, DemoData.dicom(), PatientIdentifier(id: DemoData.mrnA, authority: LocalFederation.domainA))
+}
+
+/// Every file under `dir`, concatenated (database, WAL, blobs, keys' neighbours…).
+func everyByte(under dir: String) -> [UInt8] {
+    var out: [UInt8] = []
+    let e = FileManager.default.enumerator(atPath: dir)
+    while let name = e?.nextObject() as? String {
+        var isDir: ObjCBool = false
+        let path = dir + "/" + name
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue, let d = FileManager.default.contents(atPath: path) {
+            out += Array(d)
+        }
+    }
+    return out
+}
+
+func contains(_ haystack: [UInt8], _ needle: String) -> Bool { haystack.firstRange(of: Array(needle.utf8)) != nil }
+
+@Suite("Federation on loopback", .serialized)
+struct FederationTests {
+    @Test("hospital A publishes, hospital B finds, retrieves byte-identical documents, A transfers with a signed receipt")
+    func endToEnd() async throws {
+        let dir = try TemporaryDirectory()
+        let fed = try await LocalFederation.create(at: dir.path + "/fed", logger: quiet)
+        try await fed.run(logger: quiet) { fed in
+            let (ccd, dicom, patientA) = try await seed(fed)
+            let clinicianA = try fed.client("clinician.hospital-a", at: LocalFederation.hospitalA)
+            let registered = try await clinicianA.submit([
+                MIMEPart(contentType: "text/xml", id: "ccd", body: ccd),
+                MIMEPart(contentType: "application/dicom", id: "cxr", body: dicom),
+            ], patient: patientA)
+            #expect(registered.count == 2)
+            #expect(registered.allSatisfy { $0.repositoryId == LocalFederation.hospitalA && $0.patientId.authority != LocalFederation.domainA })
+
+            let clinicianB = try fed.client("clinician.hospital-b", at: LocalFederation.hospitalB)
+            let found = try await clinicianB.findPatients(FindPatientsRequest(criteria: Demographics(family: DemoData.family, given: DemoData.given, birthDate: DemoData.birthDate)))
+            let patient = try #require(found.first)
+            #expect(patient.identities.contains(LocalIdentity(id: DemoData.mrnA, authority: LocalFederation.domainA)))
+            let entries = try await clinicianB.query(.findDocuments(.init(patientId: patient.patientId)))
+            #expect(Set(entries.map(\.uniqueId)) == Set(registered.map(\.uniqueId)))
+            let onlyCCD = try await clinicianB.query(.findDocuments(.init(patientId: patient.patientId, classCodes: ["Summary"])))
+            #expect(onlyCCD.count == 1 && onlyCCD[0].mimeType == "text/xml")
+            // B's own MRN works too: the registry resolves it through the MPI.
+            let viaB = try await clinicianB.query(.findDocuments(.init(patientId: PatientIdentifier(id: DemoData.mrnB, authority: LocalFederation.domainB))))
+            #expect(viaB.count == 2)
+
+            let (response, parts) = try await clinicianB.retrieve(entries.map(\.uniqueId))
+            let ccdEntry = try #require(entries.first { $0.mimeType == "text/xml" })
+            let dicomEntry = try #require(entries.first { $0.mimeType == "application/dicom" })
+            #expect(parts.first { $0.contentID == ccdEntry.uniqueId }?.body == ccd, "B's CCD is byte-identical to what A stored")
+            #expect(parts.first { $0.contentID == dicomEntry.uniqueId }?.body == dicom)
+            #expect(response.servedBy[ccdEntry.uniqueId] == LocalFederation.hospitalA)
+
+            let receipt = try await clinicianA.transfer([ccdEntry.uniqueId], to: LocalFederation.hospitalB, reason: "transfer of care")
+            #expect(receipt.receivedBy == LocalFederation.hospitalB)
+            #expect(receipt.documents == [TransferReceipt.ReceiptLine(uniqueId: ccdEntry.uniqueId, hash: ccdEntry.hash)])
+            let atB = try await fed.runtimes[LocalFederation.hospitalB]!.store.read { r in try r.repositoryCount() }
+            #expect(atB == 1)
+
+            // Evidence: every signed envelope received is kept.
+            let regional = fed.runtimes[LocalFederation.regional]!
+            #expect(try await regional.store.read { r in try r.evidenceCount(operation: "registry.register") } == 1)
+            #expect(try await fed.runtimes[LocalFederation.hospitalB]!.store.read { r in try r.evidenceCount(operation: "transfer.push") } == 1)
+            #expect(try await regional.store.read { r in try r.repositoryCount() } == 0)
+            #expect(try await regional.store.read { r in try r.registryCount() } == 2)
+
+            // The regional node's store holds no document content; hospital A's data holds no PHI in clear.
+            let regionalBytes = everyByte(under: fed.base + "/nodes/" + LocalFederation.regional)
+            for needle in ["Hemoglobin A1c", "ClinicalDocument", "Chest X-ray", DemoData.family, DemoData.birthDate] {
+                #expect(!contains(regionalBytes, needle), "regional store contains \(needle)")
+            }
+            for node in [LocalFederation.hospitalA, LocalFederation.hospitalB] {
+                let bytes = everyByte(under: fed.base + "/nodes/" + node)
+                #expect(bytes.count > 10_000)
+                for needle in [DemoData.family, DemoData.given, DemoData.birthDate, "Hemoglobin A1c", "Glucose", "LANTERN"] {
+                    #expect(!contains(bytes, needle), "\(node) stores \(needle) in clear")
+                }
+            }
+            // Metrics count the operations.
+            #expect(fed.runtimes[LocalFederation.hospitalA]!.metrics.exposition().contains("operation=\"/v1/user/submit\",outcome=\"ok\"} 1"))
+        }
+    }
+}
