@@ -3,6 +3,7 @@ import CaduceusCMS
 import CaduceusCore
 import CaduceusPKI
 import Foundation
+import Synchronization
 import X509
 
 /// `caduceus demo`: what exists today, end to end — the federation PKI and secure envelopes between hospitals.
@@ -19,10 +20,15 @@ struct DemoCommand: AsyncParsableCommand {
             for hospital B; the regional node cannot read it; hospital B opens and verifies it; hospital A's node \
             certificate is revoked and B refuses its next message. Then both hospitals' EMRs send ADT messages over MLLP \
             with mutual TLS to the regional node, whose MPI links the two records of one patient; a PIX query returns \
-            them; the revoked certificate is refused at the handshake. All data is synthetic.
+            them; the revoked certificate is refused at the handshake. Finally four HTTPS nodes (global, regional, \
+            hospitals A and B) start on loopback: A's EMR feeds HL7, A publishes a generated CCD and a DICOM image, \
+            a clinician at B finds the patient, queries the registry and retrieves the documents (re-encrypted to B), \
+            and A pushes a transfer to B for a signed receipt. With --keep the nodes stay up. All data is synthetic.
             """)
 
     @Option(help: "Directory for the demo federation (must not exist yet).") var dir: String?
+
+    @Flag(help: "Leave the four nodes running after the demo, until Ctrl-C.") var keep = false
 
     func run() async throws {
         try await reportingErrors {
@@ -133,6 +139,8 @@ struct DemoCommand: AsyncParsableCommand {
                 report: report, base: base, regionalNode: regionalNode, emrA: emrA, emrB: emrB, revoked: nodeA,
                 anchors: [rootCertificate], crls: [crl])
 
+            try await DemoExchange.run(report: report, base: base + "/federation", keep: keep)
+
             report.step("Done")
             report.note("files: \(base)")
             report.note("try: caduceus smime open --in \(base)/referral.p7m --out - --cert \(base)/node-b.pem --key \(base)/node-b.key --trust \(base)/root.pem")
@@ -142,12 +150,15 @@ struct DemoCommand: AsyncParsableCommand {
     }
 }
 
-final class Report {
-    private var number = 0
+final class Report: Sendable {
+    private let number = Mutex(0)
 
     func step(_ title: String) {
-        number += 1
-        print("\n\(number). \(title)")
+        let n = number.withLock { n in
+            n += 1
+            return n
+        }
+        print("\n\(n). \(title)")
     }
 
     func note(_ text: String) { print("   \(text)") }

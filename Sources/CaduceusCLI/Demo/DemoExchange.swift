@@ -1,0 +1,90 @@
+import CaduceusApp
+import CaduceusCore
+import CaduceusDocuments
+import CaduceusExchange
+import CaduceusPatientIndex
+import Foundation
+import Logging
+
+/// The exchange part of `caduceus demo`: four nodes on loopback (global, regional, hospitals A and B), each with its
+/// own data directory and certificate, talking HTTPS with mutual TLS and signed, encrypted envelopes.
+enum DemoExchange {
+    static func run(report: Report, base: String, keep: Bool) async throws {
+        var logger = Logger(label: "caduceus.demo")
+        logger.logLevel = .warning
+        report.step("A federation of four nodes")
+        let fed = try await report.timedAsync("PKI (root, regional, two hospital CAs), node certificates, two staff cards; data directories under \(base)") {
+            try await LocalFederation.create(at: base, logger: logger)
+        }
+        try await fed.run(logger: logger) { fed in
+            for id in [LocalFederation.global, LocalFederation.regional, LocalFederation.hospitalA, LocalFederation.hospitalB] {
+                report.note("\(id): \(fed.endpoint(id)) (mutual TLS; published in the directory at \(LocalFederation.global))")
+            }
+            let a = fed.runtimes[LocalFederation.hospitalA]!, b = fed.runtimes[LocalFederation.hospitalB]!
+
+            report.step("Hospital A's EMR feeds HL7 v2; both hospitals register the patient with the regional MPI")
+            for (name, message) in [("ADT^A04", DemoData.adtA04()), ("ORU^R01 (two results)", DemoData.oruR01())] {
+                let ack = try await report.timedAsync("\(name) parsed, stored encrypted, ACKed after commit") { String(decoding: await a.hl7!.receive(message), as: UTF8.self) }
+                guard ack.contains("MSA|AA") else { throw CLIError(code: "demo.failed", message: "hospital A refused the HL7 feed") }
+            }
+            _ = await b.hl7!.receive(DemoData.adtA04B())
+            let idA = LocalIdentity(id: DemoData.mrnA, authority: LocalFederation.domainA)
+            let xA = try await report.timedAsync("hospital A → regional: mpi.register (envelope signed by node.hospital-a, encrypted to node.region-north)") {
+                try await a.node.registerWithRegion(idA)
+            }
+            let xB = try await report.timedAsync("hospital B → regional: mpi.register for B's own MRN") {
+                try await b.node.registerWithRegion(LocalIdentity(id: DemoData.mrnB, authority: LocalFederation.domainB))
+            }
+            report.note("global patient id: \(xA.id) — both hospitals' records linked: \(xA == xB)")
+
+            report.step("Hospital A publishes a generated CCD and a DICOM image")
+            let ccd = try await report.timedAsync("C-CDA 2.1 CCD generated from A's stored demographics and results") {
+                try await CCDComposer.compose(for: idA, store: a.store, nodeId: LocalFederation.hospitalA, organization: "Hospital A (synthetic)", now: Date())
+            }
+            let dicom = DemoData.dicom()
+            let clinicianA = try fed.client("clinician.hospital-a", at: LocalFederation.hospitalA)
+            let patientA = PatientIdentifier(id: DemoData.mrnA, authority: LocalFederation.domainA)
+            let entries = try await report.timedAsync("clinician at A → node A: user.submit (signed with the clinician's card); A stores both encrypted, registers them at the regional registry") {
+                try await clinicianA.submit([MIMEPart(contentType: "text/xml", id: "ccd", body: ccd), MIMEPart(contentType: "application/dicom", id: "cxr", body: dicom)], patient: patientA)
+            }
+            for e in entries { report.note("registered \(e.uniqueId): \(e.typeCode.display.isEmpty ? e.typeCode.code : e.typeCode.display), \(e.mimeType), \(e.size) bytes, SHA-256 \(e.hash.prefix(16))…") }
+
+            report.step("A clinician at hospital B finds the patient and the documents")
+            let clinicianB = try fed.client("clinician.hospital-b", at: LocalFederation.hospitalB)
+            let found = try await report.timedAsync("PDQ by family name, given name and birth date (through node B to the regional MPI)") {
+                try await clinicianB.findPatients(FindPatientsRequest(criteria: Demographics(family: DemoData.family, given: DemoData.given, birthDate: DemoData.birthDate)))
+            }
+            guard let patient = found.first else { throw CLIError(code: "demo.failed", message: "the patient was not found") }
+            report.note("match: global id \(patient.patientId.id), linked ids \(patient.identities.map { "\($0.id)@\($0.authority)" }.joined(separator: ", "))")
+            let listed = try await report.timedAsync("registry stored query FindDocuments for the global id") {
+                try await clinicianB.query(.findDocuments(.init(patientId: patient.patientId)))
+            }
+            report.note("\(listed.count) entries; repository: \(Set(listed.map(\.repositoryId)).sorted().joined(separator: ", "))")
+            let (response, parts) = try await report.timedAsync("retrieve: node B asks node A's repository; A decrypts, re-encrypts to B and signs; B checks hash and size") {
+                try await clinicianB.retrieve(listed.map(\.uniqueId))
+            }
+            let ccdEntry = listed.first { $0.mimeType == "text/xml" }!
+            let same = parts.first { $0.contentID == ccdEntry.uniqueId }?.body == ccd
+            report.note("CCD retrieved at B is byte-identical to what A stored: \(same); served by \(response.servedBy[ccdEntry.uniqueId] ?? "?")")
+            guard same else { throw CLIError(code: "demo.failed", message: "the retrieved CCD differs") }
+
+            report.step("Hospital A pushes a transfer of care to hospital B")
+            let receipt = try await report.timedAsync("transfer.push: envelope signed by A, encrypted to B; B verifies, stores, answers with a signed receipt") {
+                try await clinicianA.transfer([ccdEntry.uniqueId], to: LocalFederation.hospitalB, reason: "transfer of care")
+            }
+            report.note("receipt from \(receipt.receivedBy) for envelope SHA-256 \(receipt.envelopeSHA256.prefix(16))…: \(receipt.documents.count) document(s)")
+
+            report.step("What the regional node holds")
+            let regional = fed.runtimes[LocalFederation.regional]!
+            let (registry, repository, evidence) = try await regional.store.read { r in (try r.registryCount(), try r.repositoryCount(), try r.evidenceCount(operation: nil)) }
+            report.note("registry entries: \(registry); document content: \(repository) (the registry is an index); signed envelopes kept as evidence: \(evidence)")
+
+            if keep {
+                report.step("Nodes keep running (Ctrl-C to stop)")
+                report.note("staff cards: \(base)/users/*.p12 (passwords beside them); root: \(base)/root.pem")
+                report.note("try: curl --cacert \(base)/root.pem --cert \(base)/nodes/node.hospital-b/node.chain.pem --key \(base)/nodes/node.hospital-b/node.key.pem \(fed.endpoint(LocalFederation.regional))/health")
+                await ShutdownSignals().wait()
+            }
+        }
+    }
+}
