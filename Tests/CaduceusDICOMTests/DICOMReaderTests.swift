@@ -124,3 +124,28 @@ struct DICOMReaderTests {
         #expect(throws: DICOMError.self) { try DICOMFile(reading: Array("not dicom".utf8)) }
     }
 }
+
+@Suite("DICOM writer")
+struct DICOMWriterTests {
+    @Test("pydicom reads the synthetic files we write, with the values we wrote; so do we")
+    func pydicomReadsOurs() throws {
+        let dir = try TemporaryDirectory()
+        let attrs = DICOMWriter.Attributes(
+            patientID: "MRN-77", patientName: "SYNTHETIC^PAT", patientBirthDate: "19700101", patientSex: "O",
+            studyInstanceUID: "2.25.11", seriesInstanceUID: "2.25.12", sopInstanceUID: "2.25.13", modality: "CR",
+            studyDate: "20261120", studyDescription: "Chest")
+        let path = try dir.write("ours.dcm", Data(DICOMWriter.write(attrs)))
+        let result = try ProcessRunner.run(python(), [oracleScript(), path])
+        #expect(result.ok, "\(result.stderr.prefix(300))")
+        let rows = try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [String: [String: Any]])
+        let row = try #require(rows[path])
+        #expect(row["ok"] as? Bool == true)
+        #expect(row["PatientID"] as? String == "MRN-77")
+        #expect(row["SOPInstanceUID"] as? String == "2.25.13")
+        #expect(row["Modality"] as? String == "CR")
+        #expect(row["PatientName"] as? String == "SYNTHETIC^PAT")
+        #expect(row["TransferSyntaxUID"] as? String == "1.2.840.10008.1.2.1")
+        let ours = try DICOMFile(reading: DICOMWriter.write(attrs))
+        #expect(ours.patientName == "SYNTHETIC^PAT" && ours.studyDate == "20261120" && ours.seriesInstanceUID == "2.25.12")
+    }
+}
