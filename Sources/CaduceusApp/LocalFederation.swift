@@ -33,7 +33,7 @@ public final class LocalFederation: Sendable {
     public func endpoint(_ id: String) -> String { "https://127.0.0.1:\(ports[id]!)" }
 
     /// Creates the PKI and the four nodes under `base` (which must not exist), on free loopback ports.
-    public static func create(at base: String, logger: Logger) async throws -> LocalFederation {
+    public static func create(at base: String, benchmarkSink: Bool = false, logger: Logger) async throws -> LocalFederation {
         guard !FileManager.default.fileExists(atPath: base) else { throw ExchangeError(.badRequest, "the federation directory exists already") }
         try FileManager.default.createDirectory(atPath: base + "/crl", withIntermediateDirectories: true)
         let now = Date()
@@ -68,7 +68,7 @@ public final class LocalFederation: Sendable {
             var nodeLogger = logger
             nodeLogger[metadataKey: "node"] = .string(id)
             let configuration = ExchangeConfiguration(nodeId: id, roles: roles, endpoint: "https://127.0.0.1:\(ports[id]!)", regionalNode: regional, directoryEndpoint: "https://127.0.0.1:\(ports[global]!)")
-            runtimes[id] = try await NodeRuntime(directory: dir, configuration: configuration, credential: credential, trust: trust, host: "127.0.0.1", port: ports[id]!, hl7Domains: id == hospitalA ? [domainA] : id == hospitalB ? [domainB] : [], logger: nodeLogger)
+            runtimes[id] = try await NodeRuntime(directory: dir, configuration: configuration, credential: credential, trust: trust, host: "127.0.0.1", port: ports[id]!, hl7Domains: id == hospitalA ? [domainA] : id == hospitalB ? [domainB] : [], benchmarkSink: benchmarkSink, logger: nodeLogger)
         }
         var users: [String: Credential] = [:]
         try FileManager.default.createDirectory(atPath: base + "/users", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

@@ -32,6 +32,8 @@ public enum NodeServer {
         public var privateKeyPEM: String
         /// Federation trust anchors, PEM.
         public var anchorsPEM: String
+        /// Serve `POST /bench/sink` (reads a body, answers its size): the raw-HTTPS peer of `caduceus bench exchange`.
+        public var benchmarkSink = false
         /// Creates settings.
         public init(host: String, port: Int, certificateChainPEM: String, privateKeyPEM: String, anchorsPEM: String) {
             self.host = host
@@ -46,6 +48,12 @@ public enum NodeServer {
     public static func application(node: ExchangeNode, settings: Settings, validator: @escaping @Sendable () -> ChainValidator, metrics: NodeMetrics, logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let router = Router()
         routes(router, node: node, metrics: metrics)
+        if settings.benchmarkSink {
+            router.post("/bench/sink") { request, _ -> Response in
+                let body = try await request.body.collect(upTo: maxBody)
+                return json(.ok, Array("{\"bytes\":\(body.readableBytes)}".utf8))
+            }
+        }
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(settings.certificateChainPEM.utf8)).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(settings.privateKeyPEM.utf8), format: .pem)))
