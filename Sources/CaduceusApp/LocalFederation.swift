@@ -33,7 +33,7 @@ public final class LocalFederation: Sendable {
     public func endpoint(_ id: String) -> String { "https://127.0.0.1:\(ports[id]!)" }
 
     /// Creates the PKI and the four nodes under `base` (which must not exist), on free loopback ports.
-    public static func create(at base: String, benchmarkSink: Bool = false, logger: Logger) async throws -> LocalFederation {
+    public static func create(at base: String, hospitalBKey: KeyAlgorithm = .rsa3072, benchmarkSink: Bool = false, logger: Logger) async throws -> LocalFederation {
         guard !FileManager.default.fileExists(atPath: base) else { throw ExchangeError(.badRequest, "the federation directory exists already") }
         try FileManager.default.createDirectory(atPath: base + "/crl", withIntermediateDirectories: true)
         let now = Date()
@@ -52,7 +52,7 @@ public final class LocalFederation: Sendable {
         let trust = TrustStore(anchors: [rootCert], crlDirectory: base + "/crl")
         let nodes: [(String, CAStore, Set<NodeRole>, KeyAlgorithm)] = [
             (global, root, [.global], .p256), (regional, regionalCA, [.regional], .p256),
-            (hospitalA, caA, [.hospital], .p256), (hospitalB, caB, [.hospital], .rsa3072),
+            (hospitalA, caA, [.hospital], .p256), (hospitalB, caB, [.hospital], hospitalBKey),
         ]
         // Free ports first, so each node knows every endpoint before it starts.
         var ports: [String: Int] = [:]
@@ -134,9 +134,11 @@ public final class LocalFederation: Sendable {
                 do {
                     try await publishAll()
                     let result = try await body(self)
+                    for r in runtimes.values { r.node.closeConnections() }
                     await group.triggerGracefulShutdown()
                     return result
                 } catch {
+                    for r in runtimes.values { r.node.closeConnections() }
                     await group.triggerGracefulShutdown()
                     throw error
                 }

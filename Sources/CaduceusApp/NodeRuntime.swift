@@ -96,24 +96,8 @@ public final class NodeRuntime: Sendable {
         if let text = FileManager.default.contents(atPath: path).flatMap({ String(data: $0, encoding: .utf8) }) {
             return text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        let oid = "2.25." + decimal(UUID())
+        let oid = UUIDOID.make()
         try AtomicFile.write(Data(oid.utf8), to: path, permissions: 0o644)
         return oid
-    }
-
-    static func decimal(_ uuid: UUID) -> String {
-        let u = uuid.uuid
-        var n = [u.0, u.1, u.2, u.3, u.4, u.5, u.6, u.7, u.8, u.9, u.10, u.11, u.12, u.13, u.14, u.15]
-        var digits: [Character] = []
-        while n.contains(where: { $0 != 0 }) {
-            var rem = 0
-            for i in n.indices {
-                let v = rem * 256 + Int(n[i])
-                n[i] = UInt8(v / 10)
-                rem = v % 10
-            }
-            digits.append(Character(String(rem)))
-        }
-        return digits.isEmpty ? "0" : String(digits.reversed())
     }
 }

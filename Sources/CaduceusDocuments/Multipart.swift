@@ -1,3 +1,5 @@
+import CaduceusCore
+
 /// One body part of a `multipart/mixed` payload (RFC 2046 §5.1): its headers and its bytes (binary transfer).
 public struct MIMEPart: Sendable, Hashable {
     /// Header fields in order (name, value).
@@ -45,7 +47,7 @@ public enum Multipart {
     /// occurs in no part.
     public static func encode(_ parts: [MIMEPart], randomHex: () -> String) -> [UInt8] {
         var boundary = "caduceus-" + randomHex()
-        while parts.contains(where: { $0.body.firstRange(of: Array(boundary.utf8)) != nil }) {
+        while parts.contains(where: { ByteSearch.contains(Array(boundary.utf8), in: $0.body) }) {
             boundary = "caduceus-" + randomHex()
         }
         var out = Array("MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"\(boundary)\"\r\n\r\n".utf8)
@@ -87,7 +89,7 @@ public enum Multipart {
                 throw DocumentsError(.malformedPayload, "a delimiter line carries extra text")
             }
             let crlfDelimiter = [13, 10] + delimiter
-            guard let next = entity[after...].firstRange(of: crlfDelimiter) else {
+            guard let next = ByteSearch.firstRange(of: crlfDelimiter, in: entity[after...]) else {
                 throw DocumentsError(.malformedPayload, "a body part is not closed by a delimiter")
             }
             let (partHeaders, partBody) = try parseHeaders(entity[after..<next.lowerBound])
@@ -100,7 +102,7 @@ public enum Multipart {
 
     static func firstDelimiter(_ delimiter: [UInt8], in body: ArraySlice<UInt8>) -> Int? {
         if body.starts(with: delimiter) { return body.startIndex }
-        return body.firstRange(of: [13, 10] + delimiter).map { $0.lowerBound + 2 }
+        return ByteSearch.firstRange(of: [13, 10] + delimiter, in: body).map { $0.lowerBound + 2 }
     }
 
     /// Header lines up to the blank line; returns them and where the body starts. Folded lines are joined.

@@ -66,7 +66,7 @@ public enum NodeServer {
         }
         return Application(
             router: router,
-            server: try .tls(.http1(), configuration: channel),
+            server: try .tls(.http1(configuration: .init(idleTimeout: .seconds(60))), configuration: channel),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "caduceus"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? settings.port) },
             logger: logger)

@@ -7,13 +7,16 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// Outbound HTTPS to other nodes and for CLI users: HTTP/1.1 over TLS 1.2+, presenting our certificate, and
 /// verifying the server's with Caduceus's validator (federation chain, validity, CRLs, serverAuth), so a revoked
-/// or foreign peer fails the handshake. One connection per request.
+/// or foreign peer fails the handshake. Connections are kept alive and reused per endpoint (a pool of idle
+/// connections), so a call costs one handshake only when no idle connection is left.
 public struct PeerClient: PeerTransport {
     let context: NIOSSLContext
     let validator: @Sendable () -> ChainValidator
+    let pool = ConnectionPool()
     /// Largest answer accepted.
     public var maxResponse = 128 << 20
 
@@ -39,6 +42,9 @@ public struct PeerClient: PeerTransport {
         return try Self.check(status, body)
     }
 
+    /// Closes every idle connection.
+    public func close() { pool.drain() }
+
     static func check(_ status: Int, _ body: [UInt8]) throws -> [UInt8] {
         if status == 200 { return body }
         if let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: String], let code = object["code"], let message = object["message"] {
@@ -47,59 +53,158 @@ public struct PeerClient: PeerTransport {
         throw ExchangeError(.peerUnavailable, "the peer answered HTTP \(status) without a coded error")
     }
 
-    /// One request: returns status and body.
+    /// One request: returns status and body. A reused connection that turns out closed is replaced once.
     func request(_ method: HTTPMethod, _ endpoint: String, path: String, body: [UInt8]?, contentType: String?) async throws -> (Int, [UInt8]) {
         guard let url = URL(string: endpoint), url.scheme == "https", let host = url.host else {
             throw ExchangeError(.badRequest, "a peer endpoint is an https URL")
         }
         let port = url.port ?? 443
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
+        head.headers.add(name: "Host", value: host)
+        if let contentType { head.headers.add(name: "Content-Type", value: contentType) }
+        head.headers.add(name: "Content-Length", value: String(body?.count ?? 0))
+        let payload = body.map { ByteBuffer(bytes: $0) }
+        if let reused = pool.take(endpoint) {
+            if let answer = try? await exchange(reused, head, payload, endpoint: endpoint) { return answer }
+        }
+        let fresh = try await connect(host: host, port: port)
+        do {
+            return try await exchange(fresh, head, payload, endpoint: endpoint)
+        } catch let e as ExchangeError {
+            throw e
+        } catch {
+            throw ExchangeError(.peerUnavailable, "the connection to the peer failed (TLS refused or closed)")
+        }
+    }
+
+    func exchange(_ connection: PooledConnection, _ head: HTTPRequestHead, _ body: ByteBuffer?, endpoint: String) async throws -> (Int, [UInt8]) {
+        let channel = connection.channel
+        let limit = maxResponse
+        let promise = channel.eventLoop.makePromise(of: CollectedResponse.self)
+        channel.eventLoop.execute {
+            connection.collector.value.start(promise, limit: limit)
+            channel.write(HTTPClientRequestPart.head(head), promise: nil)
+            if let body, body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
+            channel.writeAndFlush(HTTPClientRequestPart.end(nil)).whenFailure { promise.fail($0) }
+        }
+        let response: CollectedResponse
+        do {
+            response = try await promise.futureResult.get()
+        } catch {
+            channel.close(promise: nil)
+            throw error
+        }
+        if response.keepAlive { pool.give(back: connection, for: endpoint) } else { channel.close(promise: nil) }
+        return (response.status, Array(buffer: response.body))
+    }
+
+    func connect(host: String, port: Int) async throws -> PooledConnection {
         let context = self.context
         let chainValidator = validator()
-        let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
         do {
-            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .connect(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let tls = try NIOSSLClientHandler(context: context, serverHostname: nil, customVerificationCallback: FederationTLS.verifier(chainValidator, usage: .tlsServer))
                         try channel.pipeline.syncOperations.addHandler(tls)
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
+                        let collector = ResponseCollector()
+                        try channel.pipeline.syncOperations.addHandler(collector)
+                        return PooledConnection(channel: channel, collector: NIOLoopBound(collector, eventLoop: channel.eventLoop))
                     }
                 }
         } catch {
             throw ExchangeError(.peerUnavailable, "could not connect to the peer")
         }
-        let limit = maxResponse
-        do {
-            return try await channel.executeThenClose { inbound, outbound in
-                var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
-                head.headers.add(name: "Host", value: host)
-                head.headers.add(name: "Connection", value: "close")
-                if let contentType { head.headers.add(name: "Content-Type", value: contentType) }
-                head.headers.add(name: "Content-Length", value: String(body?.count ?? 0))
-                try await outbound.write(.head(head))
-                if let body, !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-                try await outbound.write(.end(nil))
-                var status = 0
-                var collected = ByteBuffer()
-                for try await part in inbound {
-                    switch part {
-                    case .head(let h): status = Int(h.status.code)
-                    case .body(var b):
-                        guard collected.readableBytes + b.readableBytes <= limit else {
-                            throw ExchangeError(.peerUnavailable, "the peer's answer is too large")
-                        }
-                        collected.writeBuffer(&b)
-                    case .end: return (status, Array(buffer: collected))
-                    }
-                }
-                throw ExchangeError(.peerUnavailable, "the peer closed the connection before answering")
-            }
-        } catch let e as ExchangeError {
-            throw e
-        } catch {
-            throw ExchangeError(.peerUnavailable, "the connection to the peer failed (TLS refused or closed)")
+    }
+}
+
+/// An open connection and its response collector.
+struct PooledConnection: Sendable {
+    let channel: any Channel
+    let collector: NIOLoopBound<ResponseCollector>
+}
+
+/// Idle connections per endpoint.
+final class ConnectionPool: Sendable {
+    let idle = Mutex<[String: [PooledConnection]]>([:])
+    static let maxIdlePerEndpoint = 8
+
+    func take(_ endpoint: String) -> PooledConnection? {
+        while let c = idle.withLock({ $0[endpoint]?.popLast() }) {
+            if c.channel.isActive { return c }
         }
+        return nil
+    }
+
+    func give(back connection: PooledConnection, for endpoint: String) {
+        let kept = idle.withLock { table -> Bool in
+            guard (table[endpoint]?.count ?? 0) < Self.maxIdlePerEndpoint else { return false }
+            table[endpoint, default: []].append(connection)
+            return true
+        }
+        if !kept { connection.channel.close(promise: nil) }
+    }
+
+    func drain() {
+        let all = idle.withLock { table -> [PooledConnection] in
+            defer { table = [:] }
+            return table.values.flatMap { $0 }
+        }
+        for c in all { c.channel.close(promise: nil) }
+    }
+
+    deinit { drain() }
+}
+
+struct CollectedResponse: Sendable {
+    var status: Int
+    var body: ByteBuffer
+    var keepAlive: Bool
+}
+
+/// Gathers one response at a time (HTTP/1.1, no pipelining) and completes the waiting request's promise.
+final class ResponseCollector: ChannelInboundHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    var promise: EventLoopPromise<CollectedResponse>?
+    var response = CollectedResponse(status: 0, body: ByteBuffer(), keepAlive: true)
+    var limit = 0
+
+    func start(_ promise: EventLoopPromise<CollectedResponse>, limit: Int) {
+        self.promise = promise
+        self.limit = limit
+        response = CollectedResponse(status: 0, body: ByteBuffer(), keepAlive: true)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            response.status = Int(head.status.code)
+            response.keepAlive = head.isKeepAlive
+        case .body(var part):
+            guard response.body.readableBytes + part.readableBytes <= limit else {
+                promise?.fail(ExchangeError(.peerUnavailable, "the peer's answer is too large"))
+                promise = nil
+                context.close(promise: nil)
+                return
+            }
+            response.body.writeBuffer(&part)
+        case .end:
+            promise?.succeed(response)
+            promise = nil
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        promise?.fail(ExchangeError(.peerUnavailable, "the connection to the peer failed (TLS refused or closed)"))
+        promise = nil
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        promise?.fail(ExchangeError(.peerUnavailable, "the peer closed the connection before answering"))
+        promise = nil
+        context.fireChannelInactive()
     }
 }

@@ -29,6 +29,11 @@ public struct BlobStore: Sendable {
         public let blob: String
         /// The wrapped per-document key.
         public let wrappedKey: Data
+        /// Creates a reference.
+        public init(blob: String, wrappedKey: Data) {
+            self.blob = blob
+            self.wrappedKey = wrappedKey
+        }
     }
 
     /// Encrypts `content` under a fresh key bound to `uniqueId` and writes it durably.

@@ -17,6 +17,28 @@ public struct RepositoryDocument: Sendable {
     }
 }
 
+/// A signed envelope kept for non-repudiation: small ones sealed in the database, large ones in the blob store.
+public struct Evidence: Sendable {
+    /// The operation it carried.
+    public var operation: String
+    /// Who signed it (certificate CN).
+    public var sender: String
+    /// SHA-256 of the envelope as received, hex.
+    public var sha256: String
+    /// The envelope itself when small.
+    public var inline: [UInt8]?
+    /// Where a large envelope is, in the blob store.
+    public var stored: BlobStore.Stored?
+    /// Creates evidence.
+    public init(operation: String, sender: String, sha256: String, inline: [UInt8]?, stored: BlobStore.Stored?) {
+        self.operation = operation
+        self.sender = sender
+        self.sha256 = sha256
+        self.inline = inline
+        self.stored = stored
+    }
+}
+
 /// A federation member as the global directory publishes it.
 public struct DirectoryNode: Sendable, Hashable, Codable {
     /// The node id (the CN of its certificate).
@@ -51,9 +73,9 @@ public protocol DocumentTransaction {
     func registerSubmission(_ set: SubmissionSet, at: Date) throws
     /// Sets an entry's availability status.
     func setStatus(uniqueId: String, _ status: AvailabilityStatus) throws
-    /// Keeps a received signed envelope as evidence (sealed at rest), returning its row id.
+    /// Keeps a received signed envelope as evidence, returning its row id.
     @discardableResult
-    func keepEvidence(operation: String, sender: String, envelope: [UInt8], at: Date) throws(StorageError) -> Int64
+    func keepEvidence(_ evidence: Evidence, at: Date) throws(StorageError) -> Int64
     /// Publishes (or updates) a node in the directory.
     func saveDirectoryNode(_ node: DirectoryNode, at: Date) throws(StorageError)
 }

@@ -1,7 +1,6 @@
 import CaduceusCore
 import CaduceusDocuments
 import CaduceusStorage
-import Crypto
 import Foundation
 import GRDB
 
@@ -97,12 +96,11 @@ extension SQLiteTransaction {
     }
 
     @discardableResult
-    func keepEvidence(operation: String, sender: String, envelope: [UInt8], at: Date) throws(StorageError) -> Int64 {
-        let sealed = try cipher.seal(envelope, context: "evidence.envelope")
-        let digest = Hex.encode(SHA256.hash(data: envelope))
+    func keepEvidence(_ e: Evidence, at: Date) throws(StorageError) -> Int64 {
+        let sealed = try e.inline.map { (bytes) throws(StorageError) in try cipher.seal(bytes, context: "evidence.envelope") }
         return try sql("keep evidence") {
-            try db.cachedStatement(sql: "INSERT INTO evidence (operation, sender, envelope, sha256, received_at) VALUES (?, ?, ?, ?, ?)")
-                .execute(arguments: [operation, sender, sealed, digest, at])
+            try db.cachedStatement(sql: "INSERT INTO evidence (operation, sender, sha256, envelope, blob, wrapped_key, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                .execute(arguments: [e.operation, e.sender, e.sha256, sealed, e.stored?.blob, e.stored?.wrappedKey, at])
             return db.lastInsertedRowID
         }
     }

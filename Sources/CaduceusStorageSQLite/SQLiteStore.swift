@@ -129,8 +129,9 @@ public final class SQLiteStore: CaduceusStore {
                     unique_id TEXT PRIMARY KEY, source_id TEXT NOT NULL, submitted_at DATETIME NOT NULL,
                     entry_count INTEGER NOT NULL);
                 CREATE TABLE evidence (
-                    id INTEGER PRIMARY KEY, operation TEXT NOT NULL, sender TEXT NOT NULL, envelope BLOB NOT NULL,
-                    sha256 TEXT NOT NULL, received_at DATETIME NOT NULL);
+                    id INTEGER PRIMARY KEY, operation TEXT NOT NULL, sender TEXT NOT NULL, sha256 TEXT NOT NULL,
+                    envelope BLOB, blob TEXT, wrapped_key BLOB, received_at DATETIME NOT NULL,
+                    CHECK ((envelope IS NULL) <> (blob IS NULL)));
                 CREATE TABLE directory_nodes (
                     id TEXT PRIMARY KEY, node TEXT NOT NULL, updated_at DATETIME NOT NULL);
                 """)

@@ -22,6 +22,7 @@ struct ExchangeBench: AsyncParsableCommand {
     @Option(help: "Operations per size.") var count = 10
     @Option(help: "Registry entries to load before measuring FindDocuments.") var entries = 100_000
     @Option(help: "FindDocuments queries to time.") var queries = 2_000
+    @Flag(help: "Give hospital B an RSA-3072 node key (as the demo does) instead of P-256.") var rsa = false
 
     func run() async throws {
         try await reportingErrors {
@@ -29,7 +30,7 @@ struct ExchangeBench: AsyncParsableCommand {
             logger.logLevel = .critical
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("caduceus-bench-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: dir) }
-            let fed = try await LocalFederation.create(at: dir, benchmarkSink: true, logger: logger)
+            let fed = try await LocalFederation.create(at: dir, hospitalBKey: rsa ? .rsa3072 : .p256, benchmarkSink: true, logger: logger)
             let sizeList = try sizes.split(separator: ",").map { try BenchCommand.SMIMEBench().parseSize($0) }
             let count = self.count, entries = self.entries, queries = self.queries
             try await fed.run(logger: logger) { fed in

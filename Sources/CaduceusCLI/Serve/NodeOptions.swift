@@ -39,19 +39,7 @@ struct NodeOptions: ParsableArguments {
         if let text = FileManager.default.contents(atPath: path).flatMap({ String(data: $0, encoding: .utf8) }) {
             return text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        // 2.25.<UUID as a decimal integer> (ITU-T X.667): unique without registration.
-        var value: [UInt8] = (0..<16).map { _ in UInt8.random(in: 0...255) }
-        var digits: [UInt8] = []
-        while value.contains(where: { $0 != 0 }) {
-            var remainder = 0
-            for i in 0..<value.count {
-                let acc = remainder * 256 + Int(value[i])
-                value[i] = UInt8(acc / 10)
-                remainder = acc % 10
-            }
-            digits.append(UInt8(remainder))
-        }
-        let oid = "2.25." + String(digits.reversed().map { Character(String($0)) })
+        let oid = UUIDOID.make()
         try AtomicFile.write(Data(oid.utf8), to: path, permissions: 0o644)
         return oid
     }

@@ -96,7 +96,7 @@ struct ParsedEnvelope {
         func unwrap(with key: PrivateKeyMaterial) throws -> SymmetricKey {
             switch (method, key.backing) {
             case (.keyTransport(_, let encryptedKey), .rsa(let signingKey)):
-                let rsa = try _RSA.Encryption.PrivateKey(derRepresentation: signingKey.derRepresentation)
+                let rsa = try key.rsaDecryptionKey ?? _RSA.Encryption.PrivateKey(derRepresentation: signingKey.derRepresentation)
                 return SymmetricKey(data: try rsa.decrypt(encryptedKey, padding: .PKCS1_OAEP_SHA256))
             case (.keyAgreement(let algorithm, let originator?, let ukm, let encryptedKey), .p256(let signingKey)):
                 let privateKey = try P256.KeyAgreement.PrivateKey(rawRepresentation: signingKey.rawRepresentation)

@@ -30,7 +30,7 @@ public enum SMIME {
         case .smime:
             let boundary = "----CADUCEUS" + Hex.encode(randomBytes(16))
             guard !content.starts(with: Array("--\(boundary)".utf8)),
-                content.firstRange(of: Array("\n--\(boundary)".utf8)) == nil
+                ByteSearch.firstRange(of: Array("\n--\(boundary)".utf8), in: content) == nil
             else { throw CMSError(.unsupported, "the content collides with the MIME boundary") }
             // multipart/signed is written with LF line endings, as OpenSSL writes it: in binary mode OpenSSL strips
             // only an LF before a delimiter, so CRLF there would add a CR to what it digests. The signed part is

@@ -4,6 +4,7 @@ public import struct Foundation.Date
 import Foundation
 import CaduceusCDA
 import CaduceusDocuments
+import CaduceusCore
 
 /// Generates a C-CDA 2.1 CCD from what a hospital node holds about a patient: the demographics from ADT and the
 /// results from ORU (OBX). Problems, medications and allergies sections are written with the node's data when it
@@ -22,7 +23,7 @@ public enum CCDComposer {
         }
         let stamp = timestamp(now)
         let content = CCDContent(
-            documentId: InstanceIdentifier(root: "2.25." + UUIDInteger.random()),
+            documentId: InstanceIdentifier(root: UUIDOID.make()),
             effectiveTime: stamp,
             patientIds: record.identifiers.map { InstanceIdentifier(root: $0.authority, extension: $0.id) },
             patient: CDAPatient(given: [d.given, d.middle].filter { !$0.isEmpty }, family: d.family, birthTime: d.birthDate, gender: d.sex == "U" ? "UN" : d.sex),

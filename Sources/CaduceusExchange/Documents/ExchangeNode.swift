@@ -24,6 +24,8 @@ public protocol PeerTransport: Sendable {
     func post(_ endpoint: String, path: String, envelope: [UInt8]) async throws -> [UInt8]
     /// GETs a public resource (the directory).
     func get(_ endpoint: String, path: String) async throws -> [UInt8]
+    /// Closes idle connections (before a graceful shutdown, so servers need not wait for them).
+    func close()
 }
 
 /// A node's place in the federation.
@@ -77,6 +79,9 @@ public final class ExchangeNode: Sendable {
 
     var id: String { configuration.nodeId }
 
+    /// Closes this node's idle outbound connections.
+    public func closeConnections() { transport.close() }
+
     // MARK: - Serving
 
     /// Handles an envelope POSTed to `path`; returns the reply envelope.
@@ -126,8 +131,23 @@ public final class ExchangeNode: Sendable {
 
     func keep(_ o: OpenedEnvelope) async throws {
         let now = clock.now()
-        let op = o.message.header.operation.rawValue, sender = o.identity.commonName, raw = o.raw
-        try await store.write { tx in try tx.keepEvidence(operation: op, sender: sender, envelope: raw, at: now) }
+        let e = try evidence(o)
+        try await store.write { tx in try tx.keepEvidence(e, at: now) }
+    }
+
+    /// Envelopes up to this size are kept sealed in the database; larger ones go to the blob store (one write, no
+    /// WAL copy).
+    static let inlineEvidence = 64 << 10
+
+    /// The evidence record of an envelope (large envelopes written, durably, to the blob store first).
+    func evidence(_ o: OpenedEnvelope) throws -> Evidence {
+        let op = o.message.header.operation.rawValue, sender = o.identity.commonName
+        let digest = DocumentIntegrity.sha256(o.raw)
+        if o.raw.count <= Self.inlineEvidence {
+            return Evidence(operation: op, sender: sender, sha256: digest, inline: o.raw, stored: nil)
+        }
+        let stored = try blobs.put(o.raw, uniqueId: "evidence:" + digest)
+        return Evidence(operation: op, sender: sender, sha256: digest, inline: nil, stored: stored)
     }
 
     func dispatch(_ operation: ExchangeOperation, _ o: OpenedEnvelope) async throws -> ExchangeMessage {
@@ -163,9 +183,9 @@ public final class ExchangeNode: Sendable {
             throw ExchangeError(.badRequest, "an identity needs an id and an assigning authority")
         }
         let sealed = try store.cipher.seal(mpiIdentity: request.identity, demographics: request.demographics)
-        let now = clock.now(), actor = "node:" + o.identity.commonName, raw = o.raw
+        let now = clock.now(), actor = "node:" + o.identity.commonName, e = try evidence(o)
         let record = try await store.write { tx in
-            try tx.keepEvidence(operation: ExchangeOperation.registerIdentity.rawValue, sender: actor, envelope: raw, at: now)
+            try tx.keepEvidence(e, at: now)
             return try mpi.register(request.identity, request.demographics, sealed: sealed, in: tx, actor: actor, at: now).record
         }
         let person = mpi.read { $0.person(of: record) } ?? ""
@@ -215,9 +235,9 @@ public final class ExchangeNode: Sendable {
             set.entries[i].patientId = global
         }
         try set.validate()
-        let now = clock.now(), raw = o.raw, sender = o.identity.commonName, frozen = set
+        let now = clock.now(), e = try evidence(o), frozen = set
         try await store.write { tx in
-            try tx.keepEvidence(operation: ExchangeOperation.registerSubmission.rawValue, sender: sender, envelope: raw, at: now)
+            try tx.keepEvidence(e, at: now)
             try tx.registerSubmission(frozen, at: now)
         }
         let stored = try await store.read { r in try r.registryEntries(uniqueIds: frozen.entries.map(\.uniqueId)) }
@@ -295,19 +315,22 @@ public final class ExchangeNode: Sendable {
     @discardableResult
     func storeDocuments(_ docs: [(DocumentEntry, [UInt8])], evidence: OpenedEnvelope?) async throws -> [TransferReceipt.ReceiptLine] {
         var rows: [RepositoryDocument] = []
+        var kept: Evidence?
         do {
             for (entry, content) in docs {
                 let stored = try blobs.put(content, uniqueId: entry.uniqueId)
                 rows.append(RepositoryDocument(entry: entry, wrappedKey: stored.wrappedKey, blob: stored.blob))
             }
             let now = clock.now(), frozen = rows
-            let op = evidence?.message.header.operation.rawValue, sender = evidence?.identity.commonName ?? "", raw = evidence?.raw
+            kept = try evidence.map { try self.evidence($0) }
+            let frozenEvidence = kept
             try await store.write { tx in
-                if let op, let raw { try tx.keepEvidence(operation: op, sender: sender, envelope: raw, at: now) }
+                if let frozenEvidence { try tx.keepEvidence(frozenEvidence, at: now) }
                 for row in frozen { try tx.saveRepositoryDocument(row, at: now) }
             }
         } catch {
             for row in rows { blobs.remove(blob: row.blob) }
+            if let blob = kept?.stored?.blob { blobs.remove(blob: blob) }
             throw error
         }
         return rows.map { TransferReceipt.ReceiptLine(uniqueId: $0.entry.uniqueId, hash: $0.entry.hash) }
@@ -421,7 +444,7 @@ public final class ExchangeNode: Sendable {
         try require(.hospital)
         try await storeDocuments(docs, evidence: evidence)
         do {
-            let set = SubmissionSet(uniqueId: "2.25." + UUIDInteger.random(), sourceId: id, submissionTime: clock.now(), patientId: patient, entries: docs.map(\.0))
+            let set = SubmissionSet(uniqueId: UUIDOID.make(), sourceId: id, submissionTime: clock.now(), patientId: patient, entries: docs.map(\.0))
             let opened = try await call(.registerSubmission, to: configuration.regionalNode, body: set)
             try await keep(opened)
             return try opened.message.decodeBody(EntriesResponse.self).entries
@@ -502,26 +525,5 @@ public final class ExchangeNode: Sendable {
             throw ExchangeError(.signerRejected, "the receipt does not list the documents sent")
         }
         return receipt
-    }
-}
-
-/// Random 122-bit integers for `2.25.` OIDs (ITU-T X.667: a UUID as an integer).
-enum UUIDInteger {
-    static func random() -> String {
-        let u = UUID().uuid
-        let bytes = [u.0, u.1, u.2, u.3, u.4, u.5, u.6, u.7, u.8, u.9, u.10, u.11, u.12, u.13, u.14, u.15]
-        // Decimal of a 128-bit big-endian integer by repeated division.
-        var digits: [UInt8] = []
-        var n = bytes
-        while n.contains(where: { $0 != 0 }) {
-            var rem = 0
-            for i in n.indices {
-                let v = rem * 256 + Int(n[i])
-                n[i] = UInt8(v / 10)
-                rem = v % 10
-            }
-            digits.append(UInt8(rem))
-        }
-        return digits.isEmpty ? "0" : String(digits.reversed().map { Character(String($0)) })
     }
 }

@@ -20,12 +20,22 @@ public struct PrivateKeyMaterial: Sendable, CustomStringConvertible {
     /// The concrete key.
     public let backing: Backing
 
+    /// For RSA: the same key as an OAEP decryption key, made once (parsing it per use cost more than the
+    /// decryption itself).
+    public var rsaDecryptionKey: _RSA.Encryption.PrivateKey? { rsaDecryption?.key }
+    let rsaDecryption: RSADecryptionBox?
+
     /// Wraps a concrete key, refusing RSA keys under 2048 bits.
     public init(_ backing: Backing) throws {
         if case .rsa(let key) = backing, key.keySizeInBits < 2048 {
             throw PKIError(.weakAlgorithm, "RSA keys must be at least 2048 bits")
         }
         self.backing = backing
+        if case .rsa(let key) = backing {
+            rsaDecryption = RSADecryptionBox(key: try _RSA.Encryption.PrivateKey(derRepresentation: key.derRepresentation))
+        } else {
+            rsaDecryption = nil
+        }
     }
 
     /// Generates a fresh key.
@@ -132,4 +142,12 @@ public struct PrivateKeyMaterial: Sendable, CustomStringConvertible {
     }
 
     public var description: String { "PrivateKeyMaterial(\(algorithmName), <redacted>)" }
+}
+
+/// `@unchecked Sendable`: swift-crypto does not mark `_RSA.Encryption.PrivateKey` Sendable, but it is an immutable
+/// wrapper of a BoringSSL `RSA` object, whose private-key operations are safe to run concurrently (BoringSSL locks its
+/// blinding and Montgomery caches) — the same object `_RSA.Signing.PrivateKey`, which is Sendable, wraps.
+final class RSADecryptionBox: @unchecked Sendable {
+    let key: _RSA.Encryption.PrivateKey
+    init(key: _RSA.Encryption.PrivateKey) { self.key = key }
 }
