@@ -92,7 +92,7 @@ public final class LocalFederation: Sendable {
     }
 
     /// A free TCP port on loopback (bound and released; the node binds it a moment later).
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var addr = sockaddr_in()

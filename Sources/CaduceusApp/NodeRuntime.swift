@@ -1,4 +1,5 @@
 public import CaduceusExchange
+public import CaduceusPatientIndex
 public import CaduceusHTTP
 public import CaduceusPKI
 public import X509
@@ -63,14 +64,14 @@ public final class NodeRuntime: Sendable {
     let boundPort = Mutex<Int?>(nil)
 
     /// Opens the node stored under `directory` (`caduceus.sqlite`, `node.key`, `blobs/`, `xpid-authority`).
-    public init(directory: String, configuration: ExchangeConfiguration, credential: Credential, trust: TrustStore, host: String, port: Int, hl7Domains: Set<String> = [], benchmarkSink: Bool = false, logger: Logger) async throws {
+    public init(directory: String, configuration: ExchangeConfiguration, credential: Credential, trust: TrustStore, host: String, port: Int, hl7Domains: Set<String> = [], thresholds: MatchThresholds = MatchThresholds(), benchmarkSink: Bool = false, logger: Logger) async throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let key = try NodeKey.loadOrCreate(at: directory + "/node.key")
         store = try SQLiteStore(path: directory + "/caduceus.sqlite", nodeKey: key)
         let blobs = try BlobStore(directory: directory + "/blobs", cipher: store.cipher)
         // Every node keeps an MPI: the regional one is the federation's; a hospital's links its own EMRs' ids.
-        let mpi = try await MPIService(store: store, globalAuthority: try NodeRuntime.globalAuthority(directory))
-        hl7 = configuration.roles.contains(.hospital) && !hl7Domains.isEmpty
+        let mpi = try await MPIService(store: store, globalAuthority: try NodeRuntime.globalAuthority(directory), thresholds: thresholds)
+        hl7 = !hl7Domains.isEmpty
             ? HL7Receiver(store: store, mpi: mpi, configuration: HL7ReceiverConfiguration(knownAuthorities: hl7Domains)) : nil
         let chainPEM = try PEM.encode([credential.certificate] + credential.chain)
         let transport = try PeerClient(certificateChainPEM: chainPEM, privateKeyPEM: credential.key.pkcs8PEM, anchorsPEM: trust.anchorsPEM, validator: { trust.validator() })

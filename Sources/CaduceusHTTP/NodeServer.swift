@@ -81,6 +81,9 @@ public enum NodeServer {
         router.get("/metrics") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
         }
+        router.get("/v1/node") { _, _ -> Response in
+            json(.ok, Array(try JSONEncoder.exchange.encode(try node.selfDescription())))
+        }
         router.get("/v1/directory/nodes") { _, _ -> Response in
             guard node.configuration.roles.contains(.global) else { return error(ExchangeError(.wrongRole, "this node is not the directory")) }
             let nodes = try await node.store.read { r in try r.directoryNodes() }

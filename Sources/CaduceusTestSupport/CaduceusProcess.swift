@@ -29,29 +29,37 @@ public final class ServeProcess: Sendable {
     let process: Process
     /// The MLLP port it listens on.
     public let port: Int
+    /// The HTTPS port it listens on.
+    public let httpsPort: Int
 
-    /// Starts `caduceus serve --data DATA --mllp 127.0.0.1:0 --domain …` and waits for its "listening" line.
+    /// Starts `caduceus serve --data DATA --mllp 127.0.0.1:0 --https 127.0.0.1:0 --domain …` and waits for both
+    /// "listening" lines.
     public init(data: String, domains: [String], extra: [String] = []) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try CaduceusBinary.path())
-        process.arguments = ["serve", "--data", data, "--mllp", "127.0.0.1:0"] + domains.flatMap { ["--domain", $0] } + extra
+        process.arguments = ["serve", "--data", data, "--mllp", "127.0.0.1:0", "--https", "127.0.0.1:0"] + domains.flatMap { ["--domain", $0] } + extra
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
         try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
+        var text = ""
+        func port(_ marker: String) -> Int? {
+            guard let line = text.split(separator: "\n").first(where: { $0.contains(marker) }) else { return nil }
+            let after = line.split(separator: " ").first { $0.contains(":") && $0.last?.isNumber == true } ?? ""
+            return after.split(separator: ":").last.flatMap { Int($0) }
+        }
+        while port("mllp listening") == nil || port("https listening") == nil {
             let chunk = out.fileHandleForReading.availableData
             if chunk.isEmpty { break }
-            line += chunk
+            text += String(decoding: chunk, as: UTF8.self)
         }
-        let text = String(decoding: line, as: UTF8.self)
-        guard let port = text.split(separator: ":").last.flatMap({ Int($0.prefix { $0.isNumber }) }) else {
+        guard let mllp = port("mllp listening"), let https = port("https listening") else {
             process.terminate()
             throw CaduceusBinary.Missing()
         }
         self.process = process
-        self.port = port
+        self.port = mllp
+        self.httpsPort = https
     }
 
     /// Asks it to stop (SIGTERM), waits, and returns its exit status.

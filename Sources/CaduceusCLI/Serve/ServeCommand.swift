@@ -8,19 +8,37 @@ import Foundation
 import Logging
 import NIOSSL
 import X509
+import CaduceusApp
+import CaduceusPatientIndex
+import Configuration
+import ServiceLifecycle
+import SystemPackage
 
-/// `caduceus serve`: runs a node — for now the MLLP listener in front of the registry and MPI (the HTTPS server
-/// joins it with the exchange issue).
+/// `caduceus serve`: runs a node — the HTTPS exchange server (mutual TLS; roles from configuration) and, when asked,
+/// the MLLP listener for HL7 v2 feeds. With no configuration it makes a local PKI under the data directory and plays
+/// every role on localhost.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "serve", abstract: "Run a node: the MLLP listener (HL7 v2) over the registry and the MPI.")
+        commandName: "serve", abstract: "Run a node: HTTPS (mutual TLS) exchange server, and an MLLP listener for HL7 v2.",
+        discussion: """
+            Configuration comes from --config (JSON) and environment variables (HTTPS_PORT for https.port, NODE_ROLES \
+            for node.roles, …); see docs/operations.md for every key. A first run without certificates creates \
+            DATA/root.pem, DATA/node.chain.pem, DATA/node.key.pem and a staff card DATA/users/admin.p12.
+            """)
 
     @OptionGroup var node: NodeOptions
 
-    @Option(name: .long, help: "MLLP listen address HOST:PORT (port 0 picks a free one).")
-    var mllp: String = "127.0.0.1:2575"
+    @Option(help: "A JSON configuration file.") var config: String?
 
-    @Option(name: .long, help: "An assigning authority (OID or namespace) this node accepts; repeat for several.")
+    @Option(name: .long, help: "HTTPS listen address HOST:PORT (overrides https.host/https.port; port 0 picks a free one).")
+    var https: String?
+
+    @Flag(help: "Do not run the HTTPS server (MLLP only).") var noHttps = false
+
+    @Option(name: .long, help: "MLLP listen address HOST:PORT (port 0 picks a free one). Without it, no MLLP listener.")
+    var mllp: String?
+
+    @Option(name: .long, help: "An assigning authority (OID or namespace) MLLP accepts; repeat for several (adds to hl7.domains).")
     var domain: [String] = []
 
     @Option(name: .long, help: "Largest HL7 message in bytes.")
@@ -29,61 +47,139 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Close MLLP connections idle for this many seconds.")
     var idleTimeout: Int64 = 300
 
-    @Option(name: .long, help: "TLS: the node certificate chain (PEM, leaf first). With --tls-key and --tls-ca, MLLP requires mutual TLS.")
+    @Option(name: .long, help: "MLLP TLS: the node certificate chain (PEM, leaf first). With --tls-key and --tls-ca, MLLP requires mutual TLS.")
     var tlsCert: String?
 
-    @Option(name: .long, help: "TLS: the node private key (PEM).")
+    @Option(name: .long, help: "MLLP TLS: the node private key (PEM).")
     var tlsKey: String?
 
-    @Option(name: .long, help: "TLS: federation trust anchors (PEM) that client certificates must chain to.")
+    @Option(name: .long, help: "MLLP TLS: federation trust anchors (PEM) that client certificates must chain to.")
     var tlsCa: String?
 
-    @Option(name: .long, help: "TLS: a CRL (DER or PEM) to check client certificates against; repeat for several.")
+    @Option(name: .long, help: "MLLP TLS: a CRL (DER or PEM) to check client certificates against; repeat for several.")
     var tlsCrl: [String] = []
+
+    func say(_ text: String) { FileHandle.standardOutput.write(Data("caduceus: \(text)\n".utf8)) }
 
     func run() async throws {
         try await reportingErrors {
-            guard !domain.isEmpty else { throw CLIError.usage("name at least one --domain (an assigning authority this node accepts)") }
-            let (host, port) = try Self.hostPort(mllp)
-            let opened = try await node.open()
-            let receiver = HL7Receiver(store: opened.store, mpi: opened.mpi, configuration: HL7ReceiverConfiguration(knownAuthorities: Set(domain)))
-            var configuration = MLLPServerConfiguration()
-            configuration.host = host
-            configuration.port = port
-            configuration.maxMessageBytes = maxMessageBytes
-            configuration.idleTimeout = .seconds(idleTimeout)
-            if let tlsCert, let tlsKey, let tlsCa {
-                let anchorsPEM = try Files.text(tlsCa, what: "CA")
-                configuration.tls = try FederationTLS.serverContext(
-                    certificateChainPEM: try Files.text(tlsCert, what: "certificate"), privateKeyPEM: try Files.text(tlsKey, what: "key"),
-                    anchorsPEM: anchorsPEM)
-                let anchors = try PEM.certificates(fromPEM: anchorsPEM)
-                var crls: [CertificateRevocationList] = []
-                for path in tlsCrl { crls.append(try CertificateRevocationList(pemOrDER: try Files.read(path, what: "CRL"))) }
-                configuration.clientValidator = ChainValidator(anchors: anchors, crls: crls)
-            } else if tlsCert != nil || tlsKey != nil || tlsCa != nil {
-                throw CLIError.usage("TLS needs --tls-cert, --tls-key and --tls-ca together")
-            }
-            var logger = Logger(label: "caduceus.mllp")
-            logger.logLevel = .info
-            let server = MLLPServer(
-                configuration: configuration, logger: logger, handler: { await receiver.receive($0) },
-                oversized: { await receiver.rejectOversized(head: $0) })
-            let mode = configuration.tls == nil ? "" : " (mutual TLS)"
-            // Serve until SIGTERM or SIGINT, then stop accepting and let in-flight units of work commit. An ACK cut off
-            // by the shutdown is safe: the sender retries and the repeat is answered from the message log.
-            let signals = ShutdownSignals()
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    try await server.run { address in
-                        FileHandle.standardOutput.write(Data("caduceus: mllp listening on \(host):\(address.port ?? port)\(mode)\n".utf8))
-                    }
+            var providers: [any ConfigProvider] = [EnvironmentVariablesProvider()]
+            if let config {
+                guard FileManager.default.fileExists(atPath: config) else { throw CLIError.usage("--config names a missing file") }
+                do {
+                    providers.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(config)))
+                } catch {
+                    throw ConfigurationError("the configuration file is not valid JSON")
                 }
-                group.addTask { await signals.wait() }
-                _ = try await group.next()
-                group.cancelAll()
             }
-            FileHandle.standardOutput.write(Data("caduceus: stopped\n".utf8))
+            var settings = try NodeConfiguration(reader: ConfigReader(providers: providers))
+            if let https {
+                let (h, p) = try Self.hostPort(https)
+                settings.host = h
+                settings.port = p
+            }
+            settings.hl7Domains += domain
+            guard mllp == nil || !settings.hl7Domains.isEmpty else {
+                throw CLIError.usage("name at least one --domain (an assigning authority this node accepts)")
+            }
+            try FileManager.default.createDirectory(atPath: node.data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            var logger = Logger(label: "caduceus")
+            logger.logLevel = .info
+            let runtime = try await openRuntime(settings, logger: logger)
+            var services: [any Service] = []
+            if let runtime {
+                let host = settings.host
+                services.append(try runtime.service { port in
+                    say("https listening on https://\(host):\(port) (mutual TLS; node \(runtime.node.configuration.nodeId); roles \(runtime.node.configuration.roles.map(\.rawValue).sorted().joined(separator: ",")))")
+                    do {
+                        try await runtime.node.publishSelf()
+                    } catch {
+                        let code = (error as? any CaduceusError)?.code ?? "exchange.peer-unavailable"
+                        say("warning: could not publish this node in the directory (\(code))")
+                    }
+                })
+            }
+            if let mllp {
+                services.append(try await mllpService(mllp, settings: settings, runtime: runtime))
+            }
+            guard !services.isEmpty else { throw CLIError.usage("nothing to serve: HTTPS is off and no --mllp was given") }
+            // SIGTERM/SIGINT: stop accepting, let in-flight units of work commit, then exit. An ACK cut off by the
+            // shutdown is safe: the sender retries and the repeat is answered from the message log.
+            let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+            runtime?.node.closeConnections()
+            say("stopped")
+        }
+    }
+
+    /// The HTTPS node (nil with --no-https, in which case MLLP runs over a store opened on its own).
+    func openRuntime(_ settings: NodeConfiguration, logger: Logger) async throws -> NodeRuntime? {
+        guard !noHttps else { return nil }
+        var certificate = settings.certificatePath, key = settings.keyPath, trust = settings.trustPath
+        if certificate == nil || key == nil || trust == nil {
+            guard certificate == nil, key == nil, trust == nil else {
+                throw ConfigurationError("tls.certificate, tls.key and tls.trust go together")
+            }
+            let files = try LocalPKI.ensure(in: node.data, nodeId: settings.nodeId)
+            if files.created {
+                say("created a local federation PKI: root \(files.trust), node certificate \(files.certificate), staff card \(files.adminCard)")
+            }
+            (certificate, key, trust) = (files.certificate, files.key, files.trust)
+        }
+        let chain = try PEM.certificates(fromFile: certificate!)
+        let credential = try Credential(key: try PrivateKeyMaterial(pemEncoded: try Files.text(key!, what: "key")), certificate: chain[0], chain: Array(chain.dropFirst()))
+        guard FederationIdentity(chain[0])?.commonName == settings.nodeId else {
+            throw ConfigurationError("node.id is not the CN of the node certificate")
+        }
+        let anchors = try PEM.certificates(fromFile: trust!)
+        let crlDirectory = settings.crlDirectory ?? node.data + "/crl"
+        try FileManager.default.createDirectory(atPath: crlDirectory, withIntermediateDirectories: true)
+        var port = settings.port
+        if port == 0 { port = try LocalFederation.freePort() }
+        let endpoint = settings.endpoint ?? "https://\(settings.host):\(port)"
+        let configuration = ExchangeConfiguration(
+            nodeId: settings.nodeId, roles: settings.roles, endpoint: endpoint, regionalNode: settings.regionalNode ?? settings.nodeId,
+            directoryEndpoint: settings.directoryEndpoint ?? endpoint)
+        return try await NodeRuntime(
+            directory: node.data, configuration: configuration, credential: credential, trust: TrustStore(anchors: anchors, crlDirectory: crlDirectory),
+            host: settings.host, port: port, hl7Domains: Set(settings.hl7Domains),
+            thresholds: MatchThresholds(autoLink: node.mpiAutoLink, review: node.mpiReview), logger: logger)
+    }
+
+    func mllpService(_ address: String, settings: NodeConfiguration, runtime: NodeRuntime?) async throws -> any Service {
+        let (host, port) = try Self.hostPort(address)
+        let receiver: HL7Receiver
+        if let hl7 = runtime?.hl7 {
+            receiver = hl7
+        } else {
+            let opened = try await node.open()
+            receiver = HL7Receiver(store: opened.store, mpi: opened.mpi, configuration: HL7ReceiverConfiguration(knownAuthorities: Set(settings.hl7Domains)))
+        }
+        var configuration = MLLPServerConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.maxMessageBytes = maxMessageBytes
+        configuration.idleTimeout = .seconds(idleTimeout)
+        if let tlsCert, let tlsKey, let tlsCa {
+            let anchorsPEM = try Files.text(tlsCa, what: "CA")
+            configuration.tls = try FederationTLS.serverContext(
+                certificateChainPEM: try Files.text(tlsCert, what: "certificate"), privateKeyPEM: try Files.text(tlsKey, what: "key"),
+                anchorsPEM: anchorsPEM)
+            let anchors = try PEM.certificates(fromPEM: anchorsPEM)
+            var crls: [CertificateRevocationList] = []
+            for path in tlsCrl { crls.append(try CertificateRevocationList(pemOrDER: try Files.read(path, what: "CRL"))) }
+            configuration.clientValidator = ChainValidator(anchors: anchors, crls: crls)
+        } else if tlsCert != nil || tlsKey != nil || tlsCa != nil {
+            throw CLIError.usage("TLS needs --tls-cert, --tls-key and --tls-ca together")
+        }
+        var logger = Logger(label: "caduceus.mllp")
+        logger.logLevel = .info
+        let server = MLLPServer(
+            configuration: configuration, logger: logger, handler: { await receiver.receive($0) },
+            oversized: { await receiver.rejectOversized(head: $0) })
+        let mode = configuration.tls == nil ? "" : " (mutual TLS)"
+        return MLLPService(server: server) { boundPort in
+            FileHandle.standardOutput.write(Data("caduceus: mllp listening on \(host):\(boundPort ?? port)\(mode)\n".utf8))
         }
     }
 
@@ -115,5 +211,22 @@ final class ShutdownSignals: @unchecked Sendable {
 
     func wait() async {
         for await _ in stream { return }
+    }
+}
+
+/// The MLLP listener as a `Service`: runs until graceful shutdown, then stops accepting and lets in-flight work
+/// finish.
+struct MLLPService: Service {
+    let server: MLLPServer
+    let onListening: @Sendable (Int?) -> Void
+
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await server.run { address in onListening(address.port) }
+            }
+        } catch is CancellationError {
+            // Graceful shutdown: the listener stopped accepting and in-flight work finished.
+        }
     }
 }

@@ -371,10 +371,15 @@ public final class ExchangeNode: Sendable {
         return (node, leaf)
     }
 
+    /// This node as the directory describes it (public: id, roles, endpoint, certificate chain).
+    public func selfDescription() throws -> DirectoryNode {
+        let pem = try PEM.encode([credential.certificate] + credential.chain)
+        return DirectoryNode(id: id, roles: configuration.roles.map(\.rawValue).sorted(), endpoint: configuration.endpoint, certificatePEM: pem, region: configuration.roles.contains(.hospital) ? configuration.regionalNode : "")
+    }
+
     /// Publishes this node in the global directory.
     public func publishSelf() async throws {
-        let pem = try PEM.encode([credential.certificate] + credential.chain)
-        let me = DirectoryNode(id: id, roles: configuration.roles.map(\.rawValue).sorted(), endpoint: configuration.endpoint, certificatePEM: pem, region: configuration.roles.contains(.hospital) ? configuration.regionalNode : "")
+        let me = try selfDescription()
         if configuration.roles.contains(.global) {
             let now = clock.now()
             try await store.write { tx in try tx.saveDirectoryNode(me, at: now) }

@@ -1,0 +1,107 @@
+public import CaduceusExchange
+public import Configuration
+public import CaduceusCore
+import CaduceusPKI
+import Foundation
+
+/// A node's configuration, read once at the composition root from swift-configuration (a JSON file, then
+/// environment variables: `HTTPS_PORT` overrides `https.port`). Every key has a default that makes a single machine
+/// play every role.
+///
+/// | key | default | meaning |
+/// |---|---|---|
+/// | `node.id` | `node.local` | the node id (its certificate's CN) |
+/// | `node.roles` | `hospital,regional,global` | roles played |
+/// | `node.organization` | `Caduceus node` | custodian name in generated documents |
+/// | `https.host`, `https.port` | `127.0.0.1`, `8443` | where the node listens (port 0: a free port) |
+/// | `https.endpoint` | `https://HOST:PORT` | the URL other nodes use |
+/// | `federation.regional` | `node.id` | the regional node (registry, MPI) this node uses |
+/// | `federation.directory` | this node's endpoint | the global node's URL |
+/// | `tls.certificate`, `tls.key`, `tls.trust` | a local PKI made under the data directory | node chain, key, federation root (PEM files) |
+/// | `tls.crls` | `DATA/crl` | a directory of CRL files (`*.crl`) |
+/// | `hl7.domains` | none | assigning authorities accepted over MLLP |
+public struct NodeConfiguration: Sendable {
+    public var nodeId: String
+    public var roles: Set<NodeRole>
+    public var organization: String
+    public var host: String
+    public var port: Int
+    public var endpoint: String?
+    public var regionalNode: String?
+    public var directoryEndpoint: String?
+    public var certificatePath: String?
+    public var keyPath: String?
+    public var trustPath: String?
+    public var crlDirectory: String?
+    public var hl7Domains: [String]
+
+    /// Reads the configuration.
+    /// - Throws: `config.invalid` for an unknown role or a bad port.
+    public init(reader: ConfigReader) throws {
+        nodeId = reader.string(forKey: "node.id", default: "node.local")
+        let roleNames = reader.string(forKey: "node.roles", default: "hospital,regional,global").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        var roles = Set<NodeRole>()
+        for name in roleNames {
+            guard let role = NodeRole(rawValue: name) else { throw ConfigurationError("node.roles names an unknown role (hospital, regional, global)") }
+            roles.insert(role)
+        }
+        guard !roles.isEmpty else { throw ConfigurationError("node.roles names no role") }
+        self.roles = roles
+        organization = reader.string(forKey: "node.organization", default: "Caduceus node")
+        host = reader.string(forKey: "https.host", default: "127.0.0.1")
+        port = reader.int(forKey: "https.port", default: 8443)
+        guard (0...65535).contains(port) else { throw ConfigurationError("https.port is not a TCP port") }
+        endpoint = reader.string(forKey: "https.endpoint")
+        regionalNode = reader.string(forKey: "federation.regional")
+        directoryEndpoint = reader.string(forKey: "federation.directory")
+        certificatePath = reader.string(forKey: "tls.certificate")
+        keyPath = reader.string(forKey: "tls.key")
+        trustPath = reader.string(forKey: "tls.trust")
+        crlDirectory = reader.string(forKey: "tls.crls")
+        hl7Domains = reader.string(forKey: "hl7.domains", default: "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+}
+
+/// A configuration that cannot be used.
+public struct ConfigurationError: CaduceusError {
+    public let code = "config.invalid"
+    public let message: String
+    public init(_ message: String) { self.message = message }
+}
+
+/// The PKI a first `caduceus serve` makes when it is given no certificates: a root CA under `DATA/pki/root`, a node
+/// certificate for the node id (DNS `localhost`), and a staff card `DATA/users/admin.p12` (password beside it).
+public enum LocalPKI {
+    /// Paths of what it made.
+    public struct Files: Sendable {
+        public var certificate: String
+        public var key: String
+        public var trust: String
+        public var adminCard: String
+        public var created: Bool
+    }
+
+    /// Makes the PKI once; later calls return the same files.
+    public static func ensure(in data: String, nodeId: String) throws -> Files {
+        let files = Files(certificate: data + "/node.chain.pem", key: data + "/node.key.pem", trust: data + "/root.pem", adminCard: data + "/users/admin.p12", created: false)
+        if FileManager.default.fileExists(atPath: files.certificate), FileManager.default.fileExists(atPath: files.key) { return files }
+        let now = Date()
+        let root = try CAStore.createRoot(at: data + "/pki/root", subject: try federationName(commonName: "Caduceus Local Root CA"), now: now)
+        let key = try PrivateKeyMaterial.generate(.p256)
+        let cert = try root.issue(profile: .node(dnsNames: ["localhost"]), subject: try federationName(commonName: nodeId), publicKey: key.publicKey, now: now)
+        let rootCert = try root.authority().certificate
+        try AtomicFile.write(Data(try PEM.encode([rootCert]).utf8), to: files.trust)
+        try AtomicFile.write(Data(try PEM.encode([cert]).utf8), to: files.certificate)
+        try AtomicFile.write(Data(key.pkcs8PEM.utf8), to: files.key, permissions: 0o600)
+        try FileManager.default.createDirectory(atPath: data + "/users", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let cardKey = try PrivateKeyMaterial.generate(.p256)
+        let cardCert = try root.issue(profile: .person(email: "admin@localhost"), subject: try federationName(commonName: "Local administrator"), publicKey: cardKey.publicKey, now: now)
+        let card = try Credential(key: cardKey, certificate: cardCert, chain: [])
+        let password = Sensitive(Hex.encode((0..<9).map { _ in UInt8.random(in: 0...255) }))
+        try AtomicFile.write(Data(try PKCS12.export(card, password: password)), to: files.adminCard, permissions: 0o600)
+        try AtomicFile.write(Data((password.unsafeValue + "\n").utf8), to: data + "/users/admin.password", permissions: 0o600)
+        var made = files
+        made.created = true
+        return made
+    }
+}
