@@ -1,3 +1,4 @@
+import CaduceusPKI
 import CaduceusTestSupport
 import Foundation
 import Testing
@@ -42,5 +43,52 @@ struct DocumentCLITests {
         #expect(text.contains("Cholesterol") && text.contains("DOE"))
         let unknown = try CaduceusBinary.run(["ccd", "generate", "--data", data, "--id", "nobody", "--authority", "1.2.840.114350.1"])
         #expect(unknown.status == 1 && unknown.stderr.contains("exchange.unknown-patient"))
+    }
+}
+
+@Suite("serve + doc CLI")
+struct DocCLITests {
+    @Test("a first serve makes a local PKI and plays every role; doc submit, query, patients, retrieve through it with the admin card")
+    func allInOne() throws {
+        let dir = try TemporaryDirectory()
+        let data = dir.url.appendingPathComponent("node").path
+        let server = try ServeProcess(data: data, domains: ["1.2.840.114350.1", "2.16.840.1.113883.4.1"])
+        defer { server.kill9() }
+        #expect(try CaduceusBinary.run(["hl7", "send", "--to", "127.0.0.1:\(server.port)", try dir.write("adt.hl7", SampleHL7.adtA01), try dir.write("oru.hl7", SampleHL7.oruR01)]).ok)
+        let ccdPath = dir.file("ccd.xml")
+        #expect(try CaduceusBinary.run(["ccd", "generate", "--data", data, "--id", "4711", "--authority", "1.2.840.114350.1", "--out", ccdPath]).ok)
+        let node = "https://127.0.0.1:\(server.httpsPort)"
+        let me = ["--node", node, "--trust", data + "/root.pem", "--p12", data + "/users/admin.p12", "--password-file", data + "/users/admin.password"]
+        let submitted = try CaduceusBinary.run(["doc", "submit"] + me + ["--patient", "4711", "--authority", "1.2.840.114350.1", ccdPath])
+        #expect(submitted.ok, "\(submitted.stderr)")
+        let entries = try #require(try JSONSerialization.jsonObject(with: submitted.stdout) as? [[String: Any]])
+        let uid = try #require(entries.first?["uniqueId"] as? String)
+
+        let query = try CaduceusBinary.run(["doc", "query"] + me + ["--patient", "4711", "--authority", "1.2.840.114350.1", "--class", "Summary"])
+        #expect(query.ok, "\(query.stderr)")
+        #expect(query.text.contains(uid))
+        let unknown = try CaduceusBinary.run(["doc", "query"] + me + ["--patient", "555-44-3333", "--authority", "2.16.840.1.113883.4.1"])
+        #expect(unknown.status == 1 && unknown.stderr.contains("exchange.unknown-patient"))
+        let none = try CaduceusBinary.run(["doc", "query"] + me + ["--patient", "4711", "--authority", "1.2.840.114350.1", "--class", "Report"])
+        #expect(none.ok && !none.text.contains(uid))
+        let patients = try CaduceusBinary.run(["doc", "patients"] + me + ["--family", "DOE", "--birth-date", "19800214"])
+        #expect(patients.ok && patients.text.contains("4711"))
+
+        let out = dir.file("retrieved")
+        let retrieved = try CaduceusBinary.run(["doc", "retrieve"] + me + ["--out", out, uid])
+        #expect(retrieved.ok, "\(retrieved.stderr)")
+        let file = try #require(try FileManager.default.contentsOfDirectory(atPath: out).first)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/" + file)) == (try Data(contentsOf: URL(fileURLWithPath: ccdPath))))
+
+        // Refusals are one coded line and exit 1: another patient's document, an untrusted node, the same id again.
+        let wrong = try CaduceusBinary.run(["doc", "submit"] + me + ["--patient", "9999", "--authority", "1.2.840.114350.1", ccdPath])
+        #expect(wrong.status == 1 && wrong.stderr.contains("documents.patient-mismatch"))
+        let again = try CaduceusBinary.run(["doc", "submit"] + me + ["--patient", "4711", "--authority", "1.2.840.114350.1", ccdPath])
+        #expect(again.status == 1 && again.stderr.contains("documents.duplicate-unique-id"))
+        let other = try TestPKI()
+        let otherRoot = try dir.write("other-root.pem", try PEM.encode([other.root.certificate]))
+        let foreign = try CaduceusBinary.run(["doc", "query", "--node", node, "--trust", otherRoot, "--p12", data + "/users/admin.p12", "--password-file", data + "/users/admin.password", "--id", uid])
+        #expect(foreign.status == 1 && foreign.stderr.contains("exchange.peer-unavailable"))
+        #expect(server.terminate() == 0)
     }
 }
