@@ -253,6 +253,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "CaduceusDocumentsTests",
+            dependencies: [
+                "CaduceusDocuments", "CaduceusCore", "CaduceusTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "CaduceusPatientIndexTests",
             dependencies: ["CaduceusPatientIndex", "CaduceusCore"],
             swiftSettings: strictSettings
@@ -261,7 +269,7 @@ let package = Package(
             name: "CaduceusExchangeTests",
             dependencies: [
                 "CaduceusExchange", "CaduceusHL7", "CaduceusPatientIndex", "CaduceusStorage",
-                "CaduceusStorageSQLite", "CaduceusCore", "CaduceusTestSupport",
+                "CaduceusStorageSQLite", "CaduceusCore", "CaduceusTestSupport", "CaduceusDocuments", "CaduceusPKI",
             ],
             swiftSettings: strictSettings
         ),

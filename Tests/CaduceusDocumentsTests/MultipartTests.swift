@@ -1,0 +1,76 @@
+import CaduceusCore
+import CaduceusDocuments
+import CaduceusTestSupport
+import Crypto
+import Foundation
+import Testing
+
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let python = root.appendingPathComponent(".venv/bin/python").path
+let oracle = root.appendingPathComponent("scripts/oracles/mime_oracle.py").path
+
+func randomBytes(_ n: Int, seed: UInt64) -> [UInt8] {
+    var x = seed
+    return (0..<n).map { _ in x = x &* 6364136223846793005 &+ 1442695040888963407; return UInt8(truncatingIfNeeded: x >> 33) }
+}
+
+@Suite("Multipart payloads")
+struct MultipartTests {
+    let parts = [
+        MIMEPart(contentType: "application/json", id: "header", body: Array("{\"a\":1}".utf8)),
+        MIMEPart(contentType: "application/dicom", id: "2.25.1", body: randomBytes(200_000, seed: 1)),
+        MIMEPart(contentType: "text/xml", id: "2.25.2", body: Array("<x>\r\n--caduceus-fake boundary\r\n</x>\r\n".utf8)),
+        MIMEPart(contentType: "text/plain", id: "empty", body: []),
+    ]
+
+    @Test("encode → decode is the identity, binary parts included, whatever the content holds")
+    func roundTrip() throws {
+        var n = 0
+        let entity = Multipart.encode(parts) { n += 1; return String(format: "%032x", n) }
+        let back = try Multipart.decode(entity)
+        #expect(back.map(\.body) == parts.map(\.body))
+        #expect(back.map(\.contentID) == ["header", "2.25.1", "2.25.2", "empty"])
+        #expect(back.map(\.mediaType) == ["application/json", "application/dicom", "text/xml", "text/plain"])
+    }
+
+    @Test("a boundary that occurs in a part is never used")
+    func boundaryCollision() throws {
+        let colliding = MIMEPart(contentType: "text/plain", id: "c", body: Array("--caduceus-00000000000000000000000000000001 inside".utf8))
+        var n = 0
+        let entity = Multipart.encode([colliding]) { n += 1; return String(format: "%032x", n) }
+        #expect(n == 2)
+        #expect(try Multipart.decode(entity).first?.body == colliding.body)
+    }
+
+    @Test("Python's email package reads what we write, and we read what it writes")
+    func pythonEmail() throws {
+        let dir = try TemporaryDirectory()
+        let ours = try dir.write("ours.mime", Data(Multipart.encode(parts) { Hex.encode(randomBytes(16, seed: 9)) }))
+        let read = try ProcessRunner.run(python, [oracle, "read", ours])
+        #expect(read.ok, "\(read.stderr)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: read.stdout) as? [[String: Any]])
+        #expect(rows.map { $0["content_type"] as? String } == parts.map(\.mediaType))
+        #expect(rows.map { $0["sha256"] as? String } == parts.map { Hex.encode(sha256($0.body)) })
+        let theirs = dir.file("theirs.mime")
+        #expect(try ProcessRunner.run(python, [oracle, "write", theirs]).ok)
+        let decoded = try Multipart.decode(Array(try Data(contentsOf: URL(fileURLWithPath: theirs))))
+        #expect(decoded.map(\.contentID) == ["header", "doc-1", "doc-2"])
+        #expect(decoded[0].mediaType == "application/json")
+        #expect(String(decoding: decoded[1].body, as: UTF8.self).contains("<ClinicalDocument>é"))
+        #expect(String(decoding: decoded[2].body, as: UTF8.self).hasPrefix("second --part-- with dashes"))
+    }
+
+    @Test("malformed entities are refused with documents.malformed-payload", arguments: [
+        "Content-Type: text/plain\r\n\r\nhello",
+        "Content-Type: multipart/mixed\r\n\r\n--x\r\n\r\nbody\r\n--x--\r\n",
+        "Content-Type: multipart/mixed; boundary=x\r\n\r\nno delimiter at all",
+        "Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: text/plain\r\n\r\nunterminated part",
+        "Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nno-colon-header\r\n\r\nbody\r\n--x--\r\n",
+        "Content-Type: multipart/mixed; boundary=x",
+    ])
+    func malformed(text: String) {
+        #expect(throws: DocumentsError.self) { try Multipart.decode(Array(text.utf8)) }
+    }
+}
+
+func sha256(_ bytes: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: bytes)) }
