@@ -56,6 +56,8 @@ public final class NodeRuntime: Sendable {
     public let trust: TrustStore
     /// The HL7 v2 receiver of a hospital node (EMR feeds), when it accepts any domain.
     public let hl7: HL7Receiver?
+    /// Forwards HL7-registered identities to the regional MPI (hospital nodes that are not regional).
+    public let forwarder: RegistrationForwarder?
     /// Request metrics.
     public let metrics = NodeMetrics()
     let settings: NodeServer.Settings
@@ -71,11 +73,19 @@ public final class NodeRuntime: Sendable {
         let blobs = try BlobStore(directory: directory + "/blobs", cipher: store.cipher)
         // Every node keeps an MPI: the regional one is the federation's; a hospital's links its own EMRs' ids.
         let mpi = try await MPIService(store: store, globalAuthority: try NodeRuntime.globalAuthority(directory), thresholds: thresholds)
-        hl7 = !hl7Domains.isEmpty
-            ? HL7Receiver(store: store, mpi: mpi, configuration: HL7ReceiverConfiguration(knownAuthorities: hl7Domains)) : nil
         let chainPEM = try PEM.encode([credential.certificate] + credential.chain)
         let transport = try PeerClient(certificateChainPEM: chainPEM, privateKeyPEM: credential.key.pkcs8PEM, anchorsPEM: trust.anchorsPEM, validator: { trust.validator() })
         node = ExchangeNode(configuration: configuration, credential: credential, validator: { trust.validator() }, store: store, blobs: blobs, mpi: configuration.roles.contains(.regional) ? mpi : nil, transport: transport)
+        // A hospital that is not its own region forwards the identities its EMRs register to the regional MPI.
+        var hl7Configuration = HL7ReceiverConfiguration(knownAuthorities: hl7Domains)
+        if configuration.roles.contains(.hospital), !configuration.roles.contains(.regional) {
+            let forwarder = RegistrationForwarder(node: node, logger: logger)
+            hl7Configuration.onPatientStored = { forwarder.enqueue($0) }
+            self.forwarder = forwarder
+        } else {
+            self.forwarder = nil
+        }
+        hl7 = hl7Domains.isEmpty ? nil : HL7Receiver(store: store, mpi: mpi, configuration: hl7Configuration)
         self.trust = trust
         var settings = NodeServer.Settings(host: host, port: port, certificateChainPEM: chainPEM, privateKeyPEM: credential.key.pkcs8PEM, anchorsPEM: trust.anchorsPEM)
         settings.benchmarkSink = benchmarkSink

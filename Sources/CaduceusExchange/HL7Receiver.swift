@@ -136,12 +136,19 @@ public final class HL7Receiver: Sendable {
         let type = ((try? message.msh.messageCode) ?? "") + "^" + ((try? message.msh.triggerEvent) ?? "")
         do {
             let prepared = try prepare(message, raw: raw, ack: ack)
-            return try await store.write { [self] tx in
-                if let previous = try tx.loggedAck(sender: sender, controlID: controlID) { return previous }
+            let (answer, fresh) = try await store.write { [self] tx in
+                if let previous = try tx.loggedAck(sender: sender, controlID: controlID) { return (previous, false) }
                 try apply(prepared, controlID: controlID, tx: tx, now: now)
                 try tx.logMessage(sender: sender, controlID: controlID, messageType: type, outcome: "AA", sealed: prepared.message, at: now)
-                return ack
+                return (ack, true)
             }
+            if fresh, let hook = configuration.onPatientStored {
+                switch prepared.effect {
+                case .upsert(let identity, _, _, _), .merge(let identity, _, _, _, _): await hook(identity)
+                case .results: break
+                }
+            }
+            return answer
         } catch let failure as Failure {
             return await reject(context, failure.outcome, now: now)
         } catch let error as HL7Error {

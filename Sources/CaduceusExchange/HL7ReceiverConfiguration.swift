@@ -1,3 +1,5 @@
+public import CaduceusPatientIndex
+
 /// How a node's HL7 receiver behaves. Defaults are documented per field.
 public struct HL7ReceiverConfiguration: Sendable {
     /// MSH-3 this node answers as. Default `CADUCEUS`.
@@ -13,6 +15,10 @@ public struct HL7ReceiverConfiguration: Sendable {
     public var processingIDs: Set<String> = ["P", "T"]
     /// Largest page a PDQ query may ask for; larger RCP-2 values are reduced to it. Default 100.
     public var maxQueryResults: Int = 100
+
+    /// Called after a message that created or updated a patient has been committed (not for a repeated message):
+    /// a hospital node uses it to register the identity with its regional MPI. Default none.
+    public var onPatientStored: (@Sendable (LocalIdentity) async -> Void)?
 
     /// A configuration accepting identities from `knownAuthorities`.
     public init(knownAuthorities: Set<String>) { self.knownAuthorities = knownAuthorities }

@@ -111,6 +111,16 @@ struct FederationTests {
                     #expect(!contains(bytes, needle), "\(node) stores \(needle) in clear")
                 }
             }
+            // A new ADT at hospital A reaches the regional MPI on its own (forwarded after the ACK).
+            let ack = String(decoding: await fed.runtimes[LocalFederation.hospitalA]!.hl7!.receive(DemoData.adtA04(mrn: "A-20001", control: "A-ADT-2")), as: UTF8.self)
+            #expect(ack.contains("MSA|AA"))
+            var forwarded = false
+            for _ in 0..<100 where !forwarded {
+                forwarded = (try? await clinicianB.query(.findDocuments(.init(patientId: PatientIdentifier(id: "A-20001", authority: LocalFederation.domainA))))) != nil
+                if !forwarded { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(forwarded, "the regional MPI learned the new identity")
+
             // Metrics count the operations.
             #expect(fed.runtimes[LocalFederation.hospitalA]!.metrics.exposition().contains("operation=\"/v1/user/submit\",outcome=\"ok\"} 1"))
         }

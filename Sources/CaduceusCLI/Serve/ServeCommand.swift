@@ -99,6 +99,7 @@ struct ServeCommand: AsyncParsableCommand {
                     }
                 })
             }
+            if let forwarder = runtime?.forwarder { services.append(forwarder) }
             if let mllp {
                 services.append(try await mllpService(mllp, settings: settings, runtime: runtime))
             }
