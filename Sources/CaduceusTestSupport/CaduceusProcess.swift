@@ -27,17 +27,25 @@ public enum CaduceusBinary {
 /// A `caduceus serve` child process on a free loopback port.
 public final class ServeProcess: Sendable {
     let process: Process
-    /// The MLLP port it listens on.
+    /// The MLLP port it listens on (0 without `--mllp`).
     public let port: Int
     /// The HTTPS port it listens on.
     public let httpsPort: Int
 
     /// Starts `caduceus serve --data DATA --mllp 127.0.0.1:0 --https 127.0.0.1:0 --domain …` and waits for both
     /// "listening" lines.
-    public init(data: String, domains: [String], extra: [String] = []) throws {
+    public convenience init(data: String, domains: [String], extra: [String] = []) throws {
+        try self.init(arguments: ["--data", data, "--mllp", "127.0.0.1:0", "--https", "127.0.0.1:0"] + domains.flatMap { ["--domain", $0] } + extra)
+    }
+
+    /// Starts `caduceus serve ARGUMENTS` (with `environment` added) and waits for its "https listening" line, and
+    /// its "mllp listening" line when `--mllp` is among the arguments.
+    public init(arguments: [String], environment: [String: String] = [:]) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try CaduceusBinary.path())
-        process.arguments = ["serve", "--data", data, "--mllp", "127.0.0.1:0", "--https", "127.0.0.1:0"] + domains.flatMap { ["--domain", $0] } + extra
+        process.arguments = ["serve"] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let wantsMLLP = arguments.contains("--mllp")
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
@@ -48,17 +56,17 @@ public final class ServeProcess: Sendable {
             let after = line.split(separator: " ").first { $0.contains(":") && $0.last?.isNumber == true } ?? ""
             return after.split(separator: ":").last.flatMap { Int($0) }
         }
-        while port("mllp listening") == nil || port("https listening") == nil {
+        while (wantsMLLP && port("mllp listening") == nil) || port("https listening") == nil {
             let chunk = out.fileHandleForReading.availableData
             if chunk.isEmpty { break }
             text += String(decoding: chunk, as: UTF8.self)
         }
-        guard let mllp = port("mllp listening"), let https = port("https listening") else {
+        guard let https = port("https listening"), !wantsMLLP || port("mllp listening") != nil else {
             process.terminate()
             throw CaduceusBinary.Missing()
         }
         self.process = process
-        self.port = mllp
+        self.port = port("mllp listening") ?? 0
         self.httpsPort = https
     }
 

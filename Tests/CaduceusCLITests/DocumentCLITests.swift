@@ -92,3 +92,60 @@ struct DocCLITests {
         #expect(server.terminate() == 0)
     }
 }
+
+@Suite("Two serve processes from configuration")
+struct FederationCLITests {
+    @Test("a regional+global node and a hospital node, configured by file and environment with certificates from `caduceus pki`: HL7 in, identity forwarded, documents submitted, found and retrieved")
+    func twoNodes() throws {
+        let dir = try TemporaryDirectory()
+        func run(_ args: [String]) throws {
+            let r = try CaduceusBinary.run(args)
+            #expect(r.ok, "\(args.prefix(3)): \(r.stderr)")
+        }
+        try run(["pki", "init-root", "--dir", dir.file("ca"), "--name", "Test Federation Root"])
+        try run(["pki", "issue", "--ca", dir.file("ca"), "--profile", "node", "--name", "node.region", "--dns", "node.region.test", "--out", dir.file("region")])
+        try run(["pki", "issue", "--ca", dir.file("ca"), "--profile", "node", "--name", "node.hosp", "--dns", "node.hosp.test", "--out", dir.file("hosp")])
+        try run(["pki", "issue", "--ca", dir.file("ca"), "--profile", "person", "--name", "Dr Test (synthetic)", "--email", "dr@hosp.test", "--out", dir.file("dr")])
+        try run(["pki", "crl", "--ca", dir.file("ca"), "--out", dir.file("ca.crl")])
+        let rootPEM = dir.file("ca/ca.pem")
+        let regionConfig = try dir.write("region.json", """
+            {"node": {"id": "node.region", "roles": "regional,global"},
+             "tls": {"certificate": "\(dir.file("region.chain.pem"))", "key": "\(dir.file("region.key"))", "trust": "\(rootPEM)"}}
+            """)
+        let region = try ServeProcess(arguments: ["--data", dir.file("region-data"), "--config", regionConfig, "--https", "127.0.0.1:0"])
+        defer { region.kill9() }
+        let regionURL = "https://127.0.0.1:\(region.httpsPort)"
+        // The hospital is configured through the environment only.
+        let hospital = try ServeProcess(
+            arguments: ["--data", dir.file("hosp-data"), "--https", "127.0.0.1:0", "--mllp", "127.0.0.1:0"],
+            environment: [
+                "NODE_ID": "node.hosp", "NODE_ROLES": "hospital", "FEDERATION_REGIONAL": "node.region", "FEDERATION_DIRECTORY": regionURL,
+                "TLS_CERTIFICATE": dir.file("hosp.chain.pem"), "TLS_KEY": dir.file("hosp.key"), "TLS_TRUST": rootPEM,
+                "HL7_DOMAINS": "1.2.840.114350.1,2.16.840.1.113883.4.1",
+            ])
+        defer { hospital.kill9() }
+        #expect(try CaduceusBinary.run(["hl7", "send", "--to", "127.0.0.1:\(hospital.port)", try dir.write("adt.hl7", SampleHL7.adtA01), try dir.write("oru.hl7", SampleHL7.oruR01)]).ok)
+        let ccd = dir.file("ccd.xml")
+        // Both processes have the hospital's database open; SQLite's WAL lets this reader in.
+        #expect(try CaduceusBinary.run(["ccd", "generate", "--data", dir.file("hosp-data"), "--id", "4711", "--authority", "1.2.840.114350.1", "--out", ccd]).ok)
+        let me = ["--node", "https://127.0.0.1:\(hospital.httpsPort)", "--trust", rootPEM, "--cert", dir.file("dr.chain.pem"), "--key", dir.file("dr.key")]
+        // The identity reaches the regional MPI after the ACK; submit retries until it has.
+        var submitted = try CaduceusBinary.run(["doc", "submit"] + me + ["--patient", "4711", "--authority", "1.2.840.114350.1", ccd])
+        for _ in 0..<50 where !submitted.ok {
+            Thread.sleep(forTimeInterval: 0.1)
+            submitted = try CaduceusBinary.run(["doc", "submit"] + me + ["--patient", "4711", "--authority", "1.2.840.114350.1", ccd])
+        }
+        #expect(submitted.ok, "\(submitted.stderr)")
+        let query = try CaduceusBinary.run(["doc", "query"] + me + ["--patient", "4711", "--authority", "1.2.840.114350.1"])
+        #expect(query.ok && query.text.contains("node.hosp"), "\(query.stderr)")
+        let entries = try #require(try JSONSerialization.jsonObject(with: query.stdout) as? [[String: Any]])
+        let uid = try #require(entries.first?["uniqueId"] as? String)
+        let retrieved = try CaduceusBinary.run(["doc", "retrieve"] + me + ["--out", dir.file("got"), uid])
+        #expect(retrieved.ok && retrieved.text.contains("served by node.hosp"), "\(retrieved.stderr)")
+        // The regional node holds the index, not the document.
+        #expect(region.terminate() == 0)
+        #expect(hospital.terminate() == 0)
+        let regionalBlobs = (try? FileManager.default.contentsOfDirectory(atPath: dir.file("region-data/blobs"))) ?? []
+        #expect(regionalBlobs.isEmpty)
+    }
+}
