@@ -176,7 +176,30 @@ public enum CCDWriter {
     }
 
     static func id(_ w: inout XMLWriter, _ ii: InstanceIdentifier) {
-        w.empty("id", ["root": ii.root, "extension": ii.extension.isEmpty ? nil : ii.extension])
+        if isUID(ii.root) {
+            w.empty("id", ["root": ii.root, "extension": ii.extension.isEmpty ? nil : ii.extension])
+        } else {
+            // A root that is no OID, UUID or RUID (a bare namespace name) cannot be written as one.
+            w.empty("id", ["nullFlavor": "UNK", "extension": ii.extension.isEmpty ? nil : ii.extension])
+        }
+    }
+
+    /// Whether `s` is an HL7 v3 `uid`: an OID, a UUID or an RUID (CDA datatypes-base `uid`).
+    static func isUID(_ s: String) -> Bool {
+        let u = Array(s.utf8)
+        guard let first = u.first else { return false }
+        func digit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
+        func alpha(_ c: UInt8) -> Bool { (c >= 65 && c <= 90) || (c >= 97 && c <= 122) }
+        // OID: [0-2](\.(0|[1-9][0-9]*))*
+        if first >= 48 && first <= 50, u.count == 1 || u[1] == 46 {
+            let arcs = s.split(separator: ".", omittingEmptySubsequences: false)
+            if arcs.dropFirst().allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy(digit) && ($0 == "0" || $0.first != "0") }) { return true }
+        }
+        // UUID: 8-4-4-4-12 alphanumerics.
+        let groups = s.split(separator: "-", omittingEmptySubsequences: false)
+        if groups.map(\.count) == [8, 4, 4, 4, 12], groups.allSatisfy({ $0.utf8.allSatisfy { digit($0) || alpha($0) } }) { return true }
+        // RUID: [A-Za-z][A-Za-z0-9-]*
+        return alpha(first) && u.allSatisfy { digit($0) || alpha($0) || $0 == 45 }
     }
 
     static func entryId(_ w: inout XMLWriter, _ c: CCDContent, _ kind: String, _ n: Int) {
@@ -189,7 +212,7 @@ public enum CCDWriter {
     }
 
     static func code(_ w: inout XMLWriter, _ name: String, _ v: CodedValue, type: String? = nil) {
-        if v.code.isEmpty || v.codeSystem.isEmpty {
+        if v.code.isEmpty || !isUID(v.codeSystem) || v.code.contains(where: \.isWhitespace) {
             w.within(name, ["xsi:type": type, "nullFlavor": "OTH"]) { w in
                 if !v.displayName.isEmpty { w.element("originalText", text: v.displayName) }
             }

@@ -26,9 +26,10 @@ extension HL7Receiver {
     /// serialised part of ingest is only look-ups, the MPI decision and inserts.
     struct Prepared: Sendable {
         enum Effect: Sendable {
-            case upsert(LocalIdentity, Demographics, SealedPatient, SealedMPIRecord)
+            case upsert(LocalIdentity, Demographics, SealedPatient, SealedMPIRecord, PatientRecord)
             case merge(survivor: LocalIdentity, prior: LocalIdentity, Demographics, SealedPatient, SealedMPIRecord)
             case results(LocalIdentity, [Observation])
+            case medications(LocalIdentity, [PatientRecord.ClinicalEntry])
         }
         let effect: Effect
         let message: SealedMessage
@@ -47,6 +48,19 @@ extension HL7Receiver {
         switch event {
         case "R01":
             effect = .results(identity, try observations(message))
+        case "O11":
+            var meds: [PatientRecord.ClinicalEntry] = []
+            for rxe in message.views(RXESegment.self) {
+                guard let code = try rxe.giveCode, !code.identifier.isEmpty else {
+                    throw HL7Error(.requiredFieldMissing, "RXE-2 (give code) is required", at: HL7Location(segment: "RXE", field: 2))
+                }
+                let dose = [try rxe.amount, try rxe.units].filter { !$0.isEmpty }.joined(separator: " ")
+                meds.append(PatientRecord.ClinicalEntry(
+                    code: code.identifier, text: code.text, system: code.codingSystem, time: try rxe.start,
+                    detail: [dose, try rxe.instructions].filter { !$0.isEmpty }.joined(separator: ", ")))
+            }
+            guard !meds.isEmpty else { throw HL7Error(.requiredFieldMissing, "an RDE^O11 carries at least one RXE", at: HL7Location(segment: "RXE")) }
+            effect = .medications(identity, meds)
         case "A40":
             guard let mrg = message.view(MRGSegment.self) else {
                 throw HL7Error(.requiredFieldMissing, "an MRG segment is required", at: HL7Location(segment: "MRG"))
@@ -65,7 +79,7 @@ extension HL7Receiver {
                 throw HL7Error(.requiredFieldMissing, "PID-5 is required", at: HL7Location(segment: "PID", field: 5, repetition: 1, component: 1))
             }
             let record = try patientRecord(pid, message, identity, identifiers, controlID)
-            effect = .upsert(identity, record.demographics, try cipher.seal(patient: record), try cipher.seal(mpiIdentity: identity, demographics: record.demographics))
+            effect = .upsert(identity, record.demographics, try cipher.seal(patient: record), try cipher.seal(mpiIdentity: identity, demographics: record.demographics), record)
         }
         return Prepared(effect: effect, message: try cipher.seal(message: raw, ack: ack))
     }
@@ -77,6 +91,13 @@ extension HL7Receiver {
                 throw HL7Error(.unknownKey, "PID-3 names a patient this node does not know", at: HL7Location(segment: "PID", field: 3, repetition: 1, component: 1))
             }
             try tx.addObservations(observations, for: identity, controlID: controlID, at: now)
+        case .medications(let identity, let meds):
+            guard var record = try tx.patient(identity) else {
+                throw HL7Error(.unknownKey, "PID-3 names a patient this node does not know", at: HL7Location(segment: "PID", field: 3, repetition: 1, component: 1))
+            }
+            record.medications = (record.medications ?? []) + meds
+            record.lastMessageControlID = controlID
+            try tx.savePatient(try store.cipher.seal(patient: record), at: now)
         case .merge(let survivor, let prior, let demographics, let patient, let mpiRecord):
             guard try tx.patient(prior) != nil else {
                 throw HL7Error(.unknownKey, "MRG-1 names a patient this node does not know", at: HL7Location(segment: "MRG", field: 1, repetition: 1, component: 1))
@@ -85,8 +106,18 @@ extension HL7Receiver {
             try tx.mergePatient(prior, into: survivor, at: now)
             _ = try mpi.register(survivor, demographics, sealed: mpiRecord, in: tx, actor: "hl7:" + controlID, at: now)
             _ = try mpi.merge(prior, into: survivor, in: tx, actor: "hl7:" + controlID, at: now)
-        case .upsert(let identity, let demographics, let patient, let mpiRecord):
-            try tx.savePatient(patient, at: now)
+        case .upsert(let identity, let demographics, let patient, let mpiRecord, let record):
+            // Medications accumulate across messages, and an ADT without AL1/DG1 keeps the lists it does not carry:
+            // merge them from the stored record (resealing only then).
+            if let old = try tx.patient(identity), old.medications != nil || (record.problems == nil && old.problems != nil) || (record.allergies == nil && old.allergies != nil) {
+                var merged = record
+                merged.medications = old.medications
+                merged.problems = record.problems ?? old.problems
+                merged.allergies = record.allergies ?? old.allergies
+                try tx.savePatient(try store.cipher.seal(patient: merged), at: now)
+            } else {
+                try tx.savePatient(patient, at: now)
+            }
             _ = try mpi.register(identity, demographics, sealed: mpiRecord, in: tx, actor: "hl7:" + controlID, at: now)
         }
     }
@@ -116,12 +147,27 @@ extension HL7Receiver {
                 plan: try in1.planID?.identifier ?? "", company: try in1.companyName, policyNumber: try in1.policyNumber,
                 groupNumber: try in1.groupNumber))
         }
-        return PatientRecord(
+        var problems: [PatientRecord.ClinicalEntry] = []
+        for dg1 in message.views(DG1Segment.self) {
+            guard let code = try dg1.diagnosis, !code.identifier.isEmpty else { continue }
+            problems.append(PatientRecord.ClinicalEntry(code: code.identifier, text: code.text, system: code.codingSystem, time: try dg1.diagnosedAt, detail: try dg1.type))
+        }
+        var allergies: [PatientRecord.ClinicalEntry] = []
+        for al1 in message.views(AL1Segment.self) {
+            guard let code = try al1.allergen, !code.identifier.isEmpty || !code.text.isEmpty else { continue }
+            allergies.append(PatientRecord.ClinicalEntry(
+                code: code.identifier, text: code.text, system: code.codingSystem, detail: try al1.reactions.joined(separator: ", "),
+                severity: try al1.severity?.identifier ?? ""))
+        }
+        var record = PatientRecord(
             identity: identity,
             identifiers: identifiers.filter { !$0.id.isEmpty }.map { LocalIdentity(id: $0.id, authority: Self.authority($0)) },
             demographics: demographics, otherNames: names.dropFirst().map { $0.family + "^" + $0.given },
             contacts: contacts, insurance: insurance, primaryCareProvider: try message.view(PD1Segment.self)?.primaryCareProvider ?? "",
             lastMessageControlID: controlID)
+        record.problems = problems.isEmpty ? nil : problems
+        record.allergies = allergies.isEmpty ? nil : allergies
+        return record
     }
 
     func observations(_ message: HL7Message) throws -> [Observation] {

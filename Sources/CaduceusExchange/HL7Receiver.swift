@@ -80,13 +80,13 @@ public final class HL7Receiver: Sendable {
         let code = (try? msh.messageCode) ?? ""
         let event = (try? msh.triggerEvent) ?? ""
         switch (code, event) {
-        case ("ADT", "A01"), ("ADT", "A04"), ("ADT", "A08"), ("ADT", "A28"), ("ADT", "A31"), ("ADT", "A40"), ("ORU", "R01"):
+        case ("ADT", "A01"), ("ADT", "A04"), ("ADT", "A08"), ("ADT", "A28"), ("ADT", "A31"), ("ADT", "A40"), ("ORU", "R01"), ("RDE", "O11"):
             return await process(message, context, raw: bytes, now: now)
         case ("QBP", "Q23"):
             return await query(context, now: now) { try self.pix(message, context) }
         case ("QBP", "Q22"):
             return await query(context, now: now) { try self.pdq(message, context) }
-        case ("ADT", _), ("ORU", _), ("QBP", _):
+        case ("ADT", _), ("ORU", _), ("QBP", _), ("RDE", _):
             return await reject(context, .rejected([HL7Error(.unsupportedMessageType, "MSH-9.2 names a trigger event this node does not process", at: HL7Location(segment: "MSH", field: 9, repetition: 1, component: 2), hl7Code: .unsupportedEvent)]), now: now)
         default:
             return await reject(context, .rejected([HL7Error(.unsupportedMessageType, "MSH-9 names a message type this node does not process", at: HL7Location(segment: "MSH", field: 9, repetition: 1, component: 1))]), now: now)
@@ -144,8 +144,8 @@ public final class HL7Receiver: Sendable {
             }
             if fresh, let hook = configuration.onPatientStored {
                 switch prepared.effect {
-                case .upsert(let identity, _, _, _), .merge(let identity, _, _, _, _): await hook(identity)
-                case .results: break
+                case .upsert(let identity, _, _, _, _), .merge(let identity, _, _, _, _): await hook(identity)
+                case .results, .medications: break
                 }
             }
             return answer

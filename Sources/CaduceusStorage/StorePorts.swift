@@ -21,6 +21,36 @@ public struct PatientRecord: Sendable, Hashable, Codable {
     public var primaryCareProvider: String
     /// MSH-10 of the message that last changed the record.
     public var lastMessageControlID: String
+    /// Diagnoses (DG1) from the last ADT that carried any. Optional so records stored before it existed still open.
+    public var problems: [ClinicalEntry]?
+    /// Allergies (AL1) from the last ADT that carried any.
+    public var allergies: [ClinicalEntry]?
+    /// Medication orders (RXE from RDE^O11), accumulated.
+    public var medications: [ClinicalEntry]?
+
+    /// A coded clinical item (a diagnosis, an allergen, a medication) with its time and free text.
+    public struct ClinicalEntry: Sendable, Hashable, Codable {
+        /// The code (CWE-1).
+        public var code: String
+        /// Its text (CWE-2).
+        public var text: String
+        /// Its coding system (CWE-3: `I10`, `SCT`, `RXNORM`…).
+        public var system: String
+        /// When (onset, start; HL7 TS), `""` when unknown.
+        public var time: String
+        /// Free text: reaction for an allergy, instructions for a medication, type for a diagnosis.
+        public var detail: String
+        /// Severity for an allergy (`SV`, `MO`, `MI`), `""` otherwise.
+        public var severity: String
+        public init(code: String, text: String, system: String, time: String = "", detail: String = "", severity: String = "") {
+            self.code = code
+            self.text = text
+            self.system = system
+            self.time = time
+            self.detail = detail
+            self.severity = severity
+        }
+    }
 
     /// NK1.
     public struct Contact: Sendable, Hashable, Codable {

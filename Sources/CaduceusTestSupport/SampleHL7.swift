@@ -50,6 +50,25 @@ package enum SampleHL7 {
         "RCP|I|10^RD",
     ].joined(separator: "\r") + "\r"
 
+    /// An ADT^A08 for 4711 with diagnoses (DG1) and allergies (AL1).
+    package static let adtA08Clinical = [
+        "MSH|^~\\&|EPIC|GOODHEALTH|CADUCEUS|HOSP1|20260105090000||ADT^A08^ADT_A01|MSG00010|P|2.5.1",
+        "EVN|A08|20260105090000",
+        "PID|1||4711^^^GOODH&1.2.840.114350.1&ISO^MR||DOE^JANE^Q||19800214|F",
+        "AL1|1|DA|7980^Penicillin G^RXNORM|MO|Hives~Wheezing",
+        "AL1|2|FA|^Peanut^^|SV|Anaphylaxis",
+        "DG1|1||E11.9^Type 2 diabetes mellitus without complications^I10||20150301|F",
+        "DG1|2||38341003^Hypertensive disorder^SCT||20180611|W",
+    ].joined(separator: "\r") + "\r"
+
+    /// An RDE^O11 pharmacy order for 4711 (RXE).
+    package static let rdeO11 = [
+        "MSH|^~\\&|PHARM|GOODHEALTH|CADUCEUS|HOSP1|20260105100000||RDE^O11^RDE_O11|MSG00011|P|2.5.1",
+        "PID|1||4711^^^GOODH&1.2.840.114350.1&ISO^MR||DOE^JANE^Q||19800214|F",
+        "ORC|NW|ORD777",
+        "RXE|^BID^^20260105|860975^Metformin 500 MG Oral Tablet^RXNORM|500||mg|TAB|^Take with meals",
+    ].joined(separator: "\r") + "\r"
+
     /// Every sample, by a short name.
     package static let all: [(name: String, text: String)] = [
         ("adt-a01", adtA01), ("adt-a08-utf8", adtA08UTF8), ("adt-a40", adtA40), ("oru-r01", oruR01),

@@ -74,6 +74,21 @@ struct CCDWriterTests {
         #expect(h.patient.unsafeValue.family == "O'Brien & <Sons> \"Ltd\"")
     }
 
+    @Test("identifiers and codes that are not HL7 uids (namespace names, local code systems) become nullFlavors, and the CCD still validates")
+    func nonUIDs() throws {
+        var c = sampleContent()
+        c.patientIds = [InstanceIdentifier(root: "GOOD HEALTH", extension: "4711"), InstanceIdentifier(root: "HOSPA", extension: "A-1")]
+        c.problems[0].code = CodedValue(code: "X 1", codeSystem: "99LOCAL", displayName: "Local problem")
+        c.results[0].code.codeSystem = "2.16.840.1.113883.06.1"
+        let bytes = try CCDWriter.write(c)
+        let lint = try xmllint(bytes)
+        #expect(lint.ok, "\(lint.stderr.prefix(2000))")
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(text.contains("<id nullFlavor=\"UNK\" extension=\"4711\"/>"))
+        #expect(text.contains("<id root=\"HOSPA\" extension=\"A-1\"/>"), "an RUID is a uid")
+        #expect(text.contains("<originalText>Local problem</originalText>"))
+    }
+
     @Test("content that cannot make a valid CCD is refused")
     func refused() {
         var c = sampleContent()

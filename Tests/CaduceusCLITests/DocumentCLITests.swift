@@ -27,11 +27,15 @@ struct DocumentCLITests {
     func generate() throws {
         let dir = try TemporaryDirectory()
         let data = dir.url.appendingPathComponent("node").path
-        let files = [try dir.write("adt.hl7", SampleHL7.adtA01), try dir.write("oru.hl7", SampleHL7.oruR01)]
+        let files = [
+            try dir.write("adt.hl7", SampleHL7.adtA01), try dir.write("oru.hl7", SampleHL7.oruR01),
+            try dir.write("a08.hl7", SampleHL7.adtA08Clinical), try dir.write("rde.hl7", SampleHL7.rdeO11),
+        ]
         do {
             let server = try ServeProcess(data: data, domains: ["1.2.840.114350.1", "2.16.840.1.113883.4.1"])
             defer { server.kill9() }
-            #expect(try CaduceusBinary.run(["hl7", "send", "--to", "127.0.0.1:\(server.port)"] + files).ok)
+            let sent = try CaduceusBinary.run(["hl7", "send", "--to", "127.0.0.1:\(server.port)"] + files)
+            #expect(sent.ok && sent.text.components(separatedBy: "MSA|AA|").count == 5, "\(sent.text)")
             #expect(server.terminate() == 0)
         }
         let out = dir.file("ccd.xml")
@@ -41,6 +45,12 @@ struct DocumentCLITests {
         #expect(lint.ok, "\(lint.stderr.prefix(1000))")
         let text = String(decoding: try dir.read("ccd.xml"), as: UTF8.self)
         #expect(text.contains("Cholesterol") && text.contains("DOE"))
+        // Problems and allergies from the A08, the medication from the RDE, coded with the systems' OIDs.
+        for needle in ["code=\"E11.9\" codeSystem=\"2.16.840.1.113883.6.90\"", "code=\"38341003\" codeSystem=\"2.16.840.1.113883.6.96\"",
+                       "code=\"7980\" codeSystem=\"2.16.840.1.113883.6.88\"", "Peanut", "Hives, Wheezing", "Severe",
+                       "code=\"860975\" codeSystem=\"2.16.840.1.113883.6.88\"", "500 mg, Take with meals"] {
+            #expect(text.contains(needle), "\(needle)")
+        }
         let unknown = try CaduceusBinary.run(["ccd", "generate", "--data", data, "--id", "nobody", "--authority", "1.2.840.114350.1"])
         #expect(unknown.status == 1 && unknown.stderr.contains("exchange.unknown-patient"))
     }

@@ -428,3 +428,72 @@ extension ERRSegment {
         }
     }
 }
+
+/// AL1 — Patient allergy information (§3.4.6).
+public struct AL1Segment: HL7SegmentView {
+    /// `AL1`.
+    public static let segmentID = "AL1"
+    /// The segment.
+    public let segment: HL7Segment
+    /// Its dialect.
+    public let dialect: HL7Dialect
+    /// Wraps a segment.
+    public init(_ segment: HL7Segment, _ dialect: HL7Dialect) {
+        self.segment = segment
+        self.dialect = dialect
+    }
+    /// AL1-2 allergen type (`DA` drug, `FA` food, `EA` environmental…).
+    public var allergenType: CWE? { get throws(HL7Error) { try all(2) { r, d throws(HL7Error) in try r.cwe(d) }.first } }
+    /// AL1-3 allergen code.
+    public var allergen: CWE? { get throws(HL7Error) { try all(3) { r, d throws(HL7Error) in try r.cwe(d) }.first } }
+    /// AL1-4 severity (`SV` severe, `MO` moderate, `MI` mild).
+    public var severity: CWE? { get throws(HL7Error) { try all(4) { r, d throws(HL7Error) in try r.cwe(d) }.first } }
+    /// AL1-5 reactions.
+    public var reactions: [String] { get throws(HL7Error) { try all(5) { r, d throws(HL7Error) in let c = try r.cwe(d); return c.text.isEmpty ? c.identifier : c.text } } }
+}
+
+/// DG1 — Diagnosis (§6.5.2).
+public struct DG1Segment: HL7SegmentView {
+    /// `DG1`.
+    public static let segmentID = "DG1"
+    /// The segment.
+    public let segment: HL7Segment
+    /// Its dialect.
+    public let dialect: HL7Dialect
+    /// Wraps a segment.
+    public init(_ segment: HL7Segment, _ dialect: HL7Dialect) {
+        self.segment = segment
+        self.dialect = dialect
+    }
+    /// DG1-3 diagnosis code (ICD-10, SNOMED CT…).
+    public var diagnosis: CWE? { get throws(HL7Error) { try all(3) { r, d throws(HL7Error) in try r.cwe(d) }.first } }
+    /// DG1-5 diagnosis date/time.
+    public var diagnosedAt: String { get throws(HL7Error) { try string(5) } }
+    /// DG1-6 diagnosis type (`A` admitting, `W` working, `F` final).
+    public var type: String { get throws(HL7Error) { try string(6) } }
+}
+
+/// RXE — Pharmacy/treatment encoded order (§4.14.4).
+public struct RXESegment: HL7SegmentView {
+    /// `RXE`.
+    public static let segmentID = "RXE"
+    /// The segment.
+    public let segment: HL7Segment
+    /// Its dialect.
+    public let dialect: HL7Dialect
+    /// Wraps a segment.
+    public init(_ segment: HL7Segment, _ dialect: HL7Dialect) {
+        self.segment = segment
+        self.dialect = dialect
+    }
+    /// RXE-1.4 start date/time (quantity/timing).
+    public var start: String { get throws(HL7Error) { try string(1, 4) } }
+    /// RXE-2 give code (RxNorm, NDC…).
+    public var giveCode: CWE? { get throws(HL7Error) { try all(2) { r, d throws(HL7Error) in try r.cwe(d) }.first } }
+    /// RXE-3 minimum give amount.
+    public var amount: String { get throws(HL7Error) { try string(3) } }
+    /// RXE-5.1 give units.
+    public var units: String { get throws(HL7Error) { try string(5) } }
+    /// RXE-7 provider's administration instructions (text of the first repetition).
+    public var instructions: String { get throws(HL7Error) { try all(7) { r, d throws(HL7Error) in try r.cwe(d).text }.first ?? "" } }
+}
