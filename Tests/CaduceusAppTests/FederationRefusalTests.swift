@@ -100,6 +100,9 @@ struct FederationRefusalTests {
             set.entries = [entry]
             let impersonation = try envelope(.registerSubmission, to: LocalFederation.regional, body: set, from: nodeB, encryptedTo: regionalCert)
             #expect(await code { _ = try await legit.post(regional, path: ExchangeOperation.registerSubmission.path, envelope: impersonation) } == "exchange.forbidden")
+            // A body over the 64 MiB limit is refused before it is read whole.
+            let huge = [UInt8](repeating: 0x30, count: NodeServer.maxBody + 1)
+            #expect(await code { _ = try await legit.post(regional, path: ExchangeOperation.query.path, envelope: huge) } == "documents.too-large")
             #expect(try await counts(fed) == before)
 
             // Documents: about someone else, billion laughs, external entity, truncated DICOM, unknown type.
