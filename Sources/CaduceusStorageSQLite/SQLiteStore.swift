@@ -59,6 +59,8 @@ public final class SQLiteStore: CaduceusStore {
     public init(path: String, nodeKey: NodeKey) throws {
         var configuration = Configuration()
         configuration.publicStatementArguments = false  // never log bound values (PHI)
+        // Another process may hold the write lock for a moment (a CLI command beside a running node): wait for it.
+        configuration.busyMode = .timeout(30)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }

@@ -4,7 +4,9 @@ import Foundation
 import Testing
 
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-let sharedTestData = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/testdata")
+/// HL7's C-CDA examples and CDA schema, vendored under Tests/Fixtures/hl7 (see SOURCE.md there) so a clean clone has
+/// them; `fixturesMatchShared` checks they are the files of ../shared/testdata when that exists.
+let sharedTestData = repositoryRoot.appendingPathComponent("Tests/Fixtures/hl7")
 
 func example(_ name: String) throws -> [UInt8] {
     Array(try Data(contentsOf: sharedTestData.appendingPathComponent("ccda/\(name)")))
@@ -59,6 +61,21 @@ let expectations: [Expected] = [
 
 @Suite("CDA header → registry metadata")
 struct CDAHeaderTests {
+    @Test("the vendored fixtures are byte for byte the shared test data (when ../shared is present)")
+    func fixturesMatchShared() throws {
+        let shared = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/testdata")
+        let ours = try FileManager.default.contentsOfDirectory(atPath: sharedTestData.appendingPathComponent("ccda").path).sorted()
+        #expect(ours.count == 8)
+        guard FileManager.default.fileExists(atPath: shared.path) else { return }
+        let theirs = try FileManager.default.contentsOfDirectory(atPath: shared.appendingPathComponent("ccda").path).sorted()
+        #expect(ours == theirs)
+        for name in theirs {
+            #expect(try Data(contentsOf: shared.appendingPathComponent("ccda/" + name)) == (try Data(contentsOf: sharedTestData.appendingPathComponent("ccda/" + name))))
+        }
+        let xsd = "cda-schema/infrastructure/cda/CDA_SDTC.xsd"
+        #expect(try Data(contentsOf: shared.appendingPathComponent(xsd)) == (try Data(contentsOf: sharedTestData.appendingPathComponent(xsd))))
+    }
+
     @Test("every HL7 C-CDA example is read into the metadata written in it", arguments: expectations)
     func examples(e: Expected) throws {
         let h = try CDAHeader.read(try example(e.file))

@@ -6,7 +6,7 @@ import Testing
 @Suite("cda / ccd CLI")
 struct DocumentCLITests {
     let shared = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/testdata")
+        .appendingPathComponent("Tests/Fixtures/hl7")
 
     @Test("cda inspect prints the header; a DTD is one coded line and exit 1")
     func inspect() throws {
