@@ -80,6 +80,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "CaduceusAudit",
+            dependencies: ["CaduceusCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "CaduceusPatientIndex",
             dependencies: ["CaduceusCore"],
             swiftSettings: strictSettings
@@ -88,7 +93,7 @@ let package = Package(
         .target(
             name: "CaduceusStorage",
             dependencies: [
-                "CaduceusCore", "CaduceusPatientIndex", "CaduceusDocuments",
+                "CaduceusCore", "CaduceusPatientIndex", "CaduceusDocuments", "CaduceusAudit",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings
@@ -96,7 +101,7 @@ let package = Package(
         .target(
             name: "CaduceusStorageSQLite",
             dependencies: [
-                "CaduceusCore", "CaduceusStorage", "CaduceusPatientIndex", "CaduceusDocuments",
+                "CaduceusCore", "CaduceusStorage", "CaduceusPatientIndex", "CaduceusDocuments", "CaduceusAudit",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -257,6 +262,15 @@ let package = Package(
             dependencies: [
                 "CaduceusDocuments", "CaduceusCore", "CaduceusTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "CaduceusAuditTests",
+            dependencies: [
+                "CaduceusAudit", "CaduceusCore", "CaduceusStorage", "CaduceusStorageSQLite", "CaduceusTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings
         ),

@@ -138,6 +138,16 @@ public final class SQLiteStore: CaduceusStore {
                     id TEXT PRIMARY KEY, node TEXT NOT NULL, updated_at DATETIME NOT NULL);
                 """)
         }
+        m.registerMigration("v3-audit-chain") { db in
+            try db.execute(sql: """
+                CREATE TABLE audit_log (
+                    seq INTEGER PRIMARY KEY, prev BLOB NOT NULL, body BLOB NOT NULL, hash BLOB NOT NULL,
+                    at REAL NOT NULL, event_id TEXT NOT NULL, patient TEXT, user TEXT, outcome INTEGER NOT NULL);
+                CREATE INDEX audit_patient ON audit_log (patient, seq);
+                CREATE INDEX audit_user ON audit_log (user, seq);
+                CREATE TABLE audit_checkpoints (seq INTEGER PRIMARY KEY, checkpoint TEXT NOT NULL);
+                """)
+        }
         return m
     }
 

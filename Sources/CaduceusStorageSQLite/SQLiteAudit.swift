@@ -1,0 +1,81 @@
+import CaduceusAudit
+import CaduceusStorage
+import Foundation
+import GRDB
+
+extension SQLiteTransaction {
+    @discardableResult
+    func appendAudit(_ messages: [AuditMessage]) throws -> [ChainedRecord] {
+        let (sequence, head) = try SQLiteReader(db: db, cipher: cipher).auditHead()
+        var chain = AuditChain(sequence: sequence, head: head)
+        var out: [ChainedRecord] = []
+        out.reserveCapacity(messages.count)
+        for m in messages {
+            let r = try chain.append(m)
+            let patient = m.objects.first { $0.typeCode == 1 && $0.role == 1 }?.id
+            let user = m.participants.first { $0.isRequestor }?.userID
+            try sql("append an audit event") {
+                try db.cachedStatement(sql: "INSERT INTO audit_log (seq, prev, body, hash, at, event_id, patient, user, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                    .execute(arguments: [Int64(r.sequence), Data(r.previousHash), Data(r.body), Data(r.hash), m.time.timeIntervalSince1970, m.eventID.code, patient, user, m.outcome.rawValue])
+            }
+            out.append(r)
+        }
+        return out
+    }
+
+    func saveCheckpoint(_ checkpoint: AuditCheckpoint) throws(StorageError) {
+        let json = String(decoding: (try? JSONEncoder().encode(checkpoint)) ?? Data(), as: UTF8.self)
+        try sql("store a checkpoint") {
+            try db.execute(sql: "INSERT OR REPLACE INTO audit_checkpoints (seq, checkpoint) VALUES (?, ?)", arguments: [Int64(checkpoint.sequence), json])
+        }
+    }
+
+    func auditHead() throws(StorageError) -> (sequence: UInt64, hash: [UInt8]) { try SQLiteReader(db: db, cipher: cipher).auditHead() }
+    func forEachAuditRecord(_ body: (ChainedRecord) -> Bool) throws(StorageError) { try SQLiteReader(db: db, cipher: cipher).forEachAuditRecord(body) }
+    func auditCheckpoints() throws(StorageError) -> [AuditCheckpoint] { try SQLiteReader(db: db, cipher: cipher).auditCheckpoints() }
+    func auditMessages(_ filter: AuditFilter) throws(StorageError) -> [(sequence: UInt64, message: AuditMessage)] { try SQLiteReader(db: db, cipher: cipher).auditMessages(filter) }
+}
+
+extension SQLiteReader {
+    func auditHead() throws(StorageError) -> (sequence: UInt64, hash: [UInt8]) {
+        let row = try sql("read the audit head") { try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")) }
+        guard let row else { return (0, AuditChain.genesis) }
+        return (UInt64(row["seq"] as Int64), Array(row["hash"] as Data))
+    }
+
+    func forEachAuditRecord(_ body: (ChainedRecord) -> Bool) throws(StorageError) {
+        try sql("read the audit log") {
+            let rows = try Row.fetchCursor(db, sql: "SELECT seq, prev, body, hash FROM audit_log ORDER BY seq")
+            while let row = try rows.next() {
+                let record = ChainedRecord(
+                    sequence: UInt64(max(0, row["seq"] as Int64)), previousHash: Array(row["prev"] as Data), body: Array(row["body"] as Data),
+                    hash: Array(row["hash"] as Data))
+                if !body(record) { break }
+            }
+        }
+    }
+
+    func auditCheckpoints() throws(StorageError) -> [AuditCheckpoint] {
+        let rows = try sql("read checkpoints") { try String.fetchAll(db, sql: "SELECT checkpoint FROM audit_checkpoints ORDER BY seq") }
+        return rows.compactMap { try? JSONDecoder().decode(AuditCheckpoint.self, from: Data($0.utf8)) }
+    }
+
+    func auditMessages(_ f: AuditFilter) throws(StorageError) -> [(sequence: UInt64, message: AuditMessage)] {
+        var clauses: [String] = []
+        var arguments: [any DatabaseValueConvertible] = []
+        if let p = f.patient { clauses.append("patient = ?"); arguments.append(p) }
+        if let u = f.user { clauses.append("user = ?"); arguments.append(u) }
+        if let e = f.eventID { clauses.append("event_id = ?"); arguments.append(e) }
+        if let from = f.from { clauses.append("at >= ?"); arguments.append(from.timeIntervalSince1970) }
+        if let to = f.to { clauses.append("at < ?"); arguments.append(to.timeIntervalSince1970) }
+        arguments.append(f.limit)
+        let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+        let rows = try sql("query the audit log") {
+            try Row.fetchAll(db, sql: "SELECT seq, body FROM audit_log \(whereClause) ORDER BY seq DESC LIMIT ?", arguments: StatementArguments(arguments))
+        }
+        return rows.compactMap { row in
+            guard let m = try? AuditChain.decode(Array(row["body"] as Data)) else { return nil }
+            return (UInt64(row["seq"] as Int64), m)
+        }
+    }
+}
