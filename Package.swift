@@ -112,7 +112,7 @@ let package = Package(
             name: "CaduceusExchange",
             dependencies: [
                 "CaduceusCore", "CaduceusHL7", "CaduceusPatientIndex", "CaduceusStorage", "CaduceusDocuments", "CaduceusCDA",
-                "CaduceusDICOM", "CaduceusCMS", "CaduceusPKI",
+                "CaduceusDICOM", "CaduceusCMS", "CaduceusPKI", "CaduceusAudit",
                 .product(name: "X509", package: "swift-certificates"),
             ],
             swiftSettings: strictSettings
@@ -303,7 +303,8 @@ let package = Package(
             name: "CaduceusAppTests",
             dependencies: [
                 "CaduceusApp", "CaduceusExchange", "CaduceusHTTP", "CaduceusDocuments", "CaduceusPKI", "CaduceusCore",
-                "CaduceusCMS", "CaduceusStorage", "CaduceusTestSupport", "CaduceusPatientIndex",
+                "CaduceusCMS", "CaduceusStorage", "CaduceusTestSupport", "CaduceusPatientIndex", "CaduceusAudit",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Logging", package: "swift-log"),
             ],

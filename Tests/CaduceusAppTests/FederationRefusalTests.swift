@@ -1,4 +1,5 @@
 import CaduceusApp
+import CaduceusAudit
 import CaduceusCMS
 import CaduceusCore
 import CaduceusDocuments
@@ -107,7 +108,7 @@ struct FederationRefusalTests {
 
             // Documents: about someone else, billion laughs, external entity, truncated DICOM, unknown type.
             let otherPatient = PatientIdentifier(id: "A-99999", authority: LocalFederation.domainA)
-            let auditBefore = try await fed.runtimes[LocalFederation.hospitalA]!.store.read { try $0.auditEvents(limit: 1000).count }
+            let auditBefore = try await fed.runtimes[LocalFederation.hospitalA]!.store.read { try $0.auditMessages(AuditFilter()).count }
             #expect(await code { _ = try await clinicianA.submit([MIMEPart(contentType: "text/xml", id: "x", body: ccd)], patient: otherPatient) } == "documents.patient-mismatch")
             let laughs = Array("<?xml version=\"1.0\"?><!DOCTYPE l [<!ENTITY a \"aaaa\"><!ENTITY b \"&a;&a;&a;&a;\">]><ClinicalDocument xmlns=\"urn:hl7-org:v3\">&b;</ClinicalDocument>".utf8)
             #expect(await code { _ = try await clinicianA.submit([MIMEPart(contentType: "text/xml", id: "x", body: laughs)], patient: patientA) } == "cda.doctype-forbidden")
@@ -118,9 +119,11 @@ struct FederationRefusalTests {
             // All or nothing: a good document with a bad one stores neither.
             #expect(await code { _ = try await clinicianA.submit([MIMEPart(contentType: "text/xml", id: "ok", body: ccd), MIMEPart(contentType: "text/xml", id: "x", body: laughs)], patient: patientA) } == "cda.doctype-forbidden")
             #expect(try await counts(fed) == before)
-            let auditAfter = try await fed.runtimes[LocalFederation.hospitalA]!.store.read { try $0.auditEvents(limit: 1000) }
+            let auditAfter = try await fed.runtimes[LocalFederation.hospitalA]!.store.read { try $0.auditMessages(AuditFilter()) }
             #expect(auditAfter.count == auditBefore + 6, "one audit event per refusal")
-            #expect(auditAfter.prefix(6).allSatisfy { $0.kind == "exchange.user.submit" && $0.code != "ok" })
+            #expect(auditAfter.prefix(6).allSatisfy { $0.message.eventTypes.first?.code == "user.submit" && $0.message.outcome != .success && !$0.message.errorCode.isEmpty })
+            let refusalCodes = Set(auditAfter.prefix(6).map { $0.message.errorCode })
+            #expect(refusalCodes == ["documents.patient-mismatch", "cda.doctype-forbidden", "cda.entity-forbidden", "dicom.truncated", "documents.unsupported-format"])
 
             // Duplicate unique id with other content.
             let first = try await clinicianA.submit([MIMEPart(contentType: "text/xml", id: "ccd", body: ccd)], patient: patientA)

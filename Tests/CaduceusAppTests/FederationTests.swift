@@ -1,4 +1,6 @@
 import CaduceusApp
+import CaduceusAudit
+import Crypto
 import CaduceusCMS
 import CaduceusCore
 import CaduceusDocuments
@@ -120,6 +122,33 @@ struct FederationTests {
                 if !forwarded { try await Task.sleep(for: .milliseconds(50)) }
             }
             #expect(forwarded, "the regional MPI learned the new identity")
+
+            // Every operation left an audit message in each node's hash-chained log, naming patients by id only.
+            for (id, runtime) in fed.runtimes {
+                let verdict = try await runtime.store.read { r -> AuditVerification in
+                    var v = AuditVerifier(checkpoints: try r.auditCheckpoints(), key: P256.Signing.PrivateKey().publicKey)
+                    try r.forEachAuditRecord { v.feed($0) }
+                    return v.finish()
+                }
+                #expect(verdict.isIntact && verdict.records > 0, "\(id): \(verdict)")
+                let bodies = try await runtime.store.read { r -> [UInt8] in
+                    var all: [UInt8] = []
+                    try r.forEachAuditRecord { all += $0.body; return true }
+                    return all
+                }
+                for needle in [DemoData.family, DemoData.given, DemoData.birthDate] { #expect(!contains(bodies, needle), "\(id) audit names \(needle)") }
+            }
+            let trailA = try await fed.runtimes[LocalFederation.hospitalA]!.store.read { try $0.auditMessages(AuditFilter()) }.map(\.message)
+            let opsA = Set(trailA.compactMap { $0.eventTypes.first?.code })
+            #expect(opsA.isSuperset(of: ["user.submit", "repository.retrieve", "user.transfer"]), "\(opsA)")
+            let trailRegional = try await fed.runtimes[LocalFederation.regional]!.store.read { try $0.auditMessages(AuditFilter()) }.map(\.message)
+            let opsRegional = Set(trailRegional.compactMap { $0.eventTypes.first?.code })
+            #expect(opsRegional.isSuperset(of: ["mpi.register", "mpi.pdq", "registry.register", "registry.query"]), "\(opsRegional)")
+            let byPatient = try await fed.runtimes[LocalFederation.regional]!.store.read { try $0.auditMessages(AuditFilter(patient: patient.patientId.description)) }
+            #expect(byPatient.contains { $0.message.participants.first?.userID == LocalFederation.hospitalB }, "B's query for the patient is on the patient's trail")
+            let submit = try #require(trailA.first { $0.eventTypes.first?.code == "user.submit" })
+            #expect(submit.participants.first?.userID == "Dr clinician.hospital-a (synthetic)" && submit.outcome == .success)
+            #expect(submit.objects.contains(.patient(patientA.description)) && submit.objects.filter { $0.typeCode == 2 }.count == 2)
 
             // Metrics count the operations.
             #expect(fed.runtimes[LocalFederation.hospitalA]!.metrics.exposition().contains("operation=\"/v1/user/submit\",outcome=\"ok\"} 1"))

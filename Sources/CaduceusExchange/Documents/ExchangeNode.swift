@@ -4,6 +4,7 @@ public import CaduceusDocuments
 public import CaduceusCore
 public import X509
 import CaduceusCMS
+import CaduceusAudit
 public import CaduceusPatientIndex
 import Foundation
 import Synchronization
@@ -90,25 +91,30 @@ public final class ExchangeNode: Sendable {
         guard let operation = ExchangeOperation.allCases.first(where: { $0.path == path }) else {
             throw ExchangeError(.badRequest, "no such operation")
         }
-        var signer = "unknown"
-        do {
-            let opened = try await Envelope.open(envelope, as: id, credential: credential, validator: validatorSource(), expecting: operation, now: clock.now())
-            signer = opened.identity.commonName
-            let reply = try await dispatch(operation, opened)
-            let sealed = try Envelope.seal(reply, from: credential, to: opened.signer, now: clock.now())
-            try? await audit(kind: "exchange.\(operation.rawValue)", code: "ok", detail: "signer=\(signer) request=\(opened.message.header.requestId)")
-            return sealed
-        } catch {
-            let code = (error as? any CaduceusError)?.code ?? "exchange.internal"
-            try? await audit(kind: "exchange.\(operation.rawValue)", code: code, detail: "signer=\(signer)")
-            if error is any CaduceusError { throw error }
-            throw ExchangeError(.badRequest, "the request could not be processed")
+        let notes = AuditNotes()
+        return try await AuditNotes.$current.withValue(notes) {
+            do {
+                let opened = try await Envelope.open(envelope, as: id, credential: credential, validator: validatorSource(), expecting: operation, now: clock.now())
+                notes.signer = opened.identity
+                let reply = try await dispatch(operation, opened)
+                let sealed = try Envelope.seal(reply, from: credential, to: opened.signer, now: clock.now())
+                try? await audit(operation, notes, error: nil)
+                return sealed
+            } catch {
+                try? await audit(operation, notes, error: error)
+                if error is any CaduceusError { throw error }
+                throw ExchangeError(.badRequest, "the request could not be processed")
+            }
         }
     }
 
-    func audit(kind: String, code: String, detail: String) async throws {
-        let now = clock.now()
-        try await store.write { tx in try tx.audit(AuditEvent(kind: kind, code: code, detail: detail), at: now) }
+    /// Appends the operation's audit message to the hash-chained log: who (the envelope's signer, or "unknown" when
+    /// the envelope did not open), this node, what (patients by identifier, documents by unique id — never names or
+    /// birth dates), the outcome and its error code.
+    func audit(_ operation: ExchangeOperation, _ notes: AuditNotes, error: (any Error)?) async throws {
+        let message = AuditNotes.message(
+            for: operation, notes: notes, node: id, endpoint: configuration.endpoint, error: error, time: clock.now())
+        try await store.write { tx in try tx.appendAudit([message]) }
     }
 
     func require(_ role: NodeRole) throws(ExchangeError) {
@@ -189,6 +195,7 @@ public final class ExchangeNode: Sendable {
             return try mpi.register(request.identity, request.demographics, sealed: sealed, in: tx, actor: actor, at: now).record
         }
         let person = mpi.read { $0.person(of: record) } ?? ""
+        AuditNotes.current?.patient(PatientIdentifier(id: request.identity.id, authority: request.identity.authority))
         return try reply(o, RegisterIdentityResponse(patientId: PatientIdentifier(id: person, authority: mpi.globalAuthority)))
     }
 
@@ -227,6 +234,8 @@ public final class ExchangeNode: Sendable {
             throw ExchangeError(.forbidden, "a node registers only documents held in its own repository")
         }
         let global = try globalPatient(set.patientId)
+        AuditNotes.current?.patient(global)
+        AuditNotes.current?.documents(set.entries.map(\.uniqueId))
         set.patientId = global
         for i in set.entries.indices {
             guard set.entries[i].patientId == set.entries[i].sourcePatientId || set.entries[i].patientId == global else {
@@ -247,10 +256,12 @@ public final class ExchangeNode: Sendable {
     func runQuery(_ query: StoredQuery) async throws -> [DocumentEntry] {
         switch query {
         case .findDocuments(var q):
+            AuditNotes.current?.patient(q.patientId)
             q.patientId = try globalPatient(q.patientId)
             let frozen = q
             return try await store.read { r in try r.findDocuments(frozen, limit: 1000) }
         case .getDocuments(let ids):
+            AuditNotes.current?.documents(ids)
             guard ids.count <= 1000 else { throw DocumentsError(.tooLarge, "GetDocuments takes at most 1000 ids") }
             return try await store.read { r in try r.registryEntries(uniqueIds: ids) }
         }
@@ -275,6 +286,7 @@ public final class ExchangeNode: Sendable {
 
     func localDocuments(_ ids: [String]) async throws -> ([DocumentEntry], [MIMEPart]) {
         guard !ids.isEmpty, ids.count <= 100 else { throw ExchangeError(.badRequest, "retrieve between 1 and 100 documents at a time") }
+        AuditNotes.current?.documents(ids)
         var entries: [DocumentEntry] = []
         var parts: [MIMEPart] = []
         for uid in ids {
@@ -296,6 +308,8 @@ public final class ExchangeNode: Sendable {
             throw DocumentsError(.invalidMetadata, "a transfer carries one metadata entry per document")
         }
         var received: [(RepositoryDocument, [UInt8])] = []
+        AuditNotes.current?.documents(request.entries.map(\.uniqueId))
+        for e in request.entries { AuditNotes.current?.patient(e.sourcePatientId) }
         for part in o.message.documents {
             guard var entry = request.entries.first(where: { $0.uniqueId == part.contentID }) else {
                 throw DocumentsError(.invalidMetadata, "a document part has no metadata entry")
@@ -430,6 +444,7 @@ public final class ExchangeNode: Sendable {
         try require(.hospital)
         try requirePerson(o)
         let request = try o.message.decodeBody(SubmitRequest.self)
+        AuditNotes.current?.patient(request.patient)
         guard !o.message.documents.isEmpty else { throw DocumentsError(.invalidMetadata, "a submission carries at least one document") }
         guard request.replaces == nil || o.message.documents.count == 1 else {
             throw DocumentsError(.invalidMetadata, "a replacement submits exactly one document")
@@ -439,6 +454,7 @@ public final class ExchangeNode: Sendable {
             let entry = try DocumentMetadata.entry(for: part.body, mimeType: part.mediaType, sourcePatient: request.patient, repositoryId: id, confidentiality: request.confidentiality, replaces: request.replaces, now: clock.now())
             docs.append((entry, part.body))
         }
+        AuditNotes.current?.documents(docs.map(\.0.uniqueId))
         let registered = try await publish(docs, patient: request.patient, evidence: o)
         return try reply(o, EntriesResponse(entries: registered))
     }
@@ -466,6 +482,10 @@ public final class ExchangeNode: Sendable {
     func userQuery(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
         try requirePerson(o)
         let query = try o.message.decodeBody(StoredQuery.self)
+        switch query {
+        case .findDocuments(let q): AuditNotes.current?.patient(q.patientId)
+        case .getDocuments(let ids): AuditNotes.current?.documents(ids)
+        }
         let entries = try await queryRegistry(query)
         return try reply(o, EntriesResponse(entries: entries))
     }
@@ -486,7 +506,9 @@ public final class ExchangeNode: Sendable {
     func userRetrieve(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
         try requirePerson(o)
         let request = try o.message.decodeBody(RetrieveRequest.self)
+        AuditNotes.current?.documents(request.uniqueIds)
         let (entries, parts, servedBy) = try await retrieveAcross(request.uniqueIds)
+        for e in entries { AuditNotes.current?.patient(e.patientId) }
         return try reply(o, RetrieveResponse(entries: entries, servedBy: servedBy), documents: parts)
     }
 
@@ -516,6 +538,7 @@ public final class ExchangeNode: Sendable {
         try require(.hospital)
         try requirePerson(o)
         let request = try o.message.decodeBody(TransferRequest.self)
+        AuditNotes.current?.documents(request.uniqueIds)
         return try reply(o, try await transfer(request.uniqueIds, to: request.to, reason: request.reason))
     }
 

@@ -1,0 +1,57 @@
+import CaduceusAudit
+import CaduceusCore
+import CaduceusDocuments
+import CaduceusPKI
+import Foundation
+import Synchronization
+
+/// What an operation touched, collected while it runs (a task-local), for its audit message.
+final class AuditNotes: Sendable {
+    @TaskLocal static var current: AuditNotes?
+
+    let state = Mutex<(signer: FederationIdentity?, objects: [AuditObject])>((nil, []))
+
+    var signer: FederationIdentity? {
+        get { state.withLock { $0.signer } }
+        set { state.withLock { $0.signer = newValue } }
+    }
+
+    func patient(_ p: PatientIdentifier) {
+        add(.patient(p.description))
+    }
+
+    func documents(_ ids: [String]) {
+        for id in ids.prefix(100) { add(.document(id)) }
+    }
+
+    func add(_ o: AuditObject) {
+        state.withLock { s in if !s.objects.contains(o) { s.objects.append(o) } }
+    }
+
+    /// DICOM PS3.15 A.5 event ids and actions per operation (ITI-8/9/21-style for the MPI, ITI-18/41/42/43 for
+    /// documents).
+    static func kind(_ operation: ExchangeOperation) -> (AuditCode, AuditAction) {
+        switch operation {
+        case .registerIdentity: return (.patientRecord, .create)
+        case .findPatients, .userFindPatients, .query, .userQuery: return (.query, .execute)
+        case .registerSubmission, .transfer, .submit: return (.import, .create)
+        case .retrieve, .userTransfer: return (.export, .read)
+        case .userRetrieve: return (.import, .read)
+        case .publishNode: return (.applicationActivity, .update)
+        }
+    }
+
+    static func message(for operation: ExchangeOperation, notes: AuditNotes, node: String, endpoint: String, error: (any Error)?, time: Date) -> AuditMessage {
+        let (event, action) = kind(operation)
+        let (signer, objects) = notes.state.withLock { ($0.signer, $0.objects) }
+        var participants: [AuditParticipant] = []
+        let role = signer.map { AuditCode($0.kind.rawValue, system: "caduceus-certificate-policy", display: $0.kind.rawValue) }
+        participants.append(AuditParticipant(userID: signer?.commonName ?? "unknown", roles: role.map { [$0] } ?? [], isRequestor: true))
+        participants.append(AuditParticipant(userID: node, isRequestor: false, networkAccessPoint: endpoint))
+        let code = error.map { ($0 as? any CaduceusError)?.code ?? "exchange.internal" } ?? ""
+        return AuditMessage(
+            eventID: event, eventTypes: [AuditCode(operation.rawValue, system: "caduceus-operation", display: operation.rawValue)],
+            action: action, outcome: error == nil ? .success : (code.hasPrefix("storage.") ? .seriousFailure : .minorFailure),
+            time: time, sourceID: node, errorCode: code, participants: participants, objects: objects)
+    }
+}
