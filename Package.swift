@@ -151,7 +151,8 @@ let package = Package(
             name: "CaduceusApp",
             dependencies: [
                 "CaduceusCore", "CaduceusPKI", "CaduceusExchange", "CaduceusHTTP", "CaduceusStorage", "CaduceusStorageSQLite",
-                "CaduceusDICOM",
+                "CaduceusDICOM", "CaduceusAudit",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -191,6 +192,7 @@ let package = Package(
                 "CaduceusDocuments",
                 "CaduceusHTTP",
                 "CaduceusApp",
+                "CaduceusAudit",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "SystemPackage", package: "swift-system"),

@@ -123,6 +123,7 @@ public final class LocalFederation: Sendable {
                 if done { started.continuation.yield() }
             })
             if let forwarder = runtime.forwarder { services.append(forwarder) }
+            services.append(runtime.checkpointer())
         }
         let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         return try await withThrowingTaskGroup(of: T?.self) { tasks in

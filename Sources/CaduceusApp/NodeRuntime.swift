@@ -58,6 +58,8 @@ public final class NodeRuntime: Sendable {
     public let hl7: HL7Receiver?
     /// Forwards HL7-registered identities to the regional MPI (hospital nodes that are not regional).
     public let forwarder: RegistrationForwarder?
+    /// Signs audit checkpoints.
+    public let auditKey: AuditSigningKey
     /// Request metrics.
     public let metrics = NodeMetrics()
     let settings: NodeServer.Settings
@@ -69,6 +71,7 @@ public final class NodeRuntime: Sendable {
     public init(directory: String, configuration: ExchangeConfiguration, credential: Credential, trust: TrustStore, host: String, port: Int, hl7Domains: Set<String> = [], thresholds: MatchThresholds = MatchThresholds(), benchmarkSink: Bool = false, logger: Logger) async throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let key = try NodeKey.loadOrCreate(at: directory + "/node.key")
+        auditKey = try AuditSigningKey.loadOrCreate(in: directory)
         store = try SQLiteStore(path: directory + "/caduceus.sqlite", nodeKey: key)
         let blobs = try BlobStore(directory: directory + "/blobs", cipher: store.cipher)
         // Every node keeps an MPI: the regional one is the federation's; a hospital's links its own EMRs' ids.
@@ -91,6 +94,11 @@ public final class NodeRuntime: Sendable {
         settings.benchmarkSink = benchmarkSink
         self.settings = settings
         self.logger = logger
+    }
+
+    /// The audit checkpointer of this node.
+    public func checkpointer(interval: Duration = .seconds(60)) -> AuditCheckpointer {
+        AuditCheckpointer(key: auditKey, store: store, node: node.configuration.nodeId, interval: interval)
     }
 
     /// The node's HTTPS service; `onRunning` gets the bound port.

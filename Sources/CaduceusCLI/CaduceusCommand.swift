@@ -5,7 +5,7 @@ public struct CaduceusCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "caduceus",
         abstract: "Caduceus: a secure medical information exchange.",
-        subcommands: [PKICommand.self, SMIMECommand.self, HL7Command.self, MPICommand.self, DICOMCommand.self, CDACommand.self, CCDCommand.self, DocCommand.self, ServeCommand.self, BenchCommand.self, DemoCommand.self]
+        subcommands: [PKICommand.self, SMIMECommand.self, HL7Command.self, MPICommand.self, DICOMCommand.self, CDACommand.self, CCDCommand.self, DocCommand.self, AuditCommand.self, ServeCommand.self, BenchCommand.self, DemoCommand.self]
     )
 
     public init() {}

@@ -100,6 +100,7 @@ struct ServeCommand: AsyncParsableCommand {
                 })
             }
             if let forwarder = runtime?.forwarder { services.append(forwarder) }
+            if let runtime { services.append(runtime.checkpointer()) }
             if let mllp {
                 services.append(try await mllpService(mllp, settings: settings, runtime: runtime))
             }
