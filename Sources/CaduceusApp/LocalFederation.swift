@@ -1,4 +1,4 @@
-public import CaduceusExchange
+import CaduceusExchange
 public import CaduceusHTTP
 public import CaduceusPKI
 public import Logging

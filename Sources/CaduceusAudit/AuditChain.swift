@@ -56,9 +56,9 @@ public struct AuditChain: Sendable {
         return record
     }
 
-    /// Appends an event.
+    /// Appends an event (written by ``AuditJSON``).
     public mutating func append(_ event: AuditMessage) throws -> ChainedRecord {
-        append(body: Array(try AuditChain.encoder.encode(event)))
+        append(body: AuditJSON.encode(event))
     }
 
     /// How events are stored: JSON, sorted keys, times in milliseconds since 1970.

@@ -1,6 +1,6 @@
 public import CaduceusExchange
 public import CaduceusPKI
-public import NIOSSL
+import NIOSSL
 import CaduceusCore
 import CaduceusTLS
 import Foundation

@@ -79,3 +79,21 @@ struct AuditChainTests {
         #expect(AuditVerifier.verify(records, checkpoints: checkpoints, key: other.publicKey).problem == .badCheckpoint)
     }
 }
+
+@Suite("Audit JSON")
+struct AuditJSONTests {
+    @Test("what the chain stores decodes to the message, hostile strings included, and is what JSONEncoder would say")
+    func roundTrip() throws {
+        var m = message(3)
+        m.participants.append(AuditParticipant(userID: "Quote \" backslash \\ newline \n tab \t nul \u{0} é 😀", roles: [AuditCode("r", system: "s", display: "d")], isRequestor: false, networkAccessPoint: "https://x/y"))
+        m.eventTypes = [AuditCode("user.submit", system: "caduceus-operation", display: "user.submit")]
+        m.emergency = true
+        m.errorCode = "cda.doctype-forbidden"
+        var c = AuditChain()
+        let r = try c.append(m)
+        #expect(try AuditChain.decode(r.body) == m)
+        let viaFoundation = try JSONSerialization.jsonObject(with: try AuditChain.encoder.encode(m)) as? NSDictionary
+        let ours = try JSONSerialization.jsonObject(with: Data(r.body)) as? NSDictionary
+        #expect(ours == viaFoundation)
+    }
+}

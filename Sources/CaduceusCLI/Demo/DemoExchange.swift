@@ -24,7 +24,7 @@ enum DemoExchange {
 
             report.step("Hospital A's EMR feeds HL7 v2; both hospitals register the patient with the regional MPI")
             for (name, message) in [("ADT^A04", DemoData.adtA04()), ("ORU^R01 (two results)", DemoData.oruR01())] {
-                let ack = try await report.timedAsync("\(name) parsed, stored encrypted, ACKed after commit") { String(decoding: await a.hl7!.receive(message), as: UTF8.self) }
+                let ack = await report.timedAsync("\(name) parsed, stored encrypted, ACKed after commit") { String(decoding: await a.hl7!.receive(message), as: UTF8.self) }
                 guard ack.contains("MSA|AA") else { throw CLIError(code: "demo.failed", message: "hospital A refused the HL7 feed") }
             }
             _ = await b.hl7!.receive(DemoData.adtA04B())

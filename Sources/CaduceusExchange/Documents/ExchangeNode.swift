@@ -114,7 +114,7 @@ public final class ExchangeNode: Sendable {
     func audit(_ operation: ExchangeOperation, _ notes: AuditNotes, error: (any Error)?) async throws {
         let message = AuditNotes.message(
             for: operation, notes: notes, node: id, endpoint: configuration.endpoint, error: error, time: clock.now())
-        try await store.write { tx in try tx.appendAudit([message]) }
+        _ = try await store.write { tx in try tx.appendAudit([message]) }
     }
 
     func require(_ role: NodeRole) throws(ExchangeError) {
@@ -138,7 +138,7 @@ public final class ExchangeNode: Sendable {
     func keep(_ o: OpenedEnvelope) async throws {
         let now = clock.now()
         let e = try evidence(o)
-        try await store.write { tx in try tx.keepEvidence(e, at: now) }
+        _ = try await store.write { tx in try tx.keepEvidence(e, at: now) }
     }
 
     /// Envelopes up to this size are kept sealed in the database; larger ones go to the blob store (one write, no
