@@ -85,6 +85,12 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "CaduceusPolicy",
+            dependencies: ["CaduceusCore"],
+            resources: [.copy("Resources/default-policy.json")],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "CaduceusPatientIndex",
             dependencies: ["CaduceusCore"],
             swiftSettings: strictSettings
@@ -274,6 +280,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "CaduceusPolicyTests",
+            dependencies: ["CaduceusPolicy"],
             swiftSettings: strictSettings
         ),
         .testTarget(

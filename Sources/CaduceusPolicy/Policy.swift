@@ -1,0 +1,154 @@
+public import struct Foundation.Date
+import Foundation
+
+/// HL7 v3 Confidentiality codes, ordered from least to most restricted (U < L < M < N < R < V).
+public enum Confidentiality: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
+    case U, L, M, N, R, V
+    public static func < (a: Confidentiality, b: Confidentiality) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+}
+
+/// Purposes of use (HL7 PurposeOfUse): treatment, emergency treatment (break-glass), payment, operations, research.
+public enum PurposeOfUse: String, Sendable, Hashable, Codable, CaseIterable {
+    case TREAT, ETREAT, HPAYMT, HOPERAT, HRESCH
+}
+
+/// The patient's consent as it stands for this request (BPPC style), already resolved to one state.
+public enum ConsentState: String, Sendable, Hashable, Codable, CaseIterable {
+    /// No consent document on file: the affinity domain's default applies.
+    case none
+    /// The patient opted in to sharing.
+    case optIn = "opt-in"
+    /// The patient opted out of sharing.
+    case optOut = "opt-out"
+    /// The patient withheld this document (or its class).
+    case documentDeny = "document-deny"
+    /// A consent on file has expired: treated as no consent.
+    case expired
+    /// The patient revoked a consent: sharing stops.
+    case revoked
+}
+
+/// What is asked: who, why, what.
+public struct AccessRequest: Sendable, Hashable {
+    public var role: String
+    public var organization: String
+    public var purpose: PurposeOfUse
+    public var confidentiality: Confidentiality
+    public var consent: ConsentState
+    public init(role: String, organization: String = "", purpose: PurposeOfUse, confidentiality: Confidentiality, consent: ConsentState) {
+        self.role = role
+        self.organization = organization
+        self.purpose = purpose
+        self.confidentiality = confidentiality
+        self.consent = consent
+    }
+}
+
+/// A decision with the rules that made it and what the permit obliges.
+public struct Decision: Sendable, Hashable {
+    public enum Effect: String, Sendable, Hashable { case permit, deny }
+    /// Permit or deny.
+    public var effect: Effect
+    /// Rule ids, in the order they applied (`role.purpose`, `role.ceiling`, `consent.opt-out`…).
+    public var reasons: [String]
+    /// Obligations of a permit: `audit`, `audit-emergency`, `notify-privacy-officer`.
+    public var obligations: [String]
+    public var isPermit: Bool { effect == .permit }
+}
+
+/// The policy as data: which purposes each functional role may assert, the highest confidentiality each role may
+/// see per purpose, the consent model of the affinity domain. Loaded from a versioned JSON file and validated.
+public struct PolicySet: Sendable, Hashable, Codable {
+    public struct RolePolicy: Sendable, Hashable, Codable {
+        /// Highest confidentiality per permitted purpose (a purpose absent here is not permitted to the role).
+        public var ceilings: [String: Confidentiality]
+    }
+    /// The policy file's version (changes are audited by version).
+    public var version: String
+    /// Roles by name.
+    public var roles: [String: RolePolicy]
+    /// Purposes permitted without any consent on file (the rest need an opt-in).
+    public var permittedWithoutConsent: [PurposeOfUse]
+    /// Purposes that override an opt-out or a revoked consent (break-glass), with obligations.
+    public var overridesOptOut: [PurposeOfUse]
+    /// Confidentiality never released without explicit patient authorization.
+    public var neverReleased: [Confidentiality]
+
+    /// Reads and validates a policy file.
+    public static func load(_ data: Data) throws(PolicyError) -> PolicySet {
+        let set: PolicySet
+        do { set = try JSONDecoder().decode(PolicySet.self, from: data) } catch {
+            throw PolicyError("policy.invalid", "the policy file is not a valid policy set")
+        }
+        guard !set.version.isEmpty, !set.roles.isEmpty else { throw PolicyError("policy.invalid", "a policy set needs a version and at least one role") }
+        for (_, r) in set.roles {
+            for purpose in r.ceilings.keys where PurposeOfUse(rawValue: purpose) == nil {
+                throw PolicyError("policy.invalid", "a role names an unknown purpose of use")
+            }
+        }
+        return set
+    }
+
+    /// The shipped default (`Resources/default-policy.json`).
+    public static func shippedDefault() throws(PolicyError) -> PolicySet {
+        guard let url = Bundle.module.url(forResource: "default-policy", withExtension: "json"), let data = try? Data(contentsOf: url) else {
+            throw PolicyError("policy.invalid", "the shipped default policy is missing")
+        }
+        return try load(data)
+    }
+}
+
+/// A policy error.
+public struct PolicyError: Error, Sendable, CustomStringConvertible {
+    public let code: String
+    public let message: String
+    init(_ code: String, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+    public var description: String { "\(code): \(message)" }
+}
+
+/// The policy decision point: attributes in, decision out. Default deny (no rule permitting → deny); deny overrides
+/// permit (any denying rule wins).
+public struct PolicyDecisionPoint: Sendable {
+    public let policy: PolicySet
+    public init(policy: PolicySet) { self.policy = policy }
+
+    public func decide(_ r: AccessRequest) -> Decision {
+        var denies: [String] = []
+        var permits: [String] = []
+        var obligations = ["audit"]
+        // Role and purpose.
+        guard let role = policy.roles[r.role] else {
+            return Decision(effect: .deny, reasons: ["role.unknown"], obligations: ["audit"])
+        }
+        if let ceiling = role.ceilings[r.purpose.rawValue] {
+            if r.confidentiality <= ceiling { permits.append("role.\(r.purpose.rawValue).ceiling") } else { denies.append("role.above-ceiling") }
+        } else {
+            denies.append("role.purpose-not-permitted")
+        }
+        if policy.neverReleased.contains(r.confidentiality) { denies.append("confidentiality.never-released") }
+        // Consent.
+        let override = policy.overridesOptOut.contains(r.purpose)
+        switch r.consent {
+        case .optIn:
+            permits.append("consent.opt-in")
+        case .none, .expired:
+            if policy.permittedWithoutConsent.contains(r.purpose) { permits.append("consent.default") } else { denies.append("consent.required") }
+        case .optOut, .revoked:
+            if override { permits.append("consent.emergency-override") } else { denies.append("consent.\(r.consent.rawValue)") }
+        case .documentDeny:
+            denies.append("consent.document-deny")
+        }
+        if override {
+            obligations += ["audit-emergency", "notify-privacy-officer"]
+        }
+        // Deny overrides; no permit means deny.
+        if !denies.isEmpty { return Decision(effect: .deny, reasons: denies, obligations: ["audit"]) }
+        if permits.isEmpty { return Decision(effect: .deny, reasons: ["default-deny"], obligations: ["audit"]) }
+        return Decision(effect: .permit, reasons: permits, obligations: obligations)
+    }
+}
