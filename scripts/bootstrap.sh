@@ -2,7 +2,7 @@
 # Installs what the tests need that a fresh machine may lack, idempotently:
 #   - the `openssl` CLI (CMS/PKI interop oracle), libsqlite3-dev (GRDB links the system SQLite), `xmllint`
 #     (libxml2-utils: validates generated CCDs against the CDA schema);
-#   - a Python venv at .venv with the oracles (python-hl7, hl7apy, recordlinkage, pydicom), pinned.
+#   - a Python venv at .venv with the oracles (python-hl7, hl7apy, recordlinkage, pydicom, PyJWT), pinned.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,8 +20,8 @@ fi
 echo "bootstrap: $(openssl version)"
 
 # Python oracles. Versions are pinned so a test's verdict does not move with PyPI.
-PY_PINS=(hl7==0.4.5 hl7apy==1.3.5 recordlinkage==0.16 jellyfish==1.3.0 pydicom==3.0.2)
-if ! .venv/bin/python -c "import hl7, hl7apy, recordlinkage, pydicom" >/dev/null 2>&1; then
+PY_PINS=(hl7==0.4.5 hl7apy==1.3.5 recordlinkage==0.16 jellyfish==1.3.0 pydicom==3.0.2 "PyJWT[crypto]==2.10.1" cryptography==50.0.2)
+if ! .venv/bin/python -c "import hl7, hl7apy, recordlinkage, pydicom, jwt, cryptography" >/dev/null 2>&1; then
   echo "bootstrap: creating .venv with ${PY_PINS[*]}"
   python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check "${PY_PINS[@]}"
