@@ -118,7 +118,7 @@ let package = Package(
             name: "CaduceusExchange",
             dependencies: [
                 "CaduceusCore", "CaduceusHL7", "CaduceusPatientIndex", "CaduceusStorage", "CaduceusDocuments", "CaduceusCDA",
-                "CaduceusDICOM", "CaduceusCMS", "CaduceusPKI", "CaduceusAudit",
+                "CaduceusDICOM", "CaduceusCMS", "CaduceusPKI", "CaduceusAudit", "CaduceusPolicy",
                 .product(name: "X509", package: "swift-certificates"),
             ],
             swiftSettings: strictSettings
@@ -157,7 +157,7 @@ let package = Package(
             name: "CaduceusApp",
             dependencies: [
                 "CaduceusCore", "CaduceusPKI", "CaduceusExchange", "CaduceusHTTP", "CaduceusStorage", "CaduceusStorageSQLite",
-                "CaduceusDICOM", "CaduceusAudit",
+                "CaduceusDICOM", "CaduceusAudit", "CaduceusPolicy",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Hummingbird", package: "hummingbird"),

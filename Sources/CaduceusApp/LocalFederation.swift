@@ -23,7 +23,8 @@ public final class LocalFederation: Sendable {
     public let base: String
     public let trust: TrustStore
     public let runtimes: [String: NodeRuntime]
-    /// Staff cards: `clinician.hospital-a`, `clinician.hospital-b`.
+    /// Staff cards: `clinician.hospital-a` (physician), `clinician.hospital-b` (nurse), `clerk.hospital-b`
+    /// (administrative).
     public let users: [String: Credential]
     /// The CA stores, by name (`global`, `regional`, `hospital-a`, `hospital-b`).
     public let authorities: [String: CAStore]
@@ -72,8 +73,10 @@ public final class LocalFederation: Sendable {
         }
         var users: [String: Credential] = [:]
         try FileManager.default.createDirectory(atPath: base + "/users", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        for (name, ca, domain) in [("clinician.hospital-a", caA, "hospital-a"), ("clinician.hospital-b", caB, "hospital-b")] {
-            let card = try issue(ca, .person(email: "\(name)@\(domain).caduceus.test"), "Dr \(name) (synthetic)")
+        for (name, ca, domain, role) in [("clinician.hospital-a", caA, "hospital-a", "physician"), ("clinician.hospital-b", caB, "hospital-b", "nurse"), ("clerk.hospital-b", caB, "hospital-b", "administrative")] {
+            let key = try PrivateKeyMaterial.generate(.p256)
+            let cert = try ca.issue(profile: .person(email: "\(name)@\(domain).caduceus.test"), subject: try federationName(commonName: "Dr \(name) (synthetic)", unit: role), publicKey: key.publicKey, now: now)
+            let card = try Credential(key: key, certificate: cert, chain: try ca.authority().chain.dropLast().map { $0 })
             users[name] = card
             let password = Sensitive("demo-" + Hex.encode((0..<6).map { _ in UInt8.random(in: 0...255) }))
             try AtomicFile.write(Data(try PKCS12.export(card, password: password)), to: "\(base)/users/\(name).p12", permissions: 0o600)

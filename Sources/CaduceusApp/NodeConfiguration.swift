@@ -70,7 +70,8 @@ public struct ConfigurationError: CaduceusError {
 }
 
 /// The PKI a first `caduceus serve` makes when it is given no certificates: a root CA under `DATA/pki/root`, a node
-/// certificate for the node id (DNS `localhost`), and a staff card `DATA/users/admin.p12` (password beside it).
+/// certificate for the node id (DNS `localhost`), and a staff card `DATA/users/admin.p12` (a physician's card, role in
+/// the subject's OU; password beside it).
 public enum LocalPKI {
     /// Paths of what it made.
     public struct Files: Sendable {
@@ -95,7 +96,7 @@ public enum LocalPKI {
         try AtomicFile.write(Data(key.pkcs8PEM.utf8), to: files.key, permissions: 0o600)
         try FileManager.default.createDirectory(atPath: data + "/users", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let cardKey = try PrivateKeyMaterial.generate(.p256)
-        let cardCert = try root.issue(profile: .person(email: "admin@localhost"), subject: try federationName(commonName: "Local administrator"), publicKey: cardKey.publicKey, now: now)
+        let cardCert = try root.issue(profile: .person(email: "admin@localhost"), subject: try federationName(commonName: "Local clinician", unit: "physician"), publicKey: cardKey.publicKey, now: now)
         let card = try Credential(key: cardKey, certificate: cardCert, chain: [])
         let password = Sensitive(Hex.encode((0..<9).map { _ in UInt8.random(in: 0...255) }))
         try AtomicFile.write(Data(try PKCS12.export(card, password: password)), to: files.adminCard, permissions: 0o600)

@@ -1,5 +1,6 @@
 public import CaduceusExchange
 public import CaduceusPatientIndex
+public import CaduceusPolicy
 public import CaduceusHTTP
 public import CaduceusPKI
 public import X509
@@ -68,7 +69,7 @@ public final class NodeRuntime: Sendable {
     let boundPort = Mutex<Int?>(nil)
 
     /// Opens the node stored under `directory` (`caduceus.sqlite`, `node.key`, `blobs/`, `xpid-authority`).
-    public init(directory: String, configuration: ExchangeConfiguration, credential: Credential, trust: TrustStore, host: String, port: Int, hl7Domains: Set<String> = [], thresholds: MatchThresholds = MatchThresholds(), benchmarkSink: Bool = false, logger: Logger) async throws {
+    public init(directory: String, configuration: ExchangeConfiguration, credential: Credential, trust: TrustStore, host: String, port: Int, hl7Domains: Set<String> = [], thresholds: MatchThresholds = MatchThresholds(), policy: PolicySet? = nil, benchmarkSink: Bool = false, logger: Logger) async throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let key = try NodeKey.loadOrCreate(at: directory + "/node.key")
         auditKey = try AuditSigningKey.loadOrCreate(in: directory)
@@ -78,7 +79,8 @@ public final class NodeRuntime: Sendable {
         let mpi = try await MPIService(store: store, globalAuthority: try NodeRuntime.globalAuthority(directory), thresholds: thresholds)
         let chainPEM = try PEM.encode([credential.certificate] + credential.chain)
         let transport = try PeerClient(certificateChainPEM: chainPEM, privateKeyPEM: credential.key.pkcs8PEM, anchorsPEM: trust.anchorsPEM, validator: { trust.validator() })
-        node = ExchangeNode(configuration: configuration, credential: credential, validator: { trust.validator() }, store: store, blobs: blobs, mpi: configuration.roles.contains(.regional) ? mpi : nil, transport: transport)
+        node = ExchangeNode(configuration: configuration, credential: credential, validator: { trust.validator() }, store: store, blobs: blobs, mpi: configuration.roles.contains(.regional) ? mpi : nil, transport: transport,
+            policy: PolicyDecisionPoint(policy: try policy ?? PolicySet.shippedDefault()))
         // A hospital that is not its own region forwards the identities its EMRs register to the regional MPI.
         var hl7Configuration = HL7ReceiverConfiguration(knownAuthorities: hl7Domains)
         if configuration.roles.contains(.hospital), !configuration.roles.contains(.regional) {

@@ -133,6 +133,9 @@ public enum NodeServer {
         switch code {
         case "exchange.decryption-failed", "exchange.bad-request", "exchange.misdirected", "documents.malformed-payload": return .badRequest
         case "exchange.signer-rejected", "exchange.forbidden": return .forbidden
+        case "assertion.expired", "assertion.not-yet-valid", "assertion.idle", "assertion.revoked", "assertion.malformed",
+             "assertion.bad-signature", "assertion.untrusted-issuer", "assertion.wrong-audience", "assertion.replayed":
+            return .unauthorized
         case "exchange.unknown-node", "exchange.unknown-patient", "documents.not-found", "storage.not-found": return .notFound
         case "exchange.wrong-role": return .misdirectedRequest
         case "documents.duplicate-unique-id", "documents.invalid-transition": return .conflict

@@ -4,6 +4,7 @@ public import CaduceusDocuments
 public import X509
 import CaduceusCore
 import Foundation
+import Synchronization
 
 /// A person (signed in with their card credential) talking to their node: requests are envelopes signed with the
 /// card's key and encrypted to the node; replies are opened with the card's key and must be signed by that node.
@@ -15,6 +16,12 @@ public struct UserClient: Sendable {
     public let nodeId: String
     let endpoint: String
     let nodeCertificate: Certificate
+    let session = Session()
+
+    /// The current sign-in assertion.
+    final class Session: Sendable {
+        let token = Mutex<String?>(nil)
+    }
 
     /// A client for `credential` at node `nodeId`.
     public init(credential: Credential, nodeId: String, endpoint: String, nodeCertificate: Certificate, anchorsPEM: String, validator: @escaping @Sendable () -> ChainValidator) throws {
@@ -30,7 +37,7 @@ public struct UserClient: Sendable {
     public func call(_ operation: ExchangeOperation, body: some Encodable, documents: [MIMEPart] = []) async throws -> OpenedEnvelope {
         let audience = FederationIdentity(credential.certificate)?.commonName ?? ""
         let message = ExchangeMessage(
-            header: EnvelopeHeader(operation: operation, audience: nodeId, requestId: UUID().uuidString.lowercased(), issuedAt: Date(), body: try JSONEncoder.exchange.encode(body)),
+            header: EnvelopeHeader(operation: operation, audience: nodeId, requestId: UUID().uuidString.lowercased(), issuedAt: Date(), body: try JSONEncoder.exchange.encode(body), assertion: session.token.withLock { $0 }),
             documents: documents)
         let sealed = try Envelope.seal(message, from: credential, to: nodeCertificate, now: Date())
         let answer = try await transport.post(endpoint, path: operation.path, envelope: sealed)
@@ -40,6 +47,23 @@ public struct UserClient: Sendable {
         }
         return opened
     }
+
+    /// Signs in at the node with the card (the request's signature is the proof of possession) for a purpose of use;
+    /// later requests carry the signed assertion. ETREAT (break-glass) needs a reason.
+    @discardableResult
+    public func signIn(purpose: String = "TREAT", reason: String? = nil) async throws -> SignInResponse {
+        let response = try await call(.signIn, body: SignInRequest(purpose: purpose, reason: reason)).message.decodeBody(SignInResponse.self)
+        session.token.withLock { $0 = response.assertion }
+        return response
+    }
+
+    /// Signs out: the node refuses the assertion from now on.
+    public func signOut() async throws {
+        _ = try await call(.signOut, body: ["signOut": true])
+    }
+
+    /// Uses an assertion obtained elsewhere (another node's sign-in).
+    public func use(assertion: String?) { session.token.withLock { $0 = assertion } }
 
     /// Provide-and-register.
     public func submit(_ documents: [MIMEPart], patient: PatientIdentifier, confidentiality: String? = nil, replaces: String? = nil) async throws -> [DocumentEntry] {

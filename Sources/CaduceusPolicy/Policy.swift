@@ -56,6 +56,12 @@ public struct Decision: Sendable, Hashable {
     /// Obligations of a permit: `audit`, `audit-emergency`, `notify-privacy-officer`.
     public var obligations: [String]
     public var isPermit: Bool { effect == .permit }
+    /// Creates a decision.
+    public init(effect: Effect, reasons: [String], obligations: [String]) {
+        self.effect = effect
+        self.reasons = reasons
+        self.obligations = obligations
+    }
 }
 
 /// The policy as data: which purposes each functional role may assert, the highest confidentiality each role may

@@ -65,6 +65,7 @@ struct FederationRefusalTests {
         try await fed.run(logger: quiet) { fed in
             let (ccd, dicom, patientA) = try await seed(fed)
             let clinicianA = try fed.client("clinician.hospital-a", at: LocalFederation.hospitalA)
+            try await clinicianA.signIn()
             let regional = fed.endpoint(LocalFederation.regional)
             let regionalCert = try nodeCredential(fed, LocalFederation.regional).certificate
             let nodeA = try nodeCredential(fed, LocalFederation.hospitalA)
@@ -144,6 +145,7 @@ struct FederationRefusalTests {
             try fed.revoke(nodeId: LocalFederation.hospitalB, ca: "hospital-b")
             #expect(await code { _ = try await transport(fed, as: nodeB).get(regional, path: "/health") } == "exchange.peer-unavailable")
             let clinicianB = try fed.client("clinician.hospital-b", at: LocalFederation.hospitalB)
+            #expect(await code { try await clinicianB.signIn() } == "exchange.peer-unavailable", "B's server certificate is revoked too")
             #expect(await code { _ = try await clinicianB.query(query) } != nil)
             #expect(try await clinicianA.query(query).count == 1)
         }

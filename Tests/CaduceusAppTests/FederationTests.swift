@@ -62,6 +62,7 @@ struct FederationTests {
         try await fed.run(logger: quiet) { fed in
             let (ccd, dicom, patientA) = try await seed(fed)
             let clinicianA = try fed.client("clinician.hospital-a", at: LocalFederation.hospitalA)
+            try await clinicianA.signIn()
             let registered = try await clinicianA.submit([
                 MIMEPart(contentType: "text/xml", id: "ccd", body: ccd),
                 MIMEPart(contentType: "application/dicom", id: "cxr", body: dicom),
@@ -70,6 +71,7 @@ struct FederationTests {
             #expect(registered.allSatisfy { $0.repositoryId == LocalFederation.hospitalA && $0.patientId.authority != LocalFederation.domainA })
 
             let clinicianB = try fed.client("clinician.hospital-b", at: LocalFederation.hospitalB)
+            try await clinicianB.signIn()
             let found = try await clinicianB.findPatients(FindPatientsRequest(criteria: Demographics(family: DemoData.family, given: DemoData.given, birthDate: DemoData.birthDate)))
             let patient = try #require(found.first)
             #expect(patient.identities.contains(LocalIdentity(id: DemoData.mrnA, authority: LocalFederation.domainA)))

@@ -115,7 +115,7 @@ struct FederationCLITests {
         try run(["pki", "init-root", "--dir", dir.file("ca"), "--name", "Test Federation Root"])
         try run(["pki", "issue", "--ca", dir.file("ca"), "--profile", "node", "--name", "node.region", "--dns", "node.region.test", "--out", dir.file("region")])
         try run(["pki", "issue", "--ca", dir.file("ca"), "--profile", "node", "--name", "node.hosp", "--dns", "node.hosp.test", "--out", dir.file("hosp")])
-        try run(["pki", "issue", "--ca", dir.file("ca"), "--profile", "person", "--name", "Dr Test (synthetic)", "--email", "dr@hosp.test", "--out", dir.file("dr")])
+        try run(["pki", "issue", "--ca", dir.file("ca"), "--profile", "person", "--name", "Dr Test (synthetic)", "--email", "dr@hosp.test", "--role", "physician", "--out", dir.file("dr")])
         try run(["pki", "crl", "--ca", dir.file("ca"), "--out", dir.file("ca.crl")])
         let rootPEM = dir.file("ca/ca.pem")
         let regionConfig = try dir.write("region.json", """

@@ -43,6 +43,9 @@ enum DemoExchange {
             }
             let dicom = DemoData.dicom()
             let clinicianA = try fed.client("clinician.hospital-a", at: LocalFederation.hospitalA)
+            _ = try await report.timedAsync("a physician at A signs in with her card: node A issues a signed assertion (ES256, x5c) for TREAT") {
+                try await clinicianA.signIn(purpose: "TREAT")
+            }
             let patientA = PatientIdentifier(id: DemoData.mrnA, authority: LocalFederation.domainA)
             let entries = try await report.timedAsync("clinician at A → node A: user.submit (signed with the clinician's card); A stores both encrypted, registers them at the regional registry") {
                 try await clinicianA.submit([MIMEPart(contentType: "text/xml", id: "ccd", body: ccd), MIMEPart(contentType: "application/dicom", id: "cxr", body: dicom)], patient: patientA)
@@ -51,6 +54,9 @@ enum DemoExchange {
 
             report.step("A clinician at hospital B finds the patient and the documents")
             let clinicianB = try fed.client("clinician.hospital-b", at: LocalFederation.hospitalB)
+            _ = try await report.timedAsync("a nurse at B signs in (role from her card, purpose TREAT); every request she makes is decided by B's policy point") {
+                try await clinicianB.signIn(purpose: "TREAT")
+            }
             let found = try await report.timedAsync("PDQ by family name, given name and birth date (through node B to the regional MPI)") {
                 try await clinicianB.findPatients(FindPatientsRequest(criteria: Demographics(family: DemoData.family, given: DemoData.given, birthDate: DemoData.birthDate)))
             }

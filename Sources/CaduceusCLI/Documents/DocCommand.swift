@@ -23,6 +23,8 @@ struct DocCommand: AsyncParsableCommand {
         @Option(help: "The node's HTTPS URL (https://host:port).") var node: String
         @Option(help: "Federation root certificate(s), PEM.") var trust: String
         @OptionGroup var credential: CredentialOptions
+        @Option(help: "Purpose of use to sign in with (TREAT, ETREAT, HPAYMT, HOPERAT, HRESCH).") var purpose: String = "TREAT"
+        @Option(help: "Why (required with ETREAT: an emergency override, audited and reviewed).") var reason: String?
 
         /// A client: the node's own entry (GET /v1/node) gives its id and certificate, which must chain to --trust
         /// and carry that id as CN before anything is encrypted to it.
@@ -40,7 +42,9 @@ struct DocCommand: AsyncParsableCommand {
             guard case .trusted = await validator.validate(leaf, intermediates: Array(try PEM.certificates(fromPEM: entry.certificatePEM).dropFirst()), usage: .smimeEncryption, validityTime: Date(), now: Date()),
                   FederationIdentity(leaf)?.commonName == entry.id
             else { throw CLIError(code: "exchange.signer-rejected", message: "the node's certificate does not chain to --trust") }
-            return try UserClient(credential: me, nodeId: entry.id, endpoint: node, nodeCertificate: leaf, anchorsPEM: anchorsPEM, validator: { validator })
+            let client = try UserClient(credential: me, nodeId: entry.id, endpoint: node, nodeCertificate: leaf, anchorsPEM: anchorsPEM, validator: { validator })
+            try await client.signIn(purpose: purpose, reason: reason)
+            return client
         }
     }
 

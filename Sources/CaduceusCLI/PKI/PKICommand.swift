@@ -73,6 +73,7 @@ struct PKICommand: AsyncParsableCommand {
         @Option(help: "Subject common name (for patients: a pseudonymous card id, never a name).") var name: String
         @Option(help: "DNS name (node; repeatable).") var dns: [String] = []
         @Option(help: "Email address (person; optional for patient).") var email: String?
+        @Option(help: "Functional role of a staff card (physician, nurse, pharmacist, administrative, researcher), written as the subject's OU; sign-in reads it.") var role: String?
         @Option(help: "PKCS#10 request (PEM or DER) instead of generating a key.") var csr: String?
         @Option(help: "Key type when generating.") var keyType: KeyAlgorithm = .p256
         @Option(help: "Validity in days.") var days: Int?
@@ -89,7 +90,8 @@ struct PKICommand: AsyncParsableCommand {
                     issuance = .person(email: email)
                 case .patient: issuance = .patient(email: email)
                 }
-                let subject = try federationName(commonName: name)
+                guard role == nil || profile == .person else { throw CLIError.usage("--role is for staff cards (--profile person)") }
+                let subject = try federationName(commonName: name, unit: role)
                 let certificate: Certificate
                 var key: PrivateKeyMaterial?
                 if let csr {

@@ -9,7 +9,12 @@ import Synchronization
 final class AuditNotes: Sendable {
     @TaskLocal static var current: AuditNotes?
 
-    let state = Mutex<(signer: FederationIdentity?, objects: [AuditObject])>((nil, []))
+    let state = Mutex<(signer: FederationIdentity?, objects: [AuditObject], purpose: String, emergency: Bool)>((nil, [], "", false))
+
+    /// Records the purpose of use asserted (and whether it is an emergency override).
+    func purpose(_ p: String) {
+        state.withLock { $0.purpose = p; $0.emergency = p == "ETREAT" }
+    }
 
     var signer: FederationIdentity? {
         get { state.withLock { $0.signer } }
@@ -38,20 +43,21 @@ final class AuditNotes: Sendable {
         case .retrieve, .userTransfer: return (.export, .read)
         case .userRetrieve: return (.import, .read)
         case .publishNode: return (.applicationActivity, .update)
+        case .signIn, .signOut: return (.userAuthentication, .execute)
         }
     }
 
     static func message(for operation: ExchangeOperation, notes: AuditNotes, node: String, endpoint: String, error: (any Error)?, time: Date) -> AuditMessage {
         let (event, action) = kind(operation)
-        let (signer, objects) = notes.state.withLock { ($0.signer, $0.objects) }
+        let (signer, objects, purpose, emergency) = notes.state.withLock { ($0.signer, $0.objects, $0.purpose, $0.emergency) }
         var participants: [AuditParticipant] = []
-        let role = signer.map { AuditCode($0.kind.rawValue, system: "caduceus-certificate-policy", display: $0.kind.rawValue) }
+        let role = signer.map { AuditCode($0.role ?? $0.kind.rawValue, system: $0.role == nil ? "caduceus-certificate-policy" : "functional-role", display: $0.role ?? $0.kind.rawValue) }
         participants.append(AuditParticipant(userID: signer?.commonName ?? "unknown", roles: role.map { [$0] } ?? [], isRequestor: true))
         participants.append(AuditParticipant(userID: node, isRequestor: false, networkAccessPoint: endpoint))
         let code = error.map { ($0 as? any CaduceusError)?.code ?? "exchange.internal" } ?? ""
         return AuditMessage(
             eventID: event, eventTypes: [AuditCode(operation.rawValue, system: "caduceus-operation", display: operation.rawValue)],
             action: action, outcome: error == nil ? .success : (code.hasPrefix("storage.") ? .seriousFailure : .minorFailure),
-            time: time, sourceID: node, errorCode: code, participants: participants, objects: objects)
+            time: time, sourceID: node, purposeOfUse: purpose, emergency: emergency, errorCode: code, participants: participants, objects: objects)
     }
 }

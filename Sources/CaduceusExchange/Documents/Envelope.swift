@@ -32,6 +32,10 @@ public enum ExchangeOperation: String, Sendable, Codable, CaseIterable {
     case userTransfer = "user.transfer"
     /// A user's patient search through their node.
     case userFindPatients = "user.pdq"
+    /// A person signs in at their node (card signature = proof of possession) and gets a signed assertion.
+    case signIn = "session.signin"
+    /// A person signs out: the assertion is refused from then on.
+    case signOut = "session.signout"
 
     /// The HTTP path of the operation.
     public var path: String { "/v1/" + rawValue.replacingOccurrences(of: ".", with: "/") }
@@ -49,13 +53,16 @@ public struct EnvelopeHeader: Codable, Sendable {
     public var issuedAt: Date
     /// The operation's parameters as JSON.
     public var body: Data
+    /// A person's sign-in assertion (compact JWS), required on `user.*` operations.
+    public var assertion: String?
     /// Creates a header.
-    public init(operation: ExchangeOperation, audience: String, requestId: String, issuedAt: Date, body: Data) {
+    public init(operation: ExchangeOperation, audience: String, requestId: String, issuedAt: Date, body: Data, assertion: String? = nil) {
         self.operation = operation
         self.audience = audience
         self.requestId = requestId
         self.issuedAt = issuedAt
         self.body = body
+        self.assertion = assertion
     }
 }
 

@@ -120,3 +120,23 @@ public struct RetrieveResponse: Codable, Sendable {
         self.servedBy = servedBy
     }
 }
+
+/// `session.signin`: the purpose of use asserted; a reason is required for ETREAT (break-glass).
+public struct SignInRequest: Codable, Sendable {
+    public var purpose: String
+    public var reason: String?
+    public init(purpose: String, reason: String? = nil) {
+        self.purpose = purpose
+        self.reason = reason
+    }
+}
+
+/// The signed assertion, and when it expires.
+public struct SignInResponse: Codable, Sendable {
+    public var assertion: String
+    public var expires: Date
+    public init(assertion: String, expires: Date) {
+        self.assertion = assertion
+        self.expires = expires
+    }
+}

@@ -5,6 +5,7 @@ public import CaduceusCore
 public import X509
 import CaduceusCMS
 import CaduceusAudit
+public import CaduceusPolicy
 public import CaduceusPatientIndex
 import Foundation
 import Synchronization
@@ -65,9 +66,18 @@ public final class ExchangeNode: Sendable {
     let transport: any PeerTransport
     let clock: any WallClock
     let directoryCache = Mutex<[String: (DirectoryNode, Certificate)]>([:])
+    /// The policy decision point guarding users' operations.
+    public let policy: PolicyDecisionPoint
+    /// Sign-in sessions started or used here (idle time, sign-out).
+    let sessions = AssertionLedger()
+    /// The audience of sign-in assertions: every node of the federation accepts them.
+    public static let federationAudience = "caduceus-federation"
+    /// How long a sign-in lasts, and a break-glass one.
+    static let signInLifetime: TimeInterval = 8 * 3600, emergencyLifetime: TimeInterval = 3600
 
     /// Creates a node. `mpi` is required for the regional role.
-    public init(configuration: ExchangeConfiguration, credential: Credential, validator: @escaping @Sendable () -> ChainValidator, store: any CaduceusStore, blobs: BlobStore, mpi: MPIService?, transport: any PeerTransport, clock: any WallClock = SystemWallClock()) {
+    public init(configuration: ExchangeConfiguration, credential: Credential, validator: @escaping @Sendable () -> ChainValidator, store: any CaduceusStore, blobs: BlobStore, mpi: MPIService?, transport: any PeerTransport, policy: PolicyDecisionPoint, clock: any WallClock = SystemWallClock()) {
+        self.policy = policy
         self.configuration = configuration
         self.credential = credential
         self.validatorSource = validator
@@ -170,6 +180,65 @@ public final class ExchangeNode: Sendable {
         case .userRetrieve: return try await userRetrieve(o)
         case .userTransfer: return try await userTransfer(o)
         case .userFindPatients: return try await userFindPatients(o)
+        case .signIn: return try await signIn(o)
+        case .signOut: return try await signOut(o)
+        }
+    }
+
+    // MARK: - Sign-in and authorization
+
+    func signIn(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        try requirePerson(o)
+        let request = try o.message.decodeBody(SignInRequest.self)
+        guard let purpose = PurposeOfUse(rawValue: request.purpose) else { throw ExchangeError(.badRequest, "the purpose of use is not one this federation knows") }
+        AuditNotes.current?.purpose(purpose.rawValue)
+        guard let role = o.identity.role, !role.isEmpty else { throw ExchangeError(.forbidden, "the card names no functional role") }
+        if purpose == .ETREAT, (request.reason ?? "").trimmingCharacters(in: .whitespaces).count < 4 {
+            throw ExchangeError(.badRequest, "an emergency access (ETREAT) needs a stated reason")
+        }
+        let now = clock.now()
+        let lifetime = purpose == .ETREAT ? Self.emergencyLifetime : Self.signInLifetime
+        let t = Int64(now.timeIntervalSince1970)
+        let claims = AssertionClaims(
+            iss: id, sub: o.identity.commonName, aud: Self.federationAudience, role: role, org: id, pou: purpose.rawValue,
+            iat: t, nbf: t, exp: t + Int64(lifetime), jti: UUID().uuidString.lowercased())
+        let token = try SignedAssertion.issue(claims, by: credential)
+        return try reply(o, SignInResponse(assertion: token, expires: Date(timeIntervalSince1970: Double(claims.exp))))
+    }
+
+    func signOut(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        let claims = try await authorize(o)
+        sessions.revoke(claims)
+        return try reply(o, ["signedOut": claims.jti])
+    }
+
+    /// The signed-in person behind a `user.*` request: a valid assertion from any node of the federation, presented
+    /// by its own subject (the envelope's signer), not signed out or idle here.
+    func authorize(_ o: OpenedEnvelope) async throws -> AssertionClaims {
+        try requirePerson(o)
+        guard let token = o.message.header.assertion else { throw ExchangeError(.forbidden, "sign in first (no assertion in the request)") }
+        let claims = try await SignedAssertion.verify(token, audience: Self.federationAudience, validator: validatorSource(), now: clock.now())
+        try SignedAssertion.requireHolder(claims, signer: o.identity.commonName)
+        try sessions.use(claims, now: clock.now())
+        AuditNotes.current?.purpose(claims.pou)
+        return claims
+    }
+
+    /// The decision for `claims` on a document of `confidentiality` (consents are not recorded yet: none on file).
+    func decide(_ claims: AssertionClaims, _ confidentiality: String) -> Decision {
+        let conf = Confidentiality(rawValue: confidentiality) ?? .V
+        guard let purpose = PurposeOfUse(rawValue: claims.pou) else {
+            return Decision(effect: .deny, reasons: ["purpose.unknown"], obligations: ["audit"])
+        }
+        return policy.decide(AccessRequest(role: claims.role, organization: claims.org, purpose: purpose, confidentiality: conf, consent: .none))
+    }
+
+    func requirePermit(_ claims: AssertionClaims, _ entries: [DocumentEntry]) throws {
+        for e in entries {
+            let d = decide(claims, e.confidentialityCode.code)
+            guard d.isPermit else {
+                throw ExchangeError(.forbidden, "the policy does not permit this access (\(d.reasons.joined(separator: ", ")))")
+            }
         }
     }
 
@@ -442,7 +511,7 @@ public final class ExchangeNode: Sendable {
 
     func submit(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
         try require(.hospital)
-        try requirePerson(o)
+        let claims = try await authorize(o)
         let request = try o.message.decodeBody(SubmitRequest.self)
         AuditNotes.current?.patient(request.patient)
         guard !o.message.documents.isEmpty else { throw DocumentsError(.invalidMetadata, "a submission carries at least one document") }
@@ -455,6 +524,7 @@ public final class ExchangeNode: Sendable {
             docs.append((entry, part.body))
         }
         AuditNotes.current?.documents(docs.map(\.0.uniqueId))
+        try requirePermit(claims, docs.map(\.0))
         let registered = try await publish(docs, patient: request.patient, evidence: o)
         return try reply(o, EntriesResponse(entries: registered))
     }
@@ -480,13 +550,14 @@ public final class ExchangeNode: Sendable {
     }
 
     func userQuery(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
-        try requirePerson(o)
+        let claims = try await authorize(o)
         let query = try o.message.decodeBody(StoredQuery.self)
         switch query {
         case .findDocuments(let q): AuditNotes.current?.patient(q.patientId)
         case .getDocuments(let ids): AuditNotes.current?.documents(ids)
         }
-        let entries = try await queryRegistry(query)
+        // Entries the policy does not let this person see are not shown (their existence is not disclosed).
+        let entries = try await queryRegistry(query).filter { decide(claims, $0.confidentialityCode.code).isPermit }
         return try reply(o, EntriesResponse(entries: entries))
     }
 
@@ -497,26 +568,28 @@ public final class ExchangeNode: Sendable {
     }
 
     func userFindPatients(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
-        try requirePerson(o)
+        let claims = try await authorize(o)
+        guard decide(claims, Confidentiality.U.rawValue).isPermit else { throw ExchangeError(.forbidden, "the policy does not permit this role and purpose to search patients") }
         let request = try o.message.decodeBody(FindPatientsRequest.self)
         let opened = try await call(.findPatients, to: configuration.regionalNode, body: request)
         return try reply(o, try opened.message.decodeBody([PatientMatch].self))
     }
 
     func userRetrieve(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
-        try requirePerson(o)
+        let claims = try await authorize(o)
         let request = try o.message.decodeBody(RetrieveRequest.self)
         AuditNotes.current?.documents(request.uniqueIds)
-        let (entries, parts, servedBy) = try await retrieveAcross(request.uniqueIds)
+        let (entries, parts, servedBy) = try await retrieveAcross(request.uniqueIds) { try self.requirePermit(claims, $0) }
         for e in entries { AuditNotes.current?.patient(e.patientId) }
         return try reply(o, RetrieveResponse(entries: entries, servedBy: servedBy), documents: parts)
     }
 
     /// Finds documents' entries in the registry, fetches each from the repository holding it (re-encrypted to
     /// this node and signed by that repository), and checks every document against the registry's hash and size.
-    public func retrieveAcross(_ ids: [String]) async throws -> ([DocumentEntry], [MIMEPart], [String: String]) {
+    public func retrieveAcross(_ ids: [String], authorize: ([DocumentEntry]) throws -> Void = { _ in }) async throws -> ([DocumentEntry], [MIMEPart], [String: String]) {
         let entries = try await queryRegistry(.getDocuments(uniqueIds: ids))
         guard entries.count == Set(ids).count else { throw DocumentsError(.notFound, "the registry has no entry for a requested uniqueId") }
+        try authorize(entries)
         var parts: [MIMEPart] = []
         var servedBy: [String: String] = [:]
         for (repository, group) in Dictionary(grouping: entries, by: \.repositoryId).sorted(by: { $0.key < $1.key }) {
@@ -536,9 +609,11 @@ public final class ExchangeNode: Sendable {
 
     func userTransfer(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
         try require(.hospital)
-        try requirePerson(o)
+        let claims = try await authorize(o)
         let request = try o.message.decodeBody(TransferRequest.self)
         AuditNotes.current?.documents(request.uniqueIds)
+        let held = try await store.read { r in try request.uniqueIds.compactMap { try r.repositoryDocument(uniqueId: $0)?.entry } }
+        try requirePermit(claims, held)
         return try reply(o, try await transfer(request.uniqueIds, to: request.to, reason: request.reason))
     }
 

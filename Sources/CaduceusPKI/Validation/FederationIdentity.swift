@@ -20,13 +20,17 @@ public struct FederationIdentity: Sendable, Hashable {
     public let commonName: String
     /// The profile, from certificatePolicies.
     public let kind: Kind
+    /// The subject's OU: a staff card's functional role (physician, nurse…), `nil` when absent.
+    public let role: String?
 
     /// Reads the identity of `certificate`; `nil` when it has no CN or no Caduceus policy.
     public init?(_ certificate: Certificate) {
         var cn: String?
+        var ou: String?
         for rdn in certificate.subject {
-            for attribute in rdn where attribute.type == .RDNAttributeType.commonName {
-                cn = String(describing: attribute.value)
+            for attribute in rdn {
+                if attribute.type == .RDNAttributeType.commonName { cn = String(describing: attribute.value) }
+                if attribute.type == .RDNAttributeType.organizationalUnitName { ou = String(describing: attribute.value) }
             }
         }
         guard let cn, !cn.isEmpty else { return nil }
@@ -50,5 +54,6 @@ public struct FederationIdentity: Sendable, Hashable {
         guard let kind else { return nil }
         self.commonName = cn
         self.kind = kind
+        self.role = ou
     }
 }

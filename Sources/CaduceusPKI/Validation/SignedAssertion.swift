@@ -5,6 +5,7 @@ import Crypto
 import CryptoExtras
 import SwiftASN1
 import Synchronization
+public import CaduceusCore
 
 /// The claims of a sign-in assertion (IHE XUA/IUA in spirit, as a JWT): who, in which functional role and
 /// organisation, signed in at which node, for what purpose, for how long.
@@ -69,12 +70,11 @@ public enum SignedAssertion {
     }
 
     /// Why an assertion was refused.
-    public struct Refusal: Error, Sendable, Hashable, CustomStringConvertible {
+    public struct Refusal: CaduceusError, Hashable {
         /// `assertion.malformed`, `assertion.bad-signature`, `assertion.untrusted-issuer`, `assertion.expired`,
         /// `assertion.not-yet-valid`, `assertion.wrong-audience`, `assertion.replayed`, `assertion.revoked`.
         public let code: String
         public let message: String
-        public var description: String { "\(code): \(message)" }
     }
 
     /// Verifies an assertion: structure, algorithm, signature with the `x5c` leaf, the leaf's chain (federation

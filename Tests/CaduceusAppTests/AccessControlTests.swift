@@ -1,0 +1,82 @@
+import CaduceusApp
+import CaduceusAudit
+import CaduceusCore
+import CaduceusDocuments
+import CaduceusExchange
+import CaduceusHTTP
+import CaduceusPKI
+import CaduceusStorage
+import CaduceusTestSupport
+import Foundation
+import Testing
+
+@Suite("Access control across the federation", .serialized)
+struct AccessControlTests {
+    @Test("sign-in assertions travel between nodes; the policy point filters and refuses; break-glass grants, is audited, and ends")
+    func federation() async throws {
+        let dir = try TemporaryDirectory()
+        let fed = try await LocalFederation.create(at: dir.path + "/fed", logger: quiet)
+        try await fed.run(logger: quiet) { fed in
+            let (ccd, dicom, patientA) = try await seed(fed)
+            let physicianA = try fed.client("clinician.hospital-a", at: LocalFederation.hospitalA)
+            // No sign-in, no access.
+            #expect(await code { _ = try await physicianA.query(.findDocuments(.init(patientId: patientA))) } == "exchange.forbidden")
+            let signedIn = try await physicianA.signIn(purpose: "TREAT")
+            // A normal CCD and a restricted (R) imaging study.
+            let entries = try await physicianA.submit([MIMEPart(contentType: "text/xml", id: "ccd", body: ccd)], patient: patientA)
+            let restricted = try await physicianA.submit([MIMEPart(contentType: "application/dicom", id: "cxr", body: dicom)], patient: patientA, confidentiality: "R")
+            let all = [entries[0].uniqueId, restricted[0].uniqueId]
+
+            // A's assertion is accepted at hospital B (another node, another CA) for the same physician.
+            let physicianAtB = try UserClient(
+                credential: fed.users["clinician.hospital-a"]!, nodeId: LocalFederation.hospitalB, endpoint: fed.endpoint(LocalFederation.hospitalB),
+                nodeCertificate: try PEM.certificates(fromFile: fed.base + "/nodes/node.hospital-b/node.chain.pem")[0],
+                anchorsPEM: fed.trust.anchorsPEM, validator: { fed.trust.validator() })
+            physicianAtB.use(assertion: signedIn.assertion)
+            #expect(try await physicianAtB.query(.findDocuments(.init(patientId: patientA))).count == 2, "a physician sees N and R")
+
+            // Someone else presenting that assertion is refused.
+            let nurseB = try fed.client("clinician.hospital-b", at: LocalFederation.hospitalB)
+            nurseB.use(assertion: signedIn.assertion)
+            #expect(await code { _ = try await nurseB.query(.findDocuments(.init(patientId: patientA))) } == "assertion.replayed")
+
+            // A nurse for treatment sees only what her role may: the R study is not even listed, and cannot be fetched.
+            try await nurseB.signIn(purpose: "TREAT")
+            let visible = try await nurseB.query(.findDocuments(.init(patientId: patientA)))
+            #expect(visible.map(\.uniqueId) == [entries[0].uniqueId])
+            #expect(await code { _ = try await nurseB.retrieve(all) } == "exchange.forbidden")
+            #expect(try await nurseB.retrieve([entries[0].uniqueId]).1.count == 1)
+
+            // Break-glass: a reason is required; then the R study opens, for her, for a limited time, audited as an
+            // emergency override.
+            #expect(await code { try await nurseB.signIn(purpose: "ETREAT") } == "exchange.bad-request")
+            let glass = try await nurseB.signIn(purpose: "ETREAT", reason: "unconscious patient in the emergency department")
+            #expect(glass.expires.timeIntervalSinceNow <= 3600 + 5)
+            let (_, parts) = try await nurseB.retrieve(all)
+            #expect(parts.count == 2)
+            let trail = try await fed.runtimes[LocalFederation.hospitalB]!.store.read { try $0.auditMessages(AuditFilter()) }.map(\.message)
+            let override = try #require(trail.first { $0.eventTypes.first?.code == "user.retrieve" && $0.outcome == .success && $0.emergency })
+            #expect(override.purposeOfUse == "ETREAT" && override.participants.first?.userID == "Dr clinician.hospital-b (synthetic)")
+            // Signing out ends it.
+            try await nurseB.signOut()
+            #expect(await code { _ = try await nurseB.retrieve(all) } == "assertion.revoked")
+
+            // An administrative clerk (operations, ceiling M) sees no clinical document and cannot fetch one.
+            let clerk = try fed.client("clerk.hospital-b", at: LocalFederation.hospitalB)
+            try await clerk.signIn(purpose: "HOPERAT")
+            #expect(try await clerk.query(.findDocuments(.init(patientId: patientA))).isEmpty)
+            #expect(await code { _ = try await clerk.retrieve([entries[0].uniqueId]) } == "exchange.forbidden")
+            // ... nor may she claim a purpose her role lacks.
+            try await clerk.signIn(purpose: "TREAT")
+            #expect(await code { _ = try await clerk.query(.findDocuments(.init(patientId: patientA))) } == nil, "a query runs, but shows nothing")
+            #expect(try await clerk.query(.findDocuments(.init(patientId: patientA))).isEmpty)
+
+            // A revoked card cannot sign in (its TLS handshake is refused).
+            let caB = fed.authorities["hospital-b"]!
+            try caB.revoke(serial: fed.users["clerk.hospital-b"]!.certificate.serialNumber, reason: .keyCompromise, now: Date())
+            try fed.publishCRLs()
+            let revokedClerk = try fed.client("clerk.hospital-b", at: LocalFederation.hospitalB)
+            #expect(await code { try await revokedClerk.signIn() } == "exchange.peer-unavailable")
+        }
+    }
+}
