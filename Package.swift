@@ -199,6 +199,7 @@ let package = Package(
                 "CaduceusHTTP",
                 "CaduceusApp",
                 "CaduceusAudit",
+                "CaduceusPolicy",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "SystemPackage", package: "swift-system"),
