@@ -14,10 +14,7 @@ import Testing
 struct AccessControlTests {
     @Test("sign-in assertions travel between nodes; the policy point filters and refuses; break-glass grants, is audited, and ends")
     func federation() async throws {
-        let dir = try TemporaryDirectory()
-        let fed = try await LocalFederation.create(at: dir.path + "/fed", logger: quiet)
-        try await fed.run(logger: quiet) { fed in
-            let (ccd, dicom, patientA) = try await seed(fed)
+        try await withSeededFederation { fed, ccd, dicom, patientA in
             let physicianA = try fed.client("clinician.hospital-a", at: LocalFederation.hospitalA)
             // No sign-in, no access.
             #expect(await code { _ = try await physicianA.query(.findDocuments(.init(patientId: patientA))) } == "exchange.forbidden")

@@ -60,10 +60,7 @@ func counts(_ fed: LocalFederation) async throws -> Counts {
 struct FederationRefusalTests {
     @Test("bad peers, bad envelopes and bad documents get a stable code, change nothing, and leave one audit event")
     func refusals() async throws {
-        let dir = try TemporaryDirectory()
-        let fed = try await LocalFederation.create(at: dir.path + "/fed", logger: quiet)
-        try await fed.run(logger: quiet) { fed in
-            let (ccd, dicom, patientA) = try await seed(fed)
+        try await withSeededFederation { fed, ccd, dicom, patientA in
             let clinicianA = try fed.client("clinician.hospital-a", at: LocalFederation.hospitalA)
             try await clinicianA.signIn()
             let regional = fed.endpoint(LocalFederation.regional)

@@ -37,6 +37,18 @@ func seed(_ fed: LocalFederation) async throws -> (ccd: [UInt8], dicom: [UInt8],
     return (ccd, DemoData.dicom(), PatientIdentifier(id: DemoData.mrnA, authority: LocalFederation.domainA))
 }
 
+/// Creates the four-node federation in a temporary directory, runs it, seeds it (HL7 at both hospitals, identities at
+/// the region, A's CCD and DICOM), and runs `body`.
+func withSeededFederation(_ body: @escaping @Sendable (LocalFederation, _ ccd: [UInt8], _ dicom: [UInt8], _ patientA: PatientIdentifier) async throws -> Void) async throws {
+    let dir = try TemporaryDirectory()
+    let fed = try await LocalFederation.create(at: dir.path + "/fed", logger: quiet)
+    try await fed.run(logger: quiet) { fed in
+        let (ccd, dicom, patientA) = try await seed(fed)
+        try await body(fed, ccd, dicom, patientA)
+    }
+    _ = dir
+}
+
 /// Every file under `dir`, concatenated (database, WAL, blobs, keys' neighbours…).
 func everyByte(under dir: String) -> [UInt8] {
     var out: [UInt8] = []
@@ -57,10 +69,7 @@ func contains(_ haystack: [UInt8], _ needle: String) -> Bool { haystack.firstRan
 struct FederationTests {
     @Test("hospital A publishes, hospital B finds, retrieves byte-identical documents, A transfers with a signed receipt")
     func endToEnd() async throws {
-        let dir = try TemporaryDirectory()
-        let fed = try await LocalFederation.create(at: dir.path + "/fed", logger: quiet)
-        try await fed.run(logger: quiet) { fed in
-            let (ccd, dicom, patientA) = try await seed(fed)
+        try await withSeededFederation { fed, ccd, dicom, patientA in
             let clinicianA = try fed.client("clinician.hospital-a", at: LocalFederation.hospitalA)
             try await clinicianA.signIn()
             let registered = try await clinicianA.submit([
