@@ -297,14 +297,14 @@ let package = Package(
             name: "CaduceusExchangeTests",
             dependencies: [
                 "CaduceusExchange", "CaduceusHL7", "CaduceusPatientIndex", "CaduceusStorage",
-                "CaduceusStorageSQLite", "CaduceusCore", "CaduceusTestSupport", "CaduceusDocuments", "CaduceusPKI",
+                "CaduceusStorageSQLite", "CaduceusCore", "CaduceusTestSupport", "CaduceusDocuments", "CaduceusPKI", "CaduceusAudit",
             ],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "CaduceusMLLPTests",
             dependencies: [
-                "CaduceusMLLP", "CaduceusTLS", "CaduceusHL7", "CaduceusCore", "CaduceusTestSupport", "CaduceusPKI",
+                "CaduceusMLLP", "CaduceusTLS", "CaduceusHL7", "CaduceusCore", "CaduceusTestSupport", "CaduceusPKI", "CaduceusAudit",
                 "CaduceusStorage", "CaduceusStorageSQLite", "CaduceusExchange",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -33,6 +33,13 @@ extension HL7Receiver {
         }
         let effect: Effect
         let message: SealedMessage
+
+        /// The patient the message is about.
+        var identity: LocalIdentity {
+            switch effect {
+            case .upsert(let i, _, _, _, _), .merge(let i, _, _, _, _), .results(let i, _), .medications(let i, _): return i
+            }
+        }
     }
 
     func prepare(_ message: HL7Message, raw: [UInt8], ack: [UInt8]) throws -> Prepared {

@@ -3,6 +3,7 @@ import CaduceusCore
 import CaduceusPatientIndex
 public import CaduceusStorage
 import Foundation
+import CaduceusAudit
 import Synchronization
 
 /// The interface engine use case: one HL7 v2 message in, one ACK (or query response) out.
@@ -113,6 +114,19 @@ public final class HL7Receiver: Sendable {
         return (try? ack.encoded()) ?? []
     }
 
+    /// The audit message for an HL7 interaction: the sending application and facility as requestor, this receiver,
+    /// the patient by identifier only (CX form), the message type and control id as event type, the ERR codes.
+    func auditMessage(_ context: HL7AckContext, event: AuditCode, action: AuditAction, outcome: AuditOutcome, errorCode: String, patient: LocalIdentity?, now: Date, type: String = "") -> AuditMessage {
+        AuditMessage(
+            eventID: event, eventTypes: [AuditCode(type.isEmpty ? "hl7" : type, system: "HL7v2", display: "control-id " + String(context.controlID.prefix(64)))],
+            action: action, outcome: outcome, time: now, sourceID: configuration.application + "|" + configuration.facility, errorCode: errorCode,
+            participants: [
+                AuditParticipant(userID: sender(context), isRequestor: true),
+                AuditParticipant(userID: configuration.application + "|" + configuration.facility, isRequestor: false),
+            ],
+            objects: patient.map { [.patient("\($0.id)^^^&\($0.authority)&ISO")] } ?? [])
+    }
+
     /// AR/AE: nothing stored but one audit event with the codes.
     func reject(_ context: HL7AckContext, _ outcome: HL7Outcome, now: Date) async -> [UInt8] {
         let codes = outcome.errors.map(\.code).joined(separator: ",")
@@ -121,8 +135,8 @@ public final class HL7Receiver: Sendable {
         case .rejected: kind = "hl7.rejected"
         default: kind = "hl7.error"
         }
-        let detail = "sender=\(sender(context)) control-id=\(context.controlID.prefix(64))"
-        _ = try? await store.write { tx in try tx.audit(AuditEvent(kind: kind, code: codes, detail: detail), at: now) }
+        let message = auditMessage(context, event: kind == "hl7.rejected" ? .securityAlert : .import, action: .create, outcome: .minorFailure, errorCode: codes, patient: nil, now: now)
+        _ = try? await store.write { tx in try tx.appendAudit([message]) }
         return ackBytes(context, outcome, now: now)
     }
 
@@ -136,10 +150,13 @@ public final class HL7Receiver: Sendable {
         let type = ((try? message.msh.messageCode) ?? "") + "^" + ((try? message.msh.triggerEvent) ?? "")
         do {
             let prepared = try prepare(message, raw: raw, ack: ack)
+            let audit = auditMessage(context, event: .patientRecord, action: .create, outcome: .success, errorCode: "", patient: prepared.identity, now: now, type: type)
             let (answer, fresh) = try await store.write { [self] tx in
                 if let previous = try tx.loggedAck(sender: sender, controlID: controlID) { return (previous, false) }
                 try apply(prepared, controlID: controlID, tx: tx, now: now)
                 try tx.logMessage(sender: sender, controlID: controlID, messageType: type, outcome: "AA", sealed: prepared.message, at: now)
+                // The audit record commits with the effect it records.
+                try tx.appendAudit([audit])
                 return (ack, true)
             }
             if fresh, let hook = configuration.onPatientStored {
@@ -164,8 +181,8 @@ public final class HL7Receiver: Sendable {
     func query(_ context: HL7AckContext, now: Date, _ body: @escaping @Sendable () throws -> HL7Message) async -> [UInt8] {
         do {
             let response = try body()
-            let detail = "sender=\(sender(context)) control-id=\(context.controlID.prefix(64))"
-            _ = try? await store.write { tx in try tx.audit(AuditEvent(kind: "hl7.query", code: "ok", detail: detail), at: now) }
+            let message = auditMessage(context, event: .query, action: .execute, outcome: .success, errorCode: "", patient: nil, now: now)
+            _ = try? await store.write { tx in try tx.appendAudit([message]) }
             return (try? response.encoded()) ?? []
         } catch let error as HL7Error {
             return await reject(context, .error([error]), now: now)

@@ -3,7 +3,7 @@ public import Foundation
 
 /// Filters for reading the audit log (`caduceus audit query`, the patient access report).
 public struct AuditFilter: Sendable {
-    /// Events naming this patient (CX form, as in the event's participant object).
+    /// Events naming this patient (CX form; the log stores it as this node's pseudonym of it).
     public var patient: String?
     /// Events whose requestor is this user id.
     public var user: String?
@@ -24,7 +24,8 @@ public struct AuditFilter: Sendable {
 }
 
 /// Appends to the hash-chained audit log (inside the unit of work whose effect it records, so the event and the
-/// effect commit together).
+/// effect commit together). Patient identifiers are replaced by this node's pseudonyms (HMAC blind indexes) before
+/// they are chained: the trail holds no identifier, name or birth date in clear.
 public protocol AuditTransaction {
     /// Appends events after the current head; returns the chained records.
     @discardableResult

@@ -1,7 +1,26 @@
 import CaduceusAudit
 import CaduceusStorage
 import Foundation
+import CaduceusCore
 import GRDB
+
+extension PHICipher {
+    /// The pseudonym a patient identifier (CX) is audited under at this node: an HMAC blind index, so the trail
+    /// holds no identifier in clear yet a patient's events can still be found.
+    func auditPseudonym(_ cx: String) -> String {
+        "pseudonym:" + Hex.encode(blindIndex(cx, domain: "audit.patient").prefix(16))
+    }
+
+    /// `m` with its patient objects replaced by pseudonyms.
+    func pseudonymized(_ m: AuditMessage) -> AuditMessage {
+        var m = m
+        m.objects = m.objects.map { o in
+            guard o.typeCode == 1, o.role == 1, !o.id.hasPrefix("pseudonym:") else { return o }
+            return AuditObject(typeCode: 1, role: 1, idType: AuditCode("pseudonym", system: "caduceus-audit", display: "Patient pseudonym"), id: auditPseudonym(o.id))
+        }
+        return m
+    }
+}
 
 extension SQLiteTransaction {
     @discardableResult
@@ -10,7 +29,8 @@ extension SQLiteTransaction {
         var chain = AuditChain(sequence: sequence, head: head)
         var out: [ChainedRecord] = []
         out.reserveCapacity(messages.count)
-        for m in messages {
+        for original in messages {
+            let m = cipher.pseudonymized(original)
             let r = try chain.append(m)
             let patient = m.objects.first { $0.typeCode == 1 && $0.role == 1 }?.id
             let user = m.participants.first { $0.isRequestor }?.userID
@@ -63,7 +83,7 @@ extension SQLiteReader {
     func auditMessages(_ f: AuditFilter) throws(StorageError) -> [(sequence: UInt64, message: AuditMessage)] {
         var clauses: [String] = []
         var arguments: [any DatabaseValueConvertible] = []
-        if let p = f.patient { clauses.append("patient = ?"); arguments.append(p) }
+        if let p = f.patient { clauses.append("patient = ?"); arguments.append(p.hasPrefix("pseudonym:") ? p : cipher.auditPseudonym(p)) }
         if let u = f.user { clauses.append("user = ?"); arguments.append(u) }
         if let e = f.eventID { clauses.append("event_id = ?"); arguments.append(e) }
         if let from = f.from { clauses.append("at >= ?"); arguments.append(from.timeIntervalSince1970) }

@@ -147,7 +147,7 @@ struct FederationTests {
                     try r.forEachAuditRecord { all += $0.body; return true }
                     return all
                 }
-                for needle in [DemoData.family, DemoData.given, DemoData.birthDate] { #expect(!contains(bodies, needle), "\(id) audit names \(needle)") }
+                for needle in [DemoData.family, DemoData.given, DemoData.birthDate, DemoData.mrnA, DemoData.mrnB] { #expect(!contains(bodies, needle), "\(id) audit names \(needle)") }
             }
             let trailA = try await fed.runtimes[LocalFederation.hospitalA]!.store.read { try $0.auditMessages(AuditFilter()) }.map(\.message)
             let opsA = Set(trailA.compactMap { $0.eventTypes.first?.code })
@@ -159,7 +159,9 @@ struct FederationTests {
             #expect(byPatient.contains { $0.message.participants.first?.userID == LocalFederation.hospitalB }, "B's query for the patient is on the patient's trail")
             let submit = try #require(trailA.first { $0.eventTypes.first?.code == "user.submit" })
             #expect(submit.participants.first?.userID == "Dr clinician.hospital-a (synthetic)" && submit.outcome == .success)
-            #expect(submit.objects.contains(.patient(patientA.description)) && submit.objects.filter { $0.typeCode == 2 }.count == 2)
+            #expect(submit.objects.contains { $0.typeCode == 1 && $0.id.hasPrefix("pseudonym:") } && submit.objects.filter { $0.typeCode == 2 }.count == 2)
+            let byMRN = try await fed.runtimes[LocalFederation.hospitalA]!.store.read { try $0.auditMessages(AuditFilter(patient: patientA.description)) }
+            #expect(byMRN.contains { $0.message.eventTypes.first?.code == "user.submit" }, "found by the patient's id, stored under a pseudonym")
 
             // Metrics count the operations.
             #expect(fed.runtimes[LocalFederation.hospitalA]!.metrics.exposition().contains("operation=\"/v1/user/submit\",outcome=\"ok\"} 1"))

@@ -89,9 +89,15 @@ struct HL7ReceiverTests {
         #expect(try errCode(noName) == "101")
         #expect(try await node.store.read { try $0.messageCount() } == 0)
         #expect(node.mpi.read { $0.recordCount } == 0)
-        let audit = try await node.store.read { try $0.auditEvents(limit: 100) }
-        #expect(audit.count == 7)
-        #expect(audit.allSatisfy { !$0.detail.contains("DOE") && !$0.code.isEmpty })
+        let audit = try await node.store.read { try $0.auditMessages(AuditFilter()) }.map(\.message)
+        #expect(audit.count == 7, "one chained audit message per refusal")
+        #expect(audit.allSatisfy { $0.outcome != .success && !$0.errorCode.isEmpty && $0.objects.isEmpty })
+        let bodies = try await node.store.read { r -> String in
+            var all = ""
+            try r.forEachAuditRecord { all += String(decoding: $0.body, as: UTF8.self); return true }
+            return all
+        }
+        #expect(!bodies.contains("DOE") && !bodies.contains("19800214"), "no name or birth date in the audit trail")
     }
 
     @Test("A40 merges, ORU^R01 stores observations, an ORU for an unknown patient is AE 204")

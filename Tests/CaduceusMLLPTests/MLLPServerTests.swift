@@ -105,8 +105,9 @@ struct MLLPServerTests {
             }
             let _v2499 = try await store.read { try $0.messageCount() }
             #expect(_v2499 == 3)
-            let _v7801 = try await store.read { try $0.auditEvents(limit: 50) }
-            #expect(_v7801.count >= 5)
+            let audit = try await store.read { try $0.auditMessages(AuditFilter()) }.map(\.message)
+            #expect(audit.filter { $0.outcome != .success }.count >= 2, "the refused frames are audited")
+            #expect(audit.filter { $0.outcome == .success }.count == 3, "each stored message is audited with its effect")
         }
     }
 
