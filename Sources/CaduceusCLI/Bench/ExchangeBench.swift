@@ -40,6 +40,8 @@ struct ExchangeBench: AsyncParsableCommand {
                 let global = try await a.node.registerWithRegion(idA)
                 let clinicianA = try fed.client("clinician.hospital-a", at: LocalFederation.hospitalA)
                 let clinicianB = try fed.client("clinician.hospital-b", at: LocalFederation.hospitalB)
+                try await clinicianA.signIn(purpose: "TREAT")
+                try await clinicianB.signIn(purpose: "TREAT")
                 let nodeB = fed.runtimes[LocalFederation.hospitalB]!
                 let raw = try PeerClient(
                     certificateChainPEM: try String(contentsOfFile: fed.base + "/nodes/node.hospital-b/node.chain.pem", encoding: .utf8),
