@@ -1,3 +1,4 @@
+import CaduceusCore
 import Synchronization
 
 /// Request counters and latency sums per operation and outcome, exposed in the Prometheus text format
@@ -10,7 +11,7 @@ public final class NodeMetrics: Sendable {
     public init() {}
 
     func record(path: String, code: String, elapsed: Duration) {
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.seconds
         // Unknown paths collapse into one label, so a scanner cannot grow the table.
         let label = path.hasPrefix("/v1/") && path.count < 64 && path.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "/" || $0 == "." }) ? path : "other"
         counters.withLock { table in

@@ -1,5 +1,6 @@
 public import CaduceusAudit
 public import Foundation
+public import Crypto
 
 /// Filters for reading the audit log (`caduceus audit query`, the patient access report).
 public struct AuditFilter: Sendable {
@@ -44,4 +45,13 @@ public protocol AuditReader {
     func auditCheckpoints() throws(StorageError) -> [AuditCheckpoint]
     /// Events matching `filter`, newest first.
     func auditMessages(_ filter: AuditFilter) throws(StorageError) -> [(sequence: UInt64, message: AuditMessage)]
+}
+
+extension AuditReader {
+    /// Verifies this log against its own checkpoints and `held` ones (kept elsewhere), signed by `key`, streaming.
+    public func verifyAuditLog(key: P256.Signing.PublicKey, held: [AuditCheckpoint] = []) throws(StorageError) -> AuditVerification {
+        var verifier = AuditVerifier(checkpoints: try auditCheckpoints() + held, key: key)
+        try forEachAuditRecord { verifier.feed($0) }
+        return verifier.finish()
+    }
 }

@@ -11,11 +11,7 @@ import Testing
 /// Verifies the log in `store` against its own checkpoints plus `held` (the regional repository's copy).
 func verifyStore(_ store: SQLiteStore, key: P256.Signing.PublicKey, held: [AuditCheckpoint]) async throws -> (AuditVerification, Duration) {
     let start = ContinuousClock.now
-    let result = try await store.read { reader -> AuditVerification in
-        var verifier = AuditVerifier(checkpoints: try reader.auditCheckpoints() + held, key: key)
-        try reader.forEachAuditRecord { verifier.feed($0) }
-        return verifier.finish()
-    }
+    let result = try await store.read { try $0.verifyAuditLog(key: key, held: held) }
     return (result, start.duration(to: .now))
 }
 

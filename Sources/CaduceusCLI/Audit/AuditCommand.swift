@@ -39,12 +39,8 @@ struct AuditCommand: AsyncParsableCommand {
                 }
                 let started = ContinuousClock.now
                 let heldCheckpoints = extra
-                let verdict = try await store.read { r -> AuditVerification in
-                    var v = AuditVerifier(checkpoints: try r.auditCheckpoints() + heldCheckpoints, key: key)
-                    try r.forEachAuditRecord { v.feed($0) }
-                    return v.finish()
-                }
-                let seconds = Double(started.duration(to: .now).components.attoseconds) / 1e18 + Double(started.duration(to: .now).components.seconds)
+                let verdict = try await store.read { try $0.verifyAuditLog(key: key, held: heldCheckpoints) }
+                let seconds = started.duration(to: .now).seconds
                 if let problem = verdict.problem {
                     throw CLIError(code: problem.rawValue, message: "the audit log fails verification at record \(verdict.firstBad ?? 0) (\(verdict.records) records read)")
                 }

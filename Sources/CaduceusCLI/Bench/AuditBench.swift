@@ -42,17 +42,13 @@ struct AuditBench: AsyncParsableCommand {
                 }
                 try await group.waitForAll()
             }
-            let appendSeconds = seconds(start.duration(to: .now))
+            let appendSeconds = start.duration(to: .now).seconds
             let key = P256.Signing.PrivateKey()
             let head = try await store.read { try $0.auditHead() }
             let checkpoint = try AuditCheckpoint.sign(node: "node.a", sequence: head.sequence, hash: head.hash, time: Date(), key: key)
             let verifyStart = ContinuousClock.now
-            let verdict = try await store.read { r -> AuditVerification in
-                var v = AuditVerifier(checkpoints: [checkpoint], key: key.publicKey)
-                try r.forEachAuditRecord { v.feed($0) }
-                return v.finish()
-            }
-            let verifySeconds = seconds(verifyStart.duration(to: .now))
+            let verdict = try await store.read { try $0.verifyAuditLog(key: key.publicKey, held: [checkpoint]) }
+            let verifySeconds = verifyStart.duration(to: .now).seconds
             guard verdict.isIntact else { throw CLIError(code: "bench.failed", message: "the log did not verify") }
             let rate = Double(total) / appendSeconds
             var peer = "unavailable (run scripts/bootstrap.sh)"

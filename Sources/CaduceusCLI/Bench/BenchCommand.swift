@@ -97,15 +97,6 @@ struct BenchCommand: AsyncParsableCommand {
             return result
         }
 
-        func parseSize(_ text: Substring) throws -> Int {
-            let lower = text.lowercased().trimmingCharacters(in: .whitespaces)
-            let multiplier = lower.hasSuffix("m") ? 1_000_000 : lower.hasSuffix("k") ? 1000 : 1
-            guard let value = Int(lower.trimmingCharacters(in: CharacterSet(charactersIn: "km"))), value > 0 else {
-                throw CLIError.usage("bad size \(text)")
-            }
-            return value * multiplier
-        }
-
         func formatSize(_ size: Int) -> String {
             size >= 1_000_000 ? "\(size / 1_000_000) MB" : size >= 1000 ? "\(size / 1000) KB" : "\(size) B"
         }
@@ -164,4 +155,14 @@ extension BenchPKI.Files {
     static func writeText(_ text: String, _ path: String) throws {
         try AtomicFile.write(Data(text.utf8), to: path, permissions: 0o600)
     }
+}
+
+/// A size argument: `10k` (1,000 bytes), `1m` (1,000,000), or plain bytes.
+func parseSize(_ text: Substring) throws -> Int {
+    let lower = text.lowercased().trimmingCharacters(in: .whitespaces)
+    let multiplier = lower.hasSuffix("m") ? 1_000_000 : lower.hasSuffix("k") ? 1000 : 1
+    guard let value = Int(lower.trimmingCharacters(in: CharacterSet(charactersIn: "km"))), value > 0 else {
+        throw CLIError.usage("bad size \(text)")
+    }
+    return value * multiplier
 }

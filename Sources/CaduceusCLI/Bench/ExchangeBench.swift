@@ -31,7 +31,7 @@ struct ExchangeBench: AsyncParsableCommand {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("caduceus-bench-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let fed = try await LocalFederation.create(at: dir, hospitalBKey: rsa ? .rsa3072 : .p256, benchmarkSink: true, logger: logger)
-            let sizeList = try sizes.split(separator: ",").map { try BenchCommand.SMIMEBench().parseSize($0) }
+            let sizeList = try sizes.split(separator: ",").map { try parseSize($0) }
             let count = self.count, entries = self.entries, queries = self.queries
             try await fed.run(logger: logger) { fed in
                 let a = fed.runtimes[LocalFederation.hospitalA]!
@@ -92,20 +92,20 @@ struct ExchangeBench: AsyncParsableCommand {
                     made += n
                 }
                 let loaded = try await regional.store.read { try $0.registryCount() }
-                print("\nregistry: \(loaded) entries loaded in \(seconds(loadStart.duration(to: .now))) s")
+                print("\nregistry: \(loaded) entries loaded in \(loadStart.duration(to: .now).seconds) s")
                 var inProcess: [Double] = []
                 for q in 0..<queries {
                     let p = PatientIdentifier(id: "P\((q * 7919) % patients)", authority: "2.25.777")
                     let t0 = ContinuousClock.now
                     let found = try await regional.store.read { try $0.findDocuments(.init(patientId: p, classCodes: ["Summary"]), limit: 1000) }
-                    inProcess.append(seconds(t0.duration(to: .now)))
+                    inProcess.append(t0.duration(to: .now).seconds)
                     if found.isEmpty { throw CLIError(code: "bench.failed", message: "a query found nothing") }
                 }
                 var api: [Double] = []
                 for _ in 0..<min(queries, 200) {
                     let t0 = ContinuousClock.now
                     _ = try await clinicianB.query(.findDocuments(.init(patientId: global)))
-                    api.append(seconds(t0.duration(to: .now)))
+                    api.append(t0.duration(to: .now).seconds)
                 }
                 print(String(format: "FindDocuments in process:  p50 %.3f ms  p99 %.3f ms  (%d queries, ~10 entries each)", pct(inProcess, 0.5) * 1e3, pct(inProcess, 0.99) * 1e3, inProcess.count))
                 print(String(format: "FindDocuments through API: p50 %.2f ms  p99 %.2f ms  (%d queries: clinician → node B → regional, two mTLS connections, four envelopes)", pct(api, 0.5) * 1e3, pct(api, 0.99) * 1e3, api.count))
@@ -116,11 +116,10 @@ struct ExchangeBench: AsyncParsableCommand {
     func timed(_ body: () async throws -> Void) async throws -> Double {
         let t0 = ContinuousClock.now
         try await body()
-        return seconds(t0.duration(to: .now))
+        return t0.duration(to: .now).seconds
     }
 }
 
-func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 
 func pct(_ xs: [Double], _ p: Double) -> Double {
     let s = xs.sorted()

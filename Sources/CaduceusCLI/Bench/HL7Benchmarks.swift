@@ -115,9 +115,6 @@ struct HL7ParseBench: AsyncParsableCommand {
     }
 }
 
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
 
 struct MLLPIngestBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

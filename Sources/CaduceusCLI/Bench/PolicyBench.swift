@@ -23,7 +23,7 @@ struct PolicyBench: AsyncParsableCommand {
             let start = ContinuousClock.now
             for _ in 0..<rounds { for r in requests where pdp.decide(r).isPermit { permits += 1 } }
             let d = start.duration(to: .now)
-            let rate = Double(rounds * requests.count) / (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+            let rate = Double(rounds * requests.count) / d.seconds
             var line = String(format: "policy: %.0f decisions/s (%d permits per round of %d)", rate, permits / max(rounds, 1), requests.count)
             if FileManager.default.isExecutableFile(atPath: python), let peer = try? runPython(python, scripts + "/policy_decide.py", [String(rounds)])["rate"] as? Double {
                 line += String(format: "; Python rendering: %.0f decisions/s (%.1f×)", peer, rate / peer)
