@@ -99,7 +99,7 @@ let package = Package(
         .target(
             name: "CaduceusStorage",
             dependencies: [
-                "CaduceusCore", "CaduceusPatientIndex", "CaduceusDocuments", "CaduceusAudit",
+                "CaduceusCore", "CaduceusPatientIndex", "CaduceusDocuments", "CaduceusAudit", "CaduceusPolicy",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings
@@ -107,7 +107,7 @@ let package = Package(
         .target(
             name: "CaduceusStorageSQLite",
             dependencies: [
-                "CaduceusCore", "CaduceusStorage", "CaduceusPatientIndex", "CaduceusDocuments", "CaduceusAudit",
+                "CaduceusCore", "CaduceusStorage", "CaduceusPatientIndex", "CaduceusDocuments", "CaduceusAudit", "CaduceusPolicy",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -140,7 +140,7 @@ let package = Package(
             name: "CaduceusHTTP",
             dependencies: [
                 "CaduceusCore", "CaduceusPKI", "CaduceusCMS", "CaduceusTLS", "CaduceusExchange", "CaduceusDocuments",
-                "CaduceusStorage",
+                "CaduceusStorage", "CaduceusPolicy",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

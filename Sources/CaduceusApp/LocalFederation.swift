@@ -23,8 +23,10 @@ public final class LocalFederation: Sendable {
     public let base: String
     public let trust: TrustStore
     public let runtimes: [String: NodeRuntime]
-    /// Staff cards: `clinician.hospital-a` (physician), `clinician.hospital-b` (nurse), `clerk.hospital-b`
-    /// (administrative).
+    /// Cards: staff `clinician.hospital-a` (physician), `clinician.hospital-b` (nurse), `clerk.hospital-b`
+    /// (administrative), and the demo patient's card ``patientCard``, issued by hospital A.
+    public static let patientCard = "patient.hospital-a"
+    /// The cards, by name.
     public let users: [String: Credential]
     /// The CA stores, by name (`global`, `regional`, `hospital-a`, `hospital-b`).
     public let authorities: [String: CAStore]
@@ -73,9 +75,13 @@ public final class LocalFederation: Sendable {
         }
         var users: [String: Credential] = [:]
         try FileManager.default.createDirectory(atPath: base + "/users", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        for (name, ca, domain, role) in [("clinician.hospital-a", caA, "hospital-a", "physician"), ("clinician.hospital-b", caB, "hospital-b", "nurse"), ("clerk.hospital-b", caB, "hospital-b", "administrative")] {
+        let staff = [("clinician.hospital-a", caA, "hospital-a", "physician"), ("clinician.hospital-b", caB, "hospital-b", "nurse"), ("clerk.hospital-b", caB, "hospital-b", "administrative")]
+        for (name, ca, domain, role) in staff + [(Self.patientCard, caA, "hospital-a", "")] {
             let key = try PrivateKeyMaterial.generate(.p256)
-            let cert = try ca.issue(profile: .person(email: "\(name)@\(domain).caduceus.test"), subject: try federationName(commonName: "Dr \(name) (synthetic)", unit: role), publicKey: key.publicKey, now: now)
+            // A patient card names the patient by identifier (CN = MRN, OU = assigning authority), never by name.
+            let cert = name == Self.patientCard
+                ? try ca.issue(profile: .patient(email: nil), subject: try federationName(commonName: DemoData.mrnA, unit: domainA), publicKey: key.publicKey, now: now)
+                : try ca.issue(profile: .person(email: "\(name)@\(domain).caduceus.test"), subject: try federationName(commonName: "Dr \(name) (synthetic)", unit: role), publicKey: key.publicKey, now: now)
             let card = try Credential(key: key, certificate: cert, chain: try ca.authority().chain.dropLast().map { $0 })
             users[name] = card
             let password = Sensitive("demo-" + Hex.encode((0..<6).map { _ in UInt8.random(in: 0...255) }))

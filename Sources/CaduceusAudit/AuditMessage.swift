@@ -26,6 +26,14 @@ public struct AuditCode: Sendable, Hashable, Codable {
     public static let securityAlert = AuditCode("110113", system: "DCM", display: "Security Alert")
     /// 110100 Application Activity.
     public static let applicationActivity = AuditCode("110100", system: "DCM", display: "Application Activity")
+    /// Event type of a Security Alert: a break-glass access began.
+    public static let emergencyOverrideStarted = AuditCode("110127", system: "DCM", display: "Emergency Override Started")
+    /// Event type of a Security Alert: a break-glass access ended.
+    public static let emergencyOverrideStopped = AuditCode("110138", system: "DCM", display: "Emergency Override Stopped")
+    /// Event type of a Security Alert: security configuration (the access policy) changed.
+    public static let securityConfiguration = AuditCode("110129", system: "DCM", display: "Security Configuration")
+    /// Event type of a Security Alert: an object's security attributes (a patient's consent) changed.
+    public static let objectSecurityAttributesChanged = AuditCode("110135", system: "DCM", display: "Object Security Attributes Changed")
 }
 
 /// What was done (DICOM PS3.15 A.5.1 `EventActionCode`).

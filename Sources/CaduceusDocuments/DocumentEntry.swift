@@ -14,6 +14,14 @@ public struct PatientIdentifier: Sendable, Hashable, Codable, CustomStringConver
     }
     /// The CX form used in XDS metadata: `id^^^&authority&ISO`.
     public var description: String { "\(id)^^^&\(authority)&ISO" }
+    /// Parses the CX form (`id^^^&authority&ISO`); `nil` when either part is missing.
+    public init?(cx: String) {
+        let fields = cx.split(separator: "^", omittingEmptySubsequences: false)
+        guard fields.count == 4, !fields[0].isEmpty else { return nil }
+        let hd = fields[3].split(separator: "&", omittingEmptySubsequences: false)
+        guard hd.count >= 2, !hd[1].isEmpty else { return nil }
+        self.init(id: String(fields[0]), authority: String(hd[1]))
+    }
 }
 
 /// A code from a coding scheme (XDS `ClassificationType` with its scheme and display name).

@@ -3,6 +3,7 @@ public import CaduceusPKI
 public import CaduceusDocuments
 public import X509
 import CaduceusCore
+public import CaduceusPolicy
 import Foundation
 import Synchronization
 
@@ -90,5 +91,23 @@ public struct UserClient: Sendable {
     /// Push documents held at this node to another node; returns its signed receipt.
     public func transfer(_ uniqueIds: [String], to nodeId: String, reason: String) async throws -> TransferReceipt {
         try await call(.userTransfer, body: TransferRequest(to: nodeId, uniqueIds: uniqueIds, reason: reason)).message.decodeBody(TransferReceipt.self)
+    }
+
+    /// States a consent directive, signed with this card, at the node (which has the regional registry record it).
+    public func stateConsent(_ directive: ConsentDirective) async throws -> ConsentRecord {
+        let statement = try CompactJWS.sign(json: directive, type: ConsentStatement.directiveType, by: credential)
+        return try await call(.userConsent, body: ConsentStatement(statement: statement)).message.decodeBody(ConsentRecord.self)
+    }
+
+    /// Revokes a consent directive, by a revocation signed with this card.
+    public func revokeConsent(_ consentId: String, patient: PatientIdentifier) async throws -> ConsentRecord {
+        let revocation = ConsentRevocation(consentId: consentId, patient: patient.description, issuedAt: Date())
+        let statement = try CompactJWS.sign(json: revocation, type: ConsentStatement.revocationType, by: credential)
+        return try await call(.userConsent, body: ConsentStatement(statement: statement)).message.decodeBody(ConsentRecord.self)
+    }
+
+    /// A patient's consents as the regional registry holds them.
+    public func consents(of patient: PatientIdentifier) async throws -> ConsentsResponse {
+        try await call(.userConsents, body: ConsentQuery(patient: patient)).message.decodeBody(ConsentsResponse.self)
     }
 }

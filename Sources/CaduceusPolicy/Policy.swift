@@ -1,4 +1,5 @@
 public import struct Foundation.Date
+public import CaduceusCore
 import Foundation
 
 /// HL7 v3 Confidentiality codes, ordered from least to most restricted (U < L < M < N < R < V).
@@ -81,6 +82,9 @@ public struct PolicySet: Sendable, Hashable, Codable {
     public var overridesOptOut: [PurposeOfUse]
     /// Confidentiality never released without explicit patient authorization.
     public var neverReleased: [Confidentiality]
+    /// Functional roles that may record or revoke a patient's consent on the patient's behalf (a paper consent at
+    /// registration); patients always may for themselves.
+    public var consentRecorders: [String]?
 
     /// Reads and validates a policy file.
     public static func load(_ data: Data) throws(PolicyError) -> PolicySet {
@@ -107,14 +111,13 @@ public struct PolicySet: Sendable, Hashable, Codable {
 }
 
 /// A policy error.
-public struct PolicyError: Error, Sendable, CustomStringConvertible {
+public struct PolicyError: CaduceusError {
     public let code: String
     public let message: String
-    init(_ code: String, _ message: String) {
+    public init(_ code: String, _ message: String) {
         self.code = code
         self.message = message
     }
-    public var description: String { "\(code): \(message)" }
 }
 
 /// The policy decision point: attributes in, decision out. Default deny (no rule permitting → deny); deny overrides

@@ -18,6 +18,8 @@ public struct StorageError: CodedError {
         public static let database = Code("storage.database")
         /// A row that must exist does not.
         public static let notFound = Code("storage.not-found")
+        /// A row with this key exists already.
+        public static let conflict = Code("storage.conflict")
     }
     /// What went wrong.
     public let kind: Code

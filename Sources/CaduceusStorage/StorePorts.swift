@@ -184,7 +184,7 @@ public struct MPISnapshot: Sendable {
 }
 
 /// What a write transaction can do. Everything done through one transaction commits together, or not at all.
-public protocol StoreTransaction: DocumentTransaction, AuditTransaction {
+public protocol StoreTransaction: DocumentTransaction, AuditTransaction, ConsentTransaction {
     // HL7 message log
     /// The ACK already sent for (sender, control id), if that message was processed.
     func loggedAck(sender: String, controlID: String) throws(StorageError) -> [UInt8]?
@@ -215,7 +215,7 @@ public protocol StoreTransaction: DocumentTransaction, AuditTransaction {
 }
 
 /// Read-only access.
-public protocol StoreReader: DocumentReader, AuditReader {
+public protocol StoreReader: DocumentReader, AuditReader, ConsentReader {
     /// The patient filed under `identity`.
     func patient(_ identity: LocalIdentity) throws(StorageError) -> PatientRecord?
     /// Observations of a patient, oldest first.

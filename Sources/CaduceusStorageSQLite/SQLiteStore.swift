@@ -148,6 +148,16 @@ public final class SQLiteStore: CaduceusStore {
                 CREATE TABLE audit_checkpoints (seq INTEGER PRIMARY KEY, checkpoint TEXT NOT NULL);
                 """)
         }
+        m.registerMigration("v4-consents") { db in
+            try db.execute(sql: """
+                CREATE TABLE consents (
+                    id TEXT PRIMARY KEY, patient BLOB NOT NULL, record BLOB NOT NULL, recorded_at REAL NOT NULL);
+                CREATE INDEX consents_patient ON consents (patient, recorded_at);
+                CREATE TABLE emergency_access (
+                    id TEXT PRIMARY KEY, record BLOB NOT NULL, started_at REAL NOT NULL, reviewed INTEGER NOT NULL DEFAULT 0);
+                CREATE INDEX emergency_open ON emergency_access (reviewed, started_at);
+                """)
+        }
         return m
     }
 

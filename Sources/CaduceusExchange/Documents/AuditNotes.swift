@@ -9,7 +9,13 @@ import Synchronization
 final class AuditNotes: Sendable {
     @TaskLocal static var current: AuditNotes?
 
-    let state = Mutex<(signer: FederationIdentity?, objects: [AuditObject], purpose: String, emergency: Bool)>((nil, [], "", false))
+    let state = Mutex<(signer: FederationIdentity?, objects: [AuditObject], purpose: String, emergency: Bool, alerts: [AuditCode])>((nil, [], "", false, []))
+
+    /// Adds a Security Alert of type `type` (emergency override started/stopped, consent changed) beside the
+    /// operation's own event, written only if the operation succeeds.
+    func alert(_ type: AuditCode) {
+        state.withLock { $0.alerts.append(type) }
+    }
 
     /// Records the purpose of use asserted (and whether it is an emergency override).
     func purpose(_ p: String) {
@@ -44,7 +50,20 @@ final class AuditNotes: Sendable {
         case .userRetrieve: return (.import, .read)
         case .publishNode: return (.applicationActivity, .update)
         case .signIn, .signOut: return (.userAuthentication, .execute)
+        case .userConsent, .registerConsent: return (.patientRecord, .update)
+        case .userConsents, .queryConsents: return (.query, .execute)
         }
+    }
+
+    /// The operation's audit message, followed (on success) by its Security Alerts.
+    static func messages(for operation: ExchangeOperation, notes: AuditNotes, node: String, endpoint: String, error: (any Error)?, time: Date) -> [AuditMessage] {
+        let main = message(for: operation, notes: notes, node: node, endpoint: endpoint, error: error, time: time)
+        guard error == nil else { return [main] }
+        return notes.state.withLock { $0.alerts }.map { type in
+            AuditMessage(
+                eventID: .securityAlert, eventTypes: [type], action: .execute, outcome: .success, time: time, sourceID: node,
+                purposeOfUse: main.purposeOfUse, emergency: main.emergency, participants: main.participants, objects: main.objects)
+        }.reduce(into: [main]) { $0.append($1) }
     }
 
     static func message(for operation: ExchangeOperation, notes: AuditNotes, node: String, endpoint: String, error: (any Error)?, time: Date) -> AuditMessage {

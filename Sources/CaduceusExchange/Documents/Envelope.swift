@@ -36,6 +36,15 @@ public enum ExchangeOperation: String, Sendable, Codable, CaseIterable {
     case signIn = "session.signin"
     /// A person signs out: the assertion is refused from then on.
     case signOut = "session.signout"
+    /// A person (a patient for themselves, or staff recording a paper consent) states a consent directive or revokes
+    /// one: a JWS signed with their card, forwarded to the regional consent registry.
+    case userConsent = "user.consent"
+    /// A person reads a patient's consents through their node.
+    case userConsents = "user.consents"
+    /// A node registers a consent statement with the regional consent registry (which verifies it itself).
+    case registerConsent = "consent.register"
+    /// A node reads a patient's consents from the regional consent registry.
+    case queryConsents = "consent.query"
 
     /// The HTTP path of the operation.
     public var path: String { "/v1/" + rawValue.replacingOccurrences(of: ".", with: "/") }

@@ -1,6 +1,7 @@
 public import CaduceusDocuments
 public import CaduceusPatientIndex
 public import struct Foundation.Date
+public import CaduceusPolicy
 
 /// `mpi.register`: a hospital registers one of its patients with the regional MPI.
 public struct RegisterIdentityRequest: Codable, Sendable {
@@ -42,10 +43,47 @@ public struct PatientMatch: Codable, Sendable {
     }
 }
 
-/// Entries, as a registry answers.
+/// Entries, as a registry answers; a regional registry adds the consents on file for the entries' patients (without
+/// their signed statements), so the asking node decides on the patient's consent as it stands now.
 public struct EntriesResponse: Codable, Sendable {
     public var entries: [DocumentEntry]
-    public init(entries: [DocumentEntry]) { self.entries = entries }
+    public var consents: [ConsentRecord]?
+    public init(entries: [DocumentEntry], consents: [ConsentRecord]? = nil) {
+        self.entries = entries
+        self.consents = consents
+    }
+}
+
+/// `user.consent` and `consent.register`: a consent statement (compact JWS signed by a card), either a
+/// ``ConsentDirective`` (`typ` ``ConsentStatement/directiveType``) or a ``ConsentRevocation``
+/// (``ConsentStatement/revocationType``).
+public struct ConsentStatement: Codable, Sendable {
+    public static let directiveType = "caduceus-consent+jwt"
+    public static let revocationType = "caduceus-consent-revocation+jwt"
+    public var statement: String
+    public init(statement: String) { self.statement = statement }
+}
+
+/// `user.consents` and `consent.query`: a patient (in any domain the MPI links), and whether the signed statements are
+/// wanted (the patient's own view, or a consent recorder's).
+public struct ConsentQuery: Codable, Sendable {
+    public var patient: PatientIdentifier
+    public var statements: Bool
+    public init(patient: PatientIdentifier, statements: Bool = false) {
+        self.patient = patient
+        self.statements = statements
+    }
+}
+
+/// A patient's consents, as the regional registry holds them.
+public struct ConsentsResponse: Codable, Sendable {
+    /// The patient's global id.
+    public var patientId: PatientIdentifier
+    public var consents: [ConsentRecord]
+    public init(patientId: PatientIdentifier, consents: [ConsentRecord]) {
+        self.patientId = patientId
+        self.consents = consents
+    }
 }
 
 /// `repository.retrieve` and `user.retrieve`: documents by unique id.

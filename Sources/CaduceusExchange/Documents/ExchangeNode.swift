@@ -122,9 +122,9 @@ public final class ExchangeNode: Sendable {
     /// the envelope did not open), this node, what (patients by identifier, documents by unique id — never names or
     /// birth dates), the outcome and its error code.
     func audit(_ operation: ExchangeOperation, _ notes: AuditNotes, error: (any Error)?) async throws {
-        let message = AuditNotes.message(
+        let messages = AuditNotes.messages(
             for: operation, notes: notes, node: id, endpoint: configuration.endpoint, error: error, time: clock.now())
-        _ = try await store.write { tx in try tx.appendAudit([message]) }
+        _ = try await store.write { tx in try tx.appendAudit(messages) }
     }
 
     func require(_ role: NodeRole) throws(ExchangeError) {
@@ -135,8 +135,10 @@ public final class ExchangeNode: Sendable {
         guard o.identity.kind == .node else { throw ExchangeError(.forbidden, "this operation is for federation nodes") }
     }
 
-    func requirePerson(_ o: OpenedEnvelope) throws(ExchangeError) {
-        guard o.identity.kind == .person else { throw ExchangeError(.forbidden, "this operation is for signed-in staff") }
+    func requirePerson(_ o: OpenedEnvelope, allowPatients: Bool = false) throws(ExchangeError) {
+        guard o.identity.kind == .person || (allowPatients && o.identity.kind == .patient) else {
+            throw ExchangeError(.forbidden, allowPatients ? "this operation is for signed-in people" : "this operation is for signed-in staff")
+        }
     }
 
     func reply(_ to: OpenedEnvelope, _ body: some Encodable, documents: [MIMEPart] = []) throws -> ExchangeMessage {
@@ -182,60 +184,110 @@ public final class ExchangeNode: Sendable {
         case .userFindPatients: return try await userFindPatients(o)
         case .signIn: return try await signIn(o)
         case .signOut: return try await signOut(o)
+        case .userConsent: return try await userConsent(o)
+        case .userConsents: return try await userConsents(o)
+        case .registerConsent: return try await registerConsent(o)
+        case .queryConsents: return try await queryConsents(o)
         }
     }
 
     // MARK: - Sign-in and authorization
 
     func signIn(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
-        try requirePerson(o)
+        try requirePerson(o, allowPatients: true)
         let request = try o.message.decodeBody(SignInRequest.self)
-        guard let purpose = PurposeOfUse(rawValue: request.purpose) else { throw ExchangeError(.badRequest, "the purpose of use is not one this federation knows") }
-        AuditNotes.current?.purpose(purpose.rawValue)
-        guard let role = o.identity.role, !role.isEmpty else { throw ExchangeError(.forbidden, "the card names no functional role") }
-        if purpose == .ETREAT, (request.reason ?? "").trimmingCharacters(in: .whitespaces).count < 4 {
+        let role: String
+        if o.identity.kind == .patient {
+            // A patient acts on their own record only (consents, access report): purpose "patient request".
+            guard request.purpose == Self.patientPurpose else { throw ExchangeError(.badRequest, "a patient signs in for the purpose PATRQT") }
+            role = "patient"
+        } else {
+            guard PurposeOfUse(rawValue: request.purpose) != nil else { throw ExchangeError(.badRequest, "the purpose of use is not one this federation knows") }
+            guard let cardRole = o.identity.role, !cardRole.isEmpty else { throw ExchangeError(.forbidden, "the card names no functional role") }
+            role = cardRole
+        }
+        AuditNotes.current?.purpose(request.purpose)
+        let emergency = request.purpose == PurposeOfUse.ETREAT.rawValue
+        let reason = (request.reason ?? "").trimmingCharacters(in: .whitespaces)
+        if emergency, reason.count < 4 {
             throw ExchangeError(.badRequest, "an emergency access (ETREAT) needs a stated reason")
         }
         let now = clock.now()
-        let lifetime = purpose == .ETREAT ? Self.emergencyLifetime : Self.signInLifetime
+        let lifetime = emergency ? Self.emergencyLifetime : Self.signInLifetime
         let t = Int64(now.timeIntervalSince1970)
         let claims = AssertionClaims(
-            iss: id, sub: o.identity.commonName, aud: Self.federationAudience, role: role, org: id, pou: purpose.rawValue,
+            iss: id, sub: o.identity.commonName, aud: Self.federationAudience, role: role, org: id, pou: request.purpose,
             iat: t, nbf: t, exp: t + Int64(lifetime), jti: UUID().uuidString.lowercased())
         let token = try SignedAssertion.issue(claims, by: credential)
+        if emergency {
+            // Break-glass: into the review queue (with the reason, sealed) and onto the trail as an override.
+            let entry = EmergencyAccess(
+                id: claims.jti, subject: claims.sub, role: role, declaredAt: id, reason: String(reason.prefix(500)),
+                started: now, expires: Date(timeIntervalSince1970: Double(claims.exp)))
+            try await store.write { tx in try tx.noteEmergencyAccess(entry, useAt: nil) }
+            AuditNotes.current?.alert(.emergencyOverrideStarted)
+        }
         return try reply(o, SignInResponse(assertion: token, expires: Date(timeIntervalSince1970: Double(claims.exp))))
     }
 
+    /// The purpose of use of a patient's own sign-in (HL7 PurposeOfUse "patient requested").
+    public static let patientPurpose = "PATRQT"
+
     func signOut(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
-        let claims = try await authorize(o)
+        let claims = try await authorize(o, allowPatients: true)
         sessions.revoke(claims)
+        if claims.pou == PurposeOfUse.ETREAT.rawValue {
+            let now = clock.now()
+            try await store.write { tx in try tx.endEmergencyAccess(id: claims.jti, at: now) }
+            AuditNotes.current?.alert(.emergencyOverrideStopped)
+        }
         return try reply(o, ["signedOut": claims.jti])
     }
 
     /// The signed-in person behind a `user.*` request: a valid assertion from any node of the federation, presented
     /// by its own subject (the envelope's signer), not signed out or idle here.
-    func authorize(_ o: OpenedEnvelope) async throws -> AssertionClaims {
-        try requirePerson(o)
+    func authorize(_ o: OpenedEnvelope, allowPatients: Bool = false) async throws -> AssertionClaims {
+        try requirePerson(o, allowPatients: allowPatients)
         guard let token = o.message.header.assertion else { throw ExchangeError(.forbidden, "sign in first (no assertion in the request)") }
         let claims = try await SignedAssertion.verify(token, audience: Self.federationAudience, validator: validatorSource(), now: clock.now())
         try SignedAssertion.requireHolder(claims, signer: o.identity.commonName)
         try sessions.use(claims, now: clock.now())
         AuditNotes.current?.purpose(claims.pou)
+        if claims.pou == PurposeOfUse.ETREAT.rawValue {
+            // Every use of a break-glass sign-in is counted in this node's review queue (an entry is opened here
+            // when the sign-in was declared at another node).
+            let now = clock.now()
+            let entry = EmergencyAccess(
+                id: claims.jti, subject: claims.sub, role: claims.role, declaredAt: claims.iss, reason: "",
+                started: Date(timeIntervalSince1970: Double(claims.iat)), expires: Date(timeIntervalSince1970: Double(claims.exp)))
+            try await store.write { tx in try tx.noteEmergencyAccess(entry, useAt: now) }
+        }
         return claims
     }
 
-    /// The decision for `claims` on a document of `confidentiality` (consents are not recorded yet: none on file).
-    func decide(_ claims: AssertionClaims, _ confidentiality: String) -> Decision {
+    /// The decision for `claims` on a document of `confidentiality`, given the patient's consent as it stands.
+    func decide(_ claims: AssertionClaims, _ confidentiality: String, consent: ConsentState = .none) -> Decision {
         let conf = Confidentiality(rawValue: confidentiality) ?? .V
         guard let purpose = PurposeOfUse(rawValue: claims.pou) else {
             return Decision(effect: .deny, reasons: ["purpose.unknown"], obligations: ["audit"])
         }
-        return policy.decide(AccessRequest(role: claims.role, organization: claims.org, purpose: purpose, confidentiality: conf, consent: .none))
+        return policy.decide(AccessRequest(role: claims.role, organization: claims.org, purpose: purpose, confidentiality: conf, consent: consent))
     }
 
-    func requirePermit(_ claims: AssertionClaims, _ entries: [DocumentEntry]) throws {
+    /// The decision for `claims` on `entry`: `consents` are the patient's records (as the regional registry holds
+    /// them; those of other patients are ignored), resolved for the receiving organisation (the requester's node
+    /// unless given) and this document.
+    func decide(_ claims: AssertionClaims, _ entry: DocumentEntry, consents: [ConsentRecord], organization: String? = nil) -> Decision {
+        let patient = entry.patientId.description
+        let state = ConsentResolver.state(
+            consents.filter { $0.patientId == patient }, organization: organization ?? claims.org, documentId: entry.uniqueId,
+            classCode: entry.classCode.code, at: clock.now())
+        return decide(claims, entry.confidentialityCode.code, consent: state)
+    }
+
+    func requirePermit(_ claims: AssertionClaims, _ entries: [DocumentEntry], consents: [ConsentRecord], organization: String? = nil) throws {
         for e in entries {
-            let d = decide(claims, e.confidentialityCode.code)
+            let d = decide(claims, e, consents: consents, organization: organization)
             guard d.isPermit else {
                 throw ExchangeError(.forbidden, "the policy does not permit this access (\(d.reasons.joined(separator: ", ")))")
             }
@@ -339,7 +391,15 @@ public final class ExchangeNode: Sendable {
     func query(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
         try require(.regional)
         try requireNode(o)
-        return try reply(o, EntriesResponse(entries: try await runQuery(o.message.decodeBody(StoredQuery.self))))
+        let entries = try await runQuery(o.message.decodeBody(StoredQuery.self))
+        return try reply(o, EntriesResponse(entries: entries, consents: try await consents(of: entries)))
+    }
+
+    /// The consents on file for the patients of `entries` (summaries: no signed statements).
+    func consents(of entries: [DocumentEntry]) async throws -> [ConsentRecord] {
+        let patients = Set(entries.map(\.patientId.description))
+        guard !patients.isEmpty else { return [] }
+        return try await store.read { r in try patients.sorted().flatMap { try r.consents(patientId: $0) } }.map(\.summary)
     }
 
     // MARK: - Hospital: repository
@@ -524,7 +584,8 @@ public final class ExchangeNode: Sendable {
             docs.append((entry, part.body))
         }
         AuditNotes.current?.documents(docs.map(\.0.uniqueId))
-        try requirePermit(claims, docs.map(\.0))
+        // Filing at the author's own node discloses nothing: role, purpose and confidentiality decide.
+        try requirePermit(claims, docs.map(\.0), consents: [])
         let registered = try await publish(docs, patient: request.patient, evidence: o)
         return try reply(o, EntriesResponse(entries: registered))
     }
@@ -556,15 +617,23 @@ public final class ExchangeNode: Sendable {
         case .findDocuments(let q): AuditNotes.current?.patient(q.patientId)
         case .getDocuments(let ids): AuditNotes.current?.documents(ids)
         }
-        // Entries the policy does not let this person see are not shown (their existence is not disclosed).
-        let entries = try await queryRegistry(query).filter { decide(claims, $0.confidentialityCode.code).isPermit }
+        // Entries the policy (with the patient's consents) does not let this person see are not shown (their
+        // existence is not disclosed).
+        let answer = try await registryAnswer(query)
+        let consents = answer.consents ?? []
+        let entries = answer.entries.filter { decide(claims, $0, consents: consents).isPermit }
         return try reply(o, EntriesResponse(entries: entries))
     }
 
     /// Runs a stored query at the regional registry.
     public func queryRegistry(_ query: StoredQuery) async throws -> [DocumentEntry] {
+        try await registryAnswer(query).entries
+    }
+
+    /// Runs a stored query at the regional registry: entries, and the consents on file for their patients.
+    public func registryAnswer(_ query: StoredQuery) async throws -> EntriesResponse {
         let opened = try await call(.query, to: configuration.regionalNode, body: query)
-        return try opened.message.decodeBody(EntriesResponse.self).entries
+        return try opened.message.decodeBody(EntriesResponse.self)
     }
 
     func userFindPatients(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
@@ -579,17 +648,19 @@ public final class ExchangeNode: Sendable {
         let claims = try await authorize(o)
         let request = try o.message.decodeBody(RetrieveRequest.self)
         AuditNotes.current?.documents(request.uniqueIds)
-        let (entries, parts, servedBy) = try await retrieveAcross(request.uniqueIds) { try self.requirePermit(claims, $0) }
+        let (entries, parts, servedBy) = try await retrieveAcross(request.uniqueIds) { try self.requirePermit(claims, $0, consents: $1) }
         for e in entries { AuditNotes.current?.patient(e.patientId) }
         return try reply(o, RetrieveResponse(entries: entries, servedBy: servedBy), documents: parts)
     }
 
     /// Finds documents' entries in the registry, fetches each from the repository holding it (re-encrypted to
     /// this node and signed by that repository), and checks every document against the registry's hash and size.
-    public func retrieveAcross(_ ids: [String], authorize: ([DocumentEntry]) throws -> Void = { _ in }) async throws -> ([DocumentEntry], [MIMEPart], [String: String]) {
-        let entries = try await queryRegistry(.getDocuments(uniqueIds: ids))
+    /// `authorize` sees the entries and the consents on file for their patients before anything is fetched.
+    public func retrieveAcross(_ ids: [String], authorize: ([DocumentEntry], [ConsentRecord]) throws -> Void = { _, _ in }) async throws -> ([DocumentEntry], [MIMEPart], [String: String]) {
+        let answer = try await registryAnswer(.getDocuments(uniqueIds: ids))
+        let entries = answer.entries
         guard entries.count == Set(ids).count else { throw DocumentsError(.notFound, "the registry has no entry for a requested uniqueId") }
-        try authorize(entries)
+        try authorize(entries, answer.consents ?? [])
         var parts: [MIMEPart] = []
         var servedBy: [String: String] = [:]
         for (repository, group) in Dictionary(grouping: entries, by: \.repositoryId).sorted(by: { $0.key < $1.key }) {
@@ -613,7 +684,13 @@ public final class ExchangeNode: Sendable {
         let request = try o.message.decodeBody(TransferRequest.self)
         AuditNotes.current?.documents(request.uniqueIds)
         let held = try await store.read { r in try request.uniqueIds.compactMap { try r.repositoryDocument(uniqueId: $0)?.entry } }
-        try requirePermit(claims, held)
+        // The recipient is the organisation the patient's consent is weighed for.
+        for (patient, group) in Dictionary(grouping: held, by: \.sourcePatientId) {
+            let answer = try await consentsAtRegion(ConsentQuery(patient: patient))
+            var asGlobal = group
+            for i in asGlobal.indices { asGlobal[i].patientId = answer.patientId }
+            try requirePermit(claims, asGlobal, consents: answer.consents, organization: request.to)
+        }
         return try reply(o, try await transfer(request.uniqueIds, to: request.to, reason: request.reason))
     }
 

@@ -1,9 +1,6 @@
 public import X509
 public import struct Foundation.Date
 import Foundation
-import Crypto
-import CryptoExtras
-import SwiftASN1
 import Synchronization
 public import CaduceusCore
 
@@ -42,79 +39,29 @@ public struct AssertionClaims: Sendable, Hashable, Codable {
     }
 }
 
-/// Compact JWS (RFC 7515) over ``AssertionClaims``: ES256 for P-256 node keys, PS256 for RSA node keys, the issuing
-/// node's certificate chain in `x5c` so any node of the federation can check the issuer's chain and revocation.
+/// Sign-in assertions: a compact JWS (``CompactJWS``) over ``AssertionClaims``, signed by the node the person signed
+/// in at, with the node's chain in `x5c` so any node of the federation can check the issuer's chain and revocation.
 public enum SignedAssertion {
     /// Signs `claims` with the node's credential.
     public static func issue(_ claims: AssertionClaims, by node: Credential) throws -> String {
-        let alg: String
-        switch node.key.backing {
-        case .p256: alg = "ES256"
-        case .rsa: alg = "PS256"
-        }
-        let x5c = try ([node.certificate] + node.chain).map { cert -> String in
-            var s = DER.Serializer()
-            try s.serialize(cert)
-            return Data(s.serializedBytes).base64EncodedString()
-        }
-        let header = try JSONSerialization.data(withJSONObject: ["alg": alg, "typ": "JWT", "x5c": x5c], options: [.sortedKeys])
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
-        let input = base64url(header) + "." + base64url(try e.encode(claims))
-        let signature: Data
-        switch node.key.backing {
-        case .p256(let k): signature = try k.signature(for: Data(input.utf8)).rawRepresentation
-        case .rsa(let k): signature = try k.signature(for: Data(input.utf8), padding: .PSS).rawRepresentation
-        }
-        return input + "." + base64url(signature)
+        return try CompactJWS.sign(e.encode(claims), type: "JWT", by: node)
     }
 
     /// Why an assertion was refused.
-    public struct Refusal: CaduceusError, Hashable {
-        /// `assertion.malformed`, `assertion.bad-signature`, `assertion.untrusted-issuer`, `assertion.expired`,
-        /// `assertion.not-yet-valid`, `assertion.wrong-audience`, `assertion.replayed`, `assertion.revoked`.
-        public let code: String
-        public let message: String
-    }
+    public typealias Refusal = CompactJWS.Refusal
 
     /// Verifies an assertion: structure, algorithm, signature with the `x5c` leaf, the leaf's chain (federation
-    /// root, validity, CRLs) and that it is a node certificate naming `iss`, then time and audience.
+    /// root, validity, CRLs) and that it is a node certificate naming `iss`, then time and audience. Codes:
+    /// `assertion.malformed`, `.bad-signature`, `.untrusted-issuer`, `.revoked`, `.expired`, `.not-yet-valid`,
+    /// `.wrong-audience` (and, from the ledger and holder check, `.replayed`, `.idle`).
     public static func verify(_ token: String, audience: String, validator: ChainValidator, now: Date, skew: TimeInterval = 60) async throws(Refusal) -> AssertionClaims {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let headerData = unbase64url(parts[0]), let claimsData = unbase64url(parts[1]), let signature = unbase64url(parts[2]),
-              let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any], let alg = header["alg"] as? String,
-              let x5c = header["x5c"] as? [String], !x5c.isEmpty,
-              let claims = try? JSONDecoder().decode(AssertionClaims.self, from: claimsData)
-        else { throw Refusal(code: "assertion.malformed", message: "the assertion is not a compact JWS with x5c and the expected claims") }
-        let chain: [Certificate]
-        do {
-            chain = try x5c.map { b64 in
-                guard let der = Data(base64Encoded: b64) else { throw Refusal(code: "assertion.malformed", message: "x5c is not base64") }
-                return try Certificate(derEncoded: Array(der))
-            }
-        } catch {
-            throw Refusal(code: "assertion.malformed", message: "x5c does not hold certificates")
+        let verified = try await CompactJWS.verify(token, domain: "assertion", validator: validator, now: now)
+        guard let claims = try? JSONDecoder().decode(AssertionClaims.self, from: verified.payload) else {
+            throw Refusal(code: "assertion.malformed", message: "the assertion does not carry the expected claims")
         }
-        let input = Data((parts[0] + "." + parts[1]).utf8)
-        let valid: Bool
-        switch alg {
-        case "ES256":
-            guard let key = P256.Signing.PublicKey(chain[0].publicKey), let sig = try? P256.Signing.ECDSASignature(rawRepresentation: signature) else { valid = false; break }
-            valid = key.isValidSignature(sig, for: input)
-        case "PS256":
-            guard let key = _RSA.Signing.PublicKey(chain[0].publicKey) else { valid = false; break }
-            valid = key.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: signature), for: input, padding: .PSS)
-        default:
-            throw Refusal(code: "assertion.malformed", message: "only ES256 and PS256 assertions are accepted (never none)")
-        }
-        guard valid else { throw Refusal(code: "assertion.bad-signature", message: "the assertion's signature does not verify") }
-        let verdict = await validator.validate(chain[0], intermediates: Array(chain.dropFirst()), usage: .any, validityTime: now, now: now)
-        switch verdict {
-        case .trusted: break
-        case .rejected(let e):
-            throw Refusal(code: e.kind == .revoked ? "assertion.revoked" : "assertion.untrusted-issuer", message: "the issuing node's certificate is not valid in this federation")
-        }
-        guard let issuer = FederationIdentity(chain[0]), issuer.kind == .node, issuer.commonName == claims.iss else {
+        guard let issuer = verified.signer, issuer.kind == .node, issuer.commonName == claims.iss else {
             throw Refusal(code: "assertion.untrusted-issuer", message: "the assertion is not issued by the node it names")
         }
         let t = Int64(now.timeIntervalSince1970)
@@ -122,16 +69,6 @@ public enum SignedAssertion {
         guard Double(claims.nbf) - skew <= Double(t) else { throw Refusal(code: "assertion.not-yet-valid", message: "the assertion is not valid yet") }
         guard claims.aud == audience else { throw Refusal(code: "assertion.wrong-audience", message: "the assertion is for another audience") }
         return claims
-    }
-
-    static func base64url(_ d: Data) -> String {
-        d.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
-
-    static func unbase64url(_ s: Substring) -> Data? {
-        var t = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while t.count % 4 != 0 { t += "=" }
-        return Data(base64Encoded: t)
     }
 }
 

@@ -1,0 +1,180 @@
+import CaduceusAudit
+import CaduceusDocuments
+import CaduceusPatientIndex
+import CaduceusPKI
+import CaduceusPolicy
+import CaduceusStorage
+import Foundation
+
+// Consent (BPPC in spirit). A consent statement is a compact JWS signed by the card of the person making it: the
+// patient for themselves, or staff in a role the policy names as a consent recorder (a paper consent at
+// registration). The regional node is the consent registry: it verifies every statement itself (signature, chain,
+// revocation, who may speak for the patient), records it against the patient's global id, and returns the consents
+// on file with every registry answer, so the node deciding on a request anywhere in the federation weighs the consent
+// as it stands at that moment.
+
+extension ExchangeNode {
+    /// How far a statement's `issuedAt` may be from the registry's clock (a stale statement is not replayed later).
+    static let statementWindow: TimeInterval = 3600
+
+    // MARK: - Users
+
+    /// `user.consent`: checks the statement is the requester's own, then records it at the regional registry.
+    func userConsent(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        _ = try await authorize(o, allowPatients: true)
+        let request = try o.message.decodeBody(ConsentStatement.self)
+        let verified = try await CompactJWS.verify(request.statement, domain: "consent", validator: validatorSource(), now: clock.now())
+        guard verified.signer?.commonName == o.identity.commonName else {
+            throw ExchangeError(.forbidden, "a consent statement must be signed by the person sending it")
+        }
+        try await keep(o)
+        let record: ConsentRecord
+        if configuration.roles.contains(.regional) {
+            record = try await recordConsent(request.statement, madeAt: id)
+        } else {
+            let opened = try await call(.registerConsent, to: configuration.regionalNode, body: request)
+            try await keep(opened)
+            record = try opened.message.decodeBody(ConsentRecord.self)
+            AuditNotes.current?.add(.patient(record.patientId))
+        }
+        return try reply(o, record)
+    }
+
+    /// `user.consents`: a patient reads their own consents (with the signed statements); staff who record consents
+    /// read any patient's, staff permitted to search patients read the summaries.
+    func userConsents(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        let claims = try await authorize(o, allowPatients: true)
+        var query = try o.message.decodeBody(ConsentQuery.self)
+        AuditNotes.current?.patient(query.patient)
+        if o.identity.kind == .patient {
+            guard patientIdentity(of: o.identity) == query.patient else {
+                throw ExchangeError(.forbidden, "a patient reads only their own consents (by the identifier on their card)")
+            }
+            query.statements = true
+        } else if policy.policy.consentRecorders?.contains(claims.role) == true {
+            query.statements = true
+        } else {
+            guard decide(claims, Confidentiality.U.rawValue).isPermit else {
+                throw ExchangeError(.forbidden, "the policy does not permit this role and purpose to read consents")
+            }
+            query.statements = false
+        }
+        return try reply(o, try await consentsAtRegion(query))
+    }
+
+    /// A patient's consents from the regional registry (this node's own when it is the regional node).
+    public func consentsAtRegion(_ query: ConsentQuery) async throws -> ConsentsResponse {
+        if configuration.roles.contains(.regional) { return try await localConsents(query) }
+        let opened = try await call(.queryConsents, to: configuration.regionalNode, body: query)
+        return try opened.message.decodeBody(ConsentsResponse.self)
+    }
+
+    // MARK: - Regional: consent registry
+
+    func registerConsent(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        try require(.regional)
+        try requireNode(o)
+        let request = try o.message.decodeBody(ConsentStatement.self)
+        let record = try await recordConsent(request.statement, madeAt: o.identity.commonName)
+        return try reply(o, record)
+    }
+
+    func queryConsents(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        try require(.regional)
+        try requireNode(o)
+        return try reply(o, try await localConsents(o.message.decodeBody(ConsentQuery.self)))
+    }
+
+    func localConsents(_ query: ConsentQuery) async throws -> ConsentsResponse {
+        let global = try globalPatient(query.patient)
+        AuditNotes.current?.patient(global)
+        let records = try await store.read { r in try r.consents(patientId: global.description) }
+        return ConsentsResponse(patientId: global, consents: query.statements ? records : records.map(\.summary))
+    }
+
+    /// Verifies a consent statement and records it (a directive) or applies it (a revocation) in this regional
+    /// registry; returns the record as it now stands. The audit trail gets a Security Alert "object security
+    /// attributes changed" beside the operation's event.
+    func recordConsent(_ statement: String, madeAt node: String) async throws -> ConsentRecord {
+        _ = try regionalMPI()
+        let now = clock.now()
+        let verified = try await CompactJWS.verify(statement, domain: "consent", validator: validatorSource(), now: now)
+        guard let signer = verified.signer, signer.kind == .person || signer.kind == .patient else {
+            throw ExchangeError(.forbidden, "a consent statement is signed by a patient's or a staff member's card")
+        }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        switch verified.type {
+        case ConsentStatement.directiveType:
+            guard let directive = try? decoder.decode(ConsentDirective.self, from: verified.payload) else {
+                throw PolicyError.invalidConsent("the statement does not carry a consent directive")
+            }
+            try directive.validate()
+            try requireFresh(directive.issuedAt, now: now)
+            let global = try globalPatient(try patientIdentifier(directive.patient))
+            AuditNotes.current?.patient(global)
+            try authorizeConsentSigner(signer, for: global)
+            let record = ConsentRecord(directive: directive, patientId: global.description, signedBy: signer.commonName, recordedAt: node, recordedTime: now, statement: statement)
+            try await store.write { tx in try tx.saveConsent(record) }
+            AuditNotes.current?.alert(.objectSecurityAttributesChanged)
+            return record
+        case ConsentStatement.revocationType:
+            guard let revocation = try? decoder.decode(ConsentRevocation.self, from: verified.payload) else {
+                throw PolicyError.invalidConsent("the statement does not carry a consent revocation")
+            }
+            try requireFresh(revocation.issuedAt, now: now)
+            let global = try globalPatient(try patientIdentifier(revocation.patient))
+            AuditNotes.current?.patient(global)
+            try authorizeConsentSigner(signer, for: global)
+            let signedBy = signer.commonName
+            let record = try await store.write { tx -> ConsentRecord? in
+                guard let existing = try tx.consent(id: revocation.consentId), existing.patientId == global.description else { return nil }
+                _ = try tx.revokeConsent(id: revocation.consentId, at: now, by: signedBy, statement: statement)
+                return try tx.consent(id: revocation.consentId)
+            }
+            guard let record else { throw DocumentsError(.notFound, "the patient has no consent with this id") }
+            AuditNotes.current?.alert(.objectSecurityAttributesChanged)
+            return record
+        default:
+            throw PolicyError.invalidConsent("the statement is neither a consent directive nor a revocation")
+        }
+    }
+
+    func requireFresh(_ issued: Date, now: Date) throws(PolicyError) {
+        guard abs(issued.timeIntervalSince(now)) <= Self.statementWindow else {
+            throw PolicyError.invalidConsent("the statement was not made within the last hour")
+        }
+    }
+
+    func patientIdentifier(_ cx: String) throws(ExchangeError) -> PatientIdentifier {
+        guard let p = PatientIdentifier(cx: cx) else { throw ExchangeError(.badRequest, "the patient is not a CX identifier (id^^^&authority&ISO)") }
+        return p
+    }
+
+    /// The patient a patient card names: its CN is the patient's id, its OU the assigning authority.
+    func patientIdentity(of identity: FederationIdentity) -> PatientIdentifier? {
+        guard identity.kind == .patient, let authority = identity.role, !authority.isEmpty else { return nil }
+        return PatientIdentifier(id: identity.commonName, authority: authority)
+    }
+
+    /// A patient speaks for themselves (their card's identifier must be linked to the same person in the MPI);
+    /// staff only in a role the policy names as a consent recorder.
+    func authorizeConsentSigner(_ signer: FederationIdentity, for global: PatientIdentifier) throws {
+        switch signer.kind {
+        case .patient:
+            guard let own = patientIdentity(of: signer), (try? globalPatient(own)) == global else {
+                throw ExchangeError(.forbidden, "a patient states consent only for themselves")
+            }
+        case .person:
+            guard let role = signer.role, policy.policy.consentRecorders?.contains(role) == true else {
+                throw ExchangeError(.forbidden, "this functional role may not record a consent on a patient's behalf")
+            }
+        default:
+            throw ExchangeError(.forbidden, "a consent statement is signed by a patient's or a staff member's card")
+        }
+    }
+}
+
+extension PolicyError {
+    static func invalidConsent(_ message: String) -> PolicyError { PolicyError("consent.invalid", message) }
+}
