@@ -327,7 +327,7 @@ let package = Package(
         .testTarget(
             name: "CaduceusCLITests",
             dependencies: [
-                "CaduceusCLI", "CaduceusTestSupport", "CaduceusCore", "CaduceusPKI",
+                "CaduceusCLI", "CaduceusTestSupport", "CaduceusCore", "CaduceusPKI", "CaduceusExchange",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

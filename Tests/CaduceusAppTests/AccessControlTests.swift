@@ -76,4 +76,53 @@ struct AccessControlTests {
             #expect(await code { try await revokedClerk.signIn() } == "exchange.peer-unavailable")
         }
     }
+
+    @Test("break-glass: granted with a reason for one hour, only to its holder, counted in every node's review queue, stopped at sign-out, and on the trail as overrides")
+    func breakGlass() async throws {
+        try await withSeededFederation { fed, ccd, _, patientA in
+            let physicianA = try fed.client("clinician.hospital-a", at: LocalFederation.hospitalA)
+            try await physicianA.signIn()
+            let restricted = try await physicianA.submit([MIMEPart(contentType: "text/xml", id: "ccd", body: ccd)], patient: patientA, confidentiality: "R")[0]
+            let nurseB = try fed.client("clinician.hospital-b", at: LocalFederation.hospitalB)
+            try await nurseB.signIn()
+            #expect(await code { _ = try await nurseB.retrieve([restricted.uniqueId]) } == "exchange.forbidden", "R is above a nurse's treatment ceiling")
+
+            let glass = try await nurseB.signIn(purpose: "ETREAT", reason: "cardiac arrest, history needed")
+            #expect(try await nurseB.retrieve([restricted.uniqueId]).1.count == 1, "granted")
+            // Only to her: the same assertion in anyone else's envelope is refused, and is not counted as a use.
+            let clerk = try fed.client("clerk.hospital-b", at: LocalFederation.hospitalB)
+            clerk.use(assertion: glass.assertion)
+            #expect(await code { _ = try await clerk.retrieve([restricted.uniqueId]) } == "assertion.replayed")
+            // Limited in time: one hour, after which every node refuses it.
+            let t = Date()
+            #expect(glass.expires.timeIntervalSince(t) <= 3600 && glass.expires.timeIntervalSince(t) > 3500)
+            let lapsed = await code { _ = try await SignedAssertion.verify(glass.assertion, audience: ExchangeNode.federationAudience, validator: fed.trust.validator(), now: glass.expires.addingTimeInterval(120)) }
+            #expect(lapsed == "assertion.expired")
+            // Used at another node (hospital A), it is counted in A's queue too, without the reason (kept at B).
+            let nurseAtA = try UserClient(
+                credential: fed.users["clinician.hospital-b"]!, nodeId: LocalFederation.hospitalA, endpoint: fed.endpoint(LocalFederation.hospitalA),
+                nodeCertificate: try PEM.certificates(fromFile: fed.base + "/nodes/node.hospital-a/node.chain.pem")[0],
+                anchorsPEM: fed.trust.anchorsPEM, validator: { fed.trust.validator() })
+            nurseAtA.use(assertion: glass.assertion)
+            #expect(try await nurseAtA.query(.findDocuments(.init(patientId: patientA))).count == 1)
+
+            let queueB = try await fed.runtimes[LocalFederation.hospitalB]!.store.read { try $0.emergencyAccesses(unreviewedOnly: true) }
+            #expect(queueB.count == 1 && queueB[0].uses == 1 && queueB[0].reason == "cardiac arrest, history needed" && queueB[0].declaredAt == LocalFederation.hospitalB)
+            let queueA = try await fed.runtimes[LocalFederation.hospitalA]!.store.read { try $0.emergencyAccesses(unreviewedOnly: true) }
+            #expect(queueA.count == 1 && queueA[0].uses == 1 && queueA[0].reason.isEmpty && queueA[0].declaredAt == LocalFederation.hospitalB)
+
+            // Sign-out ends it; the queue keeps it for review.
+            try await nurseB.signOut()
+            #expect(await code { _ = try await nurseB.retrieve([restricted.uniqueId]) } == "assertion.revoked")
+            let ended = try await fed.runtimes[LocalFederation.hospitalB]!.store.read { try $0.emergencyAccesses(unreviewedOnly: true) }
+            #expect(ended.count == 1 && ended[0].ended != nil && !ended[0].isOpen(at: Date()))
+
+            // The trail at B: override started, the emergency retrieve, override stopped.
+            let trail = try await fed.runtimes[LocalFederation.hospitalB]!.store.read { try $0.auditMessages(AuditFilter()) }.map(\.message).reversed()
+            let alerts = trail.filter { $0.eventID == .securityAlert }.map { $0.eventTypes.first?.code }
+            #expect(alerts == ["110127", "110138"])
+            #expect(trail.contains { $0.eventTypes.first?.code == "user.retrieve" && $0.emergency && $0.outcome == .success })
+            #expect(trail.contains { $0.eventTypes.first?.code == "user.retrieve" && $0.outcome != .success && $0.participants.first?.userID == "Dr clerk.hospital-b (synthetic)" })
+        }
+    }
 }

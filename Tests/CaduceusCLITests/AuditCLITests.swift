@@ -1,3 +1,4 @@
+import CaduceusExchange
 import CaduceusTestSupport
 import Foundation
 import Testing
@@ -20,6 +21,44 @@ struct AuditCLITests {
         let query = try CaduceusBinary.run(["audit", "query", "--data", base + "/federation/nodes/node.region-north", "--event", "110112"])
         #expect(query.ok && query.text.contains("registry.query"))
 
+        // Walking the demo's trail: every operation of the exchange left its event at some node, as did the HL7
+        // feed, the consent changes and the break-glass override; no event names the patient or her birth date.
+        var types = Set<String>()
+        var emergencyReads = 0
+        for node in ["node.global", "node.region-north", "node.hospital-a", "node.hospital-b"] {
+            let all = try CaduceusBinary.run(["audit", "query", "--data", base + "/federation/nodes/" + node, "--limit", "100000"])
+            #expect(all.ok, "\(all.stderr)")
+            #expect(!all.text.contains(DemoFacts.family) && !all.text.contains(DemoFacts.birthDate) && !all.text.contains(DemoFacts.mrnA))
+            for line in all.text.split(separator: "\n") {
+                let row = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                let event = try #require(row["event"] as? [String: Any])
+                let codes = (event["eventTypes"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String }
+                types.formUnion(codes)
+                if event["emergency"] as? Bool == true, codes.contains("user.retrieve"), event["outcome"] as? Int == 0 { emergencyReads += 1 }
+            }
+        }
+        let missing = Set(ExchangeOperation.allCases.map(\.rawValue)).subtracting(types)
+        #expect(missing.isEmpty, "operations without an audit event in the demo: \(missing.sorted())")
+        #expect(types.isSuperset(of: ["ADT^A04", "ORU^R01", "110127", "110138", "110135"]))
+        #expect(emergencyReads == 1, "the break-glass retrieve is marked as an emergency override")
+        #expect(!demo.text.contains(DemoFacts.family) && !demo.stderr.contains(DemoFacts.birthDate))
+
+        // The break-glass review queue at hospital B: one entry awaiting review, with the declared reason; the privacy
+        // officer's review is itself audited, and empties the queue.
+        let nodeB = base + "/federation/nodes/node.hospital-b"
+        let queue = try CaduceusBinary.run(["audit", "emergencies", "--data", nodeB])
+        #expect(queue.ok && queue.text.split(separator: "\n").count == 1 && queue.text.contains("awaiting review") && queue.text.contains("emergency department"), "\(queue.text)")
+        let entry = try #require(try JSONSerialization.jsonObject(with: queue.stdout) as? [String: Any])
+        let jti = try #require(entry["id"] as? String)
+        #expect(try CaduceusBinary.run(["audit", "review", jti, "--data", nodeB]).status != 0, "a review needs a reviewer and a finding")
+        #expect(try CaduceusBinary.run(["audit", "review", "no-such-id", "--data", nodeB, "--reviewer", "privacy.officer", "--note", "x"]).stderr.contains("audit.not-found"))
+        let review = try CaduceusBinary.run(["audit", "review", jti, "--data", nodeB, "--reviewer", "privacy.officer", "--note", "justified", "--node", "node.hospital-b"])
+        #expect(review.ok, "\(review.stderr)")
+        #expect(try CaduceusBinary.run(["audit", "emergencies", "--data", nodeB]).stdout.isEmpty)
+        #expect(try CaduceusBinary.run(["audit", "emergencies", "--data", nodeB, "--all"]).text.contains("\"reviewer\":\"privacy.officer\""))
+        #expect(try CaduceusBinary.run(["audit", "query", "--data", nodeB, "--user", "privacy.officer"]).text.contains("emergency.review"))
+        #expect(try CaduceusBinary.run(["audit", "verify", "--data", nodeB]).ok)
+
         // A checkpoint kept off the node, then an administrator edits a row with sqlite3 (Python's, not ours).
         let held = try dir.write("held.json", try CaduceusBinary.run(["audit", "checkpoint", "--data", nodeA, "--node", "node.hospital-a"]).stdout)
         let python = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".venv/bin/python").path
@@ -35,4 +74,9 @@ struct AuditCLITests {
         let tampered = try CaduceusBinary.run(["audit", "verify", "--data", nodeA, "--held", held])
         #expect(tampered.status == 1 && tampered.stderr.contains("audit.hash-mismatch") && tampered.stderr.contains("record 2"))
     }
+}
+
+/// The demo patient's identifying facts (synthetic), which must never appear in an audit event or the demo's output.
+enum DemoFacts {
+    static let family = "QUILLFEATHER", birthDate = "19710312", mrnA = "A-10042"
 }

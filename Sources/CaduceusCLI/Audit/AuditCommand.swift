@@ -8,11 +8,12 @@ import CaduceusStorageSQLite
 import Crypto
 import Foundation
 
-/// `caduceus audit verify|checkpoint|query|report`: the node's hash-chained audit log.
+/// `caduceus audit verify|checkpoint|query|report|emergencies|review`: the node's hash-chained audit log and its
+/// break-glass review queue.
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit", abstract: "Verify, checkpoint and read the tamper-evident audit log.",
-        subcommands: [Verify.self, Checkpoint.self, Query.self, Report.self])
+        subcommands: [Verify.self, Checkpoint.self, Query.self, Report.self, Emergencies.self, Review.self])
 
     static func open(_ data: String) throws -> SQLiteStore {
         guard FileManager.default.fileExists(atPath: data + "/caduceus.sqlite") else { throw CLIError.usage("--data names no node data directory") }
@@ -123,6 +124,60 @@ struct AuditCommand: AsyncParsableCommand {
                     print("\(formatter.string(from: m.time).padding(toLength: 21, withPad: " ", startingAt: 0)) \(who.padding(toLength: 35, withPad: " ", startingAt: 0)) \(via.padding(toLength: 19, withPad: " ", startingAt: 0)) \((m.purposeOfUse.isEmpty ? "-" : m.purposeOfUse).padding(toLength: 8, withPad: " ", startingAt: 0)) \(action.padding(toLength: 21, withPad: " ", startingAt: 0)) \(outcome)\(mark)")
                 }
                 print("\(rows.count) event(s)")
+            }
+        }
+    }
+
+    struct Emergencies: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The break-glass review queue: emergency sign-ins declared or used at this node, awaiting the privacy officer's review.")
+        @Option(help: "The node's data directory.") var data: String = "caduceus-data"
+        @Flag(help: "Include reviewed entries.") var all = false
+
+        func run() async throws {
+            try await reportingErrors {
+                let store = try AuditCommand.open(data)
+                let unreviewed = !all
+                let rows = try await store.read { try $0.emergencyAccesses(unreviewedOnly: unreviewed) }
+                let e = JSONEncoder()
+                e.outputFormatting = [.sortedKeys]
+                e.dateEncodingStrategy = .iso8601
+                let now = Date()
+                for entry in rows {
+                    var object = try JSONSerialization.jsonObject(with: try e.encode(entry)) as? [String: Any] ?? [:]
+                    object["state"] = entry.isOpen(at: now) ? "open" : (entry.reviewed == nil ? "ended, awaiting review" : "reviewed")
+                    FileHandle.standardOutput.write(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) + Data("\n".utf8))
+                }
+                FileHandle.standardError.write(Data("\(rows.count) emergency access(es)\n".utf8))
+            }
+        }
+    }
+
+    struct Review: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record the privacy officer's review of an emergency access (audited).")
+        @Option(help: "The node's data directory.") var data: String = "caduceus-data"
+        @Argument(help: "The emergency access id (the assertion's jti).") var id: String
+        @Option(help: "Who reviews (the privacy officer).") var reviewer: String
+        @Option(help: "The finding (justified, referred…).") var note: String
+        @Option(help: "This node's id, for the audit event.") var node: String = "node.local"
+
+        func run() async throws {
+            try await reportingErrors {
+                guard !reviewer.isEmpty, !note.isEmpty else { throw CLIError.usage("give --reviewer and --note") }
+                let store = try AuditCommand.open(data)
+                let (id, reviewer, note, node, now) = (id, reviewer, note, node, Date())
+                let found = try await store.write { tx -> Bool in
+                    guard try tx.reviewEmergencyAccess(id: id, reviewer: reviewer, note: note, at: now) else { return false }
+                    _ = try tx.appendAudit([AuditMessage(
+                        eventID: .securityAlert, eventTypes: [AuditCode("emergency.review", system: "caduceus-operation", display: "Emergency access reviewed")],
+                        action: .update, outcome: .success, time: now, sourceID: node,
+                        participants: [AuditParticipant(userID: reviewer, roles: [AuditCode("privacy-officer", system: "functional-role", display: "privacy officer")], isRequestor: true)],
+                        objects: [AuditObject(typeCode: 2, role: 13, idType: AuditCode("jti", system: "caduceus-audit", display: "Emergency access"), id: id)])])
+                    return true
+                }
+                guard found else { throw CLIError(code: "audit.not-found", message: "no emergency access with this id") }
+                print("reviewed \(id)")
             }
         }
     }

@@ -3,6 +3,8 @@ import CaduceusCore
 import CaduceusDocuments
 import CaduceusExchange
 import CaduceusPatientIndex
+import CaduceusPolicy
+import CaduceusHTTP
 import Foundation
 import Logging
 
@@ -79,6 +81,43 @@ enum DemoExchange {
                 try await clinicianA.transfer([ccdEntry.uniqueId], to: LocalFederation.hospitalB, reason: "transfer of care")
             }
             report.note("receipt from \(receipt.receivedBy) for envelope SHA-256 \(receipt.envelopeSHA256.prefix(16))…: \(receipt.documents.count) document(s)")
+
+            report.step("The patient's consent, and a break-glass access")
+            let patientCard = try fed.client(LocalFederation.patientCard, at: LocalFederation.hospitalA)
+            _ = try await report.timedAsync("the patient signs in at A with her own card (identifier, no name, on it), purpose PATRQT") {
+                try await patientCard.signIn(purpose: ExchangeNode.patientPurpose)
+            }
+            let optOut = try await report.timedAsync("she opts out of sharing: a consent directive signed with her card (JWS), recorded by the regional registry") {
+                try await patientCard.stateConsent(ConsentDirective(
+                    id: UUID().uuidString.lowercased(), patient: patientA.description, decision: .deny, validFrom: Date().addingTimeInterval(-60), issuedAt: Date()))
+            }
+            do {
+                _ = try await clinicianB.retrieve([ccdEntry.uniqueId])
+                throw CLIError(code: "demo.failed", message: "an opt-out did not stop a retrieve")
+            } catch let e as RemoteError {
+                report.note("the nurse at B retrieves again: refused (\(e.code): \(e.message))")
+            }
+            _ = try await report.timedAsync("emergency: the nurse declares break-glass (ETREAT, with a reason; one hour, only for her)") {
+                try await clinicianB.signIn(purpose: "ETREAT", reason: "patient unresponsive in the emergency department")
+            }
+            let (_, emergencyParts) = try await report.timedAsync("retrieve under break-glass: permitted as an emergency override, audited as such") {
+                try await clinicianB.retrieve([ccdEntry.uniqueId])
+            }
+            report.note("\(emergencyParts.count) document(s) released under the override")
+            try await clinicianB.signOut()
+            let queue = try await b.store.read { try $0.emergencyAccesses(unreviewedOnly: true) }
+            report.note("hospital B's break-glass review queue: \(queue.count) entry awaiting the privacy officer (caduceus audit emergencies)")
+            let atRegion = try fed.client(LocalFederation.patientCard, at: LocalFederation.regional)
+            try await atRegion.signIn(purpose: ExchangeNode.patientPurpose)
+            _ = try await report.timedAsync("the patient revokes her opt-out at the regional node (signed revocation): sharing returns to the default") {
+                try await atRegion.revokeConsent(optOut.directive.id, patient: patientA)
+            }
+            let consents = try await atRegion.consents(of: patientA)
+            report.note("her consents at the registry: \(consents.consents.count), revoked: \(consents.consents.filter { $0.revokedTime != nil }.count)")
+            try await clinicianB.signIn(purpose: "TREAT")
+            _ = try await report.timedAsync("the nurse, signed in for treatment again, retrieves the CCD") {
+                try await clinicianB.retrieve([ccdEntry.uniqueId])
+            }
 
             report.step("What the regional node holds")
             let regional = fed.runtimes[LocalFederation.regional]!

@@ -68,10 +68,19 @@ final class AuditNotes: Sendable {
 
     static func message(for operation: ExchangeOperation, notes: AuditNotes, node: String, endpoint: String, error: (any Error)?, time: Date) -> AuditMessage {
         let (event, action) = kind(operation)
-        let (signer, objects, purpose, emergency) = notes.state.withLock { ($0.signer, $0.objects, $0.purpose, $0.emergency) }
+        let (signer, noted, purpose, emergency) = notes.state.withLock { ($0.signer, $0.objects, $0.purpose, $0.emergency) }
         var participants: [AuditParticipant] = []
-        let role = signer.map { AuditCode($0.role ?? $0.kind.rawValue, system: $0.role == nil ? "caduceus-certificate-policy" : "functional-role", display: $0.role ?? $0.kind.rawValue) }
-        participants.append(AuditParticipant(userID: signer?.commonName ?? "unknown", roles: role.map { [$0] } ?? [], isRequestor: true))
+        var objects = noted
+        if let signer, signer.kind == .patient {
+            // A patient's card names them by identifier: the requestor is "patient", and the patient is an object
+            // (pseudonymised at rest like every patient object), so their own actions appear in their access report.
+            participants.append(AuditParticipant(userID: "patient", roles: [AuditCode("patient", system: "caduceus-certificate-policy", display: "patient")], isRequestor: true))
+            let own = AuditObject.patient(PatientIdentifier(id: signer.commonName, authority: signer.role ?? "").description)
+            if !objects.contains(own) { objects.append(own) }
+        } else {
+            let role = signer.map { AuditCode($0.role ?? $0.kind.rawValue, system: $0.role == nil ? "caduceus-certificate-policy" : "functional-role", display: $0.role ?? $0.kind.rawValue) }
+            participants.append(AuditParticipant(userID: signer?.commonName ?? "unknown", roles: role.map { [$0] } ?? [], isRequestor: true))
+        }
         participants.append(AuditParticipant(userID: node, isRequestor: false, networkAccessPoint: endpoint))
         let code = error.map { ($0 as? any CaduceusError)?.code ?? "exchange.internal" } ?? ""
         return AuditMessage(
