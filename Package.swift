@@ -157,9 +157,11 @@ let package = Package(
             name: "CaduceusApp",
             dependencies: [
                 "CaduceusCore", "CaduceusPKI", "CaduceusExchange", "CaduceusHTTP", "CaduceusStorage", "CaduceusStorageSQLite",
-                "CaduceusDICOM", "CaduceusAudit", "CaduceusPolicy",
+                "CaduceusDICOM", "CaduceusAudit", "CaduceusPolicy", "CaduceusSyslog", "CaduceusTLS",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -172,6 +174,19 @@ let package = Package(
             name: "CaduceusMLLP",
             dependencies: [
                 "CaduceusCore", "CaduceusHL7", "CaduceusPKI", "CaduceusTLS",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Layer 4: RFC 5425 syslog over (mutual) TLS: the audit repository's listener and the shipper's sender.
+        .target(
+            name: "CaduceusSyslog",
+            dependencies: [
+                "CaduceusCore", "CaduceusAudit", "CaduceusPKI", "CaduceusTLS",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

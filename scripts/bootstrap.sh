@@ -20,10 +20,11 @@ fi
 echo "bootstrap: $(openssl version)"
 
 # Python oracles. Versions are pinned so a test's verdict does not move with PyPI.
-PY_PINS=(hl7==0.4.5 hl7apy==1.3.5 recordlinkage==0.16 jellyfish==1.3.0 pydicom==3.0.2 "PyJWT[crypto]==2.10.1" cryptography==50.0.2)
-if ! .venv/bin/python -c "import hl7, hl7apy, recordlinkage, pydicom, jwt, cryptography" >/dev/null 2>&1; then
+PY_PINS=(hl7==0.4.5 hl7apy==1.3.5 recordlinkage==0.16 jellyfish==1.3.0 pydicom==3.0.2 "PyJWT[crypto]==2.10.1" cryptography==50.0.2
+  syslog-rfc5424-parser==0.3.2 lark-parser==0.6.7 rfc5424-logging-handler==1.4.3 tzlocal==5.4.5)
+if ! .venv/bin/python -c "import hl7, hl7apy, recordlinkage, pydicom, jwt, cryptography, syslog_rfc5424_parser, rfc5424logging" >/dev/null 2>&1; then
   echo "bootstrap: creating .venv with ${PY_PINS[*]}"
-  python3 -m venv .venv
+  [ -x .venv/bin/pip ] || python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check "${PY_PINS[@]}"
 fi
 echo "bootstrap: python oracles ready in .venv"

@@ -116,9 +116,10 @@ public final class LocalFederation: Sendable {
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 
-    /// Runs every node's server, publishes every node in the directory, runs `body`, then shuts the servers down
+    /// Runs every node's server (and the regional audit repository, with every other node shipping its trail to it
+    /// unless `shipAudit` is false), publishes every node in the directory, runs `body`, then shuts the servers down
     /// gracefully.
-    public func run<T: Sendable>(logger: Logger, _ body: @escaping @Sendable (LocalFederation) async throws -> T) async throws -> T {
+    public func run<T: Sendable>(logger: Logger, shipAudit: Bool = true, _ body: @escaping @Sendable (LocalFederation) async throws -> T) async throws -> T {
         let started = AsyncStream<Void>.makeStream()
         let count = Mutex(0)
         let total = runtimes.count
@@ -133,6 +134,11 @@ public final class LocalFederation: Sendable {
             })
             if let forwarder = runtime.forwarder { services.append(forwarder) }
             services.append(runtime.checkpointer())
+            if runtime.node.configuration.roles.contains(.regional) {
+                services.append(try runtime.auditRepository(host: "127.0.0.1", port: 0))
+            } else if shipAudit, let shipper = try runtime.auditShipper() {
+                services.append(shipper)
+            }
         }
         let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         return try await withThrowingTaskGroup(of: T?.self) { tasks in

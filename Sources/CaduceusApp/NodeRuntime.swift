@@ -9,6 +9,9 @@ public import CaduceusStorageSQLite
 public import Logging
 import CaduceusCore
 import CaduceusStorage
+import CaduceusSyslog
+import CaduceusTLS
+import NIOCore
 import Foundation
 import Hummingbird
 import Synchronization
@@ -98,6 +101,25 @@ public final class NodeRuntime: Sendable {
         self.logger = logger
     }
 
+    /// The audit repository of a regional node: an RFC 5425 listener (syslog over mutual TLS) on `host:port` (0: a free
+    /// port) keeping every node's shipped trail; `audit.position` answers name the bound address.
+    public func auditRepository(host: String, port: Int) throws -> any Service {
+        let tls = try FederationTLS.serverContext(certificateChainPEM: settings.certificateChainPEM, privateKeyPEM: settings.privateKeyPEM, anchorsPEM: settings.anchorsPEM)
+        let receiver = AuditRepositoryReceiver(store: store, nodeId: node.configuration.nodeId, logger: logger)
+        let server = SyslogServer(host: host, port: port, tls: tls, validator: { [trust] in trust.validator() }, logger: logger) { node, items in
+            await receiver.receive(from: node, items)
+        }
+        return AuditRepositoryService(server: server, node: node, host: host)
+    }
+
+    /// The shipper of this node's audit trail to its regional repository (nil for the regional node itself).
+    public func auditShipper(interval: Duration = .seconds(1)) throws -> AuditShipper? {
+        let configuration = node.configuration
+        guard !configuration.roles.contains(.regional), configuration.regionalNode != configuration.nodeId else { return nil }
+        let tls = try FederationTLS.clientContext(certificateChainPEM: settings.certificateChainPEM, privateKeyPEM: settings.privateKeyPEM, anchorsPEM: settings.anchorsPEM)
+        return AuditShipper(node: node, store: store, tls: tls, interval: interval, logger: logger)
+    }
+
     /// The audit checkpointer of this node.
     public func checkpointer(interval: Duration = .seconds(60)) -> AuditCheckpointer {
         AuditCheckpointer(key: auditKey, store: store, node: node.configuration.nodeId, interval: interval)
@@ -120,5 +142,22 @@ public final class NodeRuntime: Sendable {
         let oid = UUIDOID.make()
         try AtomicFile.write(Data(oid.utf8), to: path, permissions: 0o644)
         return oid
+    }
+}
+
+/// Runs a syslog listener until graceful shutdown, publishing its address to the node once bound.
+struct AuditRepositoryService: Service {
+    let server: SyslogServer
+    let node: ExchangeNode
+    let host: String
+
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { [server, node, host] in
+                try await server.run { address in node.setAuditRepository(host: host, port: address.port ?? 0) }
+            }
+        } catch where Task.isShuttingDownGracefully {
+            // Closing the listener at shutdown is not a failure.
+        }
     }
 }

@@ -33,6 +33,16 @@ public protocol AuditTransaction {
     func appendAudit(_ messages: [AuditMessage]) throws -> [ChainedRecord]
     /// Stores a signed checkpoint of the head.
     func saveCheckpoint(_ checkpoint: AuditCheckpoint) throws(StorageError)
+
+    /// Audit repository (a regional node): appends a record of `node`'s trail as shipped (the caller has checked
+    /// it continues the copy held: see ``AuditRepository``).
+    func appendRepositoryRecord(node: String, _ record: ChainedRecord, at: Date) throws(StorageError)
+    /// Audit repository: keeps a signed checkpoint `node` shipped.
+    func saveRepositoryCheckpoint(_ checkpoint: AuditCheckpoint) throws(StorageError)
+    /// Audit repository: the last record held of `node`'s trail, in this unit of work.
+    func repositoryHead(node: String) throws(StorageError) -> (sequence: UInt64, hash: [UInt8])
+    /// Audit repository: the hash held for `node`'s record `sequence`, in this unit of work.
+    func repositoryHash(node: String, sequence: UInt64) throws(StorageError) -> [UInt8]?
 }
 
 /// Reads the audit log.
@@ -43,8 +53,21 @@ public protocol AuditReader {
     func forEachAuditRecord(_ body: (ChainedRecord) -> Bool) throws(StorageError)
     /// The stored checkpoints.
     func auditCheckpoints() throws(StorageError) -> [AuditCheckpoint]
+    /// Up to `limit` records from sequence number `from` on, in order.
+    func auditRecords(from: UInt64, limit: Int) throws(StorageError) -> [ChainedRecord]
     /// Events matching `filter`, newest first.
     func auditMessages(_ filter: AuditFilter) throws(StorageError) -> [(sequence: UInt64, message: AuditMessage)]
+
+    /// Audit repository: the last record held of `node`'s trail (0 and the genesis hash when none).
+    func repositoryHead(node: String) throws(StorageError) -> (sequence: UInt64, hash: [UInt8])
+    /// Audit repository: the hash held for `node`'s record `sequence`.
+    func repositoryHash(node: String, sequence: UInt64) throws(StorageError) -> [UInt8]?
+    /// Audit repository: the checkpoints `node` shipped, oldest first.
+    func repositoryCheckpoints(node: String) throws(StorageError) -> [AuditCheckpoint]
+    /// Audit repository: every node with a trail held, and its last sequence number.
+    func repositoryNodes() throws(StorageError) -> [String: UInt64]
+    /// Audit repository: `node`'s records in sequence order (streamed); stops when `body` returns false.
+    func forEachRepositoryRecord(node: String, _ body: (ChainedRecord) -> Bool) throws(StorageError)
 }
 
 extension AuditReader {

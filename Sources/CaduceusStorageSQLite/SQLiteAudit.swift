@@ -50,9 +50,30 @@ extension SQLiteTransaction {
         }
     }
 
+    func appendRepositoryRecord(node: String, _ r: ChainedRecord, at: Date) throws(StorageError) {
+        try sql("keep a shipped audit record") {
+            try db.cachedStatement(sql: "INSERT INTO audit_repository (node, seq, prev, body, hash, received_at) VALUES (?, ?, ?, ?, ?, ?)")
+                .execute(arguments: [node, Int64(r.sequence), Data(r.previousHash), Data(r.body), Data(r.hash), at.timeIntervalSince1970])
+        }
+    }
+
+    func saveRepositoryCheckpoint(_ c: AuditCheckpoint) throws(StorageError) {
+        let json = String(decoding: (try? JSONEncoder().encode(c)) ?? Data(), as: UTF8.self)
+        try sql("keep a shipped checkpoint") {
+            try db.execute(sql: "INSERT OR IGNORE INTO audit_repository_checkpoints (node, seq, checkpoint) VALUES (?, ?, ?)", arguments: [c.node, Int64(c.sequence), json])
+        }
+    }
+
+    func repositoryHead(node: String) throws(StorageError) -> (sequence: UInt64, hash: [UInt8]) { try SQLiteReader(db: db, cipher: cipher).repositoryHead(node: node) }
+    func repositoryHash(node: String, sequence: UInt64) throws(StorageError) -> [UInt8]? { try SQLiteReader(db: db, cipher: cipher).repositoryHash(node: node, sequence: sequence) }
+    func repositoryCheckpoints(node: String) throws(StorageError) -> [AuditCheckpoint] { try SQLiteReader(db: db, cipher: cipher).repositoryCheckpoints(node: node) }
+    func repositoryNodes() throws(StorageError) -> [String: UInt64] { try SQLiteReader(db: db, cipher: cipher).repositoryNodes() }
+    func forEachRepositoryRecord(node: String, _ body: (ChainedRecord) -> Bool) throws(StorageError) { try SQLiteReader(db: db, cipher: cipher).forEachRepositoryRecord(node: node, body) }
+
     func auditHead() throws(StorageError) -> (sequence: UInt64, hash: [UInt8]) { try SQLiteReader(db: db, cipher: cipher).auditHead() }
     func forEachAuditRecord(_ body: (ChainedRecord) -> Bool) throws(StorageError) { try SQLiteReader(db: db, cipher: cipher).forEachAuditRecord(body) }
     func auditCheckpoints() throws(StorageError) -> [AuditCheckpoint] { try SQLiteReader(db: db, cipher: cipher).auditCheckpoints() }
+    func auditRecords(from: UInt64, limit: Int) throws(StorageError) -> [ChainedRecord] { try SQLiteReader(db: db, cipher: cipher).auditRecords(from: from, limit: limit) }
     func auditMessages(_ filter: AuditFilter) throws(StorageError) -> [(sequence: UInt64, message: AuditMessage)] { try SQLiteReader(db: db, cipher: cipher).auditMessages(filter) }
 }
 
@@ -72,6 +93,15 @@ extension SQLiteReader {
                     hash: Array(row["hash"] as Data))
                 if !body(record) { break }
             }
+        }
+    }
+
+    func auditRecords(from: UInt64, limit: Int) throws(StorageError) -> [ChainedRecord] {
+        let rows = try sql("read audit records") {
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT seq, prev, body, hash FROM audit_log WHERE seq >= ? ORDER BY seq LIMIT ?"), arguments: [Int64(from), limit])
+        }
+        return rows.map { row in
+            ChainedRecord(sequence: UInt64(max(0, row["seq"] as Int64)), previousHash: Array(row["prev"] as Data), body: Array(row["body"] as Data), hash: Array(row["hash"] as Data))
         }
     }
 
@@ -96,6 +126,42 @@ extension SQLiteReader {
         return rows.compactMap { row in
             guard let m = try? AuditChain.decode(Array(row["body"] as Data)) else { return nil }
             return (UInt64(row["seq"] as Int64), m)
+        }
+    }
+
+    func repositoryHead(node: String) throws(StorageError) -> (sequence: UInt64, hash: [UInt8]) {
+        let row = try sql("read a repository head") {
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_repository WHERE node = ? ORDER BY seq DESC LIMIT 1"), arguments: [node])
+        }
+        guard let row else { return (0, AuditChain.genesis) }
+        return (UInt64(row["seq"] as Int64), Array(row["hash"] as Data))
+    }
+
+    func repositoryHash(node: String, sequence: UInt64) throws(StorageError) -> [UInt8]? {
+        try sql("read a repository record") {
+            try Data.fetchOne(db.cachedStatement(sql: "SELECT hash FROM audit_repository WHERE node = ? AND seq = ?"), arguments: [node, Int64(sequence)]).map { Array($0) }
+        }
+    }
+
+    func repositoryCheckpoints(node: String) throws(StorageError) -> [AuditCheckpoint] {
+        let rows = try sql("read shipped checkpoints") { try String.fetchAll(db, sql: "SELECT checkpoint FROM audit_repository_checkpoints WHERE node = ? ORDER BY seq", arguments: [node]) }
+        return rows.compactMap { try? JSONDecoder().decode(AuditCheckpoint.self, from: Data($0.utf8)) }
+    }
+
+    func repositoryNodes() throws(StorageError) -> [String: UInt64] {
+        let rows = try sql("list repository nodes") { try Row.fetchAll(db, sql: "SELECT node, MAX(seq) AS head FROM audit_repository GROUP BY node") }
+        return Dictionary(uniqueKeysWithValues: rows.map { (($0["node"] as String), UInt64($0["head"] as Int64)) })
+    }
+
+    func forEachRepositoryRecord(node: String, _ body: (ChainedRecord) -> Bool) throws(StorageError) {
+        try sql("read a repository trail") {
+            let rows = try Row.fetchCursor(db, sql: "SELECT seq, prev, body, hash FROM audit_repository WHERE node = ? ORDER BY seq", arguments: [node])
+            while let row = try rows.next() {
+                let record = ChainedRecord(
+                    sequence: UInt64(max(0, row["seq"] as Int64)), previousHash: Array(row["prev"] as Data), body: Array(row["body"] as Data),
+                    hash: Array(row["hash"] as Data))
+                if !body(record) { break }
+            }
         }
     }
 }

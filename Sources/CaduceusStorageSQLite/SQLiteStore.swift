@@ -158,6 +158,15 @@ public final class SQLiteStore: CaduceusStore {
                 CREATE INDEX emergency_open ON emergency_access (reviewed, started_at);
                 """)
         }
+        m.registerMigration("v5-audit-repository") { db in
+            try db.execute(sql: """
+                CREATE TABLE audit_repository (
+                    node TEXT NOT NULL, seq INTEGER NOT NULL, prev BLOB NOT NULL, body BLOB NOT NULL, hash BLOB NOT NULL,
+                    received_at REAL NOT NULL, PRIMARY KEY (node, seq)) WITHOUT ROWID;
+                CREATE TABLE audit_repository_checkpoints (
+                    node TEXT NOT NULL, seq INTEGER NOT NULL, checkpoint TEXT NOT NULL, PRIMARY KEY (node, seq)) WITHOUT ROWID;
+                """)
+        }
         return m
     }
 

@@ -52,6 +52,7 @@ final class AuditNotes: Sendable {
         case .signIn, .signOut: return (.userAuthentication, .execute)
         case .userConsent, .registerConsent: return (.patientRecord, .update)
         case .userConsents, .queryConsents: return (.query, .execute)
+        case .auditPosition: return (.applicationActivity, .execute)
         }
     }
 

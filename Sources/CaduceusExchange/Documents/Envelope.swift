@@ -45,6 +45,8 @@ public enum ExchangeOperation: String, Sendable, Codable, CaseIterable {
     case registerConsent = "consent.register"
     /// A node reads a patient's consents from the regional consent registry.
     case queryConsents = "consent.query"
+    /// A node asks the regional audit repository how much of its trail it holds, and where to ship the rest.
+    case auditPosition = "audit.position"
 
     /// The HTTP path of the operation.
     public var path: String { "/v1/" + rawValue.replacingOccurrences(of: ".", with: "/") }

@@ -178,3 +178,23 @@ public struct SignInResponse: Codable, Sendable {
         self.expires = expires
     }
 }
+
+/// `audit.position`: how much of the asking node's audit trail the regional repository holds, and where it listens
+/// for the rest (RFC 5425 syslog over TLS).
+public struct AuditPosition: Codable, Sendable, Hashable {
+    /// The last record held (0: none).
+    public var sequence: UInt64
+    /// Its hash (hex; the genesis hash when none).
+    public var hash: String
+    /// The last checkpoint held (0: none).
+    public var checkpoint: UInt64
+    public var syslogHost: String
+    public var syslogPort: Int
+    public init(sequence: UInt64, hash: String, checkpoint: UInt64, syslogHost: String, syslogPort: Int) {
+        self.sequence = sequence
+        self.hash = hash
+        self.checkpoint = checkpoint
+        self.syslogHost = syslogHost
+        self.syslogPort = syslogPort
+    }
+}

@@ -68,6 +68,8 @@ public final class ExchangeNode: Sendable {
     let directoryCache = Mutex<[String: (DirectoryNode, Certificate)]>([:])
     /// The policy decision point guarding users' operations.
     public let policy: PolicyDecisionPoint
+    /// Where this (regional) node's audit repository listens for syslog, once bound.
+    let auditRepositoryAddress = Mutex<(host: String, port: Int)?>(nil)
     /// Sign-in sessions started or used here (idle time, sign-out).
     let sessions = AssertionLedger()
     /// The audience of sign-in assertions: every node of the federation accepts them.
@@ -89,6 +91,18 @@ public final class ExchangeNode: Sendable {
     }
 
     var id: String { configuration.nodeId }
+
+    /// Records where this node's audit repository (syslog over TLS) listens, for `audit.position` answers.
+    public func setAuditRepository(host: String, port: Int) { auditRepositoryAddress.withLock { $0 = (host, port) } }
+
+    func auditPosition(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        try require(.regional)
+        try requireNode(o)
+        guard let address = auditRepositoryAddress.withLock({ $0 }) else { throw ExchangeError(.wrongRole, "this node runs no audit repository") }
+        let node = o.identity.commonName
+        let (head, checkpoint) = try await store.read { r in (try r.repositoryHead(node: node), try r.repositoryCheckpoints(node: node).last?.sequence ?? 0) }
+        return try reply(o, AuditPosition(sequence: head.sequence, hash: Hex.encode(head.hash), checkpoint: checkpoint, syslogHost: address.host, syslogPort: address.port))
+    }
 
     /// Closes this node's idle outbound connections.
     public func closeConnections() { transport.close() }
@@ -188,6 +202,7 @@ public final class ExchangeNode: Sendable {
         case .userConsents: return try await userConsents(o)
         case .registerConsent: return try await registerConsent(o)
         case .queryConsents: return try await queryConsents(o)
+        case .auditPosition: return try await auditPosition(o)
         }
     }
 

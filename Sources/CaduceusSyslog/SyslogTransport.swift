@@ -1,0 +1,147 @@
+public import CaduceusAudit
+public import CaduceusCore
+public import CaduceusPKI
+import CaduceusTLS
+public import Logging
+public import NIOCore
+import NIOPosix
+public import NIOSSL
+import X509
+
+/// An RFC 5425 listener: syslog over TLS with client certificates validated by the federation PKI, octet-counted
+/// frames. Each connection's peer is named by its certificate (a federation node); the handler gets the Caduceus audit
+/// messages of each read, with that name, and returns whether to keep the connection (false closes it: the sender
+/// re-synchronises). Frames that are not audit messages are logged (without content) and dropped.
+public struct SyslogServer: Sendable {
+    /// What the repository does with a batch from `node`.
+    public typealias Handler = @Sendable (_ node: String, _ items: [AuditSyslog.Shipped]) async -> Bool
+
+    let host: String
+    let port: Int
+    let tls: NIOSSLContext
+    let validator: @Sendable () -> ChainValidator
+    let maxFrameBytes: Int
+    let handler: Handler
+    let logger: Logger
+
+    public init(host: String, port: Int, tls: NIOSSLContext, validator: @escaping @Sendable () -> ChainValidator, maxFrameBytes: Int = 1 << 20, logger: Logger, handler: @escaping Handler) {
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.validator = validator
+        self.maxFrameBytes = maxFrameBytes
+        self.handler = handler
+        self.logger = logger
+    }
+
+    /// Binds, reports the bound address, and serves until the task is cancelled.
+    public func run(onBound: @Sendable (SocketAddress) -> Void = { _ in }) async throws {
+        let (tls, validator) = (self.tls, self.validator)
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 64)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(
+                        context: tls, customVerificationCallback: FederationTLS.verifier(validator(), usage: .tlsClient)))
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .minutes(5)))
+                    try channel.pipeline.syncOperations.addHandler(SyslogIdleCloser())
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        if let address = server.channel.localAddress { onBound(address) }
+        try await withThrowingDiscardingTaskGroup { group in
+            try await server.executeThenClose { inbound in
+                for try await connection in inbound {
+                    group.addTask { await self.serve(connection) }
+                }
+            }
+        }
+    }
+
+    func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        var logger = self.logger
+        logger[metadataKey: "syslog.peer"] = "\(connection.channel.remoteAddress?.description ?? "?")"
+        do {
+            try await connection.executeThenClose { inbound, _ in
+                var framer = SyslogFramer(maxFrameBytes: maxFrameBytes)
+                var node: String?
+                for try await buffer in inbound {
+                    if node == nil {
+                        // The handshake is complete once application data arrives: the peer is the certificate's CN.
+                        let der = try await connection.channel.nioSSL_peerCertificate().get()?.toDERBytes()
+                        guard let der, let certificate = try? Certificate(derEncoded: der), let identity = FederationIdentity(certificate), identity.kind == .node else {
+                            logger.warning("syslog peer is not a federation node; connection closed")
+                            return
+                        }
+                        node = identity.commonName
+                    }
+                    var items: [AuditSyslog.Shipped] = []
+                    for frame in try framer.feed(buffer.readableBytesView) {
+                        do {
+                            let message = try SyslogMessage(parsing: frame)
+                            guard message.hostname == node else {
+                                logger.warning("syslog message names another host than its sender; dropped")
+                                continue
+                            }
+                            items.append(try AuditSyslog.decode(message))
+                        } catch {
+                            logger.warning("syslog frame dropped", metadata: ["syslog.reason": "\((error as? SyslogError)?.code ?? "syslog.malformed")"])
+                        }
+                    }
+                    if !items.isEmpty, let node, await !handler(node, items) { return }
+                }
+            }
+        } catch {
+            logger.debug("syslog connection ended with an error", metadata: ["syslog.error": "\((error as? SyslogError)?.code ?? String(describing: type(of: error)))"])
+        }
+    }
+}
+
+/// Sends octet-counted syslog frames over (mutual) TLS.
+public enum SyslogClient {
+    /// The error when the repository cannot be reached.
+    public struct Unreachable: CaduceusError {
+        public var code: String { "syslog.unreachable" }
+        public var message: String { "the audit repository could not be reached" }
+    }
+
+    /// Connects, writes every message framed, and closes (TLS close_notify after the last byte).
+    public static func send(_ messages: [[UInt8]], host: String, port: Int, tls: NIOSSLContext, serverHostname: String? = nil) async throws {
+        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        do {
+            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(5))
+                .connect(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: serverHostname))
+                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            throw Unreachable()
+        }
+        try await channel.executeThenClose { _, outbound in
+            var batch = ByteBuffer()
+            for m in messages {
+                batch.writeBytes(SyslogFramer.frame(m))
+                if batch.readableBytes > 256 << 10 {
+                    try await outbound.write(batch)
+                    batch.clear()
+                }
+            }
+            if batch.readableBytes > 0 { try await outbound.write(batch) }
+        }
+    }
+}
+
+final class SyslogIdleCloser: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+}
