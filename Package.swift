@@ -190,6 +190,7 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
@@ -332,10 +333,12 @@ let package = Package(
             name: "CaduceusAppTests",
             dependencies: [
                 "CaduceusApp", "CaduceusExchange", "CaduceusHTTP", "CaduceusDocuments", "CaduceusPKI", "CaduceusCore",
-                "CaduceusCMS", "CaduceusStorage", "CaduceusTestSupport", "CaduceusPatientIndex", "CaduceusAudit",
+                "CaduceusCMS", "CaduceusStorage", "CaduceusTestSupport", "CaduceusPatientIndex", "CaduceusAudit", "CaduceusPolicy",
+                "CaduceusSyslog", "CaduceusTLS",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strictSettings
         ),

@@ -38,7 +38,8 @@ public final class AuditShipper: Service, Sendable {
     let interval: Duration
     let logger: Logger
     let batch: Int
-    let state = Mutex<(acknowledged: UInt64, alarms: Set<String>)>((0, []))
+    /// The repository's last confirmed position (record and checkpoint), and the alarms raised.
+    let state = Mutex<(acknowledged: (sequence: UInt64, checkpoint: UInt64), alarms: Set<String>)>(((0, 0), []))
 
     /// A shipper for `node`'s log in `store`, presenting `tls`'s client certificate.
     public init(node: ExchangeNode, store: any CaduceusStore, tls: NIOSSLContext, interval: Duration = .seconds(1), batch: Int = 5000, logger: Logger) {
@@ -53,9 +54,9 @@ public final class AuditShipper: Service, Sendable {
     /// One round. `address` overrides where the syslog frames go (the repository's own answer otherwise).
     @discardableResult
     public func shipOnce(address: (host: String, port: Int)? = nil) async throws -> Round {
-        let head = try await store.read { try $0.auditHead() }
         let acknowledged = state.withLock { $0.acknowledged }
-        if head.sequence == acknowledged, acknowledged > 0 { return .idle }
+        let (head, newCheckpoints) = try await store.read { r in (try r.auditHead(), try r.auditCheckpoints(after: acknowledged.checkpoint).count) }
+        if head.sequence == acknowledged.sequence, acknowledged.sequence > 0, newCheckpoints == 0 { return .idle }
         let position = try await node.call(.auditPosition, to: node.configuration.regionalNode, body: ["node": node.configuration.nodeId])
             .message.decodeBody(AuditPosition.self)
         if position.sequence > head.sequence {
@@ -69,9 +70,9 @@ public final class AuditShipper: Service, Sendable {
                 return .diverged(at: position.sequence)
             }
         }
-        let checkpoints = try await store.read { try $0.auditCheckpoints() }.filter { $0.sequence > position.checkpoint }
+        let checkpoints = try await store.read { try $0.auditCheckpoints(after: position.checkpoint) }
         if position.sequence == head.sequence, checkpoints.isEmpty {
-            state.withLock { $0.acknowledged = head.sequence }
+            state.withLock { $0.acknowledged = (head.sequence, position.checkpoint) }
             return .upToDate(head.sequence)
         }
         let records = try await store.read { [batch] r in try r.auditRecords(from: position.sequence + 1, limit: batch) }
@@ -104,7 +105,8 @@ public final class AuditShipper: Service, Sendable {
                 do {
                     let round = try await shipOnce()
                     backoff = interval
-                    if case .shipped = round { continue }
+                    // A full batch means more is waiting: go on at once (the next round's position acknowledges).
+                    if case .shipped(let from, let to) = round, to >= from, Int(to - from) + 1 >= batch { continue }
                 } catch {
                     logger.debug("audit shipping deferred", metadata: ["audit.reason": "\((error as? any CaduceusError)?.code ?? "unreachable")"])
                     backoff = min(backoff * 2, .seconds(30))

@@ -20,6 +20,8 @@ import Foundation
 /// | `tls.certificate`, `tls.key`, `tls.trust` | a local PKI made under the data directory | node chain, key, federation root (PEM files) |
 /// | `tls.crls` | `DATA/crl` | a directory of CRL files (`*.crl`) |
 /// | `hl7.domains` | none | assigning authorities accepted over MLLP |
+/// | `audit.repository.host`, `audit.repository.port` | `https.host`, `6514` | where a regional node's audit repository listens (RFC 5425 syslog over mutual TLS; port 0: a free port) |
+/// | `audit.ship` | `true` | whether a node that is not regional ships its audit trail to its regional repository |
 public struct NodeConfiguration: Sendable {
     public var nodeId: String
     public var roles: Set<NodeRole>
@@ -34,6 +36,9 @@ public struct NodeConfiguration: Sendable {
     public var trustPath: String?
     public var crlDirectory: String?
     public var hl7Domains: [String]
+    public var auditRepositoryHost: String
+    public var auditRepositoryPort: Int
+    public var auditShip: Bool
 
     /// Reads the configuration.
     /// - Throws: `config.invalid` for an unknown role or a bad port.
@@ -58,6 +63,10 @@ public struct NodeConfiguration: Sendable {
         keyPath = reader.string(forKey: "tls.key")
         trustPath = reader.string(forKey: "tls.trust")
         crlDirectory = reader.string(forKey: "tls.crls")
+        auditRepositoryHost = reader.string(forKey: "audit.repository.host", default: host)
+        auditRepositoryPort = reader.int(forKey: "audit.repository.port", default: 6514)
+        guard (0...65535).contains(auditRepositoryPort) else { throw ConfigurationError("audit.repository.port is not a TCP port") }
+        auditShip = reader.bool(forKey: "audit.ship", default: true)
         hl7Domains = reader.string(forKey: "hl7.domains", default: "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 }

@@ -103,13 +103,13 @@ public final class NodeRuntime: Sendable {
 
     /// The audit repository of a regional node: an RFC 5425 listener (syslog over mutual TLS) on `host:port` (0: a free
     /// port) keeping every node's shipped trail; `audit.position` answers name the bound address.
-    public func auditRepository(host: String, port: Int) throws -> any Service {
+    public func auditRepository(host: String, port: Int, onBound: @escaping @Sendable (Int) -> Void = { _ in }) throws -> any Service {
         let tls = try FederationTLS.serverContext(certificateChainPEM: settings.certificateChainPEM, privateKeyPEM: settings.privateKeyPEM, anchorsPEM: settings.anchorsPEM)
         let receiver = AuditRepositoryReceiver(store: store, nodeId: node.configuration.nodeId, logger: logger)
         let server = SyslogServer(host: host, port: port, tls: tls, validator: { [trust] in trust.validator() }, logger: logger) { node, items in
             await receiver.receive(from: node, items)
         }
-        return AuditRepositoryService(server: server, node: node, host: host)
+        return AuditRepositoryService(server: server, node: node, host: host, onBound: onBound)
     }
 
     /// The shipper of this node's audit trail to its regional repository (nil for the regional node itself).
@@ -150,11 +150,15 @@ struct AuditRepositoryService: Service {
     let server: SyslogServer
     let node: ExchangeNode
     let host: String
+    let onBound: @Sendable (Int) -> Void
 
     func run() async throws {
         do {
-            try await cancelWhenGracefulShutdown { [server, node, host] in
-                try await server.run { address in node.setAuditRepository(host: host, port: address.port ?? 0) }
+            try await cancelWhenGracefulShutdown { [server, node, host, onBound] in
+                try await server.run { address in
+                    node.setAuditRepository(host: host, port: address.port ?? 0)
+                    onBound(address.port ?? 0)
+                }
             }
         } catch where Task.isShuttingDownGracefully {
             // Closing the listener at shutdown is not a failure.

@@ -53,6 +53,8 @@ public protocol AuditReader {
     func forEachAuditRecord(_ body: (ChainedRecord) -> Bool) throws(StorageError)
     /// The stored checkpoints.
     func auditCheckpoints() throws(StorageError) -> [AuditCheckpoint]
+    /// The stored checkpoints of sequence numbers above `sequence`, oldest first.
+    func auditCheckpoints(after sequence: UInt64) throws(StorageError) -> [AuditCheckpoint]
     /// Up to `limit` records from sequence number `from` on, in order.
     func auditRecords(from: UInt64, limit: Int) throws(StorageError) -> [ChainedRecord]
     /// Events matching `filter`, newest first.

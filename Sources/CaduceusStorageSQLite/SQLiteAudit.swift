@@ -73,6 +73,7 @@ extension SQLiteTransaction {
     func auditHead() throws(StorageError) -> (sequence: UInt64, hash: [UInt8]) { try SQLiteReader(db: db, cipher: cipher).auditHead() }
     func forEachAuditRecord(_ body: (ChainedRecord) -> Bool) throws(StorageError) { try SQLiteReader(db: db, cipher: cipher).forEachAuditRecord(body) }
     func auditCheckpoints() throws(StorageError) -> [AuditCheckpoint] { try SQLiteReader(db: db, cipher: cipher).auditCheckpoints() }
+    func auditCheckpoints(after sequence: UInt64) throws(StorageError) -> [AuditCheckpoint] { try SQLiteReader(db: db, cipher: cipher).auditCheckpoints(after: sequence) }
     func auditRecords(from: UInt64, limit: Int) throws(StorageError) -> [ChainedRecord] { try SQLiteReader(db: db, cipher: cipher).auditRecords(from: from, limit: limit) }
     func auditMessages(_ filter: AuditFilter) throws(StorageError) -> [(sequence: UInt64, message: AuditMessage)] { try SQLiteReader(db: db, cipher: cipher).auditMessages(filter) }
 }
@@ -105,8 +106,10 @@ extension SQLiteReader {
         }
     }
 
-    func auditCheckpoints() throws(StorageError) -> [AuditCheckpoint] {
-        let rows = try sql("read checkpoints") { try String.fetchAll(db, sql: "SELECT checkpoint FROM audit_checkpoints ORDER BY seq") }
+    func auditCheckpoints() throws(StorageError) -> [AuditCheckpoint] { try auditCheckpoints(after: 0) }
+
+    func auditCheckpoints(after sequence: UInt64) throws(StorageError) -> [AuditCheckpoint] {
+        let rows = try sql("read checkpoints") { try String.fetchAll(db, sql: "SELECT checkpoint FROM audit_checkpoints WHERE seq > ? ORDER BY seq", arguments: [Int64(sequence)]) }
         return rows.compactMap { try? JSONDecoder().decode(AuditCheckpoint.self, from: Data($0.utf8)) }
     }
 

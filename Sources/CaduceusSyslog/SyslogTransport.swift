@@ -5,8 +5,10 @@ import CaduceusTLS
 public import Logging
 public import NIOCore
 import NIOPosix
+import NIOTLS
 public import NIOSSL
 import X509
+import Synchronization
 
 /// An RFC 5425 listener: syslog over TLS with client certificates validated by the federation PKI, octet-counted
 /// frames. Each connection's peer is named by its certificate (a federation node); the handler gets the Caduceus audit
@@ -42,24 +44,30 @@ public struct SyslogServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(
-                        context: tls, customVerificationCallback: FederationTLS.verifier(validator(), usage: .tlsClient)))
+                    // The client certificate is noted while the handshake verifies it (data only flows if it is valid),
+                    // so the peer is known even when the sender has already closed by the time its bytes are read.
+                    let peer = PeerCertificate()
+                    let verify = FederationTLS.verifier(validator(), usage: .tlsClient)
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls, customVerificationCallback: { certificates, promise in
+                        if let der = try? certificates.first?.toDERBytes(), let leaf = try? Certificate(derEncoded: der) { peer.set(leaf) }
+                        verify(certificates, promise)
+                    }))
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .minutes(5)))
                     try channel.pipeline.syncOperations.addHandler(SyslogIdleCloser())
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    return (peer, try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel))
                 }
             }
         if let address = server.channel.localAddress { onBound(address) }
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { inbound in
-                for try await connection in inbound {
-                    group.addTask { await self.serve(connection) }
+                for try await (peer, connection) in inbound {
+                    group.addTask { await self.serve(connection, peer: peer) }
                 }
             }
         }
     }
 
-    func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+    func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, peer: PeerCertificate) async {
         var logger = self.logger
         logger[metadataKey: "syslog.peer"] = "\(connection.channel.remoteAddress?.description ?? "?")"
         do {
@@ -69,8 +77,7 @@ public struct SyslogServer: Sendable {
                 for try await buffer in inbound {
                     if node == nil {
                         // The handshake is complete once application data arrives: the peer is the certificate's CN.
-                        let der = try await connection.channel.nioSSL_peerCertificate().get()?.toDERBytes()
-                        guard let der, let certificate = try? Certificate(derEncoded: der), let identity = FederationIdentity(certificate), identity.kind == .node else {
+                        guard let certificate = peer.get(), let identity = FederationIdentity(certificate), identity.kind == .node else {
                             logger.warning("syslog peer is not a federation node; connection closed")
                             return
                         }
@@ -93,7 +100,8 @@ public struct SyslogServer: Sendable {
                 }
             }
         } catch {
-            logger.debug("syslog connection ended with an error", metadata: ["syslog.error": "\((error as? SyslogError)?.code ?? String(describing: type(of: error)))"])
+            // TLS and framing errors name no data (never the frames' content).
+            logger.debug("syslog connection ended with an error", metadata: ["syslog.error": "\((error as? SyslogError)?.code ?? String(describing: error))"])
         }
     }
 }
@@ -109,15 +117,20 @@ public enum SyslogClient {
     /// Connects, writes every message framed, and closes (TLS close_notify after the last byte).
     public static func send(_ messages: [[UInt8]], host: String, port: Int, tls: NIOSSLContext, serverHostname: String? = nil) async throws {
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        let handshake: EventLoopFuture<Void>
         do {
-            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            (handshake, channel) = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.seconds(5))
                 .connect(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        let waiter = HandshakeWaiter(channel.eventLoop.makePromise())
                         try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: serverHostname))
-                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                        try channel.pipeline.syncOperations.addHandler(waiter)
+                        return (waiter.promise.futureResult, try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel))
                     }
                 }
+            // Bytes written before the handshake completes would be lost if the connection closed first.
+            try await handshake.get()
         } catch {
             throw Unreachable()
         }
@@ -143,5 +156,46 @@ final class SyslogIdleCloser: ChannelInboundHandler, Sendable {
         } else {
             context.fireUserInboundEventTriggered(event)
         }
+    }
+}
+
+/// The client certificate of one connection, noted during the handshake.
+final class PeerCertificate: Sendable {
+    let value = Mutex<Certificate?>(nil)
+    func set(_ c: Certificate) { value.withLock { $0 = c } }
+    func get() -> Certificate? { value.withLock { $0 } }
+}
+
+/// Completes when the TLS handshake has (or fails when the connection ends before it has). Runs on the channel's
+/// event loop only.
+final class HandshakeWaiter: ChannelInboundHandler {
+    typealias InboundIn = NIOAny
+    let promise: EventLoopPromise<Void>
+    var done = false
+    init(_ promise: EventLoopPromise<Void>) { self.promise = promise }
+
+    func complete(_ error: (any Error)?) {
+        guard !done else { return }
+        done = true
+        if let error { promise.fail(error) } else { promise.succeed() }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event { complete(nil) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        complete(SyslogClient.Unreachable())
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        complete(error)
+        context.fireErrorCaught(error)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        complete(SyslogClient.Unreachable())
     }
 }

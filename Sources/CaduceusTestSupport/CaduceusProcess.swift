@@ -44,7 +44,8 @@ public final class ServeProcess: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try CaduceusBinary.path())
         process.arguments = ["serve"] + arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        // A regional node's audit repository on a free port, so servers started side by side do not collide on 6514.
+        process.environment = ProcessInfo.processInfo.environment.merging(["AUDIT_REPOSITORY_PORT": "0"].merging(environment) { $1 }) { $1 }
         let wantsMLLP = arguments.contains("--mllp")
         let out = Pipe()
         process.standardOutput = out

@@ -39,10 +39,10 @@ func seed(_ fed: LocalFederation) async throws -> (ccd: [UInt8], dicom: [UInt8],
 
 /// Creates the four-node federation in a temporary directory, runs it, seeds it (HL7 at both hospitals, identities at
 /// the region, A's CCD and DICOM), and runs `body`.
-func withSeededFederation(_ body: @escaping @Sendable (LocalFederation, _ ccd: [UInt8], _ dicom: [UInt8], _ patientA: PatientIdentifier) async throws -> Void) async throws {
+func withSeededFederation(shipAudit: Bool = true, _ body: @escaping @Sendable (LocalFederation, _ ccd: [UInt8], _ dicom: [UInt8], _ patientA: PatientIdentifier) async throws -> Void) async throws {
     let dir = try TemporaryDirectory()
     let fed = try await LocalFederation.create(at: dir.path + "/fed", logger: quiet)
-    try await fed.run(logger: quiet) { fed in
+    try await fed.run(logger: quiet, shipAudit: shipAudit) { fed in
         let (ccd, dicom, patientA) = try await seed(fed)
         try await body(fed, ccd, dicom, patientA)
     }

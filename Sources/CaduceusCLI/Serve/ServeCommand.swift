@@ -100,7 +100,16 @@ struct ServeCommand: AsyncParsableCommand {
                 })
             }
             if let forwarder = runtime?.forwarder { services.append(forwarder) }
-            if let runtime { services.append(runtime.checkpointer()) }
+            if let runtime {
+                services.append(runtime.checkpointer())
+                if runtime.node.configuration.roles.contains(.regional) {
+                    services.append(try runtime.auditRepository(host: settings.auditRepositoryHost, port: settings.auditRepositoryPort) { port in
+                        say("audit repository listening on port \(port) (RFC 5425 syslog over mutual TLS)")
+                    })
+                } else if settings.auditShip, let shipper = try runtime.auditShipper() {
+                    services.append(shipper)
+                }
+            }
             if let mllp {
                 services.append(try await mllpService(mllp, settings: settings, runtime: runtime))
             }

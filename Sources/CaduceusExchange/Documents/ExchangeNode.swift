@@ -95,6 +95,9 @@ public final class ExchangeNode: Sendable {
     /// Records where this node's audit repository (syslog over TLS) listens, for `audit.position` answers.
     public func setAuditRepository(host: String, port: Int) { auditRepositoryAddress.withLock { $0 = (host, port) } }
 
+    /// Where this node's audit repository listens (nil until bound, or when it runs none).
+    public var auditRepository: (host: String, port: Int)? { auditRepositoryAddress.withLock { $0 } }
+
     func auditPosition(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
         try require(.regional)
         try requireNode(o)
