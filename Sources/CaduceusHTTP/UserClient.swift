@@ -110,4 +110,9 @@ public struct UserClient: Sendable {
     public func consents(of patient: PatientIdentifier) async throws -> ConsentsResponse {
         try await call(.userConsents, body: ConsentQuery(patient: patient)).message.decodeBody(ConsentsResponse.self)
     }
+
+    /// A patient's access report across the federation (the patient's own, or any for an access-report reader).
+    public func accessReport(of patient: PatientIdentifier) async throws -> AccessReport {
+        try await call(.userAccessReport, body: AccessReportRequest(patient: patient)).message.decodeBody(AccessReport.self)
+    }
 }

@@ -85,6 +85,9 @@ public struct PolicySet: Sendable, Hashable, Codable {
     /// Functional roles that may record or revoke a patient's consent on the patient's behalf (a paper consent at
     /// registration); patients always may for themselves.
     public var consentRecorders: [String]?
+    /// Functional roles that may read any patient's access report (a privacy officer); patients always may read their
+    /// own.
+    public var accessReportReaders: [String]?
 
     /// Reads and validates a policy file.
     public static func load(_ data: Data) throws(PolicyError) -> PolicySet {

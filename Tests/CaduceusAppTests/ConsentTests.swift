@@ -158,3 +158,40 @@ struct ConsentTests {
         }
     }
 }
+
+@Suite("Patient access report across the federation", .serialized)
+struct AccessReportTests {
+    @Test("the patient's report gathers every node's events for every identifier linked to her, marks break-glass, names nobody's PHI; others are refused")
+    func report() async throws {
+        try await withSeededFederation(shipAudit: false) { fed, ccd, _, patientA in
+            let physicianA = try fed.client("clinician.hospital-a", at: LocalFederation.hospitalA)
+            try await physicianA.signIn()
+            let entry = try await physicianA.submit([MIMEPart(contentType: "text/xml", id: "ccd", body: ccd)], patient: patientA, confidentiality: "R")[0]
+            let nurseB = try fed.client("clinician.hospital-b", at: LocalFederation.hospitalB)
+            try await nurseB.signIn(purpose: "ETREAT", reason: "unresponsive, history needed")
+            _ = try await nurseB.retrieve([entry.uniqueId])
+
+            let patient = try fed.client(LocalFederation.patientCard, at: LocalFederation.hospitalA)
+            try await patient.signIn(purpose: "PATRQT")
+            let report = try await patient.accessReport(of: patientA)
+            #expect(report.unavailable.isEmpty)
+            #expect(report.patientId.authority != LocalFederation.domainA, "named by the global id")
+            // Hospital B's own trail (it holds the patient under her global id, never under A's MRN) is in it.
+            let emergency = try #require(report.entries.first { $0.node == LocalFederation.hospitalB && $0.action == "user.retrieve" })
+            #expect(emergency.emergency && emergency.purpose == "ETREAT" && emergency.who == "Dr clinician.hospital-b (synthetic)" && emergency.role == "nurse")
+            #expect(emergency.documents == [entry.uniqueId])
+            #expect(report.entries.contains { $0.node == LocalFederation.hospitalA && $0.action == "user.submit" && $0.who == "Dr clinician.hospital-a (synthetic)" })
+            #expect(report.entries.contains { $0.node == LocalFederation.hospitalA && $0.action == "repository.retrieve" && $0.who == LocalFederation.hospitalB })
+            #expect(report.entries.contains { $0.node == LocalFederation.regional && $0.action == "mpi.register" })
+            #expect(report.entries.contains { $0.node == LocalFederation.hospitalB && $0.action == "ADT^A04" }, "found under B's own MRN, linked by the MPI")
+            #expect(zip(report.entries, report.entries.dropFirst()).allSatisfy { $0.time <= $1.time }, "oldest first")
+            let text = String(decoding: try JSONEncoder().encode(report), as: UTF8.self)
+            #expect(!text.contains(DemoData.family) && !text.contains(DemoData.birthDate))
+
+            // Nobody else reads it: not a nurse, not the patient for someone else, not a node but the regional one.
+            #expect(await code { _ = try await nurseB.accessReport(of: patientA) } == "exchange.forbidden")
+            #expect(await code { _ = try await patient.accessReport(of: PatientIdentifier(id: DemoData.mrnB, authority: LocalFederation.domainB)) } == "exchange.forbidden")
+            #expect(await code { _ = try await fed.runtimes[LocalFederation.hospitalA]!.node.call(.accessEvents, to: LocalFederation.hospitalB, body: AccessEventsRequest(identifiers: [patientA])) } == "exchange.forbidden")
+        }
+    }
+}

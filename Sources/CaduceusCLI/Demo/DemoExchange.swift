@@ -119,6 +119,32 @@ enum DemoExchange {
                 try await clinicianB.retrieve([ccdEntry.uniqueId])
             }
 
+            report.step("Who looked at her record: the access report across the federation")
+            let accesses = try await report.timedAsync("the patient asks node A; the regional node resolves every identifier linked to her and gathers each node's trail") {
+                try await patientCard.accessReport(of: patientA)
+            }
+            for (node, group) in Dictionary(grouping: accesses.entries, by: \.node).sorted(by: { $0.key < $1.key }) {
+                let people = Set(group.filter { $0.who != "patient" && !$0.who.hasPrefix("node.") }.map(\.who)).sorted()
+                report.note("\(node): \(group.count) event(s); people: \(people.isEmpty ? "-" : people.joined(separator: ", ")); emergency overrides: \(group.filter(\.emergency).count)")
+            }
+            if !accesses.unavailable.isEmpty { report.note("not answering: \(accesses.unavailable.joined(separator: ", "))") }
+
+            report.step("The regional audit repository")
+            let regionalStore = fed.runtimes[LocalFederation.regional]!.store
+            let shippers = [LocalFederation.global, LocalFederation.hospitalA, LocalFederation.hospitalB]
+            try await report.timedAsync("each node's hash-chained trail arrives as RFC 5424 syslog over mutual TLS (RFC 5425), gap-free") {
+                let deadline = Date().addingTimeInterval(20)
+                for node in shippers {
+                    let local = try await fed.runtimes[node]!.store.read { try $0.auditHead().sequence }
+                    while try await regionalStore.read({ try $0.repositoryHead(node: node).sequence }) < local {
+                        guard Date() < deadline else { throw CLIError(code: "demo.failed", message: "an audit trail did not reach the repository") }
+                        try await Task.sleep(for: .milliseconds(100))
+                    }
+                }
+            }
+            let held = try await regionalStore.read { try $0.repositoryNodes() }
+            report.note("held: " + held.sorted { $0.key < $1.key }.map { "\($0.key) 1…\($0.value)" }.joined(separator: ", "))
+
             report.step("What the regional node holds")
             let regional = fed.runtimes[LocalFederation.regional]!
             let (registry, repository, evidence) = try await regional.store.read { r in (try r.registryCount(), try r.repositoryCount(), try r.evidenceCount(operation: nil)) }

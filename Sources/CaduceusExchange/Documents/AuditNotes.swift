@@ -53,6 +53,7 @@ final class AuditNotes: Sendable {
         case .userConsent, .registerConsent: return (.patientRecord, .update)
         case .userConsents, .queryConsents: return (.query, .execute)
         case .auditPosition: return (.applicationActivity, .execute)
+        case .userAccessReport, .accessReport, .accessEvents: return (.query, .execute)
         }
     }
 

@@ -47,6 +47,13 @@ public enum ExchangeOperation: String, Sendable, Codable, CaseIterable {
     case queryConsents = "consent.query"
     /// A node asks the regional audit repository how much of its trail it holds, and where to ship the rest.
     case auditPosition = "audit.position"
+    /// A patient (or an access-report reader) asks for the patient's access report across the federation.
+    case userAccessReport = "user.accessreport"
+    /// A node asks the regional node for a patient's access report (the regional resolves every linked identity and
+    /// gathers each node's events).
+    case accessReport = "audit.report"
+    /// The regional node asks a node for its audit events naming any of a patient's identifiers.
+    case accessEvents = "audit.events"
 
     /// The HTTP path of the operation.
     public var path: String { "/v1/" + rawValue.replacingOccurrences(of: ".", with: "/") }

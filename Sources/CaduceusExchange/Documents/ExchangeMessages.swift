@@ -198,3 +198,61 @@ public struct AuditPosition: Codable, Sendable, Hashable {
         self.syslogPort = syslogPort
     }
 }
+
+/// `user.accessreport` and `audit.report`: the patient whose record's accesses are wanted.
+public struct AccessReportRequest: Codable, Sendable {
+    public var patient: PatientIdentifier
+    public init(patient: PatientIdentifier) { self.patient = patient }
+}
+
+/// `audit.events`: every identifier of one patient (global and local), as the regional MPI links them.
+public struct AccessEventsRequest: Codable, Sendable {
+    public var identifiers: [PatientIdentifier]
+    public init(identifiers: [PatientIdentifier]) { self.identifiers = identifiers }
+}
+
+/// One access to a patient's record, as a node's audit trail recorded it.
+public struct AccessReportEntry: Codable, Sendable, Hashable {
+    public var time: Date
+    /// The node whose trail holds the event.
+    public var node: String
+    /// Who (a card's CN, "patient" for the patient themselves, or a node id for node-to-node operations).
+    public var who: String
+    /// Their functional role (or certificate kind).
+    public var role: String
+    public var purpose: String
+    /// The operation (`user.retrieve`, `registry.query`, `ADT^A04`…) and its DICOM event id.
+    public var action: String
+    public var event: String
+    /// `ok`, or the refusal's code.
+    public var outcome: String
+    /// Break-glass (an emergency override).
+    public var emergency: Bool
+    /// Documents touched (unique ids).
+    public var documents: [String]
+    public init(time: Date, node: String, who: String, role: String, purpose: String, action: String, event: String, outcome: String, emergency: Bool, documents: [String]) {
+        self.time = time
+        self.node = node
+        self.who = who
+        self.role = role
+        self.purpose = purpose
+        self.action = action
+        self.event = event
+        self.outcome = outcome
+        self.emergency = emergency
+        self.documents = documents
+    }
+}
+
+/// A patient's access report across the federation: every event naming any of their identifiers at every node that
+/// answered, oldest first, and the nodes that did not answer.
+public struct AccessReport: Codable, Sendable {
+    public var patientId: PatientIdentifier
+    public var entries: [AccessReportEntry]
+    public var unavailable: [String]
+    public init(patientId: PatientIdentifier, entries: [AccessReportEntry], unavailable: [String]) {
+        self.patientId = patientId
+        self.entries = entries
+        self.unavailable = unavailable
+    }
+}

@@ -206,6 +206,9 @@ public final class ExchangeNode: Sendable {
         case .registerConsent: return try await registerConsent(o)
         case .queryConsents: return try await queryConsents(o)
         case .auditPosition: return try await auditPosition(o)
+        case .userAccessReport: return try await userAccessReport(o)
+        case .accessReport: return try await accessReport(o)
+        case .accessEvents: return try await accessEvents(o)
         }
     }
 
@@ -443,6 +446,8 @@ public final class ExchangeNode: Sendable {
             entries.append(row.entry)
             parts.append(MIMEPart(contentType: row.entry.mimeType, id: uid, body: content))
         }
+        // Exports name the patient (under this repository's own id for them), so they appear in her access report.
+        for e in entries { AuditNotes.current?.patient(e.sourcePatientId) }
         return (entries, parts)
     }
 

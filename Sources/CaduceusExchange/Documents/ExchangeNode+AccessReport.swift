@@ -1,0 +1,101 @@
+import CaduceusAudit
+import CaduceusDocuments
+import CaduceusPatientIndex
+import CaduceusPKI
+import CaduceusPolicy
+import CaduceusStorage
+import Foundation
+
+// The patient access report across the federation. Each node's trail names patients only by that node's pseudonym,
+// so no single store can join them: the regional node, which links every identifier of a person in its MPI, asks
+// every node of the directory for the events naming any of them (each node computes its own pseudonyms), and merges.
+
+extension ExchangeNode {
+    /// `user.accessreport`: the patient for themselves (by the identifier on their card), or a role the policy names
+    /// as an access-report reader.
+    func userAccessReport(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        let claims = try await authorize(o, allowPatients: true)
+        let request = try o.message.decodeBody(AccessReportRequest.self)
+        AuditNotes.current?.patient(request.patient)
+        if o.identity.kind == .patient {
+            guard patientIdentity(of: o.identity) == request.patient else {
+                throw ExchangeError(.forbidden, "a patient reads only their own access report (by the identifier on their card)")
+            }
+        } else {
+            guard policy.policy.accessReportReaders?.contains(claims.role) == true else {
+                throw ExchangeError(.forbidden, "this functional role may not read patients' access reports")
+            }
+        }
+        if configuration.roles.contains(.regional) { return try reply(o, try await federatedReport(request.patient)) }
+        let opened = try await call(.accessReport, to: configuration.regionalNode, body: request)
+        return try reply(o, try opened.message.decodeBody(AccessReport.self))
+    }
+
+    func accessReport(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        try require(.regional)
+        try requireNode(o)
+        let request = try o.message.decodeBody(AccessReportRequest.self)
+        AuditNotes.current?.patient(request.patient)
+        return try reply(o, try await federatedReport(request.patient))
+    }
+
+    /// Only the node's own regional node may gather its events for a report.
+    func accessEvents(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        try requireNode(o)
+        guard o.identity.commonName == configuration.regionalNode else {
+            throw ExchangeError(.forbidden, "only this node's regional node gathers access reports")
+        }
+        let request = try o.message.decodeBody(AccessEventsRequest.self)
+        guard request.identifiers.count <= 100 else { throw ExchangeError(.badRequest, "at most 100 identifiers per request") }
+        for p in request.identifiers { AuditNotes.current?.patient(p) }
+        return try reply(o, try await localAccessEntries(request.identifiers))
+    }
+
+    /// This node's events naming any of `identifiers`, oldest first.
+    func localAccessEntries(_ identifiers: [PatientIdentifier]) async throws -> [AccessReportEntry] {
+        let node = id
+        return try await store.read { r in
+            var seen = Set<UInt64>()
+            var entries: [(UInt64, AccessReportEntry)] = []
+            for p in identifiers {
+                for (sequence, m) in try r.auditMessages(AuditFilter(patient: p.description, limit: 10_000)) where seen.insert(sequence).inserted {
+                    let requestor = m.participants.first { $0.isRequestor }
+                    entries.append((sequence, AccessReportEntry(
+                        time: m.time, node: node, who: requestor?.userID ?? "unknown", role: requestor?.roles.first?.code ?? "",
+                        purpose: m.purposeOfUse, action: m.eventTypes.first?.code ?? m.eventID.display, event: m.eventID.code,
+                        outcome: m.outcome == .success ? "ok" : (m.errorCode.isEmpty ? "failed" : m.errorCode), emergency: m.emergency,
+                        documents: m.objects.filter { $0.typeCode == 2 && $0.role == 3 }.map(\.id))))
+                }
+            }
+            return entries.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+    }
+
+    /// The regional node's report: every identifier the MPI links to the patient, this node's events, and every other
+    /// directory node's (nodes that do not answer are listed as unavailable).
+    func federatedReport(_ patient: PatientIdentifier) async throws -> AccessReport {
+        let mpi = try regionalMPI()
+        let global = try globalPatient(patient)
+        let locals = mpi.read { index in index.members(of: global.id).compactMap { index.identity(of: $0) } }
+        let identifiers = [global] + locals.map { PatientIdentifier(id: $0.id, authority: $0.authority) }
+        var entries = try await localAccessEntries(identifiers)
+        var unavailable: [String] = []
+        let listing = try? await transport.get(configuration.directoryEndpoint, path: "/v1/directory/nodes")
+        let nodes = listing.flatMap { try? JSONDecoder.exchange.decode([DirectoryNode].self, from: Data($0)) } ?? []
+        if listing == nil { unavailable.append("directory") }
+        let others = nodes.map(\.id).filter { $0 != id }.sorted()
+        await withTaskGroup(of: (String, [AccessReportEntry]?).self) { group in
+            for node in others {
+                group.addTask {
+                    let opened = try? await self.call(.accessEvents, to: node, body: AccessEventsRequest(identifiers: identifiers))
+                    return (node, opened.flatMap { try? $0.message.decodeBody([AccessReportEntry].self) })
+                }
+            }
+            for await (node, answer) in group {
+                if let answer { entries += answer } else { unavailable.append(node) }
+            }
+        }
+        entries.sort { ($0.time, $0.node) < ($1.time, $1.node) }
+        return AccessReport(patientId: global, entries: entries, unavailable: unavailable.sorted())
+    }
+}
