@@ -21,6 +21,7 @@ import Foundation
 /// | `tls.crls` | `DATA/crl` | a directory of CRL files (`*.crl`) |
 /// | `hl7.domains` | none | assigning authorities accepted over MLLP |
 /// | `audit.repository.host`, `audit.repository.port` | `https.host`, `6514` | where a regional node's audit repository listens (RFC 5425 syslog over mutual TLS; port 0: a free port) |
+/// | `policy.file` | the shipped default | the access policy (JSON, validated; refused if group- or world-writable); a change is audited at the next start |
 /// | `audit.ship` | `true` | whether a node that is not regional ships its audit trail to its regional repository |
 public struct NodeConfiguration: Sendable {
     public var nodeId: String
@@ -39,6 +40,7 @@ public struct NodeConfiguration: Sendable {
     public var auditRepositoryHost: String
     public var auditRepositoryPort: Int
     public var auditShip: Bool
+    public var policyFile: String?
 
     /// Reads the configuration.
     /// - Throws: `config.invalid` for an unknown role or a bad port.
@@ -67,6 +69,7 @@ public struct NodeConfiguration: Sendable {
         auditRepositoryPort = reader.int(forKey: "audit.repository.port", default: 6514)
         guard (0...65535).contains(auditRepositoryPort) else { throw ConfigurationError("audit.repository.port is not a TCP port") }
         auditShip = reader.bool(forKey: "audit.ship", default: true)
+        policyFile = reader.string(forKey: "policy.file")
         hl7Domains = reader.string(forKey: "hl7.domains", default: "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 }

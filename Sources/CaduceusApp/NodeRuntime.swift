@@ -82,8 +82,10 @@ public final class NodeRuntime: Sendable {
         let mpi = try await MPIService(store: store, globalAuthority: try NodeRuntime.globalAuthority(directory), thresholds: thresholds)
         let chainPEM = try PEM.encode([credential.certificate] + credential.chain)
         let transport = try PeerClient(certificateChainPEM: chainPEM, privateKeyPEM: credential.key.pkcs8PEM, anchorsPEM: trust.anchorsPEM, validator: { trust.validator() })
+        let policySet = try policy ?? PolicySet.shippedDefault()
         node = ExchangeNode(configuration: configuration, credential: credential, validator: { trust.validator() }, store: store, blobs: blobs, mpi: configuration.roles.contains(.regional) ? mpi : nil, transport: transport,
-            policy: PolicyDecisionPoint(policy: try policy ?? PolicySet.shippedDefault()))
+            policy: PolicyDecisionPoint(policy: policySet))
+        try await PolicyAudit.record(policySet, store: store, node: configuration.nodeId, endpoint: configuration.endpoint)
         // A hospital that is not its own region forwards the identities its EMRs register to the regional MPI.
         var hl7Configuration = HL7ReceiverConfiguration(knownAuthorities: hl7Domains)
         if configuration.roles.contains(.hospital), !configuration.roles.contains(.regional) {

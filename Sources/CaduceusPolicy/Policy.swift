@@ -104,6 +104,20 @@ public struct PolicySet: Sendable, Hashable, Codable {
         return set
     }
 
+    /// Reads and validates a policy file an administrator maintains. The file must not be writable by anyone but its
+    /// owner (group or world write permission is refused, as sshd refuses a loose authorized_keys): policy is changed
+    /// by an administrator, and each change is audited when the node loads it.
+    public static func load(file path: String) throws(PolicyError) -> PolicySet {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path), let data = FileManager.default.contents(atPath: path) else {
+            throw PolicyError("policy.invalid", "the policy file cannot be read")
+        }
+        let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0o777
+        guard mode & 0o022 == 0 else {
+            throw PolicyError("policy.unsafe-file", "the policy file is writable by others than its owner (only an administrator may change policy)")
+        }
+        return try load(data)
+    }
+
     /// The shipped default (`Resources/default-policy.json`).
     public static func shippedDefault() throws(PolicyError) -> PolicySet {
         guard let url = Bundle.module.url(forResource: "default-policy", withExtension: "json"), let data = try? Data(contentsOf: url) else {

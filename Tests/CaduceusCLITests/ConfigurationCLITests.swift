@@ -39,4 +39,40 @@ struct ConfigurationCLITests {
         #expect(nowhere.status == 1 && nowhere.stderr.contains("no node data directory"))
         #expect(try CaduceusBinary.run(["audit", "verify", "--data", data]).ok, "a fresh node's (empty or shutdown-checkpointed) log verifies")
     }
+
+    @Test("policy.file: validated and loaded; a group-writable or invalid file is refused; a change is audited with both versions")
+    func policyFile() throws {
+        let dir = try TemporaryDirectory()
+        let data = dir.file("node")
+        let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/CaduceusPolicy/Resources/default-policy.json")
+        let text = try String(contentsOf: shipped, encoding: .utf8)
+        let policy = dir.file("policy.json")
+        func write(_ version: String, mode: Int = 0o644) throws {
+            try Data(text.replacingOccurrences(of: #""version": "2026-11-23.1""#, with: #""version": "\#(version)""#).utf8).write(to: URL(fileURLWithPath: policy))
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: policy)
+        }
+        let config = try dir.write("c.json", #"{"policy": {"file": "\#(policy)"}}"#)
+        try write("site.1")
+        #expect(try ServeProcess(arguments: ["--data", data, "--config", config, "--https", "127.0.0.1:0"]).terminate() == 0)
+        try write("site.2")
+        #expect(try ServeProcess(arguments: ["--data", data, "--config", config, "--https", "127.0.0.1:0"]).terminate() == 0)
+        #expect(try ServeProcess(arguments: ["--data", data, "--config", config, "--https", "127.0.0.1:0"]).terminate() == 0, "a restart with the same policy")
+
+        let alerts = try CaduceusBinary.run(["audit", "query", "--data", data, "--event", "110113"])
+        let changes = alerts.text.split(separator: "\n").filter { $0.contains("policy.changed") }
+        #expect(changes.count == 1, "\(alerts.text)")
+        #expect(changes.first.map { $0.contains("110129") && $0.contains("site.1@sha256:") && $0.contains("site.2@sha256:") } == true)
+        let loaded = try CaduceusBinary.run(["audit", "query", "--data", data, "--event", "110100"]).text.split(separator: "\n").filter { $0.contains("policy.loaded") }
+        #expect(loaded.count == 2, "first load and the change, not the plain restart")
+
+        try write("site.3", mode: 0o664)
+        let loose = try CaduceusBinary.run(["serve", "--data", data, "--config", config, "--https", "127.0.0.1:0"])
+        #expect(loose.status == 1 && loose.stderr.contains("policy.unsafe-file"), "\(loose.stderr)")
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: policy))
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: policy)
+        let invalid = try CaduceusBinary.run(["serve", "--data", data, "--config", config, "--https", "127.0.0.1:0"])
+        #expect(invalid.status == 1 && invalid.stderr.contains("policy.invalid"), "\(invalid.stderr)")
+        #expect(try CaduceusBinary.run(["audit", "verify", "--data", data]).ok)
+    }
 }

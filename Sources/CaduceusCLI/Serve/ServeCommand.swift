@@ -1,5 +1,6 @@
 import CaduceusTLS
 import ArgumentParser
+import CaduceusPolicy
 import CaduceusCore
 import CaduceusExchange
 import CaduceusMLLP
@@ -154,7 +155,8 @@ struct ServeCommand: AsyncParsableCommand {
         return try await NodeRuntime(
             directory: node.data, configuration: configuration, credential: credential, trust: TrustStore(anchors: anchors, crlDirectory: crlDirectory),
             host: settings.host, port: port, hl7Domains: Set(settings.hl7Domains),
-            thresholds: MatchThresholds(autoLink: node.mpiAutoLink, review: node.mpiReview), logger: logger)
+            thresholds: MatchThresholds(autoLink: node.mpiAutoLink, review: node.mpiReview),
+            policy: try settings.policyFile.map { try PolicySet.load(file: $0) }, logger: logger)
     }
 
     func mllpService(_ address: String, settings: NodeConfiguration, runtime: NodeRuntime?) async throws -> any Service {
