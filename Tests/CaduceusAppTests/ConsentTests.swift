@@ -180,6 +180,7 @@ struct AccessReportTests {
             let emergency = try #require(report.entries.first { $0.node == LocalFederation.hospitalB && $0.action == "user.retrieve" })
             #expect(emergency.emergency && emergency.purpose == "ETREAT" && emergency.who == "Dr clinician.hospital-b (synthetic)" && emergency.role == "nurse")
             #expect(emergency.documents == [entry.uniqueId])
+            #expect(emergency.rules.contains("permit:role.ETREAT.ceiling"), "the policy decision is on the event: \(emergency.rules)")
             #expect(report.entries.contains { $0.node == LocalFederation.hospitalA && $0.action == "user.submit" && $0.who == "Dr clinician.hospital-a (synthetic)" })
             #expect(report.entries.contains { $0.node == LocalFederation.hospitalA && $0.action == "repository.retrieve" && $0.who == LocalFederation.hospitalB })
             #expect(report.entries.contains { $0.node == LocalFederation.regional && $0.action == "mpi.register" })

@@ -99,6 +99,34 @@ struct DocCLITests {
         let otherRoot = try dir.write("other-root.pem", try PEM.encode([other.root.certificate]))
         let foreign = try CaduceusBinary.run(["doc", "query", "--node", node, "--trust", otherRoot, "--p12", data + "/users/admin.p12", "--password-file", data + "/users/admin.password", "--id", uid])
         #expect(foreign.status == 1 && foreign.stderr.contains("exchange.peer-unavailable"))
+
+        // The patient's own card (CN = her id, OU = the assigning authority), issued by the node's CA.
+        let issued = try CaduceusBinary.run(["pki", "issue", "--ca", data + "/pki/root", "--profile", "patient", "--name", "4711", "--authority", "1.2.840.114350.1", "--out", dir.file("patient")])
+        #expect(issued.ok, "\(issued.stderr)")
+        let herself = ["--node", node, "--trust", data + "/root.pem", "--cert", dir.file("patient.chain.pem"), "--key", dir.file("patient.key"), "--purpose", "PATRQT"]
+        let patientArgs = ["--patient", "4711", "--authority", "1.2.840.114350.1"]
+        let optOut = try CaduceusBinary.run(["doc", "consent", "deny"] + herself + patientArgs)
+        #expect(optOut.ok, "\(optOut.stderr)")
+        let record = try #require(try JSONSerialization.jsonObject(with: optOut.stdout) as? [String: Any])
+        let consentId = try #require((record["directive"] as? [String: Any])?["id"] as? String)
+        // The physician's next requests follow it.
+        #expect(!(try CaduceusBinary.run(["doc", "query"] + me + patientArgs)).text.contains(uid))
+        let refused = try CaduceusBinary.run(["doc", "retrieve"] + me + ["--out", dir.file("r2"), uid])
+        #expect(refused.status == 1 && refused.stderr.contains("consent.opt-out"), "\(refused.stderr)")
+        // She revokes it; sharing returns; her list shows the revocation.
+        #expect(try CaduceusBinary.run(["doc", "consent", "revoke"] + herself + patientArgs + ["--id", consentId]).ok)
+        #expect(try CaduceusBinary.run(["doc", "query"] + me + patientArgs).text.contains(uid))
+        let listed = try CaduceusBinary.run(["doc", "consent", "list"] + herself + patientArgs)
+        #expect(listed.ok && listed.text.contains("revokedTime") && listed.text.contains(consentId))
+        // Her access report: the physician's retrieve and refusal, her own consent changes; no name.
+        let report = try CaduceusBinary.run(["doc", "access-report"] + herself + patientArgs)
+        #expect(report.ok, "\(report.stderr)")
+        #expect(report.text.contains("user.retrieve") && report.text.contains("consent.opt-out") && report.text.contains("user.consent"))
+        #expect(!report.text.contains("DOE"))
+        // Not for the physician, nor for another patient, nor with a staff purpose.
+        #expect(try CaduceusBinary.run(["doc", "access-report"] + me + patientArgs).stderr.contains("exchange.forbidden"))
+        #expect(try CaduceusBinary.run(["doc", "consent", "list"] + herself + ["--patient", "9999", "--authority", "1.2.840.114350.1"]).stderr.contains("exchange.forbidden"))
+        #expect(try CaduceusBinary.run(["doc", "consent", "list"] + herself.dropLast(2) + patientArgs).stderr.contains("exchange.bad-request"))
         #expect(server.terminate() == 0)
     }
 }

@@ -6,24 +6,25 @@ import CaduceusExchange
 import CaduceusHTTP
 import CaduceusPKI
 import CaduceusPatientIndex
+import CaduceusPolicy
 import CaduceusStorage
 import Foundation
 import X509
 
-/// `caduceus doc submit|query|retrieve|transfer|patients`: a person, signed in with their card credential, talking to
+/// `caduceus doc submit|query|retrieve|transfer|patients|consent|access-report`: a person, signed in with their card credential, talking to
 /// their node. Every request is an envelope signed with the card and encrypted to the node; every answer is signed by
 /// the node and encrypted to the card.
 struct DocCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doc", abstract: "Submit, find, retrieve and transfer documents through a node, with your card credential.",
-        subcommands: [Submit.self, Query.self, Retrieve.self, Transfer.self, Patients.self])
+        subcommands: [Submit.self, Query.self, Retrieve.self, Transfer.self, Patients.self, Consent.self, AccessReport.self])
 
     /// Where the node is and who you are.
     struct Connection: ParsableArguments {
         @Option(help: "The node's HTTPS URL (https://host:port).") var node: String
         @Option(help: "Federation root certificate(s), PEM.") var trust: String
         @OptionGroup var credential: CredentialOptions
-        @Option(help: "Purpose of use to sign in with (TREAT, ETREAT, HPAYMT, HOPERAT, HRESCH).") var purpose: String = "TREAT"
+        @Option(help: "Purpose of use to sign in with (TREAT, ETREAT, HPAYMT, HOPERAT, HRESCH; PATRQT with a patient card).") var purpose: String = "TREAT"
         @Option(help: "Why (required with ETREAT: an emergency override, audited and reviewed).") var reason: String?
 
         /// A client: the node's own entry (GET /v1/node) gives its id and certificate, which must chain to --trust
@@ -169,6 +170,65 @@ struct DocCommand: AsyncParsableCommand {
                 let client = try await connection.client()
                 let found = try await client.findPatients(FindPatientsRequest(criteria: Demographics(family: family, given: given, birthDate: birthDate, sex: sex)))
                 try DocCommand.printJSON(found.map { ["patientId": $0.patientId.description, "identities": $0.identities.map { "\($0.id)^^^&\($0.authority)&ISO" }.joined(separator: ", ")] })
+            }
+        }
+    }
+
+    struct Consent: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "State, revoke or list a patient's consents, signed with your card (a patient for themselves, or a consent recorder).",
+            discussion: """
+                permit: opt in to sharing; deny: opt out, or with --document/--class withhold that document or class;                 --organization limits either to one node. revoke --id ID withdraws a consent; list prints the                 patient's consents as the regional registry holds them.
+                """)
+        enum Action: String, ExpressibleByArgument, CaseIterable { case permit, deny, revoke, list }
+        @OptionGroup var connection: Connection
+        @Argument(help: "permit, deny, revoke or list.") var action: Action
+        @Option(help: "The patient's id.") var patient: String
+        @Option(help: "Its assigning authority (OID).") var authority: String
+        @Option(help: "Only for this organisation (node id).") var organization: String?
+        @Option(help: "Only this document (unique id; deny only).") var document: String?
+        @Option(help: "Only this class of documents (classCode; deny only).") var `class`: String?
+        @Option(help: "Valid until (YYYYMMDD).") var until: String?
+        @Option(help: "The consent to revoke.") var id: String?
+
+        func run() async throws {
+            try await reportingErrors {
+                let subject = PatientIdentifier(id: patient, authority: authority)
+                var until: Date?
+                if let text = self.until {
+                    guard let t = HL7Timestamp(text) else { throw CLIError.usage("--until is YYYYMMDD") }
+                    until = t.date
+                }
+                let client = try await connection.client()
+                switch action {
+                case .list:
+                    try DocCommand.printJSON(try await client.consents(of: subject))
+                case .revoke:
+                    guard let id else { throw CLIError.usage("revoke needs --id") }
+                    try DocCommand.printJSON(try await client.revokeConsent(id, patient: subject))
+                case .permit, .deny:
+                    let directive = ConsentDirective(
+                        id: UUID().uuidString.lowercased(), patient: subject.description, decision: action == .permit ? .permit : .deny,
+                        organization: organization, documentId: document, classCode: `class`, validFrom: Date().addingTimeInterval(-60),
+                        validUntil: until, issuedAt: Date())
+                    try DocCommand.printJSON(try await client.stateConsent(directive))
+                }
+            }
+        }
+    }
+
+    struct AccessReport: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "access-report",
+            abstract: "Who touched a patient's record across the federation (yours with a patient card; any with an access-report reader's role).")
+        @OptionGroup var connection: Connection
+        @Option(help: "The patient's id.") var patient: String
+        @Option(help: "Its assigning authority (OID).") var authority: String
+
+        func run() async throws {
+            try await reportingErrors {
+                let client = try await connection.client()
+                try DocCommand.printJSON(try await client.accessReport(of: PatientIdentifier(id: patient, authority: authority)))
             }
         }
     }

@@ -70,10 +70,11 @@ struct PKICommand: AsyncParsableCommand {
                 """)
         @Option(help: "Issuing CA directory.") var ca: String
         @Option(help: "Profile: node, person, patient.") var profile: Profile
-        @Option(help: "Subject common name (for patients: a pseudonymous card id, never a name).") var name: String
+        @Option(help: "Subject common name (for a patient card: the patient's id in the --authority domain, never a name).") var name: String
         @Option(help: "DNS name (node; repeatable).") var dns: [String] = []
         @Option(help: "Email address (person; optional for patient).") var email: String?
         @Option(help: "Functional role of a staff card (physician, nurse, pharmacist, administrative, researcher), written as the subject's OU; sign-in reads it.") var role: String?
+        @Option(help: "Assigning authority (OID) of a patient card's id, written as the subject's OU; the node links the card to the patient through the MPI.") var authority: String?
         @Option(help: "PKCS#10 request (PEM or DER) instead of generating a key.") var csr: String?
         @Option(help: "Key type when generating.") var keyType: KeyAlgorithm = .p256
         @Option(help: "Validity in days.") var days: Int?
@@ -91,7 +92,8 @@ struct PKICommand: AsyncParsableCommand {
                 case .patient: issuance = .patient(email: email)
                 }
                 guard role == nil || profile == .person else { throw CLIError.usage("--role is for staff cards (--profile person)") }
-                let subject = try federationName(commonName: name, unit: role)
+                guard authority == nil || profile == .patient else { throw CLIError.usage("--authority is for patient cards (--profile patient)") }
+                let subject = try federationName(commonName: name, unit: role ?? authority)
                 let certificate: Certificate
                 var key: PrivateKeyMaterial?
                 if let csr {

@@ -4,12 +4,24 @@ import CaduceusDocuments
 import CaduceusPKI
 import Foundation
 import Synchronization
+import CaduceusPolicy
 
 /// What an operation touched, collected while it runs (a task-local), for its audit message.
 final class AuditNotes: Sendable {
     @TaskLocal static var current: AuditNotes?
 
-    let state = Mutex<(signer: FederationIdentity?, objects: [AuditObject], purpose: String, emergency: Bool, alerts: [AuditCode])>((nil, [], "", false, []))
+    let state = Mutex<(signer: FederationIdentity?, objects: [AuditObject], purpose: String, emergency: Bool, alerts: [AuditCode], rules: [String])>((nil, [], "", false, [], []))
+
+    /// Records a policy decision taken for the operation: its rule ids go on the event (as event types of the system
+    /// `caduceus-policy`, `permit:` or `deny:` first), at most 20 distinct.
+    func decision(_ d: Decision) {
+        state.withLock { s in
+            for r in d.reasons {
+                let rule = d.effect.rawValue + ":" + r
+                if !s.rules.contains(rule), s.rules.count < 20 { s.rules.append(rule) }
+            }
+        }
+    }
 
     /// Adds a Security Alert of type `type` (emergency override started/stopped, consent changed) beside the
     /// operation's own event, written only if the operation succeeds.
@@ -70,7 +82,7 @@ final class AuditNotes: Sendable {
 
     static func message(for operation: ExchangeOperation, notes: AuditNotes, node: String, endpoint: String, error: (any Error)?, time: Date) -> AuditMessage {
         let (event, action) = kind(operation)
-        let (signer, noted, purpose, emergency) = notes.state.withLock { ($0.signer, $0.objects, $0.purpose, $0.emergency) }
+        let (signer, noted, purpose, emergency, rules) = notes.state.withLock { ($0.signer, $0.objects, $0.purpose, $0.emergency, $0.rules) }
         var participants: [AuditParticipant] = []
         var objects = noted
         if let signer, signer.kind == .patient {
@@ -86,7 +98,7 @@ final class AuditNotes: Sendable {
         participants.append(AuditParticipant(userID: node, isRequestor: false, networkAccessPoint: endpoint))
         let code = error.map { ($0 as? any CaduceusError)?.code ?? "exchange.internal" } ?? ""
         return AuditMessage(
-            eventID: event, eventTypes: [AuditCode(operation.rawValue, system: "caduceus-operation", display: operation.rawValue)],
+            eventID: event, eventTypes: [AuditCode(operation.rawValue, system: "caduceus-operation", display: operation.rawValue)] + rules.map { AuditCode($0, system: "caduceus-policy", display: "policy rule") },
             action: action, outcome: error == nil ? .success : (code.hasPrefix("storage.") ? .seriousFailure : .minorFailure),
             time: time, sourceID: node, purposeOfUse: purpose, emergency: emergency, errorCode: code, participants: participants, objects: objects)
     }

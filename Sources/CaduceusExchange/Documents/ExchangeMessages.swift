@@ -230,7 +230,9 @@ public struct AccessReportEntry: Codable, Sendable, Hashable {
     public var emergency: Bool
     /// Documents touched (unique ids).
     public var documents: [String]
-    public init(time: Date, node: String, who: String, role: String, purpose: String, action: String, event: String, outcome: String, emergency: Bool, documents: [String]) {
+    /// The policy rules that decided (`permit:consent.opt-in`, `deny:consent.revoked`…).
+    public var rules: [String]
+    public init(time: Date, node: String, who: String, role: String, purpose: String, action: String, event: String, outcome: String, emergency: Bool, documents: [String], rules: [String] = []) {
         self.time = time
         self.node = node
         self.who = who
@@ -241,6 +243,7 @@ public struct AccessReportEntry: Codable, Sendable, Hashable {
         self.outcome = outcome
         self.emergency = emergency
         self.documents = documents
+        self.rules = rules
     }
 }
 

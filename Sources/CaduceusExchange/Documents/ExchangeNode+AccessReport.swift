@@ -64,7 +64,8 @@ extension ExchangeNode {
                         time: m.time, node: node, who: requestor?.userID ?? "unknown", role: requestor?.roles.first?.code ?? "",
                         purpose: m.purposeOfUse, action: m.eventTypes.first?.code ?? m.eventID.display, event: m.eventID.code,
                         outcome: m.outcome == .success ? "ok" : (m.errorCode.isEmpty ? "failed" : m.errorCode), emergency: m.emergency,
-                        documents: m.objects.filter { $0.typeCode == 2 && $0.role == 3 }.map(\.id))))
+                        documents: m.objects.filter { $0.typeCode == 2 && $0.role == 3 }.map(\.id),
+                        rules: m.eventTypes.filter { $0.system == "caduceus-policy" }.map(\.code))))
                 }
             }
             return entries.sorted { $0.0 < $1.0 }.map(\.1)

@@ -289,10 +289,14 @@ public final class ExchangeNode: Sendable {
     /// The decision for `claims` on a document of `confidentiality`, given the patient's consent as it stands.
     func decide(_ claims: AssertionClaims, _ confidentiality: String, consent: ConsentState = .none) -> Decision {
         let conf = Confidentiality(rawValue: confidentiality) ?? .V
-        guard let purpose = PurposeOfUse(rawValue: claims.pou) else {
-            return Decision(effect: .deny, reasons: ["purpose.unknown"], obligations: ["audit"])
+        let decision: Decision
+        if let purpose = PurposeOfUse(rawValue: claims.pou) {
+            decision = policy.decide(AccessRequest(role: claims.role, organization: claims.org, purpose: purpose, confidentiality: conf, consent: consent))
+        } else {
+            decision = Decision(effect: .deny, reasons: ["purpose.unknown"], obligations: ["audit"])
         }
-        return policy.decide(AccessRequest(role: claims.role, organization: claims.org, purpose: purpose, confidentiality: conf, consent: consent))
+        AuditNotes.current?.decision(decision)
+        return decision
     }
 
     /// The decision for `claims` on `entry`: `consents` are the patient's records (as the regional registry holds
