@@ -125,4 +125,25 @@ struct AccessControlTests {
             #expect(trail.contains { $0.eventTypes.first?.code == "user.retrieve" && $0.outcome != .success && $0.participants.first?.userID == "Dr clerk.hospital-b (synthetic)" })
         }
     }
+
+    @Test("a sign-out at one node ends the assertion at every node of the federation")
+    func signOutPropagates() async throws {
+        try await withSeededFederation(shipAudit: false) { fed, _, _, patientA in
+            let physicianA = try fed.client("clinician.hospital-a", at: LocalFederation.hospitalA)
+            let signedIn = try await physicianA.signIn()
+            let atB = try UserClient(
+                credential: fed.users["clinician.hospital-a"]!, nodeId: LocalFederation.hospitalB, endpoint: fed.endpoint(LocalFederation.hospitalB),
+                nodeCertificate: try PEM.certificates(fromFile: fed.base + "/nodes/node.hospital-b/node.chain.pem")[0],
+                anchorsPEM: fed.trust.anchorsPEM, validator: { fed.trust.validator() })
+            atB.use(assertion: signedIn.assertion)
+            #expect(try await atB.query(.findDocuments(.init(patientId: patientA))).isEmpty, "accepted at B")
+            try await physicianA.signOut()
+            #expect(await code { _ = try await atB.query(.findDocuments(.init(patientId: patientA))) } == "assertion.revoked")
+            let told = try await fed.runtimes[LocalFederation.hospitalB]!.store.read { try $0.auditMessages(AuditFilter()) }
+                .filter { $0.message.eventTypes.first?.code == "session.revoke" && $0.message.outcome == .success }
+            #expect(told.count == 1 && told[0].message.participants.first?.userID == LocalFederation.hospitalA)
+            // A person cannot send the node-to-node revocation.
+            #expect(await code { _ = try await physicianA.call(.revokeSession, body: SessionRevocation(jti: "x", expires: 0)) } == "exchange.forbidden")
+        }
+    }
 }

@@ -61,7 +61,7 @@ final class AuditNotes: Sendable {
         case .retrieve, .userTransfer: return (.export, .read)
         case .userRetrieve: return (.import, .read)
         case .publishNode: return (.applicationActivity, .update)
-        case .signIn, .signOut: return (.userAuthentication, .execute)
+        case .signIn, .signOut, .revokeSession: return (.userAuthentication, .execute)
         case .userConsent, .registerConsent: return (.patientRecord, .update)
         case .userConsents, .queryConsents: return (.query, .execute)
         case .auditPosition: return (.applicationActivity, .execute)

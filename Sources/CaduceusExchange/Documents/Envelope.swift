@@ -36,6 +36,8 @@ public enum ExchangeOperation: String, Sendable, Codable, CaseIterable {
     case signIn = "session.signin"
     /// A person signs out: the assertion is refused from then on.
     case signOut = "session.signout"
+    /// A node tells the others that a person signed out (the assertion is refused everywhere from then on).
+    case revokeSession = "session.revoke"
     /// A person (a patient for themselves, or staff recording a paper consent) states a consent directive or revokes
     /// one: a JWS signed with their card, forwarded to the regional consent registry.
     case userConsent = "user.consent"

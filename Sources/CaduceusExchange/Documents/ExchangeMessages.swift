@@ -259,3 +259,13 @@ public struct AccessReport: Codable, Sendable {
         self.unavailable = unavailable
     }
 }
+
+/// `session.revoke`: an assertion signed out at a node, by id, and when it would have expired.
+public struct SessionRevocation: Codable, Sendable {
+    public var jti: String
+    public var expires: Int64
+    public init(jti: String, expires: Int64) {
+        self.jti = jti
+        self.expires = expires
+    }
+}

@@ -201,6 +201,7 @@ public final class ExchangeNode: Sendable {
         case .userFindPatients: return try await userFindPatients(o)
         case .signIn: return try await signIn(o)
         case .signOut: return try await signOut(o)
+        case .revokeSession: return try await revokeSession(o)
         case .userConsent: return try await userConsent(o)
         case .userConsents: return try await userConsents(o)
         case .registerConsent: return try await registerConsent(o)
@@ -262,7 +263,35 @@ public final class ExchangeNode: Sendable {
             try await store.write { tx in try tx.endEmergencyAccess(id: claims.jti, at: now) }
             AuditNotes.current?.alert(.emergencyOverrideStopped)
         }
-        return try reply(o, ["signedOut": claims.jti])
+        let told = await propagateSignOut(SessionRevocation(jti: claims.jti, expires: claims.exp))
+        return try reply(o, ["signedOut": claims.jti, "nodesTold": String(told)])
+    }
+
+    /// Tells every other node of the directory that an assertion was signed out (concurrently, best effort: a node
+    /// that cannot be reached keeps honouring it until it expires or idles out). Returns how many nodes were told.
+    func propagateSignOut(_ revocation: SessionRevocation) async -> Int {
+        guard let listing = try? await transport.get(configuration.directoryEndpoint, path: "/v1/directory/nodes"),
+              let nodes = try? JSONDecoder.exchange.decode([DirectoryNode].self, from: Data(listing))
+        else { return 0 }
+        return await withTaskGroup(of: Bool.self) { group in
+            for node in nodes.map(\.id) where node != id {
+                group.addTask { (try? await self.call(.revokeSession, to: node, body: revocation)) != nil }
+            }
+            var told = 0
+            for await ok in group where ok { told += 1 }
+            return told
+        }
+    }
+
+    /// `session.revoke`: another node's sign-out; the assertion is refused here too (and a break-glass access it
+    /// carried ends in this node's review queue).
+    func revokeSession(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        try requireNode(o)
+        let revocation = try o.message.decodeBody(SessionRevocation.self)
+        sessions.revoke(jti: revocation.jti, expires: revocation.expires)
+        let now = clock.now()
+        try await store.write { tx in try tx.endEmergencyAccess(id: revocation.jti, at: now) }
+        return try reply(o, ["revoked": revocation.jti])
     }
 
     /// The signed-in person behind a `user.*` request: a valid assertion from any node of the federation, presented

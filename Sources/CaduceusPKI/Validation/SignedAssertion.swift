@@ -104,7 +104,12 @@ public final class AssertionLedger: Sendable {
 
     /// Signs an assertion out: it is refused from now on.
     public func revoke(_ claims: AssertionClaims) {
-        state.withLock { $0.revoked[claims.jti] = claims.exp }
+        revoke(jti: claims.jti, expires: claims.exp)
+    }
+
+    /// Signs out the assertion `jti` (told by another node), remembered until it would expire anyway.
+    public func revoke(jti: String, expires: Int64) {
+        state.withLock { $0.revoked[jti] = expires }
     }
 }
 
