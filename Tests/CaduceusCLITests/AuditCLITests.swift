@@ -76,6 +76,49 @@ struct AuditCLITests {
     }
 }
 
+extension AuditCLITests {
+    @Test("caduceus pki keeps a hash-chained audit log per CA: creation, issuance, revocation, CRLs; verify finds an edited record")
+    func caAuditLog() throws {
+        let dir = try TemporaryDirectory()
+        func run(_ args: [String]) throws -> ProcessRunner.Result {
+            let r = try CaduceusBinary.run(args)
+            #expect(r.ok, "\(args.prefix(3)): \(r.stderr)")
+            return r
+        }
+        let root = dir.file("root"), ca = dir.file("hospital")
+        _ = try run(["pki", "init-root", "--dir", root, "--name", "Audit Test Root"])
+        _ = try run(["pki", "init-ca", "--dir", ca, "--parent", root, "--name", "Audit Test Hospital CA"])
+        _ = try run(["pki", "issue", "--ca", ca, "--profile", "patient", "--name", "MRN-314159", "--authority", "1.2.3.4", "--out", dir.file("patient")])
+        let issued = try run(["pki", "issue", "--ca", ca, "--profile", "person", "--name", "Dr Audit (synthetic)", "--email", "a@h.test", "--role", "nurse", "--out", dir.file("nurse")])
+        _ = try run(["pki", "revoke", "--ca", ca, "--cert", dir.file("nurse.pem"), "--reason", "keyCompromise"])
+        _ = try run(["pki", "crl", "--ca", ca, "--out", dir.file("ca.crl")])
+
+        let verified = try run(["audit", "verify", "--file", ca + "/audit.log"])
+        #expect(verified.text.contains("intact: 5 records"), "\(verified.text)")
+        #expect(try run(["audit", "verify", "--file", root + "/audit.log"]).text.contains("intact: 2 records"))
+        let lines = try String(contentsOfFile: ca + "/audit.log", encoding: .utf8).split(separator: "\n")
+        let bodies = try lines.map { line -> String in
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            return String(decoding: Data(base64Encoded: try #require(json["body"] as? String)) ?? Data(), as: UTF8.self)
+        }
+        #expect(bodies.map { $0.contains("pki.init-ca") || $0.contains("pki.issue") || $0.contains("pki.revoke") || $0.contains("pki.crl") } == [true, true, true, true, true])
+        let serial = try #require(issued.text.split(separator: " ").first { $0.count > 16 && $0.allSatisfy(\.isHexDigit) })
+        #expect(bodies[3].contains(String(serial)) && bodies[3].contains("keyCompromise"), "the revocation names the serial and the reason")
+        #expect(!bodies.joined().contains("MRN-314159"), "a patient card is named by serial only")
+
+        // Someone edits the revocation's reason in place: the chain notices.
+        var edited = lines.map(String.init)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(edited[3].utf8)) as? [String: Any])
+        let forged = bodies[3].replacingOccurrences(of: "keyCompromise", with: "superseded   ")
+        var replaced = json
+        replaced["body"] = Data(forged.utf8).base64EncodedString()
+        edited[3] = String(decoding: try JSONSerialization.data(withJSONObject: replaced, options: [.sortedKeys]), as: UTF8.self)
+        try Data((edited.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: ca + "/audit.log"))
+        let tampered = try CaduceusBinary.run(["audit", "verify", "--file", ca + "/audit.log"])
+        #expect(tampered.status == 1 && tampered.stderr.contains("audit.hash-mismatch") && tampered.stderr.contains("record 4"), "\(tampered.stderr)")
+    }
+}
+
 /// The demo patient's identifying facts (synthetic), which must never appear in an audit event or the demo's output.
 enum DemoFacts {
     static let family = "QUILLFEATHER", birthDate = "19710312", mrnA = "A-10042"

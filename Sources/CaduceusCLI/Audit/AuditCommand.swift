@@ -26,9 +26,19 @@ struct AuditCommand: AsyncParsableCommand {
             discussion: "--held adds checkpoints kept elsewhere (the regional repository's copy, or `audit checkpoint` output saved off the node): they catch truncation and a rolled-back database.")
         @Option(help: "The node's data directory.") var data: String = "caduceus-data"
         @Option(help: "A checkpoint JSON file kept elsewhere (repeatable).") var held: [String] = []
+        @Option(help: "A CA's audit log (CA/audit.log) to verify instead of a node's.") var file: String?
 
         func run() async throws {
             try await reportingErrors {
+                if let file {
+                    guard FileManager.default.fileExists(atPath: file) else { throw CLIError.usage("--file names no audit log") }
+                    let verdict = try CAAuditLog.verify(file)
+                    if let problem = verdict.problem {
+                        throw CLIError(code: problem.rawValue, message: "the audit log fails verification at record \(verdict.firstBad ?? 0) (\(verdict.records) records read)")
+                    }
+                    print("audit log intact: \(verdict.records) records")
+                    return
+                }
                 let store = try AuditCommand.open(data)
                 let key = try AuditSigningKey.publicKey(in: data)
                 var extra: [AuditCheckpoint] = []

@@ -28,6 +28,7 @@ struct PKICommand: AsyncParsableCommand {
                 let store = try CAStore.createRoot(
                     at: dir, subject: try federationName(commonName: name, organization: org), keyAlgorithm: keyType,
                     now: Date(), validityDays: days, pathLength: pathLength)
+                try CAAuditLog.record(ca: store.directory, action: "pki.init-root", serial: Hex.encode(try store.authority().certificate.serialNumber.bytes), detail: "created the root CA")
                 print("root CA created in \(store.directory) (certificate: \(store.directory)/ca.pem)")
             }
         }
@@ -53,6 +54,9 @@ struct PKICommand: AsyncParsableCommand {
                     at: dir, subject: try federationName(commonName: name, organization: org), pathLength: pathLength,
                     permittedDNSDomains: permitDns, keyAlgorithm: keyType,
                     now: Date(), validityDays: days)
+                let serial = Hex.encode(try store.authority().certificate.serialNumber.bytes)
+                try CAAuditLog.record(ca: parent, action: "pki.issue", serial: serial, detail: "issued a subordinate CA certificate")
+                try CAAuditLog.record(ca: store.directory, action: "pki.init-ca", serial: serial, detail: "created this issuing CA")
                 print("issuing CA created in \(store.directory)")
             }
         }
@@ -117,6 +121,7 @@ struct PKICommand: AsyncParsableCommand {
                 if let key { try Files.write(Array(key.pkcs8PEM.utf8), to: out + ".key", permissions: 0o600) }
                 try Files.write(Array(try PEM.encode([certificate] + chain).utf8), to: out + ".chain.pem")
                 try Files.write(Array(try PEM.encode([certificate]).utf8), to: out + ".pem")
+                try CAAuditLog.record(ca: ca, action: "pki.issue", serial: Hex.encode(certificate.serialNumber.bytes), detail: "issued a \(profile.rawValue) certificate")
                 print("issued \(profile.rawValue) certificate serial \(Hex.encode(certificate.serialNumber.bytes)) -> \(out).pem")
             }
         }
@@ -143,6 +148,7 @@ struct PKICommand: AsyncParsableCommand {
                     throw CLIError.usage("give --serial or --cert")
                 }
                 try CAStore(opening: ca).revoke(serial: serialNumber, reason: why, now: Date())
+                try CAAuditLog.record(ca: ca, action: "pki.revoke", serial: Hex.encode(serialNumber.bytes), detail: "revoked (\(why.name))")
                 print("revoked \(Hex.encode(serialNumber.bytes)) (\(why.name)); publish a new CRL with `caduceus pki crl`")
             }
         }
@@ -159,6 +165,7 @@ struct PKICommand: AsyncParsableCommand {
             try await reportingErrors {
                 let crl = try CAStore(opening: ca).makeCRL(now: Date(), validityDays: days)
                 try Files.write(pem ? Array(crl.pemEncoded.utf8) : crl.derEncoded, to: out)
+                try CAAuditLog.record(ca: ca, action: "pki.crl", serial: nil, detail: "published CRL number \(Hex.encode(crl.crlNumber ?? [])) with \(crl.entries.count) revoked")
                 print("CRL number \(Hex.encode(crl.crlNumber ?? [])) with \(crl.entries.count) revoked -> \(out)")
             }
         }
