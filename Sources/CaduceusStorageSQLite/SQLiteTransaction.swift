@@ -1,3 +1,4 @@
+import CaduceusAudit
 import CaduceusCore
 import CaduceusPatientIndex
 import CaduceusStorage
@@ -88,6 +89,22 @@ struct SQLiteTransaction: StoreTransaction {
                 try db.cachedStatement(sql: "INSERT INTO mpi_events (at, action, record_id, person_before, person_after, actor) VALUES (?, 'marked-distinct', ?, NULL, ?, ?)").execute(arguments: [at, pair.low, String(pair.high), actor])
             }
         }
+        // Identity decisions beyond a first assignment (which its registration's event records) go on the audit chain
+        // too, in this unit of work: relinks (link, unlink, merge, accepted matches), queued reviews, distinct pairs.
+        var events: [(String, Int64)] = change.assignments.filter { previous[$0.key] != nil }.map { ("mpi.relink", $0.key) }
+        events += change.addedReviews.map { ("mpi.review-queued", $0.recordID) }
+        events += change.distinctPairs.map { ("mpi.marked-distinct", $0.low) }
+        guard !events.isEmpty else { return }
+        var messages: [AuditMessage] = []
+        for (kind, record) in events.sorted(by: { ($0.1, $0.0) < ($1.1, $1.0) }) {
+            let sealed = try sql("read an MPI identity") { try Data.fetchOne(db, sql: "SELECT identity FROM mpi_records WHERE record_id = ?", arguments: [record]) }
+            let identity = try sealed.map { sealed throws(StorageError) in try cipher.open(json: sealed, as: LocalIdentity.self, context: "mpi_records.identity") }
+            messages.append(AuditMessage(
+                eventID: .patientRecord, eventTypes: [AuditCode(kind, system: "caduceus-operation", display: kind)], action: .update, outcome: .success,
+                time: at, sourceID: "mpi", participants: [AuditParticipant(userID: actor, isRequestor: true)],
+                objects: identity.map { [AuditObject.patient("\($0.id)^^^&\($0.authority)&ISO")] } ?? []))
+        }
+        do { try appendAudit(messages) } catch let e as StorageError { throw e } catch { throw StorageError(.database, "the audit log refused an MPI change") }
     }
 
     func saveMatchModel(_ model: MatchModel) throws(StorageError) {

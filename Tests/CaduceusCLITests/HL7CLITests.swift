@@ -64,5 +64,11 @@ struct HL7CLITests {
         #expect(log.text.contains("ack| MSA|AA|MSG00009"))
         let search = try CaduceusBinary.run(["mpi", "search", "--data", data, "--family", "DOE", "--birth-date", "19800214"])
         #expect(search.text.split(separator: "\n").filter { $0.hasPrefix("X-PID") }.count == 2)
+        // The identity decisions are on the audit chain, under the patient's pseudonym: the queued review, the
+        // registrar's accept (a relink) and the unlink.
+        let twinTrail = try CaduceusBinary.run(["audit", "query", "--data", data, "--patient", "4800^^^&\(authority)&ISO"])
+        #expect(twinTrail.text.contains("mpi.review-queued") && twinTrail.text.split(separator: "\n").filter { $0.contains("mpi.relink") }.count == 2, "\(twinTrail.text)")
+        #expect(twinTrail.text.contains("\"userID\":\"registrar\"") && !twinTrail.text.contains("4800") && !twinTrail.text.contains("MARY"))
+        #expect(try CaduceusBinary.run(["audit", "verify", "--data", data]).ok)
     }
 }
