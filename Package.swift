@@ -160,6 +160,7 @@ let package = Package(
                 "CaduceusDICOM", "CaduceusAudit", "CaduceusPolicy", "CaduceusSyslog", "CaduceusTLS",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -91,7 +91,10 @@ struct SQLiteTransaction: StoreTransaction {
         }
         // Identity decisions beyond a first assignment (which its registration's event records) go on the audit chain
         // too, in this unit of work: relinks (link, unlink, merge, accepted matches), queued reviews, distinct pairs.
-        var events: [(String, Int64)] = change.assignments.filter { previous[$0.key] != nil }.map { ("mpi.relink", $0.key) }
+        var events: [(String, Int64)] = change.assignments.compactMap { record, person in
+            guard let before = previous[record], before != person else { return nil }
+            return ("mpi.relink", record)
+        }
         events += change.addedReviews.map { ("mpi.review-queued", $0.recordID) }
         events += change.distinctPairs.map { ("mpi.marked-distinct", $0.low) }
         guard !events.isEmpty else { return }
