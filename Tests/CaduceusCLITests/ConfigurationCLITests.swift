@@ -63,6 +63,9 @@ struct ConfigurationCLITests {
         let changes = alerts.text.split(separator: "\n").filter { $0.contains("policy.changed") }
         #expect(changes.count == 1, "\(alerts.text)")
         #expect(changes.first.map { $0.contains("110129") && $0.contains("site.1@sha256:") && $0.contains("site.2@sha256:") } == true)
+        // Each start listened on another free port: the node's configuration changed too, and says how.
+        let configChanges = alerts.text.split(separator: "\n").filter { $0.contains("configuration.changed") }
+        #expect(configChanges.count == 2 && configChanges.allSatisfy { $0.contains("endpoint=https:") && $0.contains("roles=global,hospital,regional") })
         let loaded = try CaduceusBinary.run(["audit", "query", "--data", data, "--event", "110100"]).text.split(separator: "\n").filter { $0.contains("policy.loaded") }
         #expect(loaded.count == 2, "first load and the change, not the plain restart")
 
