@@ -129,12 +129,13 @@ public enum SyslogClient {
                         return (waiter.promise.futureResult, try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel))
                     }
                 }
-            // Bytes written before the handshake completes would be lost if the connection closed first.
-            try await handshake.get()
         } catch {
             throw Unreachable()
         }
         try await channel.executeThenClose { _, outbound in
+            // Bytes written before the handshake completes would be lost if the connection closed first. (Waited for
+            // in here, so a failed handshake still closes the channel through its owner.)
+            do { try await handshake.get() } catch { throw Unreachable() }
             var batch = ByteBuffer()
             for m in messages {
                 batch.writeBytes(SyslogFramer.frame(m))
