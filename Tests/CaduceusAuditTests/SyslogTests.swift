@@ -71,6 +71,20 @@ struct SyslogTests {
         #expect(try AuditSyslog.decode(SyslogMessage(parsing: AuditSyslog.message(c).encoded())) == .checkpoint(c))
     }
 
+    @Test("RFC 3339 timestamps: fractions of any length, Z or an offset; impossible dates refused")
+    func timestamps() throws {
+        func time(_ t: String) throws -> Date? { try SyslogMessage(parsing: Array("<13>1 \(t) - - - - -".utf8)).timestamp }
+        #expect(try time("2026-11-18T11:06:40Z") == Date(timeIntervalSince1970: 1_795_000_000))
+        #expect(try time("2026-11-18T11:06:40.250Z") == Date(timeIntervalSince1970: 1_795_000_000.25))
+        #expect(try time("2026-11-18T12:06:40.250000+01:00") == Date(timeIntervalSince1970: 1_795_000_000.25))
+        #expect(try time("2026-11-18T05:36:40-05:30") == Date(timeIntervalSince1970: 1_795_000_000))
+        for bad in ["2026-13-18T11:06:40Z", "2026-11-18 11:06:40Z", "2026-11-18T11:06:40", "2026-11-18T11:06:40.Z", "2026-11-18T25:06:40Z", "2026-11-18T11:06:40+0100"] {
+            #expect(throws: SyslogError.self, "\(bad)") { try time(bad) }
+        }
+        #expect(SyslogMessage(facility: 1, severity: 1, timestamp: Date(timeIntervalSince1970: -0.5), hostname: nil, appName: nil, procID: nil, msgID: nil, structuredData: [], message: []).encoded()
+            == Array("<9>1 1969-12-31T23:59:59.500Z - - - - -".utf8))
+    }
+
     @Test("malformed messages, bad frames, oversized frames and records whose hash does not match are refused with a code")
     func refusals() throws {
         for bad in ["", "<>1 - - - - - -", "<192>1 - - - - - -", "<13>2 - - - - - -", "<13>1 yesterday - - - - -", "<13>1 - - - - -", "<13>1 - - - - - [x", "<13>1 - - - - - [x a=\"b]", "<13>1 - - - - - -x"] {
