@@ -48,19 +48,27 @@ extension SQLiteTransaction {
     }
 
     func endEmergencyAccess(id: String, at: Date) throws(StorageError) {
-        guard var entry = try SQLiteReader(db: db, cipher: cipher).emergencyAccess(id: id), entry.ended == nil else { return }
-        entry.ended = at
-        let sealed = try cipher.seal(json: entry, context: "emergency_access.record")
-        try sql("end an emergency access") { try db.execute(sql: "UPDATE emergency_access SET record = ? WHERE id = ?", arguments: [sealed, id]) }
+        _ = try updateEmergencyAccess(id: id, reviewed: false) { entry in
+            if entry.ended == nil { entry.ended = at }
+        }
     }
 
     func reviewEmergencyAccess(id: String, reviewer: String, note: String, at: Date) throws(StorageError) -> Bool {
+        try updateEmergencyAccess(id: id, reviewed: true) { entry in
+            entry.reviewed = at
+            entry.reviewer = reviewer
+            entry.reviewNote = note
+        }
+    }
+
+    /// Opens, changes and reseals one review-queue entry; false when there is none.
+    func updateEmergencyAccess(id: String, reviewed: Bool, _ change: (inout EmergencyAccess) -> Void) throws(StorageError) -> Bool {
         guard var entry = try SQLiteReader(db: db, cipher: cipher).emergencyAccess(id: id) else { return false }
-        entry.reviewed = at
-        entry.reviewer = reviewer
-        entry.reviewNote = note
+        change(&entry)
         let sealed = try cipher.seal(json: entry, context: "emergency_access.record")
-        try sql("review an emergency access") { try db.execute(sql: "UPDATE emergency_access SET record = ?, reviewed = 1 WHERE id = ?", arguments: [sealed, id]) }
+        try sql("update an emergency access") {
+            try db.execute(sql: "UPDATE emergency_access SET record = ?, reviewed = MAX(reviewed, ?) WHERE id = ?", arguments: [sealed, reviewed ? 1 : 0, id])
+        }
         return true
     }
 }

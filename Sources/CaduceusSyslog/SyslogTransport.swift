@@ -53,7 +53,7 @@ public struct SyslogServer: Sendable {
                         verify(certificates, promise)
                     }))
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .minutes(5)))
-                    try channel.pipeline.syncOperations.addHandler(SyslogIdleCloser())
+                    try channel.pipeline.syncOperations.addHandler(IdleCloser())
                     return (peer, try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel))
                 }
             }
@@ -149,16 +149,6 @@ public enum SyslogClient {
     }
 }
 
-final class SyslogIdleCloser: ChannelInboundHandler, Sendable {
-    typealias InboundIn = NIOAny
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-        } else {
-            context.fireUserInboundEventTriggered(event)
-        }
-    }
-}
 
 /// The client certificate of one connection, noted during the handshake.
 final class PeerCertificate: Sendable {

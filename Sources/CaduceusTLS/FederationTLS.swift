@@ -1,6 +1,6 @@
 public import CaduceusPKI
 import Foundation
-import NIOCore
+public import NIOCore
 public import NIOSSL
 import X509
 import SwiftASN1
@@ -48,6 +48,19 @@ public enum FederationTLS {
                     return .failed
                 }
             }
+        }
+    }
+}
+
+/// Closes a connection when an `IdleStateHandler` before it fires (MLLP and syslog listeners).
+public final class IdleCloser: ChannelInboundHandler, Sendable {
+    public typealias InboundIn = NIOAny
+    public init() {}
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
         }
     }
 }

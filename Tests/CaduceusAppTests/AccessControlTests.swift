@@ -25,10 +25,7 @@ struct AccessControlTests {
             let all = [entries[0].uniqueId, restricted[0].uniqueId]
 
             // A's assertion is accepted at hospital B (another node, another CA) for the same physician.
-            let physicianAtB = try UserClient(
-                credential: fed.users["clinician.hospital-a"]!, nodeId: LocalFederation.hospitalB, endpoint: fed.endpoint(LocalFederation.hospitalB),
-                nodeCertificate: try PEM.certificates(fromFile: fed.base + "/nodes/node.hospital-b/node.chain.pem")[0],
-                anchorsPEM: fed.trust.anchorsPEM, validator: { fed.trust.validator() })
+            let physicianAtB = try fed.client("clinician.hospital-a", at: LocalFederation.hospitalB)
             physicianAtB.use(assertion: signedIn.assertion)
             #expect(try await physicianAtB.query(.findDocuments(.init(patientId: patientA))).count == 2, "a physician sees N and R")
 
@@ -99,10 +96,7 @@ struct AccessControlTests {
             let lapsed = await code { _ = try await SignedAssertion.verify(glass.assertion, audience: ExchangeNode.federationAudience, validator: fed.trust.validator(), now: glass.expires.addingTimeInterval(120)) }
             #expect(lapsed == "assertion.expired")
             // Used at another node (hospital A), it is counted in A's queue too, without the reason (kept at B).
-            let nurseAtA = try UserClient(
-                credential: fed.users["clinician.hospital-b"]!, nodeId: LocalFederation.hospitalA, endpoint: fed.endpoint(LocalFederation.hospitalA),
-                nodeCertificate: try PEM.certificates(fromFile: fed.base + "/nodes/node.hospital-a/node.chain.pem")[0],
-                anchorsPEM: fed.trust.anchorsPEM, validator: { fed.trust.validator() })
+            let nurseAtA = try fed.client("clinician.hospital-b", at: LocalFederation.hospitalA)
             nurseAtA.use(assertion: glass.assertion)
             #expect(try await nurseAtA.query(.findDocuments(.init(patientId: patientA))).count == 1)
 
@@ -131,10 +125,7 @@ struct AccessControlTests {
         try await withSeededFederation(shipAudit: false) { fed, _, _, patientA in
             let physicianA = try fed.client("clinician.hospital-a", at: LocalFederation.hospitalA)
             let signedIn = try await physicianA.signIn()
-            let atB = try UserClient(
-                credential: fed.users["clinician.hospital-a"]!, nodeId: LocalFederation.hospitalB, endpoint: fed.endpoint(LocalFederation.hospitalB),
-                nodeCertificate: try PEM.certificates(fromFile: fed.base + "/nodes/node.hospital-b/node.chain.pem")[0],
-                anchorsPEM: fed.trust.anchorsPEM, validator: { fed.trust.validator() })
+            let atB = try fed.client("clinician.hospital-a", at: LocalFederation.hospitalB)
             atB.use(assertion: signedIn.assertion)
             #expect(try await atB.query(.findDocuments(.init(patientId: patientA))).isEmpty, "accepted at B")
             try await physicianA.signOut()

@@ -50,10 +50,7 @@ struct ConsentTests {
             #expect(try await physicianA.query(.findDocuments(.init(patientId: patientA))).count == 2, "hospital A is not concerned by the withholding")
 
             // The patient revokes the opt-in at the regional node, under another of their identifiers' nodes.
-            let atRegion = try UserClient(
-                credential: fed.users[LocalFederation.patientCard]!, nodeId: LocalFederation.regional, endpoint: fed.endpoint(LocalFederation.regional),
-                nodeCertificate: try PEM.certificates(fromFile: fed.base + "/nodes/" + LocalFederation.regional + "/node.chain.pem")[0],
-                anchorsPEM: fed.trust.anchorsPEM, validator: { fed.trust.validator() })
+            let atRegion = try fed.client(LocalFederation.patientCard, at: LocalFederation.regional)
             try await atRegion.signIn(purpose: "PATRQT")
             let revoked = try await atRegion.revokeConsent(optIn.directive.id, patient: patientA)
             #expect(revoked.revokedTime != nil && revoked.revokedBy == DemoData.mrnA)

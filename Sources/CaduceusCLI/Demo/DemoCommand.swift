@@ -23,7 +23,12 @@ struct DemoCommand: AsyncParsableCommand {
             them; the revoked certificate is refused at the handshake. Finally four HTTPS nodes (global, regional, \
             hospitals A and B) start on loopback: A's EMR feeds HL7, A publishes a generated CCD and a DICOM image, \
             a clinician at B finds the patient, queries the registry and retrieves the documents (re-encrypted to B), \
-            and A pushes a transfer to B for a signed receipt. With --keep the nodes stay up. All data is synthetic.
+            and A pushes a transfer to B for a signed receipt. Then the patient, with her own card, opts out of \
+            sharing (a signed consent recorded by the regional node) and B's next retrieve is refused; the nurse \
+            declares break-glass and is let in, audited as an emergency override and queued for review; the patient \
+            revokes her opt-out at the regional node and reads who touched her record across the federation; every \
+            node's audit trail reaches the regional repository over RFC 5425. With --keep the nodes stay up. All \
+            data is synthetic.
             """)
 
     @Option(help: "Directory for the demo federation (must not exist yet).") var dir: String?

@@ -14,18 +14,10 @@ extension ExchangeNode {
     /// `user.accessreport`: the patient for themselves (by the identifier on their card), or a role the policy names
     /// as an access-report reader.
     func userAccessReport(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
-        let claims = try await authorize(o, allowPatients: true)
+        _ = try await authorize(o, allowPatients: true)
         let request = try o.message.decodeBody(AccessReportRequest.self)
         AuditNotes.current?.patient(request.patient)
-        if o.identity.kind == .patient {
-            guard patientIdentity(of: o.identity) == request.patient else {
-                throw ExchangeError(.forbidden, "a patient reads only their own access report (by the identifier on their card)")
-            }
-        } else {
-            guard policy.policy.accessReportReaders?.contains(claims.role) == true else {
-                throw ExchangeError(.forbidden, "this functional role may not read patients' access reports")
-            }
-        }
+        _ = try requireOwnRecord(o, request.patient, or: policy.policy.accessReportReaders ?? [])
         if configuration.roles.contains(.regional) { return try reply(o, try await federatedReport(request.patient)) }
         let opened = try await call(.accessReport, to: configuration.regionalNode, body: request)
         return try reply(o, try opened.message.decodeBody(AccessReport.self))

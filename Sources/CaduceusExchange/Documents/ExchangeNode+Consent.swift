@@ -46,10 +46,7 @@ extension ExchangeNode {
         let claims = try await authorize(o, allowPatients: true)
         var query = try o.message.decodeBody(ConsentQuery.self)
         AuditNotes.current?.patient(query.patient)
-        if o.identity.kind == .patient {
-            guard patientIdentity(of: o.identity) == query.patient else {
-                throw ExchangeError(.forbidden, "a patient reads only their own consents (by the identifier on their card)")
-            }
+        if try requireOwnRecord(o, query.patient, or: nil) {
             query.statements = true
         } else if policy.policy.consentRecorders?.contains(claims.role) == true {
             query.statements = true
@@ -149,6 +146,22 @@ extension ExchangeNode {
     func patientIdentifier(_ cx: String) throws(ExchangeError) -> PatientIdentifier {
         guard let p = PatientIdentifier(cx: cx) else { throw ExchangeError(.badRequest, "the patient is not a CX identifier (id^^^&authority&ISO)") }
         return p
+    }
+
+    /// For a patient's own-record operations: true when the sender is the patient named (by the identifier on their
+    /// card); refused when the sender is another patient, or staff whose role is not among `roles` (nil: any staff,
+    /// the caller decides).
+    func requireOwnRecord(_ o: OpenedEnvelope, _ patient: PatientIdentifier, or roles: [String]?) throws(ExchangeError) -> Bool {
+        if o.identity.kind == .patient {
+            guard patientIdentity(of: o.identity) == patient else {
+                throw ExchangeError(.forbidden, "a patient acts only on their own record (by the identifier on their card)")
+            }
+            return true
+        }
+        if let roles, !roles.contains(o.identity.role ?? "") {
+            throw ExchangeError(.forbidden, "this functional role may not do this for a patient")
+        }
+        return false
     }
 
     /// The patient a patient card names: its CN is the patient's id, its OU the assigning authority.
