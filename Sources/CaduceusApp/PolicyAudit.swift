@@ -39,8 +39,11 @@ enum PolicyAudit {
 
     static func record(_ kind: String, _ current: String, display: String, store: any CaduceusStore, node: String, endpoint: String) async throws {
         let loaded = kind + ".loaded"
+        // These events name a requestor of their own, so the last one is found through the user index, not by
+        // reading the node's whole trail at start-up.
+        let requestor = kind + "@" + node
         let previous = try await store.read { r in
-            try r.auditMessages(AuditFilter(eventID: AuditCode.applicationActivity.code, limit: 10_000))
+            try r.auditMessages(AuditFilter(user: requestor, limit: 20))
                 .first { $0.message.eventTypes.first?.code == loaded }?.message.objects.first?.id
         }
         // Recorded when it first comes into force and whenever it changes (not at every restart).
@@ -49,7 +52,10 @@ enum PolicyAudit {
         func object(_ value: String) -> AuditObject {
             AuditObject(typeCode: 2, role: 13, idType: AuditCode(kind, system: "caduceus-audit", display: display), id: value)
         }
-        let participants = [AuditParticipant(userID: node, isRequestor: true, networkAccessPoint: endpoint)]
+        let participants = [
+            AuditParticipant(userID: requestor, roles: [AuditCode("configuration", system: "caduceus-audit", display: "the node's configuration at start")], isRequestor: true),
+            AuditParticipant(userID: node, isRequestor: false, networkAccessPoint: endpoint),
+        ]
         var messages = [AuditMessage(
             eventID: .applicationActivity, eventTypes: [AuditCode(loaded, system: "caduceus-operation", display: display + " in force")],
             action: .execute, outcome: .success, time: now, sourceID: node, participants: participants, objects: [object(current)])]
