@@ -314,7 +314,7 @@ let package = Package(
             name: "CaduceusExchangeTests",
             dependencies: [
                 "CaduceusExchange", "CaduceusHL7", "CaduceusPatientIndex", "CaduceusStorage",
-                "CaduceusStorageSQLite", "CaduceusCore", "CaduceusTestSupport", "CaduceusDocuments", "CaduceusPKI", "CaduceusAudit",
+                "CaduceusStorageSQLite", "CaduceusCore", "CaduceusTestSupport", "CaduceusDocuments", "CaduceusPKI", "CaduceusAudit", "CaduceusPolicy",
             ],
             swiftSettings: strictSettings
         ),

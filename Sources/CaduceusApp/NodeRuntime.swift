@@ -95,6 +95,7 @@ public final class NodeRuntime: Sendable {
         } else {
             self.forwarder = nil
         }
+        hl7Configuration.queryPolicy = node.policy
         hl7 = hl7Domains.isEmpty ? nil : HL7Receiver(store: store, mpi: mpi, configuration: hl7Configuration)
         self.trust = trust
         var settings = NodeServer.Settings(host: host, port: port, certificateChainPEM: chainPEM, privateKeyPEM: credential.key.pkcs8PEM, anchorsPEM: trust.anchorsPEM)

@@ -3,6 +3,7 @@ import CaduceusCore
 import CaduceusPatientIndex
 public import CaduceusStorage
 import Foundation
+import CaduceusPolicy
 import CaduceusAudit
 import Synchronization
 
@@ -180,6 +181,12 @@ public final class HL7Receiver: Sendable {
 
     func query(_ context: HL7AckContext, now: Date, _ body: @escaping @Sendable () throws -> HL7Message) async -> [UInt8] {
         do {
+            if let pdp = configuration.queryPolicy {
+                let decision = pdp.decide(AccessRequest(role: configuration.queryRole, purpose: .TREAT, confidentiality: .N, consent: .none))
+                guard decision.isPermit else {
+                    throw HL7Error(.notAuthorized, "the access policy does not permit patient queries from interfaces (\(decision.reasons.joined(separator: ", ")))")
+                }
+            }
             let response = try body()
             let message = auditMessage(context, event: .query, action: .execute, outcome: .success, errorCode: "", patient: nil, now: now)
             _ = try? await store.write { tx in try tx.appendAudit([message]) }

@@ -1,3 +1,4 @@
+public import CaduceusPolicy
 public import CaduceusPatientIndex
 
 /// How a node's HL7 receiver behaves. Defaults are documented per field.
@@ -21,5 +22,13 @@ public struct HL7ReceiverConfiguration: Sendable {
     public var onPatientStored: (@Sendable (LocalIdentity) async -> Void)?
 
     /// A configuration accepting identities from `knownAuthorities`.
+    /// The access policy PIX/PDQ queries pass, as the functional role `queryRole` with purpose TREAT on demographics
+    /// (confidentiality N). HL7 v2 queries carry no user: the interface is the subject. nil: queries are not gated
+    /// (an MLLP listener without a node).
+    public var queryPolicy: PolicyDecisionPoint?
+    /// The role the policy file gives interfaces (EMRs) that query over MLLP. Roles named `system:…` are never a
+    /// person's: sign-in refuses a card that claims one.
+    public var queryRole: String = "system:interface"
+
     public init(knownAuthorities: Set<String>) { self.knownAuthorities = knownAuthorities }
 }

@@ -46,6 +46,9 @@ public struct HL7Error: CodedError {
         public static let unknownKey = Code("hl7.unknown-key")
         /// The receiver could not process a valid message (its store failed): retry later. Answered with ERR-3 207.
         public static let applicationError = Code("hl7.application-error")
+        /// The access policy does not let this interface run the query. Answered AE with ERR-3 207 (table 0357 has
+        /// no authorization code).
+        public static let notAuthorized = Code("hl7.not-authorized")
     }
 
     /// What went wrong.
@@ -130,7 +133,7 @@ public struct HL7ErrorCondition: Sendable, Hashable {
         case .unsupportedVersion: return .unsupportedVersion
         case .unsupportedProcessingID: return .unsupportedProcessingID
         case .unknownKey: return .unknownKey
-        case .limitExceeded, .applicationError: return .internalError
+        case .limitExceeded, .applicationError, .notAuthorized: return .internalError
         default: return .dataType
         }
     }

@@ -90,6 +90,8 @@ extension AuditCLITests {
         _ = try run(["pki", "init-ca", "--dir", ca, "--parent", root, "--name", "Audit Test Hospital CA"])
         _ = try run(["pki", "issue", "--ca", ca, "--profile", "patient", "--name", "MRN-314159", "--authority", "1.2.3.4", "--out", dir.file("patient")])
         let issued = try run(["pki", "issue", "--ca", ca, "--profile", "person", "--name", "Dr Audit (synthetic)", "--email", "a@h.test", "--role", "nurse", "--out", dir.file("nurse")])
+        let systemRole = try CaduceusBinary.run(["pki", "issue", "--ca", ca, "--profile", "person", "--name", "EMR", "--email", "e@h.test", "--role", "system:interface", "--out", dir.file("emr")])
+        #expect(systemRole.status != 0 && systemRole.stderr.contains("system:"), "a system role is not a person's (and nothing is issued or logged)")
         _ = try run(["pki", "revoke", "--ca", ca, "--cert", dir.file("nurse.pem"), "--reason", "keyCompromise"])
         _ = try run(["pki", "crl", "--ca", ca, "--out", dir.file("ca.crl")])
 

@@ -7,6 +7,7 @@ import CaduceusTestSupport
 import Foundation
 import Synchronization
 import Testing
+import CaduceusPolicy
 
 let goodHealth = "1.2.840.114350.1"
 let stMary = "2.16.840.1.113883.3.72"
@@ -18,12 +19,14 @@ struct Node {
     let mpi: MPIService
     let receiver: HL7Receiver
 
-    static func make(_ dir: TemporaryDirectory? = nil) async throws -> Node {
+    static func make(_ dir: TemporaryDirectory? = nil, queryPolicy: PolicyDecisionPoint? = nil) async throws -> Node {
         let dir = try dir ?? TemporaryDirectory()
         let key = try NodeKey.loadOrCreate(at: dir.url.appendingPathComponent("node.key").path)
         let store = try SQLiteStore(path: dir.url.appendingPathComponent("node.sqlite").path, nodeKey: key)
         let mpi = try await MPIService(store: store, globalAuthority: xpid)
-        let receiver = HL7Receiver(store: store, mpi: mpi, configuration: HL7ReceiverConfiguration(knownAuthorities: [goodHealth, stMary, "SSA", "2.16.840.1.113883.4.1"]))
+        var configuration = HL7ReceiverConfiguration(knownAuthorities: [goodHealth, stMary, "SSA", "2.16.840.1.113883.4.1"])
+        configuration.queryPolicy = queryPolicy
+        let receiver = HL7Receiver(store: store, mpi: mpi, configuration: configuration)
         return Node(dir: dir, store: store, mpi: mpi, receiver: receiver)
     }
 
@@ -145,6 +148,25 @@ struct HL7ReceiverTests {
         let unknownDomain = try await node.send(SampleHL7.qbpQ23.replacingOccurrences(of: "^MR\r", with: "^MR|^^^&7.7.7&ISO\r"))
         #expect(try errCode(unknownDomain) == "204")
         #expect(try unknownDomain.view(ERRSegment.self)?.location?.field == 4)
+    }
+
+    @Test("PIX and PDQ over MLLP pass the decision point as the interface role: permitted by the shipped policy, AE 207 hl7.not-authorized when a policy leaves it out, audited")
+    func queriesPassThePolicy() async throws {
+        let shipped = try await Node.make(queryPolicy: PolicyDecisionPoint(policy: try PolicySet.shippedDefault()))
+        _ = try await shipped.send(SampleHL7.adtA01)
+        #expect(try ackCode(try await shipped.send(SampleHL7.qbpQ23)) == "AA")
+        var closed = try PolicySet.shippedDefault()
+        closed.roles["system:interface"] = nil
+        let node = try await Node.make(queryPolicy: PolicyDecisionPoint(policy: closed))
+        _ = try await node.send(SampleHL7.adtA01)
+        for query in [SampleHL7.qbpQ23, SampleHL7.qbpQ22] {
+            let refused = try await node.send(query)
+            #expect(try ackCode(refused) == "AE")
+            #expect(try errCode(refused) == "207")
+            #expect(String(decoding: try refused.encoded(), as: UTF8.self).contains("not permit"))
+        }
+        let trail = try await node.store.read { try $0.auditMessages(AuditFilter()) }.map(\.message)
+        #expect(trail.filter { $0.errorCode == "hl7.not-authorized" }.count == 2, "each refusal is audited")
     }
 
     @Test("PDQ Q22 finds by demographics with a quantity limit and continuation")

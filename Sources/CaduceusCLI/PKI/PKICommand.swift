@@ -96,6 +96,7 @@ struct PKICommand: AsyncParsableCommand {
                 case .patient: issuance = .patient(email: email)
                 }
                 guard role == nil || profile == .person else { throw CLIError.usage("--role is for staff cards (--profile person)") }
+                guard !(role ?? "").hasPrefix("system:") else { throw CLIError.usage("system:… roles are for interfaces, not people") }
                 guard authority == nil || profile == .patient else { throw CLIError.usage("--authority is for patient cards (--profile patient)") }
                 let subject = try federationName(commonName: name, unit: role ?? authority)
                 let certificate: Certificate

@@ -226,6 +226,7 @@ public final class ExchangeNode: Sendable {
         } else {
             guard PurposeOfUse(rawValue: request.purpose) != nil else { throw ExchangeError(.badRequest, "the purpose of use is not one this federation knows") }
             guard let cardRole = o.identity.role, !cardRole.isEmpty else { throw ExchangeError(.forbidden, "the card names no functional role") }
+            guard !cardRole.hasPrefix("system:") else { throw ExchangeError(.forbidden, "a system role is not a person's functional role") }
             role = cardRole
         }
         AuditNotes.current?.purpose(request.purpose)
