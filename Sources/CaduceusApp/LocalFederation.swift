@@ -24,7 +24,8 @@ public final class LocalFederation: Sendable {
     public let trust: TrustStore
     public let runtimes: [String: NodeRuntime]
     /// Cards: staff `clinician.hospital-a` (physician), `clinician.hospital-b` (nurse), `clerk.hospital-b`
-    /// (administrative), and the demo patient's card ``patientCard``, issued by hospital A.
+    /// (administrative), `privacy.hospital-b` (privacy officer), and the demo patient's card ``patientCard``, issued by
+    /// hospital A.
     public static let patientCard = "patient.hospital-a"
     /// The cards, by name.
     public let users: [String: Credential]
@@ -75,7 +76,10 @@ public final class LocalFederation: Sendable {
         }
         var users: [String: Credential] = [:]
         try FileManager.default.createDirectory(atPath: base + "/users", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let staff = [("clinician.hospital-a", caA, "hospital-a", "physician"), ("clinician.hospital-b", caB, "hospital-b", "nurse"), ("clerk.hospital-b", caB, "hospital-b", "administrative")]
+        let staff = [
+            ("clinician.hospital-a", caA, "hospital-a", "physician"), ("clinician.hospital-b", caB, "hospital-b", "nurse"),
+            ("clerk.hospital-b", caB, "hospital-b", "administrative"), ("privacy.hospital-b", caB, "hospital-b", "privacy-officer"),
+        ]
         for (name, ca, domain, role) in staff + [(Self.patientCard, caA, "hospital-a", "")] {
             let key = try PrivateKeyMaterial.generate(.p256)
             // A patient card names the patient by identifier (CN = MRN, OU = assigning authority), never by name.

@@ -1,4 +1,5 @@
 public import CaduceusExchange
+public import CaduceusStorage
 public import CaduceusPKI
 public import CaduceusDocuments
 public import X509
@@ -114,5 +115,15 @@ public struct UserClient: Sendable {
     /// A patient's access report across the federation (the patient's own, or any for an access-report reader).
     public func accessReport(of patient: PatientIdentifier) async throws -> AccessReport {
         try await call(.userAccessReport, body: AccessReportRequest(patient: patient)).message.decodeBody(AccessReport.self)
+    }
+
+    /// The node's break-glass review queue (a privacy officer).
+    public func emergencies(unreviewedOnly: Bool = true) async throws -> [EmergencyAccess] {
+        try await call(.userEmergencies, body: EmergencyQueueRequest(unreviewedOnly: unreviewedOnly)).message.decodeBody([EmergencyAccess].self)
+    }
+
+    /// Records the review of an emergency access at the node (a privacy officer).
+    public func reviewEmergency(_ id: String, note: String) async throws -> EmergencyAccess {
+        try await call(.userEmergencyReview, body: EmergencyReviewRequest(id: id, note: note)).message.decodeBody(EmergencyAccess.self)
     }
 }

@@ -88,6 +88,8 @@ public struct PolicySet: Sendable, Hashable, Codable {
     /// Functional roles that may read any patient's access report (a privacy officer); patients always may read their
     /// own.
     public var accessReportReaders: [String]?
+    /// Functional roles that read and review a node's break-glass queue (a privacy officer).
+    public var emergencyReviewers: [String]?
 
     /// Reads and validates a policy file.
     public static func load(_ data: Data) throws(PolicyError) -> PolicySet {

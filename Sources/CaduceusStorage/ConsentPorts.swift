@@ -52,6 +52,8 @@ public protocol ConsentTransaction {
     func noteEmergencyAccess(_ access: EmergencyAccess, useAt: Date?) throws(StorageError)
     /// Ends an emergency sign-in early (sign-out).
     func endEmergencyAccess(id: String, at: Date) throws(StorageError)
+    /// One review-queue entry, in this unit of work.
+    func emergencyAccess(id: String) throws(StorageError) -> EmergencyAccess?
     /// Records the privacy officer's review; `false` if there is no such entry.
     func reviewEmergencyAccess(id: String, reviewer: String, note: String, at: Date) throws(StorageError) -> Bool
 }

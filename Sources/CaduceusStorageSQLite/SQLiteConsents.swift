@@ -7,6 +7,10 @@ import GRDB
 // for emergencies, a free-text reason); patients are found by blind index of their global id.
 
 extension SQLiteTransaction {
+    func emergencyAccess(id: String) throws(StorageError) -> EmergencyAccess? {
+        try SQLiteReader(db: db, cipher: cipher).emergencyAccess(id: id)
+    }
+
     func consent(id: String) throws(StorageError) -> ConsentRecord? {
         try SQLiteReader(db: db, cipher: cipher).consent(id: id)
     }

@@ -113,7 +113,7 @@ struct AccessControlTests {
 
             // The trail at B: override started, the emergency retrieve, override stopped.
             let trail = try await fed.runtimes[LocalFederation.hospitalB]!.store.read { try $0.auditMessages(AuditFilter()) }.map(\.message).reversed()
-            let alerts = trail.filter { $0.eventID == .securityAlert }.map { $0.eventTypes.first?.code }
+            let alerts = trail.filter { $0.eventID == .securityAlert && $0.outcome == .success }.map { $0.eventTypes.first?.code }
             #expect(alerts == ["110127", "110138"])
             #expect(trail.contains { $0.eventTypes.first?.code == "user.retrieve" && $0.emergency && $0.outcome == .success })
             #expect(trail.contains { $0.eventTypes.first?.code == "user.retrieve" && $0.outcome != .success && $0.participants.first?.userID == "Dr clerk.hospital-b (synthetic)" })
@@ -144,6 +144,35 @@ struct AccessControlTests {
             #expect(await code { try await impostor.signIn() } == "exchange.forbidden")
             // A person cannot send the node-to-node revocation.
             #expect(await code { _ = try await physicianA.call(.revokeSession, body: SessionRevocation(jti: "x", expires: 0)) } == "exchange.forbidden")
+        }
+    }
+
+    @Test("the privacy officer reads a node's break-glass queue through the API, with the reasons, and records the review; nobody else may")
+    func privacyOfficerReview() async throws {
+        try await withSeededFederation(shipAudit: false) { fed, _, _, _ in
+            let nurseB = try fed.client("clinician.hospital-b", at: LocalFederation.hospitalB)
+            try await nurseB.signIn(purpose: "ETREAT", reason: "cardiac arrest, history needed")
+            try await nurseB.signOut()
+            try await nurseB.signIn()
+            let refused = await code { _ = try await nurseB.emergencies() }
+            #expect(refused == "exchange.forbidden")
+            let officer = try fed.client("privacy.hospital-b", at: LocalFederation.hospitalB)
+            try await officer.signIn(purpose: "HOPERAT")
+            let queued = try await officer.emergencies()
+            #expect(queued.count == 1)
+            let id = try #require(queued.first?.id)
+            #expect(queued.first?.reason == "cardiac arrest, history needed" && queued.first?.ended != nil)
+            let blank = await code { _ = try await officer.reviewEmergency(id, note: "  ") }
+            #expect(blank == "exchange.bad-request")
+            let unknown = await code { _ = try await officer.reviewEmergency("no-such-id", note: "justified") }
+            #expect(unknown == "documents.not-found")
+            let reviewed = try await officer.reviewEmergency(id, note: "justified: resuscitation")
+            #expect(reviewed.reviewer == "Dr privacy.hospital-b (synthetic)" && reviewed.reviewNote == "justified: resuscitation")
+            let awaiting = try await officer.emergencies()
+            let everything = try await officer.emergencies(unreviewedOnly: false)
+            #expect(awaiting.isEmpty && everything.count == 1)
+            let trail = try await fed.runtimes[LocalFederation.hospitalB]!.store.read { try $0.auditMessages(AuditFilter()) }.map(\.message)
+            #expect(trail.contains { $0.eventTypes.first?.code == "user.emergency.review" && $0.outcome == .success && $0.objects.contains { $0.id == id } })
         }
     }
 }

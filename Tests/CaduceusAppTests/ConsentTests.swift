@@ -186,6 +186,12 @@ struct AccessReportTests {
             let text = String(decoding: try JSONEncoder().encode(report), as: UTF8.self)
             #expect(!text.contains(DemoData.family) && !text.contains(DemoData.birthDate))
 
+            // B's privacy officer may read it (a role the policy names in accessReportReaders).
+            let officer = try fed.client("privacy.hospital-b", at: LocalFederation.hospitalB)
+            try await officer.signIn(purpose: "HOPERAT")
+            let seenByOfficer = try await officer.accessReport(of: patientA)
+            #expect(seenByOfficer.entries.count > report.entries.count)
+            #expect(seenByOfficer.entries.contains { $0.action == "user.accessreport" && $0.who == "patient" }, "the patient's own request is on the trail")
             // Nobody else reads it: not a nurse, not the patient for someone else, not a node but the regional one.
             #expect(await code { _ = try await nurseB.accessReport(of: patientA) } == "exchange.forbidden")
             #expect(await code { _ = try await patient.accessReport(of: PatientIdentifier(id: DemoData.mrnB, authority: LocalFederation.domainB)) } == "exchange.forbidden")

@@ -62,6 +62,8 @@ final class AuditNotes: Sendable {
         case .userRetrieve: return (.import, .read)
         case .publishNode: return (.applicationActivity, .update)
         case .signIn, .signOut, .revokeSession: return (.userAuthentication, .execute)
+        case .userEmergencies: return (.query, .execute)
+        case .userEmergencyReview: return (.securityAlert, .update)
         case .userConsent, .registerConsent: return (.patientRecord, .update)
         case .userConsents, .queryConsents: return (.query, .execute)
         case .auditPosition: return (.applicationActivity, .execute)

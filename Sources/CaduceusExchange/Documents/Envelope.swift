@@ -38,6 +38,10 @@ public enum ExchangeOperation: String, Sendable, Codable, CaseIterable {
     case signOut = "session.signout"
     /// A node tells the others that a person signed out (the assertion is refused everywhere from then on).
     case revokeSession = "session.revoke"
+    /// A privacy officer reads this node's break-glass review queue.
+    case userEmergencies = "user.emergencies"
+    /// A privacy officer records the review of an emergency access at this node.
+    case userEmergencyReview = "user.emergency.review"
     /// A person (a patient for themselves, or staff recording a paper consent) states a consent directive or revokes
     /// one: a JWS signed with their card, forwarded to the regional consent registry.
     case userConsent = "user.consent"

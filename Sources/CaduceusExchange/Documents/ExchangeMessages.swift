@@ -2,6 +2,7 @@ public import CaduceusDocuments
 public import CaduceusPatientIndex
 public import struct Foundation.Date
 public import CaduceusPolicy
+public import CaduceusStorage
 
 /// `mpi.register`: a hospital registers one of its patients with the regional MPI.
 public struct RegisterIdentityRequest: Codable, Sendable {
@@ -267,5 +268,21 @@ public struct SessionRevocation: Codable, Sendable {
     public init(jti: String, expires: Int64) {
         self.jti = jti
         self.expires = expires
+    }
+}
+
+/// `user.emergencies`: the review queue (unreviewed entries only, or all).
+public struct EmergencyQueueRequest: Codable, Sendable {
+    public var unreviewedOnly: Bool
+    public init(unreviewedOnly: Bool = true) { self.unreviewedOnly = unreviewedOnly }
+}
+
+/// `user.emergency.review`: the finding on one emergency access (its assertion id).
+public struct EmergencyReviewRequest: Codable, Sendable {
+    public var id: String
+    public var note: String
+    public init(id: String, note: String) {
+        self.id = id
+        self.note = note
     }
 }

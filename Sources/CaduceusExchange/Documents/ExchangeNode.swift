@@ -202,6 +202,8 @@ public final class ExchangeNode: Sendable {
         case .signIn: return try await signIn(o)
         case .signOut: return try await signOut(o)
         case .revokeSession: return try await revokeSession(o)
+        case .userEmergencies: return try await userEmergencies(o)
+        case .userEmergencyReview: return try await userEmergencyReview(o)
         case .userConsent: return try await userConsent(o)
         case .userConsents: return try await userConsents(o)
         case .registerConsent: return try await registerConsent(o)
@@ -281,6 +283,38 @@ public final class ExchangeNode: Sendable {
             var told = 0
             for await ok in group where ok { told += 1 }
             return told
+        }
+    }
+
+    /// The privacy officer's view of this node's break-glass review queue (reasons included).
+    func userEmergencies(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        let claims = try await authorize(o)
+        try requireEmergencyReviewer(claims)
+        let request = try o.message.decodeBody(EmergencyQueueRequest.self)
+        let unreviewed = request.unreviewedOnly
+        return try reply(o, try await store.read { try $0.emergencyAccesses(unreviewedOnly: unreviewed) })
+    }
+
+    /// Records the privacy officer's finding on one emergency access (the reviewer is the signed-in person).
+    func userEmergencyReview(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        let claims = try await authorize(o)
+        try requireEmergencyReviewer(claims)
+        let request = try o.message.decodeBody(EmergencyReviewRequest.self)
+        let note = request.note.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !note.isEmpty, note.count <= 2000 else { throw ExchangeError(.badRequest, "a review needs a finding of at most 2000 characters") }
+        AuditNotes.current?.add(AuditObject(typeCode: 2, role: 13, idType: AuditCode("jti", system: "caduceus-audit", display: "Emergency access"), id: request.id))
+        let (id, reviewer, now) = (request.id, claims.sub, clock.now())
+        let entry = try await store.write { tx -> EmergencyAccess? in
+            guard try tx.reviewEmergencyAccess(id: id, reviewer: reviewer, note: note, at: now) else { return nil }
+            return try tx.emergencyAccess(id: id)
+        }
+        guard let entry else { throw DocumentsError(.notFound, "this node has no emergency access with this id") }
+        return try reply(o, entry)
+    }
+
+    func requireEmergencyReviewer(_ claims: AssertionClaims) throws(ExchangeError) {
+        guard policy.policy.emergencyReviewers?.contains(claims.role) == true else {
+            throw ExchangeError(.forbidden, "this functional role may not read or review the break-glass queue")
         }
     }
 
