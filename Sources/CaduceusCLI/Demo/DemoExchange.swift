@@ -105,8 +105,13 @@ enum DemoExchange {
             }
             report.note("\(emergencyParts.count) document(s) released under the override")
             try await clinicianB.signOut()
-            let queue = try await b.store.read { try $0.emergencyAccesses(unreviewedOnly: true) }
-            report.note("hospital B's break-glass review queue: \(queue.count) entry awaiting the privacy officer (caduceus audit emergencies)")
+            let officer = try fed.client("privacy.hospital-b", at: LocalFederation.hospitalB)
+            try await officer.signIn(purpose: "HOPERAT")
+            let queue = try await officer.emergencies()
+            report.note("hospital B's privacy officer reads the break-glass queue through the API: \(queue.count) entry awaiting review")
+            if let first = queue.first {
+                _ = try await report.timedAsync("she records her finding (audited)") { try await officer.reviewEmergency(first.id, note: "justified: emergency department") }
+            }
             let atRegion = try fed.client(LocalFederation.patientCard, at: LocalFederation.regional)
             try await atRegion.signIn(purpose: ExchangeNode.patientPurpose)
             _ = try await report.timedAsync("the patient revokes her opt-out at the regional node (signed revocation): sharing returns to the default") {
