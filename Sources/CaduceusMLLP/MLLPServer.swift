@@ -75,13 +75,7 @@ public struct MLLPServer: Sendable {
                 }
             }
         if let address = server.channel.localAddress { onBound(address) }
-        try await withThrowingDiscardingTaskGroup { group in
-            try await server.executeThenClose { inbound in
-                for try await connection in inbound {
-                    group.addTask { await self.serve(connection) }
-                }
-            }
-        }
+        try await serveConnections(of: server) { connection in await self.serve(connection) }
     }
 
     func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {

@@ -58,13 +58,7 @@ public struct SyslogServer: Sendable {
                 }
             }
         if let address = server.channel.localAddress { onBound(address) }
-        try await withThrowingDiscardingTaskGroup { group in
-            try await server.executeThenClose { inbound in
-                for try await (peer, connection) in inbound {
-                    group.addTask { await self.serve(connection, peer: peer) }
-                }
-            }
-        }
+        try await serveConnections(of: server) { peer, connection in await self.serve(connection, peer: peer) }
     }
 
     func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, peer: PeerCertificate) async {

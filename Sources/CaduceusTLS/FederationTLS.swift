@@ -64,3 +64,28 @@ public final class IdleCloser: ChannelInboundHandler, Sendable {
         }
     }
 }
+
+/// Serves a listener's accepted connections until the calling task is cancelled. Every accepted connection must be
+/// taken over by its owner (`executeThenClose` in `handle`), even one accepted as the listener stops: cancelling the
+/// accept loop itself would drop those unowned (a crash in debug builds, a leak otherwise). So cancellation closes the
+/// listening socket, the loop drains what was already accepted, and then the connections still being served are
+/// cancelled. Used by the MLLP and syslog listeners.
+public func serveConnections<Accepted: Sendable>(
+    of server: NIOAsyncChannel<Accepted, Never>, _ handle: @escaping @Sendable (Accepted) async -> Void
+) async throws {
+    let acceptLoop = Task {
+        try await withThrowingDiscardingTaskGroup { group in
+            try await server.executeThenClose { inbound in
+                for try await connection in inbound {
+                    group.addTask { await handle(connection) }
+                }
+            }
+            group.cancelAll()
+        }
+    }
+    try await withTaskCancellationHandler {
+        try await acceptLoop.value
+    } onCancel: {
+        server.channel.close(promise: nil)
+    }
+}
