@@ -173,6 +173,9 @@ struct AuditShippingTests {
             #expect(try await repositoryCopy(fed, of: LocalFederation.hospitalB).head == 1)
             #expect(try await regional.store.read { try $0.repositoryNodes() } == [LocalFederation.hospitalB: 1])
 
+            // Only a regional node answers audit.position.
+            #expect(await code { _ = try await b.node.call(.auditPosition, to: LocalFederation.hospitalA, body: ["node": LocalFederation.hospitalB]) } == "exchange.wrong-role")
+
             // B's own shipper continues from the record Python delivered.
             let shipper = try #require(try b.auditShipper())
             let head = try await b.store.read { try $0.auditHead().sequence }

@@ -196,6 +196,9 @@ struct AccessReportTests {
             #expect(await code { _ = try await nurseB.accessReport(of: patientA) } == "exchange.forbidden")
             #expect(await code { _ = try await patient.accessReport(of: PatientIdentifier(id: DemoData.mrnB, authority: LocalFederation.domainB)) } == "exchange.forbidden")
             #expect(await code { _ = try await fed.runtimes[LocalFederation.hospitalA]!.node.call(.accessEvents, to: LocalFederation.hospitalB, body: AccessEventsRequest(identifiers: [patientA])) } == "exchange.forbidden")
+            // Even the regional node asks for at most 100 identifiers at a time.
+            let many = (0...100).map { PatientIdentifier(id: "P\($0)", authority: LocalFederation.domainB) }
+            #expect(await code { _ = try await fed.runtimes[LocalFederation.regional]!.node.call(.accessEvents, to: LocalFederation.hospitalB, body: AccessEventsRequest(identifiers: many)) } == "exchange.bad-request")
         }
     }
 }

@@ -118,6 +118,15 @@ extension AuditCLITests {
         try Data((edited.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: ca + "/audit.log"))
         let tampered = try CaduceusBinary.run(["audit", "verify", "--file", ca + "/audit.log"])
         #expect(tampered.status == 1 && tampered.stderr.contains("audit.hash-mismatch") && tampered.stderr.contains("record 4"), "\(tampered.stderr)")
+
+        // A log whose last line is not a record: verify names it, and the CA refuses to issue what it could not record.
+        try Data((edited.joined(separator: "\n") + "\n{not a record\n").utf8).write(to: URL(fileURLWithPath: ca + "/audit.log"))
+        let malformed = try CaduceusBinary.run(["audit", "verify", "--file", ca + "/audit.log"])
+        #expect(malformed.status == 1 && malformed.stderr.contains("audit.malformed-record") && malformed.stderr.contains("line 6"), "\(malformed.stderr)")
+        let before = try run(["pki", "list", "--ca", ca]).text
+        let refused = try CaduceusBinary.run(["pki", "issue", "--ca", ca, "--profile", "node", "--name", "node.x", "--dns", "node.x.test", "--out", dir.file("x")])
+        #expect(refused.status == 1 && refused.stderr.contains("audit.malformed-record"))
+        #expect(try run(["pki", "list", "--ca", ca]).text == before, "nothing was issued")
     }
 }
 

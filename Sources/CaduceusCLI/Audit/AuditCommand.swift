@@ -15,6 +15,13 @@ struct AuditCommand: AsyncParsableCommand {
         commandName: "audit", abstract: "Verify, checkpoint and read the tamper-evident audit log.",
         subcommands: [Verify.self, Checkpoint.self, Query.self, Report.self, Emergencies.self, Review.self])
 
+    /// Fails with the problem's code and the first bad record.
+    static func requireIntact(_ verdict: AuditVerification) throws {
+        if let problem = verdict.problem {
+            throw CLIError(code: problem.rawValue, message: "the audit log fails verification at record \(verdict.firstBad ?? 0) (\(verdict.records) records read)")
+        }
+    }
+
     static func open(_ data: String) throws -> SQLiteStore {
         guard FileManager.default.fileExists(atPath: data + "/caduceus.sqlite") else { throw CLIError.usage("--data names no node data directory") }
         return try SQLiteStore(path: data + "/caduceus.sqlite", nodeKey: try NodeKey.loadOrCreate(at: data + "/node.key"))
@@ -33,9 +40,7 @@ struct AuditCommand: AsyncParsableCommand {
                 if let file {
                     guard FileManager.default.fileExists(atPath: file) else { throw CLIError.usage("--file names no audit log") }
                     let verdict = try CAAuditLog.verify(file)
-                    if let problem = verdict.problem {
-                        throw CLIError(code: problem.rawValue, message: "the audit log fails verification at record \(verdict.firstBad ?? 0) (\(verdict.records) records read)")
-                    }
+                    try AuditCommand.requireIntact(verdict)
                     print("audit log intact: \(verdict.records) records")
                     return
                 }
@@ -52,9 +57,7 @@ struct AuditCommand: AsyncParsableCommand {
                 let heldCheckpoints = extra
                 let verdict = try await store.read { try $0.verifyAuditLog(key: key, held: heldCheckpoints) }
                 let seconds = started.duration(to: .now).seconds
-                if let problem = verdict.problem {
-                    throw CLIError(code: problem.rawValue, message: "the audit log fails verification at record \(verdict.firstBad ?? 0) (\(verdict.records) records read)")
-                }
+                try AuditCommand.requireIntact(verdict)
                 print(String(format: "audit log intact: %llu records, %d checkpoints matched (%.2f s)", verdict.records, verdict.checkpointsMatched, seconds))
             }
         }

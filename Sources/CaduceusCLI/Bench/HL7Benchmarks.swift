@@ -52,7 +52,12 @@ func runPython(_ python: String, _ script: String, _ arguments: [String]) throws
     try process.run()
     let data = out.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    guard process.terminationStatus == 0, let json = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+    return try peerReport(status: process.terminationStatus, output: data)
+}
+
+/// A peer script's JSON report (its last words on standard output), or the one error every bench gives for it.
+func peerReport(status: Int32, output: Data) throws -> [String: Any] {
+    guard status == 0, let json = try? JSONSerialization.jsonObject(with: output) as? [String: Any] else {
         throw CLIError.io("the python peer failed; run scripts/bootstrap.sh to create .venv")
     }
     return json

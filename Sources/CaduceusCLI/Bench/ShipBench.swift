@@ -104,7 +104,8 @@ struct ShipBench: AsyncParsableCommand {
     }
 }
 
-/// Runs a Python script without blocking a cooperative thread; returns its JSON output.
+/// Runs a Python script without blocking a cooperative thread (``runPython`` blocks one, which a peer that talks to
+/// a listener in this process cannot afford on two cores); returns its JSON report.
 func runPythonAsync(_ python: String, _ arguments: [String]) async throws -> [String: Any] {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: python)
@@ -115,9 +116,5 @@ func runPythonAsync(_ python: String, _ arguments: [String]) async throws -> [St
         process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
         do { try process.run() } catch { continuation.resume(throwing: error) }
     }
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    guard status == 0, let json = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-        throw CLIError.io("the python peer failed; run scripts/bootstrap.sh to create .venv")
-    }
-    return json
+    return try peerReport(status: status, output: out.fileHandleForReading.readDataToEndOfFile())
 }

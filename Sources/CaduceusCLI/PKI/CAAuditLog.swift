@@ -31,8 +31,8 @@ enum CAAuditLog {
             objects: objects)
         let file = path(ca)
         try FileLock.withExclusiveLock(at: ca + "/audit.lock") {
-            let records = try read(file)
-            var chain = AuditChain(sequence: records.last?.sequence ?? 0, head: records.last?.hash ?? AuditChain.genesis)
+            let last = try lastRecord(file)
+            var chain = AuditChain(sequence: last?.sequence ?? 0, head: last?.hash ?? AuditChain.genesis)
             let r = try chain.append(message)
             let e = JSONEncoder()
             e.outputFormatting = [.sortedKeys]
@@ -46,17 +46,37 @@ enum CAAuditLog {
         }
     }
 
+    /// Refuses to act on a CA whose audit log cannot take the next record (its last line is not a record): checked
+    /// before issuing or revoking, so nothing is done that could not be recorded.
+    static func check(ca: String) throws {
+        _ = try lastRecord(path(ca))
+    }
+
     /// The records of a CA audit log (empty when there is none yet).
     static func read(_ file: String) throws -> [ChainedRecord] {
         guard let data = FileManager.default.contents(atPath: file) else { return [] }
-        var out: [ChainedRecord] = []
-        for (n, text) in data.split(separator: 0x0A).enumerated() {
-            guard let line = try? JSONDecoder().decode(Line.self, from: Data(text)), let prev = Hex.decode(line.prev), let hash = Hex.decode(line.hash),
-                  let body = Data(base64Encoded: line.body)
-            else { throw CLIError(code: "audit.malformed-record", message: "the audit log fails verification at line \(n + 1) (not a record)") }
-            out.append(ChainedRecord(sequence: line.seq, previousHash: prev, body: Array(body), hash: hash))
-        }
-        return out
+        return try data.split(separator: 0x0A).enumerated().map { n, text in try record(text, line: n + 1) }
+    }
+
+    /// The last record (the chain's head), reading only the end of the file: appending does not re-read the log.
+    static func lastRecord(_ file: String) throws -> ChainedRecord? {
+        guard let handle = FileHandle(forReadingAtPath: file) else { return nil }
+        defer { try? handle.close() }
+        let size = try handle.seekToEnd()
+        guard size > 0 else { return nil }
+        // A record line is a few hundred bytes (the body is one audit message); 64 KiB holds the last one.
+        let window = min(size, 64 << 10)
+        try handle.seek(toOffset: size - window)
+        let tail = try handle.readToEnd() ?? Data()
+        guard let text = tail.split(separator: 0x0A).last else { return nil }
+        return try record(text, line: 0)
+    }
+
+    static func record(_ text: Data.SubSequence, line n: Int) throws -> ChainedRecord {
+        guard let line = try? JSONDecoder().decode(Line.self, from: Data(text)), let prev = Hex.decode(line.prev), let hash = Hex.decode(line.hash),
+              let body = Data(base64Encoded: line.body)
+        else { throw CLIError(code: "audit.malformed-record", message: n > 0 ? "the audit log fails verification at line \(n) (not a record)" : "the audit log's last line is not a record") }
+        return ChainedRecord(sequence: line.seq, previousHash: prev, body: Array(body), hash: hash)
     }
 
     /// Verifies a CA audit log (no checkpoints: a truncated tail is not detectable here).

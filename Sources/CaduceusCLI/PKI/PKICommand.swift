@@ -49,6 +49,7 @@ struct PKICommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
+                try CAAuditLog.check(ca: parent)
                 let parentStore = try CAStore(opening: parent)
                 let store = try parentStore.createSubordinate(
                     at: dir, subject: try federationName(commonName: name, organization: org), pathLength: pathLength,
@@ -86,6 +87,7 @@ struct PKICommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
+                try CAAuditLog.check(ca: ca)
                 let store = try CAStore(opening: ca)
                 let issuance: IssuanceProfile
                 switch profile {
@@ -138,6 +140,7 @@ struct PKICommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
+                try CAAuditLog.check(ca: ca)
                 guard let why = RevocationReason(name: reason) else { throw CLIError.usage("unknown revocation reason") }
                 let serialNumber: Certificate.SerialNumber
                 if let serial {
@@ -164,6 +167,7 @@ struct PKICommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
+                try CAAuditLog.check(ca: ca)
                 let crl = try CAStore(opening: ca).makeCRL(now: Date(), validityDays: days)
                 try Files.write(pem ? Array(crl.pemEncoded.utf8) : crl.derEncoded, to: out)
                 try CAAuditLog.record(ca: ca, action: "pki.crl", serial: nil, detail: "published CRL number \(Hex.encode(crl.crlNumber ?? [])) with \(crl.entries.count) revoked")

@@ -73,10 +73,9 @@ extension ExchangeNode {
         let identifiers = [global] + locals.map { PatientIdentifier(id: $0.id, authority: $0.authority) }
         var entries = try await localAccessEntries(identifiers)
         var unavailable: [String] = []
-        let listing = try? await transport.get(configuration.directoryEndpoint, path: "/v1/directory/nodes")
-        let nodes = listing.flatMap { try? JSONDecoder.exchange.decode([DirectoryNode].self, from: Data($0)) } ?? []
-        if listing == nil { unavailable.append("directory") }
-        let others = nodes.map(\.id).filter { $0 != id }.sorted()
+        let listed = await otherNodes()
+        if listed == nil { unavailable.append("directory") }
+        let others = listed ?? []
         await withTaskGroup(of: (String, [AccessReportEntry]?).self) { group in
             for node in others {
                 group.addTask {

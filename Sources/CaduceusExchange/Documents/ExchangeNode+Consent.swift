@@ -30,7 +30,7 @@ extension ExchangeNode {
         try await keep(o)
         let record: ConsentRecord
         if configuration.roles.contains(.regional) {
-            record = try await recordConsent(request.statement, madeAt: id)
+            record = try await recordConsent(verified, statement: request.statement, madeAt: id)
         } else {
             let opened = try await call(.registerConsent, to: configuration.regionalNode, body: request)
             try await keep(opened)
@@ -72,7 +72,8 @@ extension ExchangeNode {
         try require(.regional)
         try requireNode(o)
         let request = try o.message.decodeBody(ConsentStatement.self)
-        let record = try await recordConsent(request.statement, madeAt: o.identity.commonName)
+        let verified = try await CompactJWS.verify(request.statement, domain: "consent", validator: validatorSource(), now: clock.now())
+        let record = try await recordConsent(verified, statement: request.statement, madeAt: o.identity.commonName)
         return try reply(o, record)
     }
 
@@ -89,13 +90,12 @@ extension ExchangeNode {
         return ConsentsResponse(patientId: global, consents: query.statements ? records : records.map(\.summary))
     }
 
-    /// Verifies a consent statement and records it (a directive) or applies it (a revocation) in this regional
-    /// registry; returns the record as it now stands. The audit trail gets a Security Alert "object security
+    /// Records a verified consent statement (a directive) or applies it (a revocation) in this regional registry
+    /// (the caller verified signature, chain and revocation: once per statement); returns the record as it now stands. The audit trail gets a Security Alert "object security
     /// attributes changed" beside the operation's event.
-    func recordConsent(_ statement: String, madeAt node: String) async throws -> ConsentRecord {
+    func recordConsent(_ verified: CompactJWS.Verified, statement: String, madeAt node: String) async throws -> ConsentRecord {
         _ = try regionalMPI()
         let now = clock.now()
-        let verified = try await CompactJWS.verify(statement, domain: "consent", validator: validatorSource(), now: now)
         guard let signer = verified.signer, signer.kind == .person || signer.kind == .patient else {
             throw ExchangeError(.forbidden, "a consent statement is signed by a patient's or a staff member's card")
         }

@@ -273,17 +273,23 @@ public final class ExchangeNode: Sendable {
     /// Tells every other node of the directory that an assertion was signed out (concurrently, best effort: a node
     /// that cannot be reached keeps honouring it until it expires or idles out). Returns how many nodes were told.
     func propagateSignOut(_ revocation: SessionRevocation) async -> Int {
-        guard let listing = try? await transport.get(configuration.directoryEndpoint, path: "/v1/directory/nodes"),
-              let nodes = try? JSONDecoder.exchange.decode([DirectoryNode].self, from: Data(listing))
-        else { return 0 }
+        guard let others = await otherNodes() else { return 0 }
         return await withTaskGroup(of: Bool.self) { group in
-            for node in nodes.map(\.id) where node != id {
+            for node in others {
                 group.addTask { (try? await self.call(.revokeSession, to: node, body: revocation)) != nil }
             }
             var told = 0
             for await ok in group where ok { told += 1 }
             return told
         }
+    }
+
+    /// The ids of every other node in the directory, sorted; nil when the directory cannot be read.
+    func otherNodes() async -> [String]? {
+        guard let listing = try? await transport.get(configuration.directoryEndpoint, path: "/v1/directory/nodes"),
+              let nodes = try? JSONDecoder.exchange.decode([DirectoryNode].self, from: Data(listing))
+        else { return nil }
+        return nodes.map(\.id).filter { $0 != id }.sorted()
     }
 
     /// The privacy officer's view of this node's break-glass review queue (reasons included).

@@ -13,7 +13,7 @@ import SwiftASN1
 /// (`configuration.loaded`: id, roles, endpoints, regional node, directory, HL7 domains, the node certificate's
 /// SHA-256). A change also raises a Security Alert "Security Configuration" (DCM 110129) naming the old and the new
 /// state (`policy.changed`, `configuration.changed`), whoever made it. Nothing here is PHI or key material.
-enum PolicyAudit {
+enum ConfigurationAudit {
     /// `version@sha256:…` of the policy as the node holds it (canonical JSON, sorted keys).
     static func fingerprint(_ policy: PolicySet) throws -> String {
         let e = JSONEncoder()
