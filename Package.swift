@@ -174,7 +174,7 @@ let package = Package(
         .target(
             name: "CaduceusMLLP",
             dependencies: [
-                "CaduceusCore", "CaduceusHL7", "CaduceusPKI", "CaduceusTLS",
+                "CaduceusCore", "CaduceusHL7", "CaduceusPKI", "CaduceusTLS", "CaduceusExchange",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -335,7 +335,7 @@ let package = Package(
             dependencies: [
                 "CaduceusApp", "CaduceusExchange", "CaduceusHTTP", "CaduceusDocuments", "CaduceusPKI", "CaduceusCore",
                 "CaduceusCMS", "CaduceusStorage", "CaduceusTestSupport", "CaduceusPatientIndex", "CaduceusAudit", "CaduceusPolicy",
-                "CaduceusSyslog", "CaduceusTLS",
+                "CaduceusSyslog", "CaduceusTLS", "CaduceusMLLP", "CaduceusHL7",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Logging", package: "swift-log"),

@@ -20,6 +20,25 @@ public final class LocalFederation: Sendable {
     /// The patient id domain (assigning authority OID) of each hospital.
     public static let domainA = "2.16.840.1.113883.19.5.1", domainB = "2.16.840.1.113883.19.5.2"
 
+    /// The roles a hospital CA of this federation may grant on staff cards; hospital B's CA may also certify its
+    /// privacy officer.
+    public static let staffRoles = ["physician", "nurse", "pharmacist", "administrative", "researcher"]
+
+    /// What each CA of the federation may vouch for (``IssuerNamespace``): the regional CA its region's nodes,
+    /// organisations, patient domains and roles; each hospital CA its own node, organisation and patient domain.
+    public static func namespace(of ca: String) -> IssuerNamespace {
+        switch ca {
+        case "hospital-a":
+            return IssuerNamespace(nodes: [hospitalA], organizations: [hospitalA], authorities: [domainA], roles: staffRoles)
+        case "hospital-b":
+            return IssuerNamespace(nodes: [hospitalB], organizations: [hospitalB], authorities: [domainB], roles: staffRoles + ["privacy-officer"])
+        default:
+            return IssuerNamespace(
+                nodes: [regional, hospitalA, hospitalB], organizations: [regional, hospitalA, hospitalB], authorities: [domainA, domainB],
+                roles: staffRoles + ["privacy-officer"])
+        }
+    }
+
     public let base: String
     public let trust: TrustStore
     public let runtimes: [String: NodeRuntime]
@@ -42,9 +61,9 @@ public final class LocalFederation: Sendable {
         try FileManager.default.createDirectory(atPath: base + "/crl", withIntermediateDirectories: true)
         let now = Date()
         let root = try CAStore.createRoot(at: base + "/pki/global", subject: try federationName(commonName: "Caduceus Global Root CA"), now: now)
-        let regionalCA = try root.createSubordinate(at: base + "/pki/regional", subject: try federationName(commonName: "Region North CA"), pathLength: 1, now: now)
-        let caA = try regionalCA.createSubordinate(at: base + "/pki/hospital-a", subject: try federationName(commonName: "Hospital A CA"), pathLength: 0, permittedDNSDomains: ["hospital-a.caduceus.test"], now: now)
-        let caB = try regionalCA.createSubordinate(at: base + "/pki/hospital-b", subject: try federationName(commonName: "Hospital B CA"), pathLength: 0, permittedDNSDomains: ["hospital-b.caduceus.test"], now: now)
+        let regionalCA = try root.createSubordinate(at: base + "/pki/regional", subject: try federationName(commonName: "Region North CA"), pathLength: 1, namespace: namespace(of: "regional"), now: now)
+        let caA = try regionalCA.createSubordinate(at: base + "/pki/hospital-a", subject: try federationName(commonName: "Hospital A CA"), pathLength: 0, permittedDNSDomains: ["hospital-a.caduceus.test"], namespace: namespace(of: "hospital-a"), now: now)
+        let caB = try regionalCA.createSubordinate(at: base + "/pki/hospital-b", subject: try federationName(commonName: "Hospital B CA"), pathLength: 0, permittedDNSDomains: ["hospital-b.caduceus.test"], namespace: namespace(of: "hospital-b"), now: now)
         func issue(_ store: CAStore, _ profile: IssuanceProfile, _ cn: String, _ algorithm: KeyAlgorithm = .p256) throws -> Credential {
             let key = try PrivateKeyMaterial.generate(algorithm)
             let cert = try store.issue(profile: profile, subject: try federationName(commonName: cn), publicKey: key.publicKey, now: now)
@@ -82,10 +101,12 @@ public final class LocalFederation: Sendable {
         ]
         for (name, ca, domain, role) in staff + [(Self.patientCard, caA, "hospital-a", "")] {
             let key = try PrivateKeyMaterial.generate(.p256)
-            // A patient card names the patient by identifier (CN = MRN, OU = assigning authority), never by name.
+            // Every card names its home organisation (O, the hospital's node id) as its CA vouches. A patient card
+            // names the patient by identifier (CN = MRN, OU = assigning authority), never by name.
+            let home = "node." + domain
             let cert = name == Self.patientCard
-                ? try ca.issue(profile: .patient(email: nil), subject: try federationName(commonName: DemoData.mrnA, unit: domainA), publicKey: key.publicKey, now: now)
-                : try ca.issue(profile: .person(email: "\(name)@\(domain).caduceus.test"), subject: try federationName(commonName: "Dr \(name) (synthetic)", unit: role), publicKey: key.publicKey, now: now)
+                ? try ca.issue(profile: .patient(email: nil), subject: try federationName(commonName: DemoData.mrnA, organization: home, unit: domainA), publicKey: key.publicKey, now: now)
+                : try ca.issue(profile: .person(email: "\(name)@\(domain).caduceus.test"), subject: try federationName(commonName: "Dr \(name) (synthetic)", organization: home, unit: role), publicKey: key.publicKey, now: now)
             let card = try Credential(key: key, certificate: cert, chain: try ca.authority().chain.dropLast().map { $0 })
             users[name] = card
             let password = Sensitive("demo-" + Hex.encode((0..<6).map { _ in UInt8.random(in: 0...255) }))

@@ -108,7 +108,7 @@ public enum LocalPKI {
         try AtomicFile.write(Data(key.pkcs8PEM.utf8), to: files.key, permissions: 0o600)
         try FileManager.default.createDirectory(atPath: data + "/users", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let cardKey = try PrivateKeyMaterial.generate(.p256)
-        let cardCert = try root.issue(profile: .person(email: "admin@localhost"), subject: try federationName(commonName: "Local clinician", unit: "physician"), publicKey: cardKey.publicKey, now: now)
+        let cardCert = try root.issue(profile: .person(email: "admin@localhost"), subject: try federationName(commonName: "Local clinician", organization: nodeId, unit: "physician"), publicKey: cardKey.publicKey, now: now)
         let card = try Credential(key: cardKey, certificate: cardCert, chain: [])
         let password = Sensitive(Hex.encode((0..<9).map { _ in UInt8.random(in: 0...255) }))
         try AtomicFile.write(Data(try PKCS12.export(card, password: password)), to: files.adminCard, permissions: 0o600)

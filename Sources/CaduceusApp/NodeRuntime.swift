@@ -85,6 +85,7 @@ public final class NodeRuntime: Sendable {
         let policySet = try policy ?? PolicySet.shippedDefault()
         node = ExchangeNode(configuration: configuration, credential: credential, validator: { trust.validator() }, store: store, blobs: blobs, mpi: configuration.roles.contains(.regional) ? mpi : nil, transport: transport,
             policy: PolicyDecisionPoint(policy: policySet))
+        try await node.restoreState()
         try await ConfigurationAudit.record(policySet, configuration: configuration, hl7Domains: hl7Domains, certificate: credential.certificate, store: store)
         // A hospital that is not its own region forwards the identities its EMRs register to the regional MPI.
         var hl7Configuration = HL7ReceiverConfiguration(knownAuthorities: hl7Domains)

@@ -60,8 +60,9 @@ public final class HL7Receiver: Sendable {
         return p(y, 4) + p(m, 2) + p(d, 2) + p(secs / 3600, 2) + p(secs / 60 % 60, 2) + p(secs % 60, 2) + "+0000"
     }
 
-    /// Processes one message and returns the bytes of the answer (never throws: every failure is an ACK).
-    public func receive(_ bytes: [UInt8]) async -> [UInt8] {
+    /// Processes one message from `peer` and returns the bytes of the answer (never throws: every failure is an ACK).
+    /// A peer that may not send this message (``HL7Peer``) gets AR `hl7.peer-not-authorized` and one audit record.
+    public func receive(_ bytes: [UInt8], from peer: HL7Peer = .inProcess) async -> [UInt8] {
         let now = Date()
         let message: HL7Message
         do {
@@ -81,9 +82,12 @@ public final class HL7Receiver: Sendable {
         }
         let code = (try? msh.messageCode) ?? ""
         let event = (try? msh.triggerEvent) ?? ""
+        if let refusal = peer.refusal(message, code: code, event: event) {
+            return await reject(context, .rejected([HL7Error(.peerNotAuthorized, refusal, at: HL7Location(segment: "MSH", field: 3))]), now: now, peer: peer)
+        }
         switch (code, event) {
         case ("ADT", "A01"), ("ADT", "A04"), ("ADT", "A08"), ("ADT", "A28"), ("ADT", "A31"), ("ADT", "A40"), ("ORU", "R01"), ("RDE", "O11"):
-            return await process(message, context, raw: bytes, now: now)
+            return await process(message, context, raw: bytes, now: now, peer: peer)
         case ("QBP", "Q23"):
             return await query(context, now: now) { try self.pix(message, context) }
         case ("QBP", "Q22"):
@@ -101,13 +105,15 @@ public final class HL7Receiver: Sendable {
         await reject(HL7AckContext(salvaging: head), .rejected([HL7Error(.limitExceeded, "the message exceeds the size limit of this receiver")]), now: Date())
     }
 
-    func sender(_ context: HL7AckContext) -> String {
+    /// The sender as MSH-3|MSH-4 say, prefixed by the authenticated peer's name when there is one.
+    func sender(_ context: HL7AckContext, peer: HL7Peer = .inProcess) -> String {
         let d = context.dialect.delimiters
         func text(_ f: HL7Field) -> String {
             f.first.components.map { $0.subcomponents.map(\.raw).joined(separator: String(UnicodeScalar(d.subcomponent))) }
                 .joined(separator: String(UnicodeScalar(d.component)))
         }
-        return text(context.sendingApplication) + "|" + text(context.sendingFacility)
+        let declared = text(context.sendingApplication) + "|" + text(context.sendingFacility)
+        return peer.name.isEmpty ? declared : peer.name + " " + declared
     }
 
     func ackBytes(_ context: HL7AckContext, _ outcome: HL7Outcome, now: Date) -> [UInt8] {
@@ -117,32 +123,32 @@ public final class HL7Receiver: Sendable {
 
     /// The audit message for an HL7 interaction: the sending application and facility as requestor, this receiver,
     /// the patient by identifier only (CX form), the message type and control id as event type, the ERR codes.
-    func auditMessage(_ context: HL7AckContext, event: AuditCode, action: AuditAction, outcome: AuditOutcome, errorCode: String, patient: LocalIdentity?, now: Date, type: String = "") -> AuditMessage {
+    func auditMessage(_ context: HL7AckContext, event: AuditCode, action: AuditAction, outcome: AuditOutcome, errorCode: String, patient: LocalIdentity?, now: Date, type: String = "", peer: HL7Peer = .inProcess) -> AuditMessage {
         AuditMessage(
             eventID: event, eventTypes: [AuditCode(type.isEmpty ? "hl7" : type, system: "HL7v2", display: "control-id " + String(context.controlID.prefix(64)))],
             action: action, outcome: outcome, time: now, sourceID: configuration.application + "|" + configuration.facility, errorCode: errorCode,
             participants: [
-                AuditParticipant(userID: sender(context), isRequestor: true),
+                AuditParticipant(userID: sender(context, peer: peer), isRequestor: true),
                 AuditParticipant(userID: configuration.application + "|" + configuration.facility, isRequestor: false),
             ],
             objects: patient.map { [.patient("\($0.id)^^^&\($0.authority)&ISO")] } ?? [])
     }
 
     /// AR/AE: nothing stored but one audit event with the codes.
-    func reject(_ context: HL7AckContext, _ outcome: HL7Outcome, now: Date) async -> [UInt8] {
+    func reject(_ context: HL7AckContext, _ outcome: HL7Outcome, now: Date, peer: HL7Peer = .inProcess) async -> [UInt8] {
         let codes = outcome.errors.map(\.code).joined(separator: ",")
         let kind: String
         switch outcome {
         case .rejected: kind = "hl7.rejected"
         default: kind = "hl7.error"
         }
-        let message = auditMessage(context, event: kind == "hl7.rejected" ? .securityAlert : .import, action: .create, outcome: .minorFailure, errorCode: codes, patient: nil, now: now)
+        let message = auditMessage(context, event: kind == "hl7.rejected" ? .securityAlert : .import, action: .create, outcome: .minorFailure, errorCode: codes, patient: nil, now: now, peer: peer)
         _ = try? await store.write { tx in try tx.appendAudit([message]) }
         return ackBytes(context, outcome, now: now)
     }
 
-    func process(_ message: HL7Message, _ context: HL7AckContext, raw: [UInt8], now: Date) async -> [UInt8] {
-        let sender = sender(context)
+    func process(_ message: HL7Message, _ context: HL7AckContext, raw: [UInt8], now: Date, peer: HL7Peer) async -> [UInt8] {
+        let sender = sender(context, peer: peer)
         let controlID = context.controlID
         guard !controlID.isEmpty else {
             return await reject(context, .rejected([HL7Error(.requiredFieldMissing, "MSH-10 is required", at: HL7Location(segment: "MSH", field: 10))]), now: now)
@@ -151,9 +157,14 @@ public final class HL7Receiver: Sendable {
         let type = ((try? message.msh.messageCode) ?? "") + "^" + ((try? message.msh.triggerEvent) ?? "")
         do {
             let prepared = try prepare(message, raw: raw, ack: ack)
-            let audit = auditMessage(context, event: .patientRecord, action: .create, outcome: .success, errorCode: "", patient: prepared.identity, now: now, type: type)
+            let audit = auditMessage(context, event: .patientRecord, action: .create, outcome: .success, errorCode: "", patient: prepared.identity, now: now, type: type, peer: peer)
             let (answer, fresh) = try await store.write { [self] tx in
-                if let previous = try tx.loggedAck(sender: sender, controlID: controlID) { return (previous, false) }
+                // A repeat (same authenticated sender, same control id, same bytes) gets the stored answer; the same
+                // control id with other content is refused, never silently dropped.
+                if let previous = try tx.loggedMessage(sender: sender, controlID: controlID) {
+                    guard previous.raw == raw else { throw Failure(outcome: .rejected([HL7Error(.duplicateControlID, "MSH-10 was used before by this sender for a different message", at: HL7Location(segment: "MSH", field: 10))])) }
+                    return (previous.ack, false)
+                }
                 try apply(prepared, controlID: controlID, tx: tx, now: now)
                 try tx.logMessage(sender: sender, controlID: controlID, messageType: type, outcome: "AA", sealed: prepared.message, at: now)
                 // The audit record commits with the effect it records.
@@ -168,9 +179,9 @@ public final class HL7Receiver: Sendable {
             }
             return answer
         } catch let failure as Failure {
-            return await reject(context, failure.outcome, now: now)
+            return await reject(context, failure.outcome, now: now, peer: peer)
         } catch let error as HL7Error {
-            return await reject(context, .error([error]), now: now)
+            return await reject(context, .error([error]), now: now, peer: peer)
         } catch {
             // Storage failed: the MPI may hold a change the store does not; rebuild it, and answer AE 207 so the
             // sender retries.

@@ -49,6 +49,11 @@ public struct HL7Error: CodedError {
         /// The access policy does not let this interface run the query. Answered AE with ERR-3 207 (table 0357 has
         /// no authorization code).
         public static let notAuthorized = Code("hl7.not-authorized")
+        /// The connection's certificate may not send this message: not an interface or node certificate, or a sending
+        /// application, facility or assigning authority outside what it names (MLLP peer authorisation).
+        public static let peerNotAuthorized = Code("hl7.peer-not-authorized")
+        /// MSH-10 was used before by the same sender for a different message (a replayed or colliding control id).
+        public static let duplicateControlID = Code("hl7.duplicate-control-id")
     }
 
     /// What went wrong.
@@ -133,7 +138,8 @@ public struct HL7ErrorCondition: Sendable, Hashable {
         case .unsupportedVersion: return .unsupportedVersion
         case .unsupportedProcessingID: return .unsupportedProcessingID
         case .unknownKey: return .unknownKey
-        case .limitExceeded, .applicationError, .notAuthorized: return .internalError
+        case .duplicateControlID: return .duplicateKey
+        case .limitExceeded, .applicationError, .notAuthorized, .peerNotAuthorized: return .internalError
         default: return .dataType
         }
     }

@@ -1,4 +1,5 @@
 import CaduceusCore
+import CaduceusExchange
 import Synchronization
 
 /// Request counters and latency sums per operation and outcome, exposed in the Prometheus text format
@@ -10,15 +11,27 @@ public final class NodeMetrics: Sendable {
     /// Creates an empty registry.
     public init() {}
 
+    /// The operation paths that get a label of their own; anything else is `other`.
+    static let knownPaths = Set(ExchangeOperation.allCases.map(\.path))
+    /// At most this many distinct (path, outcome) series; later new outcomes count as `other`.
+    static let maxSeries = 512
+
     func record(path: String, code: String, elapsed: Duration) {
         let seconds = elapsed.seconds
-        // Unknown paths collapse into one label, so a scanner cannot grow the table.
-        let label = path.hasPrefix("/v1/") && path.count < 64 && path.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "/" || $0 == "." }) ? path : "other"
+        // Unknown paths collapse into one label and the number of series is capped, so neither a scanner nor a peer
+        // answering with made-up error codes can grow the table.
+        let label = Self.knownPaths.contains(path) ? path : "other"
+        let outcome = code.count <= 64 && code.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" }) ? code : "other"
         counters.withLock { table in
-            let old = table[Key(path: label, code: code)] ?? (0, 0)
-            table[Key(path: label, code: code)] = (old.count + 1, old.seconds + seconds)
+            var key = Key(path: label, code: outcome)
+            if table[key] == nil, table.count >= Self.maxSeries { key = Key(path: label, code: "other") }
+            let old = table[key] ?? (0, 0)
+            table[key] = (old.count + 1, old.seconds + seconds)
         }
     }
+
+    /// The number of series held (bounded by ``maxSeries`` plus one `other` per path).
+    var seriesCount: Int { counters.withLock { $0.count } }
 
     /// The text exposition.
     public func exposition() -> String {

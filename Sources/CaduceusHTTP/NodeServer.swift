@@ -46,7 +46,7 @@ public enum NodeServer {
 
     /// The application serving `node`.
     public static func application(node: ExchangeNode, settings: Settings, validator: @escaping @Sendable () -> ChainValidator, metrics: NodeMetrics, logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
-        let router = Router()
+        let router = Router(context: NodeRequestContext.self)
         routes(router, node: node, metrics: metrics)
         if settings.benchmarkSink {
             router.post("/bench/sink") { request, _ -> Response in
@@ -72,7 +72,7 @@ public enum NodeServer {
             logger: logger)
     }
 
-    static func routes(_ router: Router<BasicRequestContext>, node: ExchangeNode, metrics: NodeMetrics) {
+    static func routes(_ router: Router<NodeRequestContext>, node: ExchangeNode, metrics: NodeMetrics) {
         router.get("/health") { _, _ -> Response in
             let roles = node.configuration.roles.map(\.rawValue).sorted()
             let body = try JSONSerialization.data(withJSONObject: ["status": "ok", "node": node.configuration.nodeId, "roles": roles], options: [.sortedKeys])
@@ -102,7 +102,7 @@ public enum NodeServer {
             guard let found else { return error(ExchangeError(.unknownNode, "the directory does not know this node")) }
             return json(.ok, Array(try JSONEncoder.exchange.encode(found)))
         }
-        router.post("/v1/**") { request, _ -> Response in
+        router.post("/v1/**") { request, context -> Response in
             let started = ContinuousClock.now
             let path = request.uri.path
             let body: ByteBuffer
@@ -113,7 +113,11 @@ public enum NodeServer {
                 return NodeServer.error(DocumentsError(.tooLarge, "the request body exceeds \(maxBody) bytes"))
             }
             do {
-                let reply = try await node.handle(path: path, envelope: Array(buffer: body))
+                // The client certificate of this connection (validated in the handshake) must be the envelope's signer.
+                guard let client = await context.clientCertificate() else {
+                    throw ExchangeError(.peerMismatch, "the connection presented no client certificate")
+                }
+                let reply = try await node.handle(path: path, envelope: Array(buffer: body), tlsClient: client)
                 metrics.record(path: path, code: "ok", elapsed: started.duration(to: .now))
                 return Response(status: .ok, headers: [.contentType: Envelope.contentType], body: .init(byteBuffer: ByteBuffer(bytes: reply)))
             } catch {
@@ -131,8 +135,10 @@ public enum NodeServer {
     /// The HTTP status for an error code (the mapping lives here, STYLE §3).
     public static func status(for code: String) -> HTTPResponse.Status {
         switch code {
-        case "exchange.decryption-failed", "exchange.bad-request", "exchange.misdirected", "documents.malformed-payload": return .badRequest
-        case "exchange.signer-rejected", "exchange.forbidden": return .forbidden
+        case "exchange.decryption-failed", "exchange.bad-request", "exchange.misdirected", "documents.malformed-payload",
+             "exchange.weak-algorithm": return .badRequest
+        case "exchange.signer-rejected", "exchange.forbidden", "exchange.peer-mismatch": return .forbidden
+        case "exchange.replayed": return .conflict
         case "assertion.expired", "assertion.not-yet-valid", "assertion.idle", "assertion.revoked", "assertion.malformed",
              "assertion.bad-signature", "assertion.untrusted-issuer", "assertion.wrong-audience", "assertion.replayed":
             return .unauthorized
@@ -152,5 +158,27 @@ public enum NodeServer {
     static func error(_ e: any CaduceusError) -> Response {
         let body = (try? JSONSerialization.data(withJSONObject: ["code": e.code, "message": e.message], options: [.sortedKeys])) ?? Data()
         return json(status(for: e.code), Array(body))
+    }
+}
+
+/// A request context that can name the TLS client certificate of its connection (validated in the handshake by the
+/// federation's verifier), so a request is bound to the party that opened the connection.
+struct NodeRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.channel = source.channel
+    }
+
+    /// The certificate the client presented in this connection's TLS handshake.
+    func clientCertificate() async -> Certificate? {
+        let channel = self.channel
+        let der = try? await channel.eventLoop.submit { () -> [UInt8]? in
+            try channel.pipeline.syncOperations.handler(type: NIOSSLHandler.self).peerCertificate?.toDERBytes()
+        }.get()
+        guard let der else { return nil }
+        return try? Certificate(derEncoded: der)
     }
 }

@@ -17,6 +17,8 @@ public struct MLLPError: CodedError {
         public static let badFrame = Code("mllp.bad-frame")
         /// Could not connect or the TLS handshake failed.
         public static let connect = Code("mllp.connect")
+        /// A listener configured without TLS and without the explicit insecure plain-TCP setting.
+        public static let insecure = Code("mllp.insecure")
     }
     /// What went wrong.
     public let kind: Code

@@ -1,4 +1,5 @@
 import CaduceusTLS
+public import CaduceusExchange
 import CaduceusHL7
 public import CaduceusPKI
 import CaduceusCore
@@ -6,6 +7,9 @@ public import Logging
 public import NIOCore
 import NIOPosix
 public import NIOSSL
+import Synchronization
+import X509
+import Foundation
 
 /// Configuration of an MLLP listener.
 public struct MLLPServerConfiguration: Sendable {
@@ -17,10 +21,14 @@ public struct MLLPServerConfiguration: Sendable {
     public var maxMessageBytes: Int = 16 << 20
     /// A connection idle this long is closed. Default 5 minutes.
     public var idleTimeout: TimeAmount = .minutes(5)
-    /// TLS (mutual TLS when the context verifies client certificates); nil = plain TCP.
+    /// TLS (mutual TLS when the context verifies client certificates); nil = plain TCP, which needs
+    /// ``insecurePlainTCP``.
     public var tls: NIOSSLContext?
-    /// Validates client certificates (mutual TLS) with the federation PKI; nil = NIOSSL's own verification.
+    /// Validates client certificates (mutual TLS) with the federation PKI; also names each connection's peer.
     public var clientValidator: ChainValidator?
+    /// Allows a listener without TLS (`--insecure-plain-mllp`): senders are then identified by address only. Off by
+    /// default; a listener with neither TLS nor this refuses to start.
+    public var insecurePlainTCP = false
 
     /// Defaults.
     public init() {}
@@ -31,17 +39,18 @@ public struct MLLPServerConfiguration: Sendable {
 /// logged with a reason; an oversized frame is answered AR; the connection stays open for the next frame.
 /// The handler returns the answer only after the message's effect is durable.
 public struct MLLPServer: Sendable {
-    /// What a connection does with each message: bytes in, answer bytes out (an ACK or a query response).
-    public typealias Handler = @Sendable ([UInt8]) async -> [UInt8]
+    /// What a connection does with each message: the connection's peer and the bytes in, answer bytes out (an ACK or
+    /// a query response).
+    public typealias Handler = @Sendable (MLLPPeer, [UInt8]) async -> [UInt8]
 
     let configuration: MLLPServerConfiguration
     let handler: Handler
-    let oversized: Handler
+    let oversized: @Sendable ([UInt8]) async -> [UInt8]
     let logger: Logger
 
     /// A server. `oversized` answers a frame that exceeded the size cap, given its first bytes (default: an AR
     /// built from the salvaged header, with no other effect).
-    public init(configuration: MLLPServerConfiguration, logger: Logger, handler: @escaping Handler, oversized: Handler? = nil) {
+    public init(configuration: MLLPServerConfiguration, logger: Logger, handler: @escaping Handler, oversized: (@Sendable ([UInt8]) async -> [UInt8])? = nil) {
         self.configuration = configuration
         self.handler = handler
         self.oversized = oversized ?? { head in
@@ -55,53 +64,79 @@ public struct MLLPServer: Sendable {
     /// Binds, reports the bound address to `onBound`, and serves until the task is cancelled.
     public func run(onBound: @Sendable (SocketAddress) -> Void = { _ in }) async throws {
         let configuration = self.configuration
+        guard configuration.tls != nil || configuration.insecurePlainTCP else {
+            throw MLLPError(kind: .insecure, message: "an MLLP listener without TLS needs the explicit insecure plain-TCP setting")
+        }
+        guard configuration.tls == nil || configuration.clientValidator != nil else {
+            throw MLLPError(kind: .insecure, message: "an MLLP listener over TLS needs the federation validator to identify its peers")
+        }
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: configuration.host, port: configuration.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    if let tls = configuration.tls {
-                        if let validator = configuration.clientValidator {
-                            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(
-                                context: tls, customVerificationCallback: FederationTLS.verifier(validator, usage: .tlsClient)))
-                        } else {
-                            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
-                        }
+                    // The chain the client presented, noted in the handshake, names the connection's peer.
+                    let presented = PresentedChain()
+                    if let tls = configuration.tls, let validator = configuration.clientValidator {
+                        let verify = FederationTLS.verifier(validator, usage: .tlsClient)
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls, customVerificationCallback: { certificates, promise in
+                            presented.set(certificates.compactMap { try? $0.toDERBytes() }.compactMap { try? Certificate(derEncoded: $0) })
+                            verify(certificates, promise)
+                        }))
                     }
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: configuration.idleTimeout))
                     try channel.pipeline.syncOperations.addHandler(IdleCloser())
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    return (presented, try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel))
                 }
             }
         if let address = server.channel.localAddress { onBound(address) }
-        try await serveConnections(of: server) { connection in await self.serve(connection) }
+        try await serveConnections(of: server) { presented, connection in await self.serve(connection, presented: presented) }
     }
 
-    func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+    /// The peer of a connection: the validated client certificate (validated again here to learn its issuer's
+    /// namespace from the path actually built), or the address of a plain-TCP client.
+    func peer(_ presented: PresentedChain, _ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async -> MLLPPeer {
+        guard configuration.tls != nil, let validator = configuration.clientValidator else {
+            // The host only: a sender reconnects from another port, and a repeat must still be recognised.
+            return .plain(address: connection.channel.remoteAddress?.ipAddress ?? "?")
+        }
+        let chain = presented.get()
+        guard let leaf = chain.first else { return .unidentified }
+        let now = Date()
+        guard case .trusted(let path) = await validator.validate(leaf, intermediates: Array(chain.dropFirst()), usage: .tlsClient, validityTime: now, now: now),
+              let identity = FederationIdentity(leaf)
+        else { return .unidentified }
+        return .certified(identity, issuerNamespace: path.count > 1 ? IssuerNamespace(of: path[1]) : nil)
+    }
+
+    func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, presented: PresentedChain) async {
         var logger = self.logger
         logger[metadataKey: "mllp.peer"] = "\(connection.channel.remoteAddress?.description ?? "?")"
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var framer = MLLPFramer(maxFrameBytes: configuration.maxMessageBytes)
+                var peer: MLLPPeer?
                 for try await buffer in inbound {
+                    // The handshake is complete once application data arrives.
+                    if peer == nil { peer = await self.peer(presented, connection) }
                     for event in framer.feed(buffer.readableBytesView) {
-                        if let answer = await answer(event, logger) {
+                        if let answer = await answer(event, peer ?? .unidentified, logger) {
                             try await outbound.write(ByteBuffer(bytes: MLLPFramer.frame(answer)))
                         }
                     }
                 }
-                for event in framer.finish() { _ = await answer(event, logger) }
+                for event in framer.finish() { _ = await answer(event, peer ?? .unidentified, logger) }
             }
         } catch {
             logger.debug("mllp connection ended with an error", metadata: ["mllp.error": "\(type(of: error))"])
         }
     }
 
-    func answer(_ event: MLLPFramer.Event, _ logger: Logger) async -> [UInt8]? {
+    func answer(_ event: MLLPFramer.Event, _ peer: MLLPPeer, _ logger: Logger) async -> [UInt8]? {
         switch event {
         case .frame(let payload):
-            return await handler(payload)
+            return await handler(peer, payload)
         case .junk(let count):
             logger.warning("mllp bytes outside a frame dropped", metadata: ["mllp.bytes": "\(count)"])
             return nil
@@ -111,6 +146,36 @@ public struct MLLPServer: Sendable {
         case .oversized(let head):
             logger.warning("mllp oversized frame rejected", metadata: ["mllp.limit": "\(configuration.maxMessageBytes)"])
             return await oversized(head)
+        }
+    }
+}
+
+/// Who is at the other end of an MLLP connection.
+public enum MLLPPeer: Sendable {
+    /// A mutual-TLS client whose certificate the federation validator accepted: its identity, and its issuing CA's
+    /// namespace (from the validated path).
+    case certified(FederationIdentity, issuerNamespace: IssuerNamespace?)
+    /// A plain-TCP client (only when the operator allowed plain TCP), by address.
+    case plain(address: String)
+    /// A TLS client whose certificate could not be validated again: to be refused.
+    case unidentified
+}
+
+/// The certificates a client presented in its handshake (set on the event loop, read by the connection's task).
+final class PresentedChain: Sendable {
+    let chain = Mutex<[Certificate]>([])
+    func set(_ certificates: [Certificate]) { chain.withLock { $0 = certificates } }
+    func get() -> [Certificate] { chain.withLock { $0 } }
+}
+
+extension HL7Peer {
+    /// The HL7 sender an MLLP connection's peer is: an interface or node certificate with its CA's namespace, a
+    /// plain-TCP address, or (a certificate that could not be validated again) a refused party.
+    public init(_ peer: MLLPPeer) {
+        switch peer {
+        case .certified(let identity, let namespace): self.init(identity: identity, issuerNamespace: namespace)
+        case .plain(let address): self = .insecure(address: address)
+        case .unidentified: self = .unidentified
         }
     }
 }

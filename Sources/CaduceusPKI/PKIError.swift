@@ -44,6 +44,8 @@ public struct PKIError: CodedError {
         public static let crlMissing = Code("pki.crl-missing")
         /// A CRL's signature does not verify, or its nextUpdate has passed.
         public static let crlInvalid = Code("pki.crl-invalid")
+        /// A name lies outside what the issuing CA may vouch for (its ``IssuerNamespace``), or the CA carries none.
+        public static let outsideNamespace = Code("pki.outside-namespace")
         /// An I/O operation failed.
         public static let io = Code("pki.io")
     }

@@ -114,10 +114,12 @@ public struct ConsentRecord: Sendable, Hashable, Codable {
 ///
 /// - A document- or class-specific withholding in force for the document (and the organisation, when it names one)
 ///   gives `document-deny`.
-/// - Otherwise the general directives (no document, no class) decide: those naming the requesting organisation take
-///   precedence over those naming none; among them the latest statement (by `issuedAt`, then recording time) wins.
-///   In force: `opt-in` or `opt-out`. Revoked: `revoked` for an opt-in (sharing stops), no consent for an opt-out
-///   (revoking an opt-out restores the default). Lapsed (`validUntil` passed): `expired`. Not yet valid: ignored.
+/// - Otherwise the general directives (no document, no class) decide, in two tiers: those naming the requesting
+///   organisation, then those naming none; in each tier the latest statement (by `issuedAt`, then recording time)
+///   wins. The first tier whose latest statement is in force decides: `opt-in` or `opt-out` — an inactive scoped
+///   statement never masks an active general one. When no tier's latest is in force, the first tier's latest says why:
+///   revoked → `revoked` for an opt-in (sharing stops), no consent for an opt-out (the default restored); lapsed
+///   (`validUntil` passed) → `expired`. Not yet valid: ignored.
 public enum ConsentResolver {
     public static func state(_ records: [ConsentRecord], organization: String, documentId: String, classCode: String, at time: Date) -> ConsentState {
         let applicable = records.filter { r in
@@ -131,13 +133,15 @@ public enum ConsentResolver {
             return .documentDeny
         }
         let general = applicable.filter { !$0.directive.isSpecific }
-        let scoped = general.filter { $0.directive.organization != nil }
-        let candidates = scoped.isEmpty ? general : scoped
-        guard let latest = candidates.max(by: { ($0.directive.issuedAt, $0.recordedTime) < ($1.directive.issuedAt, $1.recordedTime) }) else {
-            return .none
+        // Two tiers, the requesting organisation's own directives first; in each the latest statement wins. A tier
+        // whose latest statement is no longer in force (revoked, lapsed) never masks a lower tier's statement in force.
+        let tiers = [general.filter { $0.directive.organization != nil }, general.filter { $0.directive.organization == nil }]
+        let latest = tiers.compactMap { tier in tier.max(by: { ($0.directive.issuedAt, $0.recordedTime) < ($1.directive.issuedAt, $1.recordedTime) }) }
+        if let inForce = latest.first(where: { $0.isActive(at: time) }) {
+            return inForce.directive.decision == .permit ? .optIn : .optOut
         }
-        if latest.revokedTime != nil { return latest.directive.decision == .permit ? .revoked : .none }
-        if let until = latest.directive.validUntil, time >= until { return .expired }
-        return latest.directive.decision == .permit ? .optIn : .optOut
+        guard let first = latest.first else { return .none }
+        if first.revokedTime != nil { return first.directive.decision == .permit ? .revoked : .none }
+        return .expired
     }
 }

@@ -78,6 +78,10 @@ public protocol DocumentTransaction {
     func keepEvidence(_ evidence: Evidence, at: Date) throws(StorageError) -> Int64
     /// Publishes (or updates) a node in the directory.
     func saveDirectoryNode(_ node: DirectoryNode, at: Date) throws(StorageError)
+    /// Remembers a request id until `expires` (the replay cache survives a restart); forgets those expired at `now`.
+    func rememberRequest(_ id: String, expires: Date, now: Date) throws(StorageError)
+    /// Remembers a signed-out assertion (`jti`) until it would have expired anyway.
+    func rememberSignOut(jti: String, expires: Int64) throws(StorageError)
 }
 
 /// Document-side reads.
@@ -98,4 +102,8 @@ public protocol DocumentReader {
     func directoryNode(id: String) throws(StorageError) -> DirectoryNode?
     /// Every directory node.
     func directoryNodes() throws(StorageError) -> [DirectoryNode]
+    /// Request ids remembered and not expired at `now`, with their expiry.
+    func seenRequests(now: Date) throws(StorageError) -> [String: Date]
+    /// Signed-out assertions not yet expired at `now` (seconds since 1970), with their expiry.
+    func signOuts(now: Date) throws(StorageError) -> [String: Int64]
 }

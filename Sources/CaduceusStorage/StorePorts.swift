@@ -186,8 +186,8 @@ public struct MPISnapshot: Sendable {
 /// What a write transaction can do. Everything done through one transaction commits together, or not at all.
 public protocol StoreTransaction: DocumentTransaction, AuditTransaction, ConsentTransaction {
     // HL7 message log
-    /// The ACK already sent for (sender, control id), if that message was processed.
-    func loggedAck(sender: String, controlID: String) throws(StorageError) -> [UInt8]?
+    /// The message already processed for (sender, control id) and the ACK sent for it, if any.
+    func loggedMessage(sender: String, controlID: String) throws(StorageError) -> (raw: [UInt8], ack: [UInt8])?
     /// Logs a processed message (raw and ACK sealed by ``PHICipher/seal(message:ack:)``).
     func logMessage(sender: String, controlID: String, messageType: String, outcome: String, sealed: SealedMessage, at: Date) throws(StorageError)
 

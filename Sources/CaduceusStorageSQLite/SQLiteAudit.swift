@@ -32,11 +32,15 @@ extension SQLiteTransaction {
         for original in messages {
             let m = cipher.pseudonymized(original)
             let r = try chain.append(m)
-            let patient = m.objects.first { $0.typeCode == 1 && $0.role == 1 }?.id
+            // Every patient the event touches is indexed (an event about several patients is found under each).
+            let patients = Set(m.objects.filter { $0.typeCode == 1 && $0.role == 1 }.map(\.id))
             let user = m.participants.first { $0.isRequestor }?.userID
             try sql("append an audit event") {
                 try db.cachedStatement(sql: "INSERT INTO audit_log (seq, prev, body, hash, at, event_id, patient, user, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-                    .execute(arguments: [Int64(r.sequence), Data(r.previousHash), Data(r.body), Data(r.hash), m.time.timeIntervalSince1970, m.eventID.code, patient, user, m.outcome.rawValue])
+                    .execute(arguments: [Int64(r.sequence), Data(r.previousHash), Data(r.body), Data(r.hash), m.time.timeIntervalSince1970, m.eventID.code, patients.min(), user, m.outcome.rawValue])
+                for patient in patients {
+                    try db.cachedStatement(sql: "INSERT OR IGNORE INTO audit_patients (patient, seq) VALUES (?, ?)").execute(arguments: [patient, Int64(r.sequence)])
+                }
             }
             out.append(r)
         }
@@ -116,7 +120,10 @@ extension SQLiteReader {
     func auditMessages(_ f: AuditFilter) throws(StorageError) -> [(sequence: UInt64, message: AuditMessage)] {
         var clauses: [String] = []
         var arguments: [any DatabaseValueConvertible] = []
-        if let p = f.patient { clauses.append("patient = ?"); arguments.append(p.hasPrefix("pseudonym:") ? p : cipher.auditPseudonym(p)) }
+        if let p = f.patient {
+            clauses.append("seq IN (SELECT seq FROM audit_patients WHERE patient = ?)")
+            arguments.append(p.hasPrefix("pseudonym:") ? p : cipher.auditPseudonym(p))
+        }
         if let u = f.user { clauses.append("user = ?"); arguments.append(u) }
         if let e = f.eventID { clauses.append("event_id = ?"); arguments.append(e) }
         if let from = f.from { clauses.append("at >= ?"); arguments.append(from.timeIntervalSince1970) }

@@ -115,6 +115,19 @@ extension SQLiteTransaction {
     func repositoryDocument(uniqueId: String) throws(StorageError) -> RepositoryDocument? {
         try SQLiteReader(db: db, cipher: cipher).repositoryDocument(uniqueId: uniqueId)
     }
+
+    func rememberRequest(_ id: String, expires: Date, now: Date) throws(StorageError) {
+        try sql("remember a request id") {
+            try db.cachedStatement(sql: "DELETE FROM seen_requests WHERE expires < ?").execute(arguments: [now.timeIntervalSince1970])
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO seen_requests (id, expires) VALUES (?, ?)").execute(arguments: [id, expires.timeIntervalSince1970])
+        }
+    }
+
+    func rememberSignOut(jti: String, expires: Int64) throws(StorageError) {
+        try sql("remember a sign-out") {
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO revoked_sessions (jti, expires) VALUES (?, ?)").execute(arguments: [jti, Double(expires)])
+        }
+    }
 }
 
 extension SQLiteReader {
@@ -179,6 +192,16 @@ extension SQLiteReader {
 
     func registryCount() throws(StorageError) -> Int {
         try sql("count entries") { try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM registry_entries") ?? 0 }
+    }
+
+    func seenRequests(now: Date) throws(StorageError) -> [String: Date] {
+        let rows = try sql("read the replay cache") { try Row.fetchAll(db, sql: "SELECT id, expires FROM seen_requests WHERE expires >= ?", arguments: [now.timeIntervalSince1970]) }
+        return Dictionary(rows.map { (row: Row) in (row["id"] as String, Date(timeIntervalSince1970: row["expires"] as Double)) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    func signOuts(now: Date) throws(StorageError) -> [String: Int64] {
+        let rows = try sql("read sign-outs") { try Row.fetchAll(db, sql: "SELECT jti, expires FROM revoked_sessions WHERE expires >= ?", arguments: [now.timeIntervalSince1970]) }
+        return Dictionary(rows.map { (row: Row) in (row["jti"] as String, Int64(row["expires"] as Double)) }, uniquingKeysWith: { a, _ in a })
     }
 
     func evidenceCount(operation: String?) throws(StorageError) -> Int {

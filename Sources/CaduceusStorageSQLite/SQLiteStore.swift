@@ -167,6 +167,16 @@ public final class SQLiteStore: CaduceusStore {
                     node TEXT NOT NULL, seq INTEGER NOT NULL, checkpoint TEXT NOT NULL, PRIMARY KEY (node, seq)) WITHOUT ROWID;
                 """)
         }
+        m.registerMigration("v6-seams") { db in
+            // Every patient an audit event touches (audit_log.patient held only the first); request ids seen within
+            // the freshness window (replay cache); sign-outs, remembered until the assertion would have expired.
+            try db.execute(sql: """
+                CREATE TABLE audit_patients (patient TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (patient, seq)) WITHOUT ROWID;
+                INSERT INTO audit_patients (patient, seq) SELECT patient, seq FROM audit_log WHERE patient IS NOT NULL;
+                CREATE TABLE seen_requests (id TEXT PRIMARY KEY, expires REAL NOT NULL) WITHOUT ROWID;
+                CREATE TABLE revoked_sessions (jti TEXT PRIMARY KEY, expires REAL NOT NULL) WITHOUT ROWID;
+                """)
+        }
         return m
     }
 

@@ -11,12 +11,12 @@ struct SQLiteTransaction: StoreTransaction {
 
     func identityIndex(_ i: LocalIdentity) -> Data { cipher.identityIndex(i) }
 
-    func loggedAck(sender: String, controlID: String) throws(StorageError) -> [UInt8]? {
-        let sealed = try sql("read the message log") {
-            try Data.fetchOne(db, sql: "SELECT ack FROM hl7_messages WHERE sender = ? AND control_id = ?", arguments: [sender, controlID])
+    func loggedMessage(sender: String, controlID: String) throws(StorageError) -> (raw: [UInt8], ack: [UInt8])? {
+        let row = try sql("read the message log") {
+            try Row.fetchOne(db, sql: "SELECT raw, ack FROM hl7_messages WHERE sender = ? AND control_id = ?", arguments: [sender, controlID])
         }
-        guard let sealed else { return nil }
-        return Array(try cipher.open(sealed, context: "hl7_messages.ack"))
+        guard let row else { return nil }
+        return (Array(try cipher.open(row["raw"] as Data, context: "hl7_messages.raw")), Array(try cipher.open(row["ack"] as Data, context: "hl7_messages.ack")))
     }
 
     func logMessage(sender: String, controlID: String, messageType: String, outcome: String, sealed: SealedMessage, at: Date) throws(StorageError) {

@@ -32,10 +32,10 @@ public final class ServeProcess: Sendable {
     /// The HTTPS port it listens on.
     public let httpsPort: Int
 
-    /// Starts `caduceus serve --data DATA --mllp 127.0.0.1:0 --https 127.0.0.1:0 --domain …` and waits for both
+    /// Starts `caduceus serve --data DATA --mllp 127.0.0.1:0 --insecure-plain-mllp --https 127.0.0.1:0 --domain …` and waits for both
     /// "listening" lines.
     public convenience init(data: String, domains: [String], extra: [String] = []) throws {
-        try self.init(arguments: ["--data", data, "--mllp", "127.0.0.1:0", "--https", "127.0.0.1:0"] + domains.flatMap { ["--domain", $0] } + extra)
+        try self.init(arguments: ["--data", data, "--mllp", "127.0.0.1:0", "--insecure-plain-mllp", "--https", "127.0.0.1:0"] + domains.flatMap { ["--domain", $0] } + extra)
     }
 
     /// Starts `caduceus serve ARGUMENTS` (with `environment` added) and waits for its "https listening" line, and

@@ -17,12 +17,12 @@ public struct TestPKI: Sendable {
             subject: try federationName(commonName: "Test Global Root CA"), key: try .generate(caKeys), now: now)
         let regionalKey = try PrivateKeyMaterial.generate(caKeys)
         let regionalCert = try root.issue(
-            profile: .issuingCA(pathLength: 1), subject: try federationName(commonName: "Test Regional CA"),
+            profile: .issuingCA(pathLength: 1, namespace: .unrestricted), subject: try federationName(commonName: "Test Regional CA"),
             publicKey: regionalKey.publicKey, serialNumber: SerialNumberGenerator.random(), now: now)
         regional = try CertificateAuthority(certificate: regionalCert, key: regionalKey, parents: [root.certificate])
         let hospitalKey = try PrivateKeyMaterial.generate(caKeys)
         let hospitalCert = try regional.issue(
-            profile: .issuingCA(pathLength: 0), subject: try federationName(commonName: "Test Hospital CA"),
+            profile: .issuingCA(pathLength: 0, namespace: .unrestricted), subject: try federationName(commonName: "Test Hospital CA"),
             publicKey: hospitalKey.publicKey, serialNumber: SerialNumberGenerator.random(), now: now)
         hospital = try CertificateAuthority(certificate: hospitalCert, key: hospitalKey, parents: regional.chain)
     }

@@ -133,15 +133,12 @@ struct AccessControlTests {
             let told = try await fed.runtimes[LocalFederation.hospitalB]!.store.read { try $0.auditMessages(AuditFilter()) }
                 .filter { $0.message.eventTypes.first?.code == "session.revoke" && $0.message.outcome == .success }
             #expect(told.count == 1 && told[0].message.participants.first?.userID == LocalFederation.hospitalA)
-            // A card claiming a system role (the MLLP interfaces' role in the policy) cannot sign in as a person.
+            // A card claiming a system role (the MLLP interfaces' role in the policy): no hospital CA may grant it.
             let caB = fed.authorities["hospital-b"]!
             let key = try PrivateKeyMaterial.generate(.p256)
-            let cert = try caB.issue(profile: .person(email: "emr@hospital-b.caduceus.test"), subject: try federationName(commonName: "EMR impostor (synthetic)", unit: "system:interface"), publicKey: key.publicKey, now: Date())
-            let impostor = try UserClient(
-                credential: try Credential(key: key, certificate: cert, chain: try caB.authority().chain.dropLast().map { $0 }), nodeId: LocalFederation.hospitalB,
-                endpoint: fed.endpoint(LocalFederation.hospitalB), nodeCertificate: try PEM.certificates(fromFile: fed.base + "/nodes/node.hospital-b/node.chain.pem")[0],
-                anchorsPEM: fed.trust.anchorsPEM, validator: { fed.trust.validator() })
-            #expect(await code { try await impostor.signIn() } == "exchange.forbidden")
+            #expect(throws: PKIError(.outsideNamespace, "")) {
+                try caB.issue(profile: .person(email: "emr@hospital-b.caduceus.test"), subject: try federationName(commonName: "EMR impostor (synthetic)", organization: LocalFederation.hospitalB, unit: "system:interface"), publicKey: key.publicKey, now: Date())
+            }
             // A person cannot send the node-to-node revocation.
             #expect(await code { _ = try await physicianA.call(.revokeSession, body: SessionRevocation(jti: "x", expires: 0)) } == "exchange.forbidden")
         }

@@ -87,7 +87,7 @@ extension AuditCLITests {
         }
         let root = dir.file("root"), ca = dir.file("hospital")
         _ = try run(["pki", "init-root", "--dir", root, "--name", "Audit Test Root"])
-        _ = try run(["pki", "init-ca", "--dir", ca, "--parent", root, "--name", "Audit Test Hospital CA"])
+        _ = try run(["pki", "init-ca", "--dir", ca, "--parent", root, "--name", "Audit Test Hospital CA", "--ns-organization", "node.audit-test", "--ns-authority", "1.2.3.4", "--ns-role", "nurse"])
         _ = try run(["pki", "issue", "--ca", ca, "--profile", "patient", "--name", "MRN-314159", "--authority", "1.2.3.4", "--out", dir.file("patient")])
         let issued = try run(["pki", "issue", "--ca", ca, "--profile", "person", "--name", "Dr Audit (synthetic)", "--email", "a@h.test", "--role", "nurse", "--out", dir.file("nurse")])
         let systemRole = try CaduceusBinary.run(["pki", "issue", "--ca", ca, "--profile", "person", "--name", "EMR", "--email", "e@h.test", "--role", "system:interface", "--out", dir.file("emr")])

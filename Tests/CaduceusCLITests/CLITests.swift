@@ -25,7 +25,7 @@ struct CLITests {
     /// Root → hospital CA; a node (P-256) and a person (RSA) credential.
     func federation() async throws {
         try await caduceus(["pki", "init-root", "--dir", path("root"), "--name", "CLI Root"])
-        try await caduceus(["pki", "init-ca", "--dir", path("hosp"), "--parent", path("root"), "--name", "CLI Hospital CA", "--path-length", "0", "--permit-dns", "hospital-a.test"])
+        try await caduceus(["pki", "init-ca", "--dir", path("hosp"), "--parent", path("root"), "--name", "CLI Hospital CA", "--path-length", "0", "--permit-dns", "hospital-a.test", "--ns-node", "node", "--ns-organization", "node.hospital-a", "--ns-role", "physician", "--ns-authority", "1.2.3.4.5"])
         try await caduceus(["pki", "issue", "--ca", path("hosp"), "--profile", "node", "--name", "node", "--dns", "node.hospital-a.test", "--out", path("node")])
         try await caduceus(["pki", "issue", "--ca", path("hosp"), "--profile", "person", "--name", "Dr CLI", "--email", "dr@hospital-a.test", "--key-type", "rsa2048", "--out", path("dr")])
         try dir.write("plain.txt", "PID|1||SYN-1^^^TEST||SYNTHETIC^PATIENT\r")
@@ -37,7 +37,7 @@ struct CLITests {
         #expect(verify.ok, "\(verify.stderr)")
         // CSR from openssl.
         #expect(try ProcessRunner.openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", path("card.key"), "-subj", "/CN=card-77", "-out", path("card.csr")]).ok)
-        try await caduceus(["pki", "issue", "--ca", path("hosp"), "--profile", "patient", "--name", "card-77", "--csr", path("card.csr"), "--out", path("card")])
+        try await caduceus(["pki", "issue", "--ca", path("hosp"), "--profile", "patient", "--name", "card-77", "--authority", "1.2.3.4.5", "--csr", path("card.csr"), "--out", path("card")])
         #expect(!FileManager.default.fileExists(atPath: path("card.key.pem")))
         #expect(try ProcessRunner.openssl(["verify", "-CAfile", path("root/ca.pem"), "-untrusted", path("hosp/ca.pem"), path("card.pem")]).ok)
         // Revoke + CRL; openssl agrees.

@@ -101,7 +101,7 @@ struct DocCLITests {
         #expect(foreign.status == 1 && foreign.stderr.contains("exchange.peer-unavailable"))
 
         // The patient's own card (CN = her id, OU = the assigning authority), issued by the node's CA.
-        let issued = try CaduceusBinary.run(["pki", "issue", "--ca", data + "/pki/root", "--profile", "patient", "--name", "4711", "--authority", "1.2.840.114350.1", "--out", dir.file("patient")])
+        let issued = try CaduceusBinary.run(["pki", "issue", "--ca", data + "/pki/root", "--profile", "patient", "--name", "4711", "--authority", "1.2.840.114350.1", "--organization", "node.local", "--out", dir.file("patient")])
         #expect(issued.ok, "\(issued.stderr)")
         let herself = ["--node", node, "--trust", data + "/root.pem", "--cert", dir.file("patient.chain.pem"), "--key", dir.file("patient.key"), "--purpose", "PATRQT"]
         let patientArgs = ["--patient", "4711", "--authority", "1.2.840.114350.1"]
@@ -143,7 +143,7 @@ struct FederationCLITests {
         try run(["pki", "init-root", "--dir", dir.file("ca"), "--name", "Test Federation Root"])
         try run(["pki", "issue", "--ca", dir.file("ca"), "--profile", "node", "--name", "node.region", "--dns", "node.region.test", "--out", dir.file("region")])
         try run(["pki", "issue", "--ca", dir.file("ca"), "--profile", "node", "--name", "node.hosp", "--dns", "node.hosp.test", "--out", dir.file("hosp")])
-        try run(["pki", "issue", "--ca", dir.file("ca"), "--profile", "person", "--name", "Dr Test (synthetic)", "--email", "dr@hosp.test", "--role", "physician", "--out", dir.file("dr")])
+        try run(["pki", "issue", "--ca", dir.file("ca"), "--profile", "person", "--name", "Dr Test (synthetic)", "--email", "dr@hosp.test", "--role", "physician", "--organization", "node.hosp", "--out", dir.file("dr")])
         try run(["pki", "crl", "--ca", dir.file("ca"), "--out", dir.file("ca.crl")])
         let rootPEM = dir.file("ca/ca.pem")
         let regionConfig = try dir.write("region.json", """
@@ -155,7 +155,7 @@ struct FederationCLITests {
         let regionURL = "https://127.0.0.1:\(region.httpsPort)"
         // The hospital is configured through the environment only.
         let hospital = try ServeProcess(
-            arguments: ["--data", dir.file("hosp-data"), "--https", "127.0.0.1:0", "--mllp", "127.0.0.1:0"],
+            arguments: ["--data", dir.file("hosp-data"), "--https", "127.0.0.1:0", "--mllp", "127.0.0.1:0", "--insecure-plain-mllp"],
             environment: [
                 "NODE_ID": "node.hosp", "NODE_ROLES": "hospital", "FEDERATION_REGIONAL": "node.region", "FEDERATION_DIRECTORY": regionURL,
                 "TLS_CERTIFICATE": dir.file("hosp.chain.pem"), "TLS_KEY": dir.file("hosp.key"), "TLS_TRUST": rootPEM,

@@ -48,7 +48,8 @@ struct CrashDurabilityTests {
         defer { restarted.kill9() }
         let store = try SQLiteStore(path: data + "/caduceus.sqlite", nodeKey: try NodeKey.loadOrCreate(at: data + "/node.key"))
         let missing = try await store.read { reader in
-            try acknowledged.filter { !(try reader.hasMessage(sender: "EPIC|GH", controlID: "M\($0.0)")) }.count
+            // Messages are keyed by the authenticated sender (here a plain-TCP peer, by host) and MSH-3|MSH-4.
+            try acknowledged.filter { !(try reader.hasMessage(sender: "plain:127.0.0.1 EPIC|GH", controlID: "M\($0.0)")) }.count
         }
         #expect(missing == 0, "\(missing) acknowledged messages were lost")
         let (id, firstAnswer) = acknowledged[acknowledged.count / 2]

@@ -27,8 +27,9 @@ func withServer<T: Sendable>(
     let receiver = HL7Receiver(store: store, mpi: mpi, configuration: HL7ReceiverConfiguration(knownAuthorities: [goodHealth]))
     var configuration = MLLPServerConfiguration()
     configuration.port = 0
+    configuration.insecurePlainTCP = true  // unless `configure` sets up mutual TLS
     try configure(&configuration)
-    let server = MLLPServer(configuration: configuration, logger: Logger(label: "test"), handler: { await receiver.receive($0) }, oversized: { await receiver.rejectOversized(head: $0) })
+    let server = MLLPServer(configuration: configuration, logger: Logger(label: "test"), handler: { await receiver.receive($1, from: HL7Peer($0)) }, oversized: { await receiver.rejectOversized(head: $0) })
     let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {

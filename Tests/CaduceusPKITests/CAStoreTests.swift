@@ -14,10 +14,10 @@ struct CAStoreTests {
     func makeHierarchy() throws -> (root: CAStore, hospital: CAStore) {
         let root = try CAStore.createRoot(at: dir.file("root"), subject: try federationName(commonName: "Store Root"), now: Date())
         let regional = try root.createSubordinate(
-            at: dir.file("regional"), subject: try federationName(commonName: "Store Regional"), pathLength: 1, now: Date())
+            at: dir.file("regional"), subject: try federationName(commonName: "Store Regional"), pathLength: 1, namespace: .unrestricted, now: Date())
         let hospital = try regional.createSubordinate(
             at: dir.file("hospital"), subject: try federationName(commonName: "Store Hospital"), pathLength: 0,
-            permittedDNSDomains: ["hospital-a.test"], now: Date())
+            permittedDNSDomains: ["hospital-a.test"], namespace: .unrestricted, now: Date())
         return (root, hospital)
     }
 

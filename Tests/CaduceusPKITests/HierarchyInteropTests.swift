@@ -79,7 +79,7 @@ struct HierarchyInteropTests {
         // A constrained hospital CA (DNS subtree hospital-a.test) certifies a node outside its subtree.
         let key = try PrivateKeyMaterial.generate(.p256)
         let constrainedCert = try pki.regional.issue(
-            profile: .issuingCA(pathLength: 0, permittedDNSDomains: ["hospital-a.test"]),
+            profile: .issuingCA(pathLength: 0, permittedDNSDomains: ["hospital-a.test"], namespace: .unrestricted),
             subject: try federationName(commonName: "Constrained Hospital CA"), publicKey: key.publicKey,
             serialNumber: SerialNumberGenerator.random(), now: Date())
         let constrained = try CertificateAuthority(certificate: constrainedCert, key: key, parents: pki.regional.chain)

@@ -44,6 +44,55 @@ struct ConsentResolverTests {
         #expect(state([record(.deny, org: "node.b", issued: -200), record(.permit, issued: -100)]) == .optOut, "an organisation-specific directive is more specific")
     }
 
+    /// The states a general directive can be in, for the decision table below.
+    enum Standing: CaseIterable { case absent, permit, deny, revokedPermit, revokedDeny, expiredPermit, expiredDeny }
+
+    func records(_ standing: Standing, org: String?, issued: TimeInterval) -> [ConsentRecord] {
+        switch standing {
+        case .absent: return []
+        case .permit: return [record(.permit, org: org, issued: issued)]
+        case .deny: return [record(.deny, org: org, issued: issued)]
+        case .revokedPermit: return [record(.permit, org: org, issued: issued, revoked: true)]
+        case .revokedDeny: return [record(.deny, org: org, issued: issued, revoked: true)]
+        case .expiredPermit: return [record(.permit, org: org, issued: issued, until: -1)]
+        case .expiredDeny: return [record(.deny, org: org, issued: issued, until: -1)]
+        }
+    }
+
+    /// What one directive alone means.
+    func alone(_ standing: Standing) -> ConsentState {
+        switch standing {
+        case .absent, .revokedDeny: return .none
+        case .permit: return .optIn
+        case .deny: return .optOut
+        case .revokedPermit: return .revoked
+        case .expiredPermit, .expiredDeny: return .expired
+        }
+    }
+
+    @Test("decision table: an organisation-scoped directive × a general one, each absent, in force, revoked or lapsed, in either order of issue: a scoped directive in force wins; one that is not never masks a general one in force")
+    func scopedOverGeneral() {
+        for scoped in Standing.allCases {
+            for general in Standing.allCases {
+                for scopedIsNewer in [true, false] {
+                    let all = records(scoped, org: "node.b", issued: scopedIsNewer ? -50 : -150) + records(general, org: nil, issued: -100)
+                    let inForce: (Standing) -> Bool = { $0 == .permit || $0 == .deny }
+                    let expected: ConsentState
+                    if inForce(scoped) { expected = alone(scoped) }
+                    else if inForce(general) { expected = alone(general) }
+                    else if scoped != .absent { expected = alone(scoped) }
+                    else { expected = alone(general) }
+                    #expect(state(all) == expected, "scoped \(scoped), general \(general)")
+                }
+            }
+        }
+        // The attack: a revoked or lapsed permit for hospital B must not mask the patient's general opt-out.
+        #expect(state([record(.permit, org: "node.b", issued: -50, revoked: true), record(.deny, issued: -100)]) == .optOut)
+        #expect(state([record(.permit, org: "node.b", issued: -50, until: -1), record(.deny, issued: -100)]) == .optOut)
+        // Another organisation's directives are no tier of this one's.
+        #expect(state([record(.permit, org: "node.c", issued: -50), record(.deny, issued: -100)]) == .optOut)
+    }
+
     @Test("directives are validated before they are recorded")
     func validation() {
         var d = record(.deny).directive

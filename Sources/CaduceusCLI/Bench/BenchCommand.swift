@@ -123,7 +123,7 @@ enum BenchPKI {
         let root = try CertificateAuthority.makeRoot(subject: try federationName(commonName: "Bench Root"), key: try .generate(.p256), now: now)
         let caKey = try PrivateKeyMaterial.generate(.p256)
         let caCert = try root.issue(
-            profile: .issuingCA(pathLength: 0), subject: try federationName(commonName: "Bench Hospital CA"),
+            profile: .issuingCA(pathLength: 0, namespace: .unrestricted), subject: try federationName(commonName: "Bench Hospital CA"),
             publicKey: caKey.publicKey, serialNumber: SerialNumberGenerator.random(), now: now)
         let ca = try CertificateAuthority(certificate: caCert, key: caKey, parents: [root.certificate])
         func node(_ name: String) throws -> (Certificate, PrivateKeyMaterial) {

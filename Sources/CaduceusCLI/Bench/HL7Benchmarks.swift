@@ -152,9 +152,10 @@ struct MLLPIngestBench: AsyncParsableCommand {
                 configuration: HL7ReceiverConfiguration(knownAuthorities: Set((1...4).map { "2.16.840.1.113883.3.9999.\($0)" })))
             var configuration = MLLPServerConfiguration()
             configuration.port = 0
+            configuration.insecurePlainTCP = true  // loopback throughput, as the peer runs it
             var logger = Logger(label: "bench")
             logger.logLevel = .error
-            let server = MLLPServer(configuration: configuration, logger: logger, handler: { await receiver.receive($0) })
+            let server = MLLPServer(configuration: configuration, logger: logger, handler: { await receiver.receive($1, from: HL7Peer($0)) })
             let shares = (0..<connections).map { c in stride(from: c, to: corpus.count, by: connections).map { Array(corpus[$0].utf8) } }
             let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
             let (acked, seconds) = try await withThrowingTaskGroup(of: (Int, Double)?.self) { group in

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CaduceusApp
 import CaduceusCMS
 import CaduceusCore
 import CaduceusPKI
@@ -48,21 +49,21 @@ struct DemoCommand: AsyncParsableCommand {
                 try CAStore.createRoot(at: "\(base)/pki/global", subject: try federationName(commonName: "Caduceus Global Root CA"), now: now)
             }
             let regional = try report.timed("regional CA (path length 1)") {
-                try root.createSubordinate(at: "\(base)/pki/regional", subject: try federationName(commonName: "Region North CA"), pathLength: 1, now: now)
+                try root.createSubordinate(at: "\(base)/pki/regional", subject: try federationName(commonName: "Region North CA"), pathLength: 1, namespace: LocalFederation.namespace(of: "regional"), now: now)
             }
             let hospitalA = try report.timed("hospital A CA (name constraint hospital-a.caduceus.test)") {
                 try regional.createSubordinate(
                     at: "\(base)/pki/hospital-a", subject: try federationName(commonName: "Hospital A CA"), pathLength: 0,
-                    permittedDNSDomains: ["hospital-a.caduceus.test"], now: now)
+                    permittedDNSDomains: ["hospital-a.caduceus.test"], namespace: LocalFederation.namespace(of: "hospital-a"), now: now)
             }
             let hospitalB = try report.timed("hospital B CA (name constraint hospital-b.caduceus.test)") {
                 try regional.createSubordinate(
                     at: "\(base)/pki/hospital-b", subject: try federationName(commonName: "Hospital B CA"), pathLength: 0,
-                    permittedDNSDomains: ["hospital-b.caduceus.test"], now: now)
+                    permittedDNSDomains: ["hospital-b.caduceus.test"], namespace: LocalFederation.namespace(of: "hospital-b"), now: now)
             }
-            func credential(_ store: CAStore, _ profile: IssuanceProfile, _ name: String, _ algorithm: KeyAlgorithm = .p256) throws -> Credential {
+            func credential(_ store: CAStore, _ profile: IssuanceProfile, _ name: String, _ algorithm: KeyAlgorithm = .p256, organization: String = "Caduceus Federation", role: String? = nil) throws -> Credential {
                 let key = try PrivateKeyMaterial.generate(algorithm)
-                let cert = try store.issue(profile: profile, subject: try federationName(commonName: name), publicKey: key.publicKey, now: now)
+                let cert = try store.issue(profile: profile, subject: try federationName(commonName: name, organization: organization, unit: role), publicKey: key.publicKey, now: now)
                 return try Credential(key: key, certificate: cert, chain: try store.authority().chain.dropLast().map { $0 })
             }
             let nodeA = try report.timed("node certificate node.hospital-a.caduceus.test") {
@@ -77,7 +78,7 @@ struct DemoCommand: AsyncParsableCommand {
                 return try Credential(key: key, certificate: cert, chain: [try regional.authority().certificate])
             }
             let clinician = try report.timed("staff card for a clinician at hospital B, exported as PKCS#12") {
-                let card = try credential(hospitalB, .person(email: "dr.demo@hospital-b.caduceus.test"), "Dr Demo (synthetic)")
+                let card = try credential(hospitalB, .person(email: "dr.demo@hospital-b.caduceus.test"), "Dr Demo (synthetic)", organization: LocalFederation.hospitalB, role: "physician")
                 let password = Sensitive("demo-" + Hex.encode(randomBytes(6)))
                 try AtomicFile.write(Data(try PKCS12.export(card, password: password)), to: "\(base)/clinician.p12", permissions: 0o600)
                 try AtomicFile.write(Data((password.unsafeValue + "\n").utf8), to: "\(base)/clinician.password", permissions: 0o600)
@@ -138,8 +139,10 @@ struct DemoCommand: AsyncParsableCommand {
                 report.note("hospital B refuses A's next message: \(error.code)")
             }
 
-            let emrA = try credential(hospitalA, .node(dnsNames: ["emr.hospital-a.caduceus.test"]), "emr.hospital-a")
-            let emrB = try credential(hospitalB, .node(dnsNames: ["emr.hospital-b.caduceus.test"]), "emr.hospital-b")
+            // The EMRs hold interface certificates: the sending application (CN) and facility (OU) they write as, for
+            // their hospital (O); their CA's namespace decides which assigning authorities they may write.
+            let emrA = try credential(hospitalA, .interface, "EMR-A", organization: LocalFederation.hospitalA, role: "EMR-A")
+            let emrB = try credential(hospitalB, .interface, "EMR-B", organization: LocalFederation.hospitalB, role: "EMR-B")
             try await DemoHL7.run(
                 report: report, base: base, regionalNode: regionalNode, emrA: emrA, emrB: emrB, revoked: nodeA,
                 anchors: [rootCertificate], crls: [crl])

@@ -1,4 +1,5 @@
 import CaduceusTLS
+import CaduceusApp
 import CaduceusCore
 import CaduceusExchange
 import CaduceusHL7
@@ -11,8 +12,8 @@ import X509
 
 /// The demo's HL7 part: two hospitals' EMRs feed the regional node's registry and MPI over MLLP with mutual TLS.
 enum DemoHL7 {
-    static let authorityA = "2.16.840.1.113883.3.9999.1"
-    static let authorityB = "2.16.840.1.113883.3.9999.2"
+    static let authorityA = LocalFederation.domainA
+    static let authorityB = LocalFederation.domainB
 
     static func adt(_ event: String, _ control: String, _ pid3: String, _ name: String, app: String) -> [UInt8] {
         Array([
@@ -39,7 +40,7 @@ enum DemoHL7 {
         configuration.clientValidator = ChainValidator(anchors: anchors, crls: crls)
         var logger = Logger(label: "caduceus.demo.mllp")
         logger.logLevel = .critical
-        let server = MLLPServer(configuration: configuration, logger: logger, handler: { await receiver.receive($0) }, oversized: { await receiver.rejectOversized(head: $0) })
+        let server = MLLPServer(configuration: configuration, logger: logger, handler: { await receiver.receive($1, from: HL7Peer($0)) }, oversized: { await receiver.rejectOversized(head: $0) })
         func tls(_ c: Credential) throws -> NIOSSLContext {
             try FederationTLS.clientContext(certificateChainPEM: try PEM.encode([c.certificate] + c.chain), privateKeyPEM: c.key.pkcs8PEM, anchorsPEM: anchorsPEM)
         }
@@ -77,7 +78,9 @@ enum DemoHL7 {
             let ids = (try? pix.view(PIDSegment.self)?.identifiers) ?? []
             for cx in ids { report.note("  PID-3: \(cx.id) in \(cx.assigningAuthority.universalID)") }
             let unknown = try await send(tlsB, adt("A04", "B-0003", "77^^^ELSEWHERE&9.9.9&ISO", "ROE^RICHARD", app: "EMR-B"))
-            report.note("an ADT naming an unknown assigning authority: \(summary(unknown)); nothing stored, one audit row")
+            report.note("an ADT naming an assigning authority outside the EMR's certificate: \(summary(unknown)); nothing stored, one audit row")
+            let forged = try await send(tlsB, adt("A08", "B-0004", "4711^^^HOSPA&\(authorityA)&ISO", "DOE^JANE", app: "EMR-B"))
+            report.note("hospital B's EMR writing a hospital A identity: \(summary(forged)) — its certificate covers only B's authority")
             do {
                 _ = try await send(tlsRevoked, adt("A08", "A-0002", "4711^^^HOSPA&\(authorityA)&ISO", "DOE^JANE", app: "EMR-A"))
                 throw CLIError(code: "demo.failed", message: "a revoked client certificate was accepted")

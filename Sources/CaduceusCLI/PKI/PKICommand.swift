@@ -44,16 +44,24 @@ struct PKICommand: AsyncParsableCommand {
         @Option(help: "Path length: 1 for a regional CA that certifies hospital CAs, 0 for a hospital CA.")
         var pathLength: Int = 0
         @Option(help: "Permitted DNS subtree (name constraint; repeatable).") var permitDns: [String] = []
+        @Option(name: .customLong("ns-node"), help: "A node id this CA may certify (namespace; repeatable).") var nsNodes: [String] = []
+        @Option(name: .customLong("ns-organization"), help: "An organisation (a hospital's node id) whose staff, patient and interface certificates this CA may issue (namespace; repeatable).") var nsOrganizations: [String] = []
+        @Option(name: .customLong("ns-authority"), help: "An assigning authority (OID) of the patients this CA may issue cards for (namespace; repeatable).") var nsAuthorities: [String] = []
+        @Option(name: .customLong("ns-role"), help: "A functional role this CA may grant on staff cards (namespace; repeatable).") var nsRoles: [String] = []
         @Option(help: "Key type.") var keyType: KeyAlgorithm = .p256
         @Option(help: "Validity in days (default 3652).") var days: Int?
 
         func run() async throws {
             try await reportingErrors {
+                let namespace = IssuerNamespace(nodes: nsNodes, organizations: nsOrganizations, authorities: nsAuthorities, roles: nsRoles)
+                guard namespace != IssuerNamespace() else {
+                    throw CLIError.usage("an issuing CA needs a namespace (what it may vouch for): --ns-node, --ns-organization, --ns-authority, --ns-role")
+                }
                 try CAAuditLog.check(ca: parent)
                 let parentStore = try CAStore(opening: parent)
                 let store = try parentStore.createSubordinate(
                     at: dir, subject: try federationName(commonName: name, organization: org), pathLength: pathLength,
-                    permittedDNSDomains: permitDns, keyAlgorithm: keyType,
+                    permittedDNSDomains: permitDns, namespace: namespace, keyAlgorithm: keyType,
                     now: Date(), validityDays: days)
                 let serial = Hex.encode(try store.authority().certificate.serialNumber.bytes)
                 try CAAuditLog.record(ca: parent, action: "pki.issue", serial: serial, detail: "issued a subordinate CA certificate")
@@ -63,11 +71,11 @@ struct PKICommand: AsyncParsableCommand {
         }
     }
 
-    enum Profile: String, ExpressibleByArgument, CaseIterable { case node, person, patient }
+    enum Profile: String, ExpressibleByArgument, CaseIterable { case node, person, patient, interface }
 
     struct Issue: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Issue a node, person (staff card) or patient card certificate.",
+            abstract: "Issue a node, person (staff card), patient card or EMR interface certificate.",
             discussion: """
                 Writes OUT.pem (certificate), OUT.chain.pem (certificate then chain) and, when the key is generated \
                 here, OUT.key (PKCS#8, mode 0600). With --csr the key stays where it was generated (a smart card): \
@@ -80,6 +88,8 @@ struct PKICommand: AsyncParsableCommand {
         @Option(help: "Email address (person; optional for patient).") var email: String?
         @Option(help: "Functional role of a staff card (physician, nurse, pharmacist, administrative, researcher), written as the subject's OU; sign-in reads it.") var role: String?
         @Option(help: "Assigning authority (OID) of a patient card's id, written as the subject's OU; the node links the card to the patient through the MPI.") var authority: String?
+        @Option(help: "Home organisation (a hospital's node id), written as the subject's O: required for person, patient and interface certificates unless the CA's namespace names exactly one.") var organization: String?
+        @Option(help: "Sending facility of an interface certificate (MSH-4), written as the subject's OU; the name is the sending application (MSH-3).") var facility: String?
         @Option(help: "PKCS#10 request (PEM or DER) instead of generating a key.") var csr: String?
         @Option(help: "Key type when generating.") var keyType: KeyAlgorithm = .p256
         @Option(help: "Validity in days.") var days: Int?
@@ -96,11 +106,18 @@ struct PKICommand: AsyncParsableCommand {
                     guard let email else { throw CLIError.usage("a person certificate needs --email") }
                     issuance = .person(email: email)
                 case .patient: issuance = .patient(email: email)
+                case .interface: issuance = .interface
                 }
                 guard role == nil || profile == .person else { throw CLIError.usage("--role is for staff cards (--profile person)") }
                 guard !(role ?? "").hasPrefix("system:") else { throw CLIError.usage("system:… roles are for interfaces, not people") }
                 guard authority == nil || profile == .patient else { throw CLIError.usage("--authority is for patient cards (--profile patient)") }
-                let subject = try federationName(commonName: name, unit: role ?? authority)
+                guard facility == nil || profile == .interface else { throw CLIError.usage("--facility is for interface certificates (--profile interface)") }
+                var home = organization
+                if home == nil, profile != .node, let only = try store.authority().namespace?.organizations, only.count == 1, only[0] != "*" {
+                    home = only[0]
+                }
+                guard profile == .node || home != nil else { throw CLIError.usage("name the home organisation with --organization") }
+                let subject = try federationName(commonName: name, organization: home ?? "Caduceus Federation", unit: role ?? authority ?? facility)
                 let certificate: Certificate
                 var key: PrivateKeyMaterial?
                 if let csr {

@@ -51,6 +51,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "MLLP TLS: the node certificate chain (PEM, leaf first). With --tls-key and --tls-ca, MLLP requires mutual TLS.")
     var tlsCert: String?
 
+    @Flag(name: .long, help: "Allow MLLP over plain TCP (no TLS): senders are identified by address only. Logged at start-up.")
+    var insecurePlainMllp = false
     @Option(name: .long, help: "MLLP TLS: the node private key (PEM).")
     var tlsKey: String?
 
@@ -184,13 +186,17 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.clientValidator = ChainValidator(anchors: anchors, crls: crls)
         } else if tlsCert != nil || tlsKey != nil || tlsCa != nil {
             throw CLIError.usage("TLS needs --tls-cert, --tls-key and --tls-ca together")
+        } else if insecurePlainMllp {
+            configuration.insecurePlainTCP = true
+        } else {
+            throw CLIError.usage("MLLP without TLS needs --insecure-plain-mllp (senders are then known by address only); give --tls-cert, --tls-key and --tls-ca for mutual TLS")
         }
         var logger = Logger(label: "caduceus.mllp")
         logger.logLevel = .info
         let server = MLLPServer(
-            configuration: configuration, logger: logger, handler: { await receiver.receive($0) },
+            configuration: configuration, logger: logger, handler: { await receiver.receive($1, from: HL7Peer($0)) },
             oversized: { await receiver.rejectOversized(head: $0) })
-        let mode = configuration.tls == nil ? "" : " (mutual TLS)"
+        let mode = configuration.tls == nil ? " (INSECURE: plain TCP, senders known by address only)" : " (mutual TLS)"
         return MLLPService(server: server) { boundPort in
             FileHandle.standardOutput.write(Data("caduceus: mllp listening on \(host):\(boundPort ?? port)\(mode)\n".utf8))
         }

@@ -21,9 +21,19 @@ extension EnvelopedData {
     /// other failure — not a recipient, wrong key, corrupted key or content, failed tag — is the one uniform
     /// ``CMSError/decryptionFailed``. A failed key unwrap continues with a random key so that it costs the same as a
     /// successful one.
-    public static func decrypt(_ message: ArraySlice<UInt8>, credential: Credential) throws -> DecryptedContent {
+    ///
+    /// With `authenticatedOnly`, unauthenticated content encryption (AES-CBC in EnvelopedData) is refused with
+    /// ``CMSError/Code/weakAlgorithm`` before any key is touched: no padding oracle where only AES-GCM is expected.
+    public static func decrypt(_ message: ArraySlice<UInt8>, credential: Credential, authenticatedOnly: Bool = false) throws -> DecryptedContent {
         let parsed = try ParsedEnvelope(message)
         let cipher = try parsed.cipher()
+        if authenticatedOnly {
+            switch cipher {
+            case .aes128GCM, .aes256GCM: break
+            case .aes128CBC, .aes256CBC:
+                throw CMSError(.weakAlgorithm, "unauthenticated content encryption (AES-CBC) is refused here: AES-GCM only")
+            }
+        }
         let infos = parsed.recipientInfos.filter { $0.reference.matches(credential.certificate) }
         guard let info = infos.first else { throw CMSError.decryptionFailed }
         try info.checkAlgorithm()

@@ -62,11 +62,12 @@ public enum SMIME {
     /// Verifies a signed message: multipart/signed, application/pkcs7-mime signed-data, or DER (attached, or detached
     /// with `detachedContent`).
     public static func verify(
-        _ message: ArraySlice<UInt8>, detachedContent: ArraySlice<UInt8>? = nil, validator: ChainValidator, now: Date
+        _ message: ArraySlice<UInt8>, detachedContent: ArraySlice<UInt8>? = nil, validator: ChainValidator, now: Date,
+        validity: SignerValidity = .atSigningTime
     ) async throws -> VerifiedContent {
         try requireNonEmpty(message)
         if isDER(message) {
-            return try await SignedData.verify(message, detachedContent: detachedContent, validator: validator, now: now)
+            return try await SignedData.verify(message, detachedContent: detachedContent, validator: validator, now: now, validity: validity)
         }
         let entity = try MIMEEntity.parse(message)
         switch entity.mediaType {

@@ -154,7 +154,8 @@ public enum SignedData {
         detachedContent: ArraySlice<UInt8>? = nil,
         validator: ChainValidator,
         extraCertificates: [Certificate] = [],
-        now: Date
+        now: Date,
+        validity: SignerValidity = .atSigningTime
     ) async throws -> VerifiedContent {
         let parsed = try ParsedSignedData(message)
         let content: ArraySlice<UInt8>
@@ -216,7 +217,7 @@ public enum SignedData {
             }
             let verdict = await validator.validate(
                 certificate, intermediates: parsed.certificates + extraCertificates, usage: .smimeSigning,
-                validityTime: signingTime ?? now, now: now)
+                validityTime: validity == .now ? now : (signingTime ?? now), now: now)
             switch verdict {
             case .trusted(let chain):
                 verified.append(VerifiedSigner(certificate: certificate, chain: chain, signingTime: signingTime))
@@ -226,6 +227,16 @@ public enum SignedData {
         }
         return VerifiedContent(content: content, contentType: parsed.contentType, signers: verified)
     }
+}
+
+/// When a signer's certificate must be valid.
+public enum SignerValidity: Sendable, Equatable {
+    /// At the signing-time attribute (archived records: a signature made while the certificate was valid still
+    /// verifies after it expires — non-repudiation). Revocation is checked now either way.
+    case atSigningTime
+    /// Now, whatever signing time the signer wrote (live requests: an expired certificate with a back-dated signing
+    /// time is refused).
+    case now
 }
 
 /// Message digests by OID.

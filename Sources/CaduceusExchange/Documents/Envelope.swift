@@ -116,10 +116,15 @@ public struct OpenedEnvelope: Sendable {
     public let message: ExchangeMessage
     /// The signer's certificate.
     public let signer: Certificate
+    /// The signer's validated chain (leaf first, anchor last).
+    public let chain: [Certificate]
     /// Who the signer is (node id or person).
     public let identity: FederationIdentity
     /// The envelope as received, for evidence.
     public let raw: [UInt8]
+
+    /// What the signer's issuing CA may vouch for: a node writes identities only in these assigning authorities.
+    public var issuerNamespace: IssuerNamespace? { chain.count > 1 ? IssuerNamespace(of: chain[1]) : nil }
 }
 
 /// Sign-then-encrypt envelopes (RFC 8551 §3.7, binary as in AS2): the payload, a `multipart/mixed` MIME entity, is
@@ -139,20 +144,28 @@ public enum Envelope {
         return try SMIME.seal(entity[...], signers: [sender], recipients: [recipient], format: .der, signingTime: now)
     }
 
-    /// Opens an envelope addressed to `credential`'s node, checking the signer against `validator`, the audience,
-    /// the operation and freshness.
-    /// - Throws: ``ExchangeError``: `decryption-failed` (uniform), `signer-rejected`, `misdirected`, `bad-request`.
+    /// Opens an envelope addressed to `credential`'s node, checking, in this order: AES-GCM only (an AES-CBC
+    /// envelope is refused before any key is used: no padding oracle), decryption (one uniform failure), the signature
+    /// and the signer's chain (valid *now*, whatever signing time the signer wrote; identity inside its issuer's
+    /// namespace), a signing time inside the freshness window, the audience, the operation and the issue time.
+    /// - Throws: ``ExchangeError``: `weak-algorithm`, `decryption-failed` (uniform), `signer-rejected`, `misdirected`,
+    ///   `bad-request`.
     public static func open(_ bytes: [UInt8], as nodeId: String, credential: Credential, validator: ChainValidator, expecting operation: ExchangeOperation?, now: Date) async throws(ExchangeError) -> OpenedEnvelope {
         let inner: [UInt8]
-        do { inner = try SMIME.decrypt(bytes[...], credential: credential) } catch {
+        do { inner = try EnvelopedData.decrypt(bytes[...], credential: credential, authenticatedOnly: true).content } catch let e as CMSError where e.kind == .weakAlgorithm {
+            throw ExchangeError(.weakAlgorithm, "the exchange accepts only AES-GCM envelopes (AuthEnvelopedData) with the federation's algorithms")
+        } catch {
             throw ExchangeError(.decryptionFailed, "the envelope could not be decrypted by this node")
         }
         let verified: VerifiedContent
-        do { verified = try await SMIME.verify(inner[...], validator: validator, now: now) } catch {
+        do { verified = try await SMIME.verify(inner[...], validator: validator, now: now, validity: .now) } catch {
             throw ExchangeError(.signerRejected, "the envelope's signature or signer certificate was not accepted")
         }
         guard verified.signers.count == 1, let signer = verified.signers.first, let identity = FederationIdentity(signer.certificate) else {
             throw ExchangeError(.signerRejected, "an envelope has exactly one signer with a federation certificate")
+        }
+        guard let signed = signer.signingTime, abs(signed.timeIntervalSince(now)) <= maxSkew else {
+            throw ExchangeError(.signerRejected, "the envelope's signing time is missing or outside the accepted window")
         }
         let parts: [MIMEPart]
         do { parts = try Multipart.decode(Array(verified.content)) } catch {
@@ -168,7 +181,7 @@ public enum Envelope {
         guard abs(header.issuedAt.timeIntervalSince(now)) <= maxSkew else {
             throw ExchangeError(.misdirected, "the envelope's issue time is outside the accepted window")
         }
-        return OpenedEnvelope(message: ExchangeMessage(header: header, documents: Array(parts.dropFirst())), signer: signer.certificate, identity: identity, raw: bytes)
+        return OpenedEnvelope(message: ExchangeMessage(header: header, documents: Array(parts.dropFirst())), signer: signer.certificate, chain: signer.chain, identity: identity, raw: bytes)
     }
 }
 

@@ -26,6 +26,12 @@ public struct ExchangeError: CodedError {
         public static let wrongRole = Code("exchange.wrong-role")
         /// The request's metadata is not what the operation expects.
         public static let badRequest = Code("exchange.bad-request")
+        /// The envelope uses an algorithm the exchange refuses (AES-CBC: the exchange is AES-GCM only).
+        public static let weakAlgorithm = Code("exchange.weak-algorithm")
+        /// A request id seen before within the freshness window (a replayed envelope).
+        public static let replayed = Code("exchange.replayed")
+        /// The TLS client certificate is not the envelope's signer.
+        public static let peerMismatch = Code("exchange.peer-mismatch")
     }
     /// What went wrong.
     public let kind: Code

@@ -49,7 +49,30 @@ public struct PatientMatch: Codable, Sendable {
 public struct EntriesResponse: Codable, Sendable {
     public var entries: [DocumentEntry]
     public var consents: [ConsentRecord]?
-    public init(entries: [DocumentEntry], consents: [ConsentRecord]? = nil) {
+    /// For GetDocuments: a ``ReleaseBasis`` signed by the regional node (compact JWS), which the requesting node
+    /// forwards with its retrieve so the repository decides for itself without another hop.
+    public var release: String?
+    public init(entries: [DocumentEntry], consents: [ConsentRecord]? = nil, release: String? = nil) {
+        self.entries = entries
+        self.consents = consents
+        self.release = release
+    }
+}
+
+/// What a repository needs to decide a release on its own (as an XCA responding gateway): the registry's entries for
+/// the requested documents (global patient id, confidentiality, class) and the patients' consents on file, as the
+/// regional registry states them, signed by it (`typ` ``ReleaseBasis/type``), valid for the freshness window.
+public struct ReleaseBasis: Codable, Sendable {
+    /// The JWS type.
+    public static let type = "caduceus-release+jwt"
+    /// Seconds since 1970 when the registry answered.
+    public var iat: Int64
+    /// The registry's entries.
+    public var entries: [DocumentEntry]
+    /// The consents on file for their patients.
+    public var consents: [ConsentRecord]
+    public init(iat: Int64, entries: [DocumentEntry], consents: [ConsentRecord]) {
+        self.iat = iat
         self.entries = entries
         self.consents = consents
     }
@@ -90,7 +113,12 @@ public struct ConsentsResponse: Codable, Sendable {
 /// `repository.retrieve` and `user.retrieve`: documents by unique id.
 public struct RetrieveRequest: Codable, Sendable {
     public var uniqueIds: [String]
-    public init(uniqueIds: [String]) { self.uniqueIds = uniqueIds }
+    /// Node to repository: the regional registry's signed ``ReleaseBasis`` for these documents.
+    public var release: String?
+    public init(uniqueIds: [String], release: String? = nil) {
+        self.uniqueIds = uniqueIds
+        self.release = release
+    }
 }
 
 /// `user.submit`: the patient (in the hospital's domain) the attached documents are about.
@@ -265,9 +293,13 @@ public struct AccessReport: Codable, Sendable {
 public struct SessionRevocation: Codable, Sendable {
     public var jti: String
     public var expires: Int64
-    public init(jti: String, expires: Int64) {
+    /// The signed-out assertion itself: the receiving node checks that the sender issued it (a node ends only the
+    /// sessions it issued).
+    public var assertion: String?
+    public init(jti: String, expires: Int64, assertion: String? = nil) {
         self.jti = jti
         self.expires = expires
+        self.assertion = assertion
     }
 }
 

@@ -72,6 +72,8 @@ public final class ExchangeNode: Sendable {
     let auditRepositoryAddress = Mutex<(host: String, port: Int)?>(nil)
     /// Sign-in sessions started or used here (idle time, sign-out).
     let sessions = AssertionLedger()
+    /// Request ids seen within the freshness window (per signer), restored from the store at start.
+    let seenRequests = Mutex<[String: Date]>([:])
     /// The audience of sign-in assertions: every node of the federation accepts them.
     public static let federationAudience = "caduceus-federation"
     /// How long a sign-in lasts, and a break-glass one.
@@ -112,36 +114,72 @@ public final class ExchangeNode: Sendable {
 
     // MARK: - Serving
 
-    /// Handles an envelope POSTed to `path`; returns the reply envelope.
+    /// Restores what must survive a restart: the request ids seen within the freshness window (the replay cache)
+    /// and the sign-outs of assertions not yet expired. Call once before serving.
+    public func restoreState() async throws {
+        let now = clock.now()
+        let (seen, signedOut) = try await store.read { r in (try r.seenRequests(now: now), try r.signOuts(now: now)) }
+        seenRequests.withLock { $0.merge(seen) { a, _ in a } }
+        for (jti, expires) in signedOut { sessions.revoke(jti: jti, expires: expires) }
+    }
+
+    /// Handles an envelope POSTed to `path` over a TLS connection whose client presented `tlsClient`; returns the
+    /// reply envelope. The envelope's signer must be that TLS client (the connection and the message name one party),
+    /// and its request id must not have been seen within the freshness window.
     /// - Throws: a coded error (``ExchangeError``, ``DocumentsError``, `cda.*`, `dicom.*`, `storage.*`), already audited.
-    public func handle(path: String, envelope: [UInt8]) async throws -> [UInt8] {
+    public func handle(path: String, envelope: [UInt8], tlsClient: Certificate) async throws -> [UInt8] {
         guard let operation = ExchangeOperation.allCases.first(where: { $0.path == path }) else {
             throw ExchangeError(.badRequest, "no such operation")
         }
         let notes = AuditNotes()
         return try await AuditNotes.$current.withValue(notes) {
+            var remember: (String, Date)?
             do {
                 let opened = try await Envelope.open(envelope, as: id, credential: credential, validator: validatorSource(), expecting: operation, now: clock.now())
                 notes.signer = opened.identity
+                guard opened.signer == tlsClient else {
+                    throw ExchangeError(.peerMismatch, "the TLS client certificate is not the envelope's signer")
+                }
+                remember = try noteRequest(opened)
                 let reply = try await dispatch(operation, opened)
                 let sealed = try Envelope.seal(reply, from: credential, to: opened.signer, now: clock.now())
-                try? await audit(operation, notes, error: nil)
+                try? await audit(operation, notes, error: nil, remember: remember)
                 return sealed
             } catch {
-                try? await audit(operation, notes, error: error)
+                try? await audit(operation, notes, error: error, remember: remember)
                 if error is any CaduceusError { throw error }
                 throw ExchangeError(.badRequest, "the request could not be processed")
             }
         }
     }
 
+    /// Refuses a request id this signer used before within the freshness window; returns the key and expiry to
+    /// remember durably (with the operation's audit event).
+    func noteRequest(_ o: OpenedEnvelope) throws(ExchangeError) -> (String, Date) {
+        let key = o.identity.commonName + " " + o.message.header.requestId
+        let now = clock.now(), expires = o.message.header.issuedAt.addingTimeInterval(2 * Envelope.maxSkew)
+        let fresh = seenRequests.withLock { seen in
+            if seen.count > 10_000 { seen = seen.filter { $0.value >= now } }
+            if let until = seen[key], until >= now { return false }
+            seen[key] = expires
+            return true
+        }
+        guard fresh else { throw ExchangeError(.replayed, "this request id was used before (a replayed envelope)") }
+        return (key, expires)
+    }
+
     /// Appends the operation's audit message to the hash-chained log: who (the envelope's signer, or "unknown" when
     /// the envelope did not open), this node, what (patients by identifier, documents by unique id — never names or
-    /// birth dates), the outcome and its error code.
-    func audit(_ operation: ExchangeOperation, _ notes: AuditNotes, error: (any Error)?) async throws {
+    /// birth dates), the outcome and its error code; and, in the same unit of work, the request id for the replay
+    /// cache.
+    func audit(_ operation: ExchangeOperation, _ notes: AuditNotes, error: (any Error)?, remember: (String, Date)? = nil) async throws {
         let messages = AuditNotes.messages(
             for: operation, notes: notes, node: id, endpoint: configuration.endpoint, error: error, time: clock.now())
-        _ = try await store.write { tx in try tx.appendAudit(messages) }
+        let now = clock.now()
+        _ = try await store.write { tx in
+            if let (key, expires) = remember { try tx.rememberRequest(key, expires: expires, now: now) }
+            try tx.appendAudit(messages)
+        }
     }
 
     func require(_ role: NodeRole) throws(ExchangeError) {
@@ -241,7 +279,7 @@ public final class ExchangeNode: Sendable {
         let lifetime = emergency ? Self.emergencyLifetime : Self.signInLifetime
         let t = Int64(now.timeIntervalSince1970)
         let claims = AssertionClaims(
-            iss: id, sub: o.identity.commonName, aud: Self.federationAudience, role: role, org: id, pou: request.purpose,
+            iss: id, sub: o.identity.commonName, aud: Self.federationAudience, role: role, org: try homeOrganization(o.identity), pou: request.purpose,
             iat: t, nbf: t, exp: t + Int64(lifetime), jti: UUID().uuidString.lowercased())
         let token = try SignedAssertion.issue(claims, by: credential)
         if emergency {
@@ -255,18 +293,26 @@ public final class ExchangeNode: Sendable {
         return try reply(o, SignInResponse(assertion: token, expires: Date(timeIntervalSince1970: Double(claims.exp))))
     }
 
+    /// A card's home organisation (its subject O, which validation has bound to the issuing CA's namespace):
+    /// assertions carry it, so policy and consent are weighed for the person's own organisation wherever they sign in.
+    func homeOrganization(_ identity: FederationIdentity) throws(ExchangeError) -> String {
+        guard let org = identity.organization, !org.isEmpty else { throw ExchangeError(.forbidden, "the card names no home organisation") }
+        return org
+    }
+
     /// The purpose of use of a patient's own sign-in (HL7 PurposeOfUse "patient requested").
     public static let patientPurpose = "PATRQT"
 
     func signOut(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
         let claims = try await authorize(o, allowPatients: true)
         sessions.revoke(claims)
-        if claims.pou == PurposeOfUse.ETREAT.rawValue {
-            let now = clock.now()
-            try await store.write { tx in try tx.endEmergencyAccess(id: claims.jti, at: now) }
-            AuditNotes.current?.alert(.emergencyOverrideStopped)
+        let now = clock.now(), emergency = claims.pou == PurposeOfUse.ETREAT.rawValue
+        try await store.write { tx in
+            try tx.rememberSignOut(jti: claims.jti, expires: claims.exp)
+            if emergency { try tx.endEmergencyAccess(id: claims.jti, at: now) }
         }
-        let told = await propagateSignOut(SessionRevocation(jti: claims.jti, expires: claims.exp))
+        if emergency { AuditNotes.current?.alert(.emergencyOverrideStopped) }
+        let told = await propagateSignOut(SessionRevocation(jti: claims.jti, expires: claims.exp, assertion: o.message.header.assertion))
         return try reply(o, ["signedOut": claims.jti, "nodesTold": String(told)])
     }
 
@@ -310,12 +356,15 @@ public final class ExchangeNode: Sendable {
         guard !note.isEmpty, note.count <= 2000 else { throw ExchangeError(.badRequest, "a review needs a finding of at most 2000 characters") }
         AuditNotes.current?.add(AuditObject(typeCode: 2, role: 13, idType: AuditCode("jti", system: "caduceus-audit", display: "Emergency access"), id: request.id))
         let (id, reviewer, now) = (request.id, claims.sub, clock.now())
-        let entry = try await store.write { tx -> EmergencyAccess? in
+        let entry = try await store.write { tx -> Result<EmergencyAccess, ExchangeError>? in
+            guard let existing = try tx.emergencyAccess(id: id) else { return nil }
+            // Nobody reviews their own emergency access.
+            guard existing.subject != reviewer else { return .failure(ExchangeError(.forbidden, "a privacy officer may not review their own emergency access")) }
             guard try tx.reviewEmergencyAccess(id: id, reviewer: reviewer, note: note, at: now) else { return nil }
-            return try tx.emergencyAccess(id: id)
+            return try tx.emergencyAccess(id: id).map { .success($0) }
         }
         guard let entry else { throw DocumentsError(.notFound, "this node has no emergency access with this id") }
-        return try reply(o, entry)
+        return try reply(o, try entry.get())
     }
 
     func requireEmergencyReviewer(_ claims: AssertionClaims) throws(ExchangeError) {
@@ -329,10 +378,18 @@ public final class ExchangeNode: Sendable {
     func revokeSession(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
         try requireNode(o)
         let revocation = try o.message.decodeBody(SessionRevocation.self)
-        sessions.revoke(jti: revocation.jti, expires: revocation.expires)
+        // A node ends only the sessions it issued: the revocation carries the assertion, whose issuer must be the sender.
+        guard let token = revocation.assertion,
+              let claims = try? await SignedAssertion.verify(token, audience: Self.federationAudience, validator: validatorSource(), now: clock.now()),
+              claims.jti == revocation.jti, claims.iss == o.identity.commonName
+        else { throw ExchangeError(.forbidden, "a node ends only the sign-ins it issued") }
+        sessions.revoke(claims)
         let now = clock.now()
-        try await store.write { tx in try tx.endEmergencyAccess(id: revocation.jti, at: now) }
-        return try reply(o, ["revoked": revocation.jti])
+        try await store.write { tx in
+            try tx.rememberSignOut(jti: claims.jti, expires: claims.exp)
+            try tx.endEmergencyAccess(id: claims.jti, at: now)
+        }
+        return try reply(o, ["revoked": claims.jti])
     }
 
     /// The signed-in person behind a `user.*` request: a valid assertion from any node of the federation, presented
@@ -404,6 +461,10 @@ public final class ExchangeNode: Sendable {
         guard !request.identity.id.isEmpty, !request.identity.authority.isEmpty else {
             throw ExchangeError(.badRequest, "an identity needs an id and an assigning authority")
         }
+        // A node registers identities only in the assigning authorities its CA vouches for.
+        guard let namespace = o.issuerNamespace, IssuerNamespace.admits(namespace.authorities, request.identity.authority) else {
+            throw ExchangeError(.forbidden, "this node may not register identities of this assigning authority")
+        }
         let sealed = try store.cipher.seal(mpiIdentity: request.identity, demographics: request.demographics)
         let now = clock.now(), actor = "node:" + o.identity.commonName, e = try evidence(o)
         let record = try await store.write { tx in
@@ -460,6 +521,14 @@ public final class ExchangeNode: Sendable {
             set.entries[i].patientId = global
         }
         try set.validate()
+        // A document is replaced (and so deprecated) only by its source organisation, for the same patient.
+        let replaced = set.entries.compactMap(\.replaces)
+        if !replaced.isEmpty {
+            let existing = try await store.read { r in try r.registryEntries(uniqueIds: replaced) }
+            for old in existing where old.repositoryId != o.identity.commonName || old.patientId != global {
+                throw ExchangeError(.forbidden, "a document is replaced only by its source organisation, for the same patient")
+            }
+        }
         let now = clock.now(), e = try evidence(o), frozen = set
         try await store.write { tx in
             try tx.keepEvidence(e, at: now)
@@ -486,8 +555,18 @@ public final class ExchangeNode: Sendable {
     func query(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
         try require(.regional)
         try requireNode(o)
-        let entries = try await runQuery(o.message.decodeBody(StoredQuery.self))
-        return try reply(o, EntriesResponse(entries: entries, consents: try await consents(of: entries)))
+        let query = try o.message.decodeBody(StoredQuery.self)
+        let entries = try await runQuery(query)
+        // Every patient the answer names is on the event (a GetDocuments by id names none in its request).
+        for e in entries { AuditNotes.current?.patient(e.patientId) }
+        let consents = try await consents(of: entries)
+        // For GetDocuments (the step before a retrieve), the registry signs what the repository needs to decide.
+        var release: String?
+        if case .getDocuments = query, !entries.isEmpty {
+            let basis = ReleaseBasis(iat: Int64(clock.now().timeIntervalSince1970), entries: entries, consents: consents)
+            release = try CompactJWS.sign(json: basis, type: ReleaseBasis.type, by: credential)
+        }
+        return try reply(o, EntriesResponse(entries: entries, consents: consents, release: release))
     }
 
     /// The consents on file for the patients of `entries` (summaries: no signed statements).
@@ -499,13 +578,46 @@ public final class ExchangeNode: Sendable {
 
     // MARK: - Hospital: repository
 
+    /// `repository.retrieve`: the data's owner decides. A document leaves this repository only for a named user whose
+    /// assertion travels with the request (verified here; issued by the requesting node), after this node's own
+    /// policy and consent decision on the regional registry's signed ``ReleaseBasis`` — as an XCA responding gateway.
     func retrieve(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
         try require(.hospital)
         try requireNode(o)
         let request = try o.message.decodeBody(RetrieveRequest.self)
+        AuditNotes.current?.documents(request.uniqueIds)
+        guard let token = o.message.header.assertion else {
+            throw ExchangeError(.forbidden, "a repository releases documents only for a named user (no assertion)")
+        }
+        let claims = try await SignedAssertion.verify(token, audience: Self.federationAudience, validator: validatorSource(), now: clock.now())
+        guard claims.iss == o.identity.commonName else { throw ExchangeError(.forbidden, "the user's assertion was issued by another node") }
+        try sessions.use(claims, now: clock.now())
+        AuditNotes.current?.purpose(claims.pou)
+        let basis = try await releaseBasis(request.release)
         try await keep(o)
         let (entries, parts) = try await localDocuments(request.uniqueIds)
+        for local in entries {
+            guard let registered = basis.entries.first(where: { $0.uniqueId == local.uniqueId }), registered.hash == local.hash else {
+                throw ExchangeError(.forbidden, "the registry's release does not cover a requested document")
+            }
+            AuditNotes.current?.patient(registered.patientId)
+            try requirePermit(claims, [registered], consents: basis.consents)
+        }
         return try reply(o, EntriesResponse(entries: entries), documents: parts)
+    }
+
+    /// Verifies a ``ReleaseBasis``: signed by this node's regional node, fresh.
+    func releaseBasis(_ token: String?) async throws -> ReleaseBasis {
+        guard let token else { throw ExchangeError(.forbidden, "a retrieve carries the registry's signed release") }
+        let verified: CompactJWS.Verified
+        do { verified = try await CompactJWS.verify(token, domain: "release", validator: validatorSource(), now: clock.now()) } catch {
+            throw ExchangeError(.forbidden, "the release is not a valid statement of the regional registry")
+        }
+        guard verified.type == ReleaseBasis.type, let signer = verified.signer, signer.kind == .node, signer.commonName == configuration.regionalNode,
+              let basis = try? JSONDecoder.exchange.decode(ReleaseBasis.self, from: verified.payload),
+              abs(Double(basis.iat) - clock.now().timeIntervalSince1970) <= Envelope.maxSkew
+        else { throw ExchangeError(.forbidden, "the release is not a fresh statement of this node's regional registry") }
+        return basis
     }
 
     func localDocuments(_ ids: [String]) async throws -> ([DocumentEntry], [MIMEPart]) {
@@ -637,14 +749,15 @@ public final class ExchangeNode: Sendable {
     // MARK: - Outbound
 
     /// Seals a request to `nodeId`, posts it, and opens the reply (which must be signed by that node).
-    public func call(_ operation: ExchangeOperation, to nodeId: String, body: some Encodable, documents: [MIMEPart] = []) async throws -> OpenedEnvelope {
+    /// `assertion` is a user's sign-in assertion forwarded on their behalf (a retrieve: the repository decides for the user).
+    public func call(_ operation: ExchangeOperation, to nodeId: String, body: some Encodable, documents: [MIMEPart] = [], assertion: String? = nil) async throws -> OpenedEnvelope {
         let (node, cert) = try await lookUp(nodeId)
-        return try await call(operation, to: nodeId, endpoint: node.endpoint, certificate: cert, body: body, documents: documents)
+        return try await call(operation, to: nodeId, endpoint: node.endpoint, certificate: cert, body: body, documents: documents, assertion: assertion)
     }
 
-    func call(_ operation: ExchangeOperation, to nodeId: String, endpoint: String, certificate: Certificate, body: some Encodable, documents: [MIMEPart] = []) async throws -> OpenedEnvelope {
+    func call(_ operation: ExchangeOperation, to nodeId: String, endpoint: String, certificate: Certificate, body: some Encodable, documents: [MIMEPart] = [], assertion: String? = nil) async throws -> OpenedEnvelope {
         let message = ExchangeMessage(
-            header: EnvelopeHeader(operation: operation, audience: nodeId, requestId: UUID().uuidString.lowercased(), issuedAt: clock.now(), body: try JSONEncoder.exchange.encode(body)),
+            header: EnvelopeHeader(operation: operation, audience: nodeId, requestId: UUID().uuidString.lowercased(), issuedAt: clock.now(), body: try JSONEncoder.exchange.encode(body), assertion: assertion),
             documents: documents)
         let sealed = try Envelope.seal(message, from: credential, to: certificate, now: clock.now())
         let answer = try await transport.post(endpoint, path: operation.path, envelope: sealed)
@@ -719,6 +832,7 @@ public final class ExchangeNode: Sendable {
         let answer = try await registryAnswer(query)
         let consents = answer.consents ?? []
         let entries = answer.entries.filter { decide(claims, $0, consents: consents).isPermit }
+        for e in entries { AuditNotes.current?.patient(e.patientId) }
         return try reply(o, EntriesResponse(entries: entries))
     }
 
@@ -745,15 +859,16 @@ public final class ExchangeNode: Sendable {
         let claims = try await authorize(o)
         let request = try o.message.decodeBody(RetrieveRequest.self)
         AuditNotes.current?.documents(request.uniqueIds)
-        let (entries, parts, servedBy) = try await retrieveAcross(request.uniqueIds) { try self.requirePermit(claims, $0, consents: $1) }
+        let (entries, parts, servedBy) = try await retrieveAcross(request.uniqueIds, for: o.message.header.assertion) { try self.requirePermit(claims, $0, consents: $1) }
         for e in entries { AuditNotes.current?.patient(e.patientId) }
         return try reply(o, RetrieveResponse(entries: entries, servedBy: servedBy), documents: parts)
     }
 
     /// Finds documents' entries in the registry, fetches each from the repository holding it (re-encrypted to
     /// this node and signed by that repository), and checks every document against the registry's hash and size.
-    /// `authorize` sees the entries and the consents on file for their patients before anything is fetched.
-    public func retrieveAcross(_ ids: [String], authorize: ([DocumentEntry], [ConsentRecord]) throws -> Void = { _, _ in }) async throws -> ([DocumentEntry], [MIMEPart], [String: String]) {
+    /// `authorize` sees the entries and the consents on file for their patients before anything is fetched; each
+    /// repository decides again itself, for the user whose `assertion` (issued by this node) travels with the request.
+    public func retrieveAcross(_ ids: [String], for assertion: String?, authorize: ([DocumentEntry], [ConsentRecord]) throws -> Void = { _, _ in }) async throws -> ([DocumentEntry], [MIMEPart], [String: String]) {
         let answer = try await registryAnswer(.getDocuments(uniqueIds: ids))
         let entries = answer.entries
         guard entries.count == Set(ids).count else { throw DocumentsError(.notFound, "the registry has no entry for a requested uniqueId") }
@@ -761,7 +876,7 @@ public final class ExchangeNode: Sendable {
         var parts: [MIMEPart] = []
         var servedBy: [String: String] = [:]
         for (repository, group) in Dictionary(grouping: entries, by: \.repositoryId).sorted(by: { $0.key < $1.key }) {
-            let opened = try await call(.retrieve, to: repository, body: RetrieveRequest(uniqueIds: group.map(\.uniqueId)))
+            let opened = try await call(.retrieve, to: repository, body: RetrieveRequest(uniqueIds: group.map(\.uniqueId), release: answer.release), assertion: assertion)
             try await keep(opened)
             for entry in group {
                 guard let part = opened.message.documents.first(where: { $0.contentID == entry.uniqueId }) else {

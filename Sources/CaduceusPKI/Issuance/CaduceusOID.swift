@@ -13,6 +13,10 @@ public enum CaduceusOID {
     public static let policyPerson: ASN1ObjectIdentifier = arc.appending(1, 3)
     /// Certificate policy of patient-card credentials.
     public static let policyPatient: ASN1ObjectIdentifier = arc.appending(1, 4)
+    /// Certificate policy of EMR interface certificates (an MLLP sender: sending application and facility).
+    public static let policyInterface: ASN1ObjectIdentifier = arc.appending(1, 5)
+    /// The CA certificate extension naming what the CA may vouch for (``IssuerNamespace``), non-critical.
+    public static let issuerNamespace: ASN1ObjectIdentifier = arc.appending(2, 1)
 
     /// RFC 5280 §4.2.1.4 certificatePolicies.
     public static let certificatePolicies: ASN1ObjectIdentifier = [2, 5, 29, 32]

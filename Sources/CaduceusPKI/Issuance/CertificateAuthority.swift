@@ -38,9 +38,10 @@ public struct CertificateAuthority: Sendable {
         serialNumber: Certificate.SerialNumber = SerialNumberGenerator.random(),
         now: Date,
         validityDays: Int? = nil,
-        pathLength: Int = 2
+        pathLength: Int = 2,
+        namespace: IssuerNamespace = .unrestricted
     ) throws -> CertificateAuthority {
-        let profile = IssuanceProfile.rootCA(pathLength: pathLength)
+        let profile = IssuanceProfile.rootCA(pathLength: pathLength, namespace: namespace)
         let certificate = try Self.sign(
             profile: profile, subject: subject, publicKey: key.publicKey, serialNumber: serialNumber,
             issuer: subject, issuerKey: key, issuerPublicKey: key.publicKey,
@@ -65,10 +66,11 @@ public struct CertificateAuthority: Sendable {
         try Self.checkProfileInput(profile, subject: subject)
         try Self.checkAcceptableKey(publicKey)
         if profile.isCA, case .isCertificateAuthority(let limit) = try certificate.extensions.basicConstraints,
-            let limit, case .issuingCA(let requested, _) = profile, requested >= limit
+            let limit, case .issuingCA(let requested, _, _) = profile, requested >= limit
         {
             throw PKIError(.profileViolation, "the requested path length exceeds what the issuing CA allows")
         }
+        try checkNamespace(profile, subject: subject)
         guard now < certificate.notValidAfter, now >= certificate.notValidBefore else {
             throw PKIError(.expired, "the issuing CA certificate is not valid now")
         }
@@ -141,13 +143,33 @@ public struct CertificateAuthority: Sendable {
             if let email, !isPlausibleMailbox(email) {
                 throw PKIError(.profileViolation, "the patient card email address is not valid")
             }
-        case .issuingCA(let pathLength, let dns):
+        case .interface:
+            guard FederationName(subject).organization != nil else {
+                throw PKIError(.profileViolation, "an interface certificate names its organisation (O)")
+            }
+        case .issuingCA(let pathLength, let dns, _):
             guard pathLength >= 0 else { throw PKIError(.profileViolation, "path length must not be negative") }
             guard dns.allSatisfy(isPlausibleDNSName) else {
                 throw PKIError(.profileViolation, "a permitted DNS domain is not a valid DNS name")
             }
         case .rootCA:
             break
+        }
+    }
+
+    /// The namespace this CA vouches within (nil: it carries none, and issues nothing).
+    public var namespace: IssuerNamespace? { IssuerNamespace(of: certificate) }
+
+    /// Refuses a subject outside this CA's namespace (``IssuerNamespace``), as validation would.
+    public func checkNamespace(_ profile: IssuanceProfile, subject: DistinguishedName) throws {
+        guard let namespace else {
+            throw PKIError(.outsideNamespace, "this CA certificate carries no namespace, so it issues nothing")
+        }
+        let names = FederationName(subject)
+        var child: IssuerNamespace?
+        if case .issuingCA(_, _, let ns) = profile { child = ns }
+        if let refusal = namespace.refusal(kind: profile.kind, commonName: names.commonName ?? "", organization: names.organization, unit: names.unit, child: child) {
+            throw PKIError(.outsideNamespace, refusal)
         }
     }
 
@@ -204,12 +226,13 @@ public struct CertificateAuthority: Sendable {
         let aki = AuthorityKeyIdentifier(keyIdentifier: SubjectKeyIdentifier(hash: issuerPublicKey).keyIdentifier)
         let policy: ASN1ObjectIdentifier
         switch profile {
-        case .rootCA(let pathLength):
+        case .rootCA(let pathLength, let namespace):
             list.append(try .init(BasicConstraints.isCertificateAuthority(maxPathLength: pathLength), critical: true))
             list.append(try .init(KeyUsage(keyCertSign: true, cRLSign: true), critical: true))
             list.append(try .init(ski, critical: false))
+            list.append(try namespace.certificateExtension())
             policy = CaduceusOID.policyCA
-        case .issuingCA(let pathLength, let dns):
+        case .issuingCA(let pathLength, let dns, let namespace):
             list.append(try .init(BasicConstraints.isCertificateAuthority(maxPathLength: pathLength), critical: true))
             list.append(try .init(KeyUsage(keyCertSign: true, cRLSign: true), critical: true))
             list.append(try .init(ski, critical: false))
@@ -218,6 +241,7 @@ public struct CertificateAuthority: Sendable {
                 let constraints = NameConstraints(permittedDNSDomains: dns)
                 list.append(try .init(constraints, critical: true))
             }
+            if let namespace { list.append(try namespace.certificateExtension()) }
             policy = CaduceusOID.policyCA
         case .node(let names):
             list.append(try .init(BasicConstraints.notCertificateAuthority, critical: true))
@@ -253,6 +277,13 @@ public struct CertificateAuthority: Sendable {
             list.append(try .init(ski, critical: false))
             list.append(try .init(aki, critical: false))
             policy = CaduceusOID.policyPatient
+        case .interface:
+            list.append(try .init(BasicConstraints.notCertificateAuthority, critical: true))
+            list.append(try .init(KeyUsage(digitalSignature: true), critical: true))
+            list.append(try .init(ExtendedKeyUsage([.clientAuth]), critical: false))
+            list.append(try .init(ski, critical: false))
+            list.append(try .init(aki, critical: false))
+            policy = CaduceusOID.policyInterface
         }
         list.append(try certificatePolicies([policy]))
         return try Certificate.Extensions(list)

@@ -1,13 +1,14 @@
 /// What a certificate is for, and so which extensions it carries (RFC 5280 §4.2, RFC 8550 §4.4 for S/MIME).
 public enum IssuanceProfile: Sendable, Equatable {
     /// The federation's self-signed root (the global node). CA, keyCertSign + cRLSign, no path length limit below
-    /// the default of 2 (root → regional → hospital → leaf).
-    case rootCA(pathLength: Int = 2)
+    /// the default of 2 (root → regional → hospital → leaf). Its namespace is unrestricted unless given.
+    case rootCA(pathLength: Int = 2, namespace: IssuerNamespace = .unrestricted)
     /// An issuing CA under another CA (a regional or hospital CA). `pathLength` 1 lets a regional CA certify hospital
     /// CAs; 0 lets it certify only leaves. Non-empty `permittedDNSDomains` become a critical name-constraints extension.
     /// (No rfc822Name constraints: swift-certificates' path validation refuses every chain under one, as it does not
-    /// implement them.)
-    case issuingCA(pathLength: Int, permittedDNSDomains: [String] = [])
+    /// implement them.) `namespace` is what the CA may vouch for (``IssuerNamespace``); a CA without one issues nothing
+    /// that validates.
+    case issuingCA(pathLength: Int, permittedDNSDomains: [String] = [], namespace: IssuerNamespace? = nil)
     /// A node: TLS server and client authentication with DNS SANs, and envelope signing / decryption (emailProtection)
     /// because nodes sign and receive S/MIME envelopes.
     case node(dnsNames: [String])
@@ -16,6 +17,9 @@ public enum IssuanceProfile: Sendable, Equatable {
     case person(email: String)
     /// A patient's card: signing (consents), decryption and client authentication; optional rfc822Name SAN.
     case patient(email: String?)
+    /// An EMR interface that sends HL7 v2 over MLLP with mutual TLS: client authentication only. The subject names the
+    /// sending application (CN), the sending facility (OU) and the organisation (O).
+    case interface
 
     /// A short name used in the CA's records and the CLI (`root`, `ca`, `node`, `person`, `patient`).
     public var name: String {
@@ -25,6 +29,18 @@ public enum IssuanceProfile: Sendable, Equatable {
         case .node: return "node"
         case .person: return "person"
         case .patient: return "patient"
+        case .interface: return "interface"
+        }
+    }
+
+    /// The identity kind a certificate of this profile has.
+    public var kind: FederationIdentity.Kind {
+        switch self {
+        case .rootCA, .issuingCA: return .ca
+        case .node: return .node
+        case .person: return .person
+        case .patient: return .patient
+        case .interface: return .interface
         }
     }
 
@@ -42,7 +58,7 @@ public enum IssuanceProfile: Sendable, Equatable {
         switch self {
         case .rootCA: return 7305
         case .issuingCA: return 3652
-        case .node: return 397
+        case .node, .interface: return 397
         case .person, .patient: return 730
         }
     }

@@ -67,25 +67,26 @@ public struct CAStore: Sendable {
     /// Creates a root CA in a new directory.
     public static func createRoot(
         at directory: String, subject: DistinguishedName, keyAlgorithm: KeyAlgorithm = .p256, now: Date,
-        validityDays: Int? = nil, pathLength: Int = 2
+        validityDays: Int? = nil, pathLength: Int = 2, namespace: IssuerNamespace = .unrestricted
     ) throws -> CAStore {
         let key = try PrivateKeyMaterial.generate(keyAlgorithm)
         let authority = try CertificateAuthority.makeRoot(
-            subject: subject, key: key, now: now, validityDays: validityDays, pathLength: pathLength)
+            subject: subject, key: key, now: now, validityDays: validityDays, pathLength: pathLength, namespace: namespace)
         return try create(at: directory, authority: authority)
     }
 
-    /// Creates an issuing CA in a new directory, certified by `parent` (which records the issuance).
+    /// Creates an issuing CA in a new directory, certified by `parent` (which records the issuance). `namespace` is
+    /// what it may vouch for: node ids, organisations, assigning authorities, roles (inside this CA's own).
     public func createSubordinate(
         at childDirectory: String, subject: DistinguishedName, pathLength: Int, permittedDNSDomains: [String] = [],
-        keyAlgorithm: KeyAlgorithm = .p256, now: Date, validityDays: Int? = nil
+        namespace: IssuerNamespace, keyAlgorithm: KeyAlgorithm = .p256, now: Date, validityDays: Int? = nil
     ) throws -> CAStore {
         guard !FileManager.default.fileExists(atPath: childDirectory + "/ca.pem") else {
             throw PKIError(.alreadyExists, "a CA exists in that directory already")
         }
         let key = try PrivateKeyMaterial.generate(keyAlgorithm)
         let certificate = try issue(
-            profile: .issuingCA(pathLength: pathLength, permittedDNSDomains: permittedDNSDomains),
+            profile: .issuingCA(pathLength: pathLength, permittedDNSDomains: permittedDNSDomains, namespace: namespace),
             subject: subject, publicKey: key.publicKey, now: now, validityDays: validityDays)
         let authority = try CertificateAuthority(
             certificate: certificate, key: key, parents: try self.authority().chain)
@@ -140,6 +141,7 @@ public struct CAStore: Sendable {
             let serialHex = Hex.encode(serial.bytes)
             // Validate the request before reserving, so refusals leave no trace in the state.
             try CertificateAuthority.checkProfileInput(profile, subject: subject)
+            try authority.checkNamespace(profile, subject: subject)
             state.records.append(
                 Record(serial: serialHex, status: "reserved", profile: profile.name, subject: subject.description))
             try writeState(state)

@@ -70,6 +70,7 @@ public struct ChainValidator: Sendable {
             ValidityPolicy(time: validityTime)
             LeafUsagePolicy(usage: usage)
             RevocationPolicy(crls: crls, requirement: revocation, now: now)
+            NamespacePolicy()
             RFC5280Policy(validationTime: validityTime)
         }
         let result = await verifier.validate(leaf: leaf, intermediates: CertificateStore(intermediates))
@@ -87,7 +88,7 @@ public struct ChainValidator: Sendable {
     /// Our policies encode their code as the reason's prefix (`pki.revoked: …`); swift-certificates' own RFC 5280
     /// failures (basic constraints, name constraints, path length) become ``PKIError/Code/chainInvalid``.
     static func error(from reason: String) -> PKIError {
-        let codes: [PKIError.Code] = [.expired, .notYetValid, .revoked, .keyUsage, .crlMissing, .crlInvalid]
+        let codes: [PKIError.Code] = [.expired, .notYetValid, .revoked, .keyUsage, .crlMissing, .crlInvalid, .outsideNamespace]
         for code in codes where reason.hasPrefix(code.rawValue + ": ") {
             return PKIError(code, String(reason.dropFirst(code.rawValue.count + 2)))
         }
@@ -202,6 +203,33 @@ struct RevocationPolicy: VerifierPolicy {
                     let role = index == 0 ? "certificate" : "issuing CA certificate"
                     return .failsToMeetPolicy(reason: "pki.revoked: the \(role) is revoked (\(reason))")
                 }
+            }
+        }
+        return .meetsPolicy
+    }
+}
+
+/// Identity bound to its issuer (DESIGN §3, "who may vouch for whom"): every certificate below the anchor must lie in
+/// its issuer's ``IssuerNamespace`` — a node's id, a card's organisation, role or assigning authority, a subordinate
+/// CA's whole namespace — and an issuer without a namespace vouches for nothing. A chain that is valid by RFC 5280
+/// alone is not enough.
+struct NamespacePolicy: VerifierPolicy {
+    let verifyingCriticalExtensions: [ASN1ObjectIdentifier] = []
+
+    func chainMeetsPolicyRequirements(chain: UnverifiedCertificateChain) -> PolicyEvaluationResult {
+        let certificates = Array(chain)
+        guard certificates.count >= 2 else { return .meetsPolicy }
+        for index in 0..<(certificates.count - 1) {
+            let subject = certificates[index], issuer = certificates[index + 1]
+            guard let namespace = IssuerNamespace(of: issuer) else {
+                return .failsToMeetPolicy(reason: "pki.outside-namespace: the issuing CA carries no namespace, so it vouches for nothing")
+            }
+            guard let identity = FederationIdentity(subject) else {
+                return .failsToMeetPolicy(reason: "pki.outside-namespace: the certificate names no federation profile")
+            }
+            let child = identity.kind == .ca ? IssuerNamespace(of: subject) : nil
+            if let refusal = namespace.refusal(kind: identity.kind, commonName: identity.commonName, organization: identity.organization, unit: identity.role, child: child) {
+                return .failsToMeetPolicy(reason: "pki.outside-namespace: " + refusal)
             }
         }
         return .meetsPolicy

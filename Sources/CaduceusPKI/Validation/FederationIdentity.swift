@@ -1,8 +1,10 @@
 public import X509
 import SwiftASN1
 
-/// Who a validated federation certificate names: its common name and the Caduceus policy (issuance profile) its
-/// issuer put in certificatePolicies. A node's id is its certificate's CN.
+/// Who a validated federation certificate names: its common name, organisation and unit, and the Caduceus policy
+/// (issuance profile) its issuer put in certificatePolicies. A node's id is its certificate's CN. These names mean
+/// something only because ``ChainValidator`` refuses a certificate whose names lie outside its issuer's
+/// ``IssuerNamespace``: read an identity from a certificate that has been validated.
 public struct FederationIdentity: Sendable, Hashable {
     /// The issuance profile a certificate was issued under.
     public enum Kind: String, Sendable, Hashable {
@@ -14,25 +16,24 @@ public struct FederationIdentity: Sendable, Hashable {
         case person
         /// A patient (card credential).
         case patient
+        /// An EMR interface (an MLLP sender): CN = sending application, OU = sending facility, O = organisation.
+        case interface
     }
 
     /// The subject's common name.
     public let commonName: String
     /// The profile, from certificatePolicies.
     public let kind: Kind
-    /// The subject's OU: a staff card's functional role (physician, nurse…), `nil` when absent.
+    /// The subject's OU: a staff card's functional role (physician, nurse…), a patient card's assigning authority, an
+    /// interface's sending facility; `nil` when absent.
     public let role: String?
+    /// The subject's O: the home organisation of a card or interface (a hospital's node id), as its CA vouches.
+    public let organization: String?
 
     /// Reads the identity of `certificate`; `nil` when it has no CN or no Caduceus policy.
     public init?(_ certificate: Certificate) {
-        var cn: String?
-        var ou: String?
-        for rdn in certificate.subject {
-            for attribute in rdn {
-                if attribute.type == .RDNAttributeType.commonName { cn = String(describing: attribute.value) }
-                if attribute.type == .RDNAttributeType.organizationalUnitName { ou = String(describing: attribute.value) }
-            }
-        }
+        let names = FederationName(certificate.subject)
+        let (cn, ou, o) = (names.commonName, names.unit, names.organization)
         guard let cn, !cn.isEmpty else { return nil }
         guard let ext = certificate.extensions[oid: CaduceusOID.certificatePolicies],
               let node = try? DER.parse(ext.value),
@@ -48,6 +49,7 @@ public struct FederationIdentity: Sendable, Hashable {
             case CaduceusOID.policyNode: kind = .node
             case CaduceusOID.policyPerson: kind = .person
             case CaduceusOID.policyPatient: kind = .patient
+            case CaduceusOID.policyInterface: kind = .interface
             default: continue
             }
         }
@@ -55,5 +57,28 @@ public struct FederationIdentity: Sendable, Hashable {
         self.commonName = cn
         self.kind = kind
         self.role = ou
+        self.organization = o
+    }
+}
+
+/// The CN, O and OU of a distinguished name (the last of each, as certificates here carry one).
+public struct FederationName: Sendable, Hashable {
+    /// CN.
+    public var commonName: String?
+    /// O.
+    public var organization: String?
+    /// OU.
+    public var unit: String?
+
+    /// Reads the names of `name`.
+    public init(_ name: DistinguishedName) {
+        for rdn in name {
+            for attribute in rdn {
+                let value = String(describing: attribute.value)
+                if attribute.type == .RDNAttributeType.commonName { commonName = value }
+                if attribute.type == .RDNAttributeType.organizationalUnitName { unit = value }
+                if attribute.type == .RDNAttributeType.organizationName { organization = value }
+            }
+        }
     }
 }
