@@ -116,15 +116,48 @@ extension XML {
         var rawName: ArraySlice<UInt8>
         var attributes: [(prefix: String, local: String, value: String)]
         var children: [Node]
-        var bindingCount: Int
+        /// How many namespace declarations were in force before this element's own (its frame starts there).
+        var scopeMark: Int
         var namespace: String
+    }
+
+    /// In-scope namespace bindings as a scoped stack: each prefix maps to the URIs bound to it, innermost last, and
+    /// `declared` lists the prefixes declared, in document order, so that an element's end pops exactly its own
+    /// declarations. Resolving a prefix is one hash look-up and an element costs only what it declares — however
+    /// deep the nesting and however many declarations enclose it (the earlier list of all bindings, searched from
+    /// the innermost for every element and attribute, made many declarations times many elements quadratic).
+    fileprivate struct Namespaces {
+        private var uris: [String: [String]] = [
+            "xml": ["http://www.w3.org/XML/1998/namespace"], "xmlns": ["http://www.w3.org/2000/xmlns/"],
+        ]
+        private var declared: [String] = []
+
+        /// Where the current frame starts: pass it to ``pop(to:)`` when the element ends.
+        var mark: Int { declared.count }
+
+        mutating func declare(_ prefix: String, _ uri: String) {
+            uris[prefix, default: []].append(uri)
+            declared.append(prefix)
+        }
+
+        /// The URI `prefix` is bound to, innermost binding first; `nil` when it is not bound.
+        func uri(_ prefix: String) -> String? { uris[prefix]?.last }
+
+        /// Removes the declarations made since `mark`.
+        mutating func pop(to mark: Int) {
+            guard declared.count > mark else { return }
+            for prefix in declared[mark...] {
+                uris[prefix]?.removeLast()
+            }
+            declared.removeSubrange(mark...)
+        }
     }
 
     fileprivate struct Parser {
         let b: UnsafeBufferPointer<UInt8>
         let limits: Limits
         var i = 0
-        var bindings: [(prefix: String, uri: String)] = [("xml", "http://www.w3.org/XML/1998/namespace"), ("xmlns", "http://www.w3.org/2000/xmlns/")]
+        var namespaces = Namespaces()
 
         init(bytes: UnsafeBufferPointer<UInt8>, limits: Limits) {
             self.b = bytes
@@ -140,6 +173,9 @@ extension XML {
             for k in 0..<n where b[i + k] != p[k] { return false }
             return true
         }
+
+        /// Up to this many attributes, duplicates are found by a linear search; beyond it, by a set.
+        static let linearSearchLimit = 8
 
         static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D }
         static func isNameChar(_ c: UInt8) -> Bool {
@@ -251,7 +287,7 @@ extension XML {
         }
 
         func resolve(_ prefix: String) throws(CDAError) -> String {
-            for binding in bindings.reversed() where binding.prefix == prefix { return binding.uri }
+            if let uri = namespaces.uri(prefix) { return uri }
             if prefix.isEmpty { return "" }
             throw fail("namespace prefix not declared")
         }
@@ -264,7 +300,9 @@ extension XML {
                 i += 1
                 let n = try name()
                 var attributes: [(prefix: String, local: String, value: String)] = []
-                let bindingCount = bindings.count
+                // Raw attribute names seen, once an element has enough attributes for a linear search to cost.
+                var seen: Set<ArraySlice<UInt8>>?
+                let scopeMark = namespaces.mark
                 var selfClosing = false
                 while true {
                     let hadSpace = i < b.count && Parser.isSpace(b[i])
@@ -285,21 +323,28 @@ extension XML {
                     skipSpace()
                     let value = try attributeValue()
                     if a.prefix.isEmpty && a.local == "xmlns" {
-                        bindings.append(("", value))
+                        namespaces.declare("", value)
                     } else if a.prefix == "xmlns" {
                         guard !value.isEmpty else { throw fail("a prefix cannot be bound to the empty namespace") }
-                        bindings.append((a.local, value))
+                        namespaces.declare(a.local, value)
                     } else {
-                        guard !attributes.contains(where: { $0.prefix == a.prefix && $0.local == a.local }) else {
-                            throw fail("duplicate attribute")
+                        if seen == nil, attributes.count >= Parser.linearSearchLimit {
+                            seen = Set(attributes.map { ArraySlice(Array(($0.prefix.isEmpty ? $0.local : "\($0.prefix):\($0.local)").utf8)) })
+                        }
+                        if seen != nil {
+                            guard seen!.insert(a.raw).inserted else { throw fail("duplicate attribute") }
+                        } else {
+                            guard !attributes.contains(where: { $0.prefix == a.prefix && $0.local == a.local }) else {
+                                throw fail("duplicate attribute")
+                            }
                         }
                         attributes.append((a.prefix, a.local, value))
                     }
-                    guard attributes.count + (bindings.count - bindingCount) <= limits.maxAttributes else {
+                    guard attributes.count + (namespaces.mark - scopeMark) <= limits.maxAttributes else {
                         throw CDAError(.tooLarge, "more than \(limits.maxAttributes) attributes on one element")
                     }
                 }
-                let open = Open(prefix: n.prefix, local: n.local, rawName: n.raw, attributes: attributes, children: [], bindingCount: bindingCount, namespace: try resolve(n.prefix))
+                let open = Open(prefix: n.prefix, local: n.local, rawName: n.raw, attributes: attributes, children: [], scopeMark: scopeMark, namespace: try resolve(n.prefix))
                 if selfClosing {
                     let done = try close(open)
                     if stack.isEmpty { return done }
@@ -352,15 +397,20 @@ extension XML {
         mutating func close(_ open: Open) throws(CDAError) -> Element {
             var attrs: [(name: Name, value: String)] = []
             attrs.reserveCapacity(open.attributes.count)
+            // Expanded names seen, when there are enough attributes for a linear search to cost.
+            var expanded: Set<Name>? = open.attributes.count > Parser.linearSearchLimit ? [] : nil
             for a in open.attributes {
                 // Unprefixed attributes are in no namespace (Namespaces in XML §6.2).
                 let ns = a.prefix.isEmpty ? "" : try resolve(a.prefix)
-                if !a.prefix.isEmpty, attrs.contains(where: { $0.name.local == a.local && $0.name.namespace == ns }) {
+                let name = Name(ns, a.local)
+                if expanded != nil {
+                    guard expanded!.insert(name).inserted else { throw fail("duplicate attribute after namespace expansion") }
+                } else if !a.prefix.isEmpty, attrs.contains(where: { $0.name == name }) {
                     throw fail("duplicate attribute after namespace expansion")
                 }
-                attrs.append((Name(ns, a.local), a.value))
+                attrs.append((name, a.value))
             }
-            bindings.removeSubrange(open.bindingCount...)
+            namespaces.pop(to: open.scopeMark)
             return Element(name: Name(open.namespace, open.local), attributes: attrs, children: open.children)
         }
 

@@ -14,6 +14,8 @@ public struct CMSError: CodedError {
         public static let malformed = Code("cms.malformed")
         /// The MIME entity is not a well-formed S/MIME message.
         public static let mimeMalformed = Code("cms.mime-malformed")
+        /// The MIME header block breaks a limit (field count, field size, block size); refused before any decoding.
+        public static let mimeHeadersTooLarge = Code("cms.mime-headers-too-large")
         /// A content type or structure Caduceus does not handle.
         public static let unsupported = Code("cms.unsupported")
         /// An algorithm the policy refuses: DES, 3DES, RC2, MD5, SHA-1 signatures, RSA under 2048 bits, RSA PKCS#1

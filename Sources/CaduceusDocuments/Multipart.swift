@@ -105,29 +105,50 @@ public enum Multipart {
         return ByteSearch.firstRange(of: [13, 10] + delimiter, in: body).map { $0.lowerBound + 2 }
     }
 
+    /// Most header fields in one header block (the entity's, or a body part's).
+    public static let maxHeaderFields = 100
+    /// Largest header field, its folded continuation lines included.
+    public static let maxHeaderFieldBytes = 8 << 10
+    /// Largest header block, up to and including the blank line that ends it.
+    public static let maxHeaderBlockBytes = 64 << 10
+
     /// Header lines up to the blank line; returns them and where the body starts. Folded lines are joined.
+    /// The block is bounded as it is read (``maxHeaderFields``, ``maxHeaderFieldBytes``, ``maxHeaderBlockBytes``):
+    /// past a limit is `documents.too-large`, before any line beyond it is looked at.
     static func parseHeaders(_ bytes: ArraySlice<UInt8>) throws(DocumentsError) -> ([(String, String)], Int) {
         var headers: [(String, String)] = []
         var i = bytes.startIndex
+        let blockEnd = bytes.startIndex + min(bytes.count, maxHeaderBlockBytes)
+        var fieldBytes = 0  // bytes of the current field, continuation lines included
         while true {
-            guard let eol = bytes[i...].firstIndex(of: 10) else {
+            guard let eol = bytes[i..<blockEnd].firstIndex(of: 10) else {
+                if blockEnd < bytes.endIndex {
+                    throw DocumentsError(.tooLarge, "a MIME header block exceeds \(maxHeaderBlockBytes / 1024) KiB")
+                }
                 throw DocumentsError(.malformedPayload, "the header block is not terminated by a blank line")
             }
             var line = bytes[i..<eol]
             if line.last == 13 { line = line.dropLast() }
             i = eol + 1
             if line.isEmpty { return (headers, i) }
-            if let first = line.first, first == 32 || first == 9, !headers.isEmpty {
+            let continuation = line.first == 32 || line.first == 9
+            fieldBytes = continuation ? fieldBytes + line.count : line.count
+            guard fieldBytes <= maxHeaderFieldBytes else {
+                throw DocumentsError(.tooLarge, "a MIME header field exceeds \(maxHeaderFieldBytes / 1024) KiB")
+            }
+            if continuation, !headers.isEmpty {
                 headers[headers.count - 1].1 += " " + String(decoding: line, as: UTF8.self).trimmingCharacters(in: " \t")
                 continue
             }
             guard let colon = line.firstIndex(of: 58), colon > line.startIndex else {
                 throw DocumentsError(.malformedPayload, "a header line has no field name")
             }
+            guard headers.count < maxHeaderFields else {
+                throw DocumentsError(.tooLarge, "a MIME header block has more than \(maxHeaderFields) fields")
+            }
             let name = String(decoding: line[..<colon], as: UTF8.self)
             let value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingCharacters(in: " \t")
             headers.append((name, value))
-            guard headers.count <= 100 else { throw DocumentsError(.malformedPayload, "too many header fields") }
         }
     }
 

@@ -19,6 +19,8 @@ public struct PeerClient: PeerTransport {
     let pool = ConnectionPool()
     /// Largest answer accepted.
     public var maxResponse = 128 << 20
+    /// How long one call may take, connection included, before it fails with `exchange.peer-unavailable`.
+    public var deadline: Duration = .seconds(60)
 
     /// A client presenting `certificateChainPEM`/`privateKeyPEM`.
     public init(certificateChainPEM: String, privateKeyPEM: String, anchorsPEM: String, validator: @escaping @Sendable () -> ChainValidator) throws {
@@ -53,7 +55,9 @@ public struct PeerClient: PeerTransport {
         throw ExchangeError(.peerUnavailable, "the peer answered HTTP \(status) without a coded error")
     }
 
-    /// One request: returns status and body. A reused connection that turns out closed is replaced once.
+    /// One request: returns status and body. A reused connection that turns out closed is replaced once for a GET;
+    /// a POST is never sent twice (the peer may have acted on it: a retried envelope would be refused as a replay),
+    /// so a POST takes a pooled connection only while it is well inside the servers' idle timeout.
     func request(_ method: HTTPMethod, _ endpoint: String, path: String, body: [UInt8]?, contentType: String?) async throws -> (Int, [UInt8]) {
         guard let url = URL(string: endpoint), url.scheme == "https", let host = url.host else {
             throw ExchangeError(.badRequest, "a peer endpoint is an https URL")
@@ -65,7 +69,13 @@ public struct PeerClient: PeerTransport {
         head.headers.add(name: "Content-Length", value: String(body?.count ?? 0))
         let payload = body.map { ByteBuffer(bytes: $0) }
         if let reused = pool.take(endpoint) {
-            if let answer = try? await exchange(reused, head, payload, endpoint: endpoint) { return answer }
+            if method == .GET {
+                if let answer = try? await exchange(reused, head, payload, endpoint: endpoint) { return answer }
+            } else {
+                do { return try await exchange(reused, head, payload, endpoint: endpoint) } catch let e as ExchangeError { throw e } catch {
+                    throw ExchangeError(.peerUnavailable, "the connection to the peer failed (TLS refused or closed)")
+                }
+            }
         }
         let fresh = try await connect(host: host, port: port)
         do {
@@ -81,6 +91,11 @@ public struct PeerClient: PeerTransport {
         let channel = connection.channel
         let limit = maxResponse
         let promise = channel.eventLoop.makePromise(of: CollectedResponse.self)
+        // The deadline: a peer that stalls fails the call instead of holding it (and its caller) forever.
+        let timeout = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(deadline.seconds * 1e9))) {
+            promise.fail(ExchangeError(.peerUnavailable, "the peer did not answer within the deadline"))
+        }
+        promise.futureResult.whenComplete { _ in timeout.cancel() }
         channel.eventLoop.execute {
             connection.collector.value.start(promise, limit: limit)
             channel.write(HTTPClientRequestPart.head(head), promise: nil)
@@ -103,6 +118,7 @@ public struct PeerClient: PeerTransport {
         let chainValidator = validator()
         do {
             return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(10))
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .connect(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
@@ -124,21 +140,29 @@ public struct PeerClient: PeerTransport {
 struct PooledConnection: Sendable {
     let channel: any Channel
     let collector: NIOLoopBound<ResponseCollector>
+    /// When it was last handed back to the pool.
+    var idleSince = ContinuousClock.now
 }
 
 /// Idle connections per endpoint.
 final class ConnectionPool: Sendable {
     let idle = Mutex<[String: [PooledConnection]]>([:])
     static let maxIdlePerEndpoint = 8
+    /// A connection idle longer than this is closed rather than reused: well inside the node servers' 60 s idle
+    /// timeout, so a reused connection is not one the server is closing.
+    static let maxIdle: Duration = .seconds(20)
 
     func take(_ endpoint: String) -> PooledConnection? {
         while let c = idle.withLock({ $0[endpoint]?.popLast() }) {
-            if c.channel.isActive { return c }
+            if c.channel.isActive, c.idleSince.duration(to: .now) < Self.maxIdle { return c }
+            c.channel.close(promise: nil)
         }
         return nil
     }
 
     func give(back connection: PooledConnection, for endpoint: String) {
+        var connection = connection
+        connection.idleSince = .now
         let kept = idle.withLock { table -> Bool in
             guard (table[endpoint]?.count ?? 0) < Self.maxIdlePerEndpoint else { return false }
             table[endpoint, default: []].append(connection)

@@ -68,7 +68,7 @@ extension EnvelopedData {
 }
 
 /// An EnvelopedData / AuthEnvelopedData read from DER or BER.
-struct ParsedEnvelope {
+package struct ParsedEnvelope {
     enum KeyEncryption {
         case keyTransport(AlgorithmIdentifierValue, encryptedKey: ArraySlice<UInt8>)
         case keyAgreement(
@@ -130,7 +130,7 @@ struct ParsedEnvelope {
     let mac: ArraySlice<UInt8>?
     let authenticatedAttributes: [UInt8]?
 
-    init(_ bytes: ArraySlice<UInt8>) throws {
+    package init(_ bytes: ArraySlice<UInt8>) throws {
         do {
             let root = try BER.parse(bytes)
             let contentInfo = try root.children()
@@ -172,6 +172,12 @@ struct ParsedEnvelope {
         } catch {
             throw CMSError(.malformed, "the message is not valid CMS EnvelopedData (malformed or truncated)")
         }
+    }
+
+    /// The checks decryption makes before any key is used: the content cipher, then each recipient's algorithms.
+    package func checkAlgorithms() throws {
+        _ = try cipher()
+        for recipient in recipientInfos { try recipient.checkAlgorithm() }
     }
 
     func cipher() throws -> ContentCipher {

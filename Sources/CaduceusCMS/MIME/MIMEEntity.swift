@@ -2,25 +2,36 @@ import Foundation
 
 /// A minimal, strict MIME entity reader/writer for S/MIME (RFC 2045, RFC 8551 §3): headers (with folding), a body,
 /// base64 transfer encoding and multipart/signed splitting. Accepts CRLF or LF line endings on input; writes CRLF.
-struct MIMEEntity {
-    var headers: [(name: String, value: String)]
-    var body: ArraySlice<UInt8>
+///
+/// The header block is bounded while it is read, before anything is decoded, decrypted or verified: at most
+/// ``maxHeaderFields`` fields, ``maxHeaderFieldBytes`` per field (folded lines joined) and ``maxHeaderBlockBytes``
+/// in all. Over a limit is `cms.mime-headers-too-large`.
+package struct MIMEEntity {
+    package var headers: [(name: String, value: String)]
+    package var body: ArraySlice<UInt8>
 
     static let crlf: [UInt8] = [13, 10]
 
-    func header(_ name: String) -> String? {
+    /// Most header fields in one entity (RFC 8551 entities carry four or five).
+    package static let maxHeaderFields = 100
+    /// Largest header field, its folded continuation lines included.
+    package static let maxHeaderFieldBytes = 8 << 10
+    /// Largest header block, up to and including the empty line that ends it.
+    package static let maxHeaderBlockBytes = 64 << 10
+
+    package func header(_ name: String) -> String? {
         headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
     }
 
     /// The media type, lower-cased, without parameters.
-    var mediaType: String {
+    package var mediaType: String {
         (header("Content-Type") ?? "text/plain").split(separator: ";").first.map {
             $0.trimmingCharacters(in: .whitespaces).lowercased()
         } ?? "text/plain"
     }
 
     /// A Content-Type parameter (quotes removed), case-insensitive name.
-    func contentTypeParameter(_ name: String) -> String? {
+    package func contentTypeParameter(_ name: String) -> String? {
         guard let value = header("Content-Type") else { return nil }
         for part in value.split(separator: ";").dropFirst() {
             let pair = part.split(separator: "=", maxSplits: 1)
@@ -35,27 +46,43 @@ struct MIMEEntity {
     }
 
     /// Parses an entity: headers up to the first empty line, then the body.
-    static func parse(_ bytes: ArraySlice<UInt8>) throws -> MIMEEntity {
+    /// - Throws: `cms.mime-headers-too-large` past a header limit (checked before any line is decoded beyond it),
+    ///   `cms.mime-malformed` for a header block that is not MIME.
+    package static func parse(_ bytes: ArraySlice<UInt8>) throws -> MIMEEntity {
         var headers: [(String, String)] = []
         var index = bytes.startIndex
+        // The header block may not run past this index (exclusive): a line end must be found before it.
+        let blockEnd = bytes.startIndex + min(bytes.count, maxHeaderBlockBytes)
+        var fieldBytes = 0  // bytes of the current field, continuation lines included
         while true {
-            guard let lineEnd = bytes[index...].firstIndex(of: 10) else {
+            guard let lineEnd = bytes[index..<blockEnd].firstIndex(of: 10) else {
+                if blockEnd < bytes.endIndex {
+                    throw CMSError(.mimeHeadersTooLarge, "the MIME header block exceeds \(maxHeaderBlockBytes / 1024) KiB")
+                }
                 throw CMSError(.mimeMalformed, "the MIME headers are not terminated by an empty line")
             }
             var line = bytes[index..<lineEnd]
             if line.last == 13 { line = line.dropLast() }
             index = lineEnd + 1
             if line.isEmpty { break }
+            let continuation = line.first == 32 || line.first == 9
+            fieldBytes = continuation ? fieldBytes + line.count : line.count
+            guard fieldBytes <= maxHeaderFieldBytes else {
+                throw CMSError(.mimeHeadersTooLarge, "a MIME header field exceeds \(maxHeaderFieldBytes / 1024) KiB")
+            }
             guard let text = String(validating: line, as: UTF8.self) else {
                 throw CMSError(.mimeMalformed, "a MIME header is not valid text")
             }
-            if text.first == " " || text.first == "\t" {
+            if continuation {
                 guard !headers.isEmpty else { throw CMSError(.mimeMalformed, "a MIME header continues nothing") }
                 headers[headers.count - 1].1 += " " + text.trimmingCharacters(in: .whitespaces)
                 continue
             }
             guard let colon = text.firstIndex(of: ":") else {
                 throw CMSError(.mimeMalformed, "a MIME header line has no colon")
+            }
+            guard headers.count < maxHeaderFields else {
+                throw CMSError(.mimeHeadersTooLarge, "the MIME entity has more than \(maxHeaderFields) header fields")
             }
             headers.append((String(text[..<colon]), text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
         }
@@ -66,7 +93,7 @@ struct MIMEEntity {
     }
 
     /// The body with its Content-Transfer-Encoding removed (base64, 7bit, 8bit, binary).
-    func decodedBody() throws -> [UInt8] {
+    package func decodedBody() throws -> [UInt8] {
         switch (header("Content-Transfer-Encoding") ?? "7bit").lowercased() {
         case "base64":
             guard let data = Data(base64Encoded: Data(body), options: .ignoreUnknownCharacters) else {
@@ -81,7 +108,7 @@ struct MIMEEntity {
     }
 
     /// multipart/signed: the first part's exact bytes (what was signed) and the signature part.
-    func splitSigned() throws -> (content: ArraySlice<UInt8>, signature: MIMEEntity) {
+    package func splitSigned() throws -> (content: ArraySlice<UInt8>, signature: MIMEEntity) {
         guard let boundary = contentTypeParameter("boundary"), !boundary.isEmpty else {
             throw CMSError(.mimeMalformed, "multipart/signed without a boundary")
         }

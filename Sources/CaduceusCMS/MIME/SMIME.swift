@@ -148,7 +148,7 @@ public enum SMIME {
     }
 
     /// CMS bytes from DER, PEM (`CMS`/`PKCS7`) or an application/pkcs7-mime entity.
-    static func cmsBytes(_ message: ArraySlice<UInt8>, expecting types: [String]) throws -> ArraySlice<UInt8> {
+    package static func cmsBytes(_ message: ArraySlice<UInt8>, expecting types: [String]) throws -> ArraySlice<UInt8> {
         try requireNonEmpty(message)
         if isDER(message) { return message }
         if message.starts(with: Array("-----BEGIN".utf8)) {

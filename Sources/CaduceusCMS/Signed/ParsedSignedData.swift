@@ -4,7 +4,7 @@ import Foundation
 import CaduceusPKI
 
 /// A SignedData read from DER or BER (OpenSSL streams indefinite-length BER), with the exact bytes signatures cover.
-struct ParsedSignedData {
+package struct ParsedSignedData {
     struct SignedAttributes {
         let setEncoding: [UInt8]
         let contentType: ASN1ObjectIdentifier?
@@ -27,7 +27,7 @@ struct ParsedSignedData {
     let weakCertificateCount: Int
     let signerInfos: [SignerInfo]
 
-    init(_ bytes: ArraySlice<UInt8>) throws {
+    package init(_ bytes: ArraySlice<UInt8>) throws {
         do {
             let root = try BER.parse(bytes)
             let contentInfo = try root.children()

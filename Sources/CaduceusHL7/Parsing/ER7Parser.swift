@@ -44,6 +44,10 @@ struct ER7Parser {
         var end = 4
         while end < bytes.count, bytes[end] != fieldSeparator, bytes[end] != 0x0D, bytes[end] != 0x0A { end += 1 }
         let delimiters = try HL7Delimiters(field: fieldSeparator, encodingCharacters: bytes[4..<end])
+        // A message shorter than the value limit cannot break it (each value but the first needs a delimiter byte).
+        if bytes.count > options.maxValues, Self.countDelimiters(bytes, delimiters) > options.maxValues {
+            throw HL7Error(.limitExceeded, "the message holds more values (fields, repetitions, components, subcomponents) than the limit")
+        }
         let characterSet = try HL7CharacterSet(msh18: Self.msh18(bytes, delimiters))
         let utf8 = hasHigh ? try characterSet.toUTF8(bytes) : bytes  // 7-bit input is the same in all three
         let segments = try utf8.withUnsafeBufferPointer { buffer throws(HL7Error) in
@@ -243,6 +247,17 @@ extension ER7Parser {
         find(byte, buffer, from: 0) < buffer.count
     }
 
+    /// How many field, repetition, component and subcomponent separators `bytes` holds.
+    static func countDelimiters(_ bytes: [UInt8], _ d: HL7Delimiters) -> Int {
+        var isDelimiter = [Bool](repeating: false, count: 256)
+        for b in [d.field, d.repetition, d.component, d.subcomponent] { isDelimiter[Int(b)] = true }
+        return isDelimiter.withUnsafeBufferPointer { table in
+            var n = 0
+            for b in bytes where table[Int(b)] { n += 1 }
+            return n
+        }
+    }
+
     @inline(__always) static func count(_ byte: UInt8, in buffer: UnsafeBufferPointer<UInt8>) -> Int {
         var n = 0
         for b in buffer where b == byte { n += 1 }
@@ -250,20 +265,40 @@ extension ER7Parser {
     }
 }
 
-/// How many segments of each id were seen: a short list (messages have few distinct ids), cheaper than hashing.
+/// How many segments of each id were seen: a short list while there are few distinct ids (messages have few; it is
+/// cheaper than hashing), a dictionary past ``listLimit`` (a hostile message can hold thousands of distinct ids, and
+/// searching the list for each segment made that quadratic).
 struct SegmentCounts {
+    static let listLimit = 32
     var ids: [String] = []
     var counts: [Int] = []
+    var table: [String: Int]?
 
     mutating func next(_ id: String) -> Int {
+        if table != nil {
+            let n = table![id, default: 0] + 1
+            table![id] = n
+            return n
+        }
         if let i = ids.firstIndex(of: id) {
             counts[i] += 1
             return counts[i]
+        }
+        if ids.count >= Self.listLimit {
+            var t = Dictionary(uniqueKeysWithValues: zip(ids, counts))
+            t[id] = 1
+            table = t
+            ids = []
+            counts = []
+            return 1
         }
         ids.append(id)
         counts.append(1)
         return 1
     }
 
-    func count(of id: String) -> Int { ids.firstIndex(of: id).map { counts[$0] } ?? 0 }
+    func count(of id: String) -> Int {
+        if let table { return table[id] ?? 0 }
+        return ids.firstIndex(of: id).map { counts[$0] } ?? 0
+    }
 }

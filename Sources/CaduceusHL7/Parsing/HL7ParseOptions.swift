@@ -20,6 +20,11 @@ public struct HL7ParseOptions: Sendable, Hashable {
     public var maxComponents: Int = 1_000
     /// Largest message in bytes. Default 64 MiB.
     public var maxBytes: Int = 64 << 20
+    /// Most values in the whole message — fields, repetitions, components and subcomponents together, counted as the
+    /// delimiters that separate them. Each value costs memory in the tree (16 to 24 bytes even when empty), so this
+    /// bounds the tree whatever the per-level limits above allow together (10,000 segments × 1,000 fields × …): 16 MiB
+    /// of `~` would otherwise be 16 million repetitions, some 400 MB. Default 1,000,000.
+    public var maxValues: Int = 1_000_000
 
     /// Strict defaults.
     public static let strict = HL7ParseOptions()

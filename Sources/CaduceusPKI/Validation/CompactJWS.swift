@@ -60,14 +60,29 @@ public enum CompactJWS {
         return try sign(e.encode(value), type: type, by: credential)
     }
 
-    /// Verifies structure, algorithm (ES256 or PS256, never `none`), the signature with the `x5c` leaf and the leaf's
-    /// chain (federation root, validity at `now`, CRLs). Refusal codes are prefixed with `domain`.
-    public static func verify(_ token: String, domain: String, validator: ChainValidator, now: Date) async throws(Refusal) -> Verified {
+    /// A token split and decoded, not yet verified: what ``parse(_:domain:)`` returns.
+    package struct Parsed {
+        package let algorithm: String
+        package let type: String
+        package let payload: Data
+        package let signature: Data
+        package let chain: [Certificate]
+        /// The bytes the signature covers (`header.payload`, as sent).
+        package let signingInput: Data
+    }
+
+    /// The parse step of ``verify(_:domain:validator:now:)``: three base64url parts, a JSON header with `alg` and a
+    /// non-empty `x5c` of DER certificates, and an accepted algorithm. Nothing is verified. Refusals are
+    /// `<domain>.malformed`.
+    package static func parse(_ token: String, domain: String) throws(Refusal) -> Parsed {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let headerData = unbase64url(parts[0]), let payload = unbase64url(parts[1]), let signature = unbase64url(parts[2]),
               let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any], let alg = header["alg"] as? String,
               let x5c = header["x5c"] as? [String], !x5c.isEmpty
         else { throw Refusal(code: domain + ".malformed", message: "not a compact JWS with x5c") }
+        guard alg == "ES256" || alg == "PS256" else {
+            throw Refusal(code: domain + ".malformed", message: "only ES256 and PS256 are accepted (never none)")
+        }
         let chain: [Certificate]
         do {
             chain = try x5c.map { b64 in
@@ -77,17 +92,25 @@ public enum CompactJWS {
         } catch {
             throw Refusal(code: domain + ".malformed", message: "x5c does not hold certificates")
         }
-        let input = Data((parts[0] + "." + parts[1]).utf8)
+        return Parsed(
+            algorithm: alg, type: header["typ"] as? String ?? "", payload: payload, signature: signature, chain: chain,
+            signingInput: Data((parts[0] + "." + parts[1]).utf8))
+    }
+
+    /// Verifies structure, algorithm (ES256 or PS256, never `none`), the signature with the `x5c` leaf and the leaf's
+    /// chain (federation root, validity at `now`, CRLs). Refusal codes are prefixed with `domain`.
+    public static func verify(_ token: String, domain: String, validator: ChainValidator, now: Date) async throws(Refusal) -> Verified {
+        let parsed = try parse(token, domain: domain)
+        let chain = parsed.chain
+        let input = parsed.signingInput
         let valid: Bool
-        switch alg {
+        switch parsed.algorithm {
         case "ES256":
-            guard let key = P256.Signing.PublicKey(chain[0].publicKey), let sig = try? P256.Signing.ECDSASignature(rawRepresentation: signature) else { valid = false; break }
+            guard let key = P256.Signing.PublicKey(chain[0].publicKey), let sig = try? P256.Signing.ECDSASignature(rawRepresentation: parsed.signature) else { valid = false; break }
             valid = key.isValidSignature(sig, for: input)
-        case "PS256":
+        default:  // PS256: parse accepts no other
             guard let key = _RSA.Signing.PublicKey(chain[0].publicKey) else { valid = false; break }
-            valid = key.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: signature), for: input, padding: .PSS)
-        default:
-            throw Refusal(code: domain + ".malformed", message: "only ES256 and PS256 are accepted (never none)")
+            valid = key.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: parsed.signature), for: input, padding: .PSS)
         }
         guard valid else { throw Refusal(code: domain + ".bad-signature", message: "the signature does not verify") }
         let verdict = await validator.validate(chain[0], intermediates: Array(chain.dropFirst()), usage: .any, validityTime: now, now: now)
@@ -96,7 +119,7 @@ public enum CompactJWS {
         case .rejected(let e):
             throw Refusal(code: e.kind == .revoked ? domain + ".revoked" : domain + ".untrusted-issuer", message: "the signer's certificate is not valid in this federation")
         }
-        return Verified(payload: payload, type: header["typ"] as? String ?? "", chain: chain)
+        return Verified(payload: parsed.payload, type: parsed.type, chain: chain)
     }
 
     static func base64url(_ d: Data) -> String {
