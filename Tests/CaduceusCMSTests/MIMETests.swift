@@ -54,3 +54,64 @@ struct MIMETests {
         }
     }
 }
+
+/// The header block of an S/MIME entity is bounded before anything is decoded or decrypted (issue 11: a 64 MiB
+/// entity of tiny header lines had cost 640 MB).
+@Suite("S/MIME header limits")
+struct MIMEHeaderLimitTests {
+    static let tail = "Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\nContent-Transfer-Encoding: base64\r\n\r\nMAA=\r\n"
+
+    static func code(_ text: [UInt8]) -> String? {
+        do {
+            _ = try MIMEEntity.parse(text[...])
+            return nil
+        } catch let error as CMSError {
+            return error.code
+        } catch {
+            return "other"
+        }
+    }
+
+    @Test("at the limits an entity is read; one field, one byte or one line more is cms.mime-headers-too-large")
+    func limits() {
+        let fields = MIMEEntity.maxHeaderFields
+        let atLimit = String(repeating: "X: y\r\n", count: fields - 1) + Self.tail.replacingOccurrences(of: "Content-Transfer-Encoding: base64\r\n", with: "")
+        #expect(Self.code(Array(atLimit.utf8)) == nil)
+        let over = String(repeating: "X: y\r\n", count: fields) + Self.tail
+        #expect(Self.code(Array(over.utf8)) == "cms.mime-headers-too-large")
+
+        let name = "X-Long: "
+        let longest = name + String(repeating: "a", count: MIMEEntity.maxHeaderFieldBytes - name.utf8.count)
+        #expect(Self.code(Array((longest + "\r\n" + Self.tail).utf8)) == nil)
+        #expect(Self.code(Array((longest + "a\r\n" + Self.tail).utf8)) == "cms.mime-headers-too-large")
+
+        // Folding does not escape the field limit: continuation lines count toward their field.
+        let folded = "X-Folded: a\r\n" + String(repeating: " " + String(repeating: "b", count: 1000) + "\r\n", count: 9) + Self.tail
+        #expect(Self.code(Array(folded.utf8)) == "cms.mime-headers-too-large")
+
+        // Nor do many fields under both other limits escape the block limit; a block with no line end at all is
+        // refused after 64 KiB, however long the input.
+        let wide = (0..<90).map { "X-\($0): " + String(repeating: "c", count: 800) + "\r\n" }.joined() + Self.tail
+        #expect(Self.code(Array(wide.utf8)) == "cms.mime-headers-too-large")
+        #expect(Self.code([UInt8](repeating: 0x41, count: 1 << 20)) == "cms.mime-headers-too-large")
+        #expect(Self.code(Array("X: no line end".utf8)) == "cms.mime-malformed")
+    }
+
+    @Test("decrypt and verify refuse an oversized header block with the header code, naming the rule and no content")
+    func refusedBeforeDecryption() async throws {
+        let pki = try TestPKI()
+        let card = try pki.credential(.person(email: "limits@hospital-a.test"), name: "Limits")
+        let hostile = Array((String(repeating: "X-Secret-4711: y\r\n", count: 5_000) + Self.tail).utf8)
+        do {
+            _ = try SMIME.decrypt(hostile[...], credential: card)
+            Issue.record("accepted")
+        } catch let error as CMSError {
+            #expect(error.code == "cms.mime-headers-too-large")
+            #expect(error.message.contains("100 header fields"))
+            #expect(!error.message.contains("4711"))
+        }
+        await #expect(throws: CMSError(.mimeHeadersTooLarge, "")) {
+            try await SMIME.verify(hostile[...], validator: pki.validator(), now: Date())
+        }
+    }
+}

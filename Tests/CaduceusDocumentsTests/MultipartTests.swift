@@ -74,3 +74,48 @@ struct MultipartTests {
 }
 
 func sha256(_ bytes: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: bytes)) }
+
+/// The header blocks of a payload and of each part are bounded as they are read (issue 11).
+@Suite("Multipart header limits")
+struct MultipartHeaderLimitTests {
+    static func payload(partHeaders: String) -> [UInt8] {
+        Array("Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\(partHeaders)\r\nbody\r\n--b--\r\n".utf8)
+    }
+
+    static func code(_ bytes: [UInt8]) -> String? {
+        do {
+            _ = try Multipart.decode(bytes)
+            return nil
+        } catch {
+            return error.code
+        }
+    }
+
+    @Test("fields, field size and block size are capped with documents.too-large; at the limits a part is read")
+    func limits() {
+        #expect(Self.code(Self.payload(partHeaders: String(repeating: "X: y\r\n", count: Multipart.maxHeaderFields))) == nil)
+        #expect(Self.code(Self.payload(partHeaders: String(repeating: "X: y\r\n", count: Multipart.maxHeaderFields + 1))) == "documents.too-large")
+        let longest = "X: " + String(repeating: "a", count: Multipart.maxHeaderFieldBytes - 3)
+        #expect(Self.code(Self.payload(partHeaders: longest + "\r\n")) == nil)
+        #expect(Self.code(Self.payload(partHeaders: longest + "a\r\n")) == "documents.too-large")
+        let folded = "X: a\r\n" + String(repeating: " " + String(repeating: "b", count: 1000) + "\r\n", count: 9)
+        #expect(Self.code(Self.payload(partHeaders: folded)) == "documents.too-large")
+        let wide = (0..<90).map { "X-\($0): " + String(repeating: "c", count: 800) + "\r\n" }.joined()
+        #expect(Self.code(Self.payload(partHeaders: wide)) == "documents.too-large")
+        // The entity's own header block too, and one that never ends is refused after 64 KiB.
+        let entity = Array((String(repeating: "X: y\r\n", count: 200) + "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b--\r\n").utf8)
+        #expect(Self.code(entity) == "documents.too-large")
+        #expect(Self.code([UInt8](repeating: 0x41, count: 1 << 20)) == "documents.too-large")
+    }
+
+    @Test("the refusal names the rule and carries no header content")
+    func message() {
+        do {
+            _ = try Multipart.decode(Self.payload(partHeaders: String(repeating: "X-Patient: JANE DOE\r\n", count: 500)))
+            Issue.record("accepted")
+        } catch {
+            #expect(error.message.contains("100 fields"))
+            #expect(!error.message.contains("JANE"))
+        }
+    }
+}
