@@ -78,6 +78,7 @@ public struct NodeConfiguration: Sendable {
 public struct ConfigurationError: CaduceusError {
     public let code = "config.invalid"
     public let message: String
+    public var category: ErrorCategory { .client }
     public init(_ message: String) { self.message = message }
 }
 

@@ -14,6 +14,8 @@ public enum AtomicFile {
     /// An I/O failure while writing durably. Carries the failing step and errno, never file content.
     public struct WriteError: CaduceusError {
         public let code = "io.write-failed"
+        /// A local write failed: this node's failure.
+        public var category: ErrorCategory { .internal }
         public let message: String
     }
 

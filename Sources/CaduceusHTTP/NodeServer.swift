@@ -2,7 +2,7 @@ public import CaduceusExchange
 public import CaduceusPKI
 public import Hummingbird
 public import Logging
-import CaduceusCore
+public import CaduceusCore
 import CaduceusDocuments
 import CaduceusStorage
 import CaduceusTLS
@@ -132,32 +132,24 @@ public enum NodeServer {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    /// The HTTP status for an error code (the mapping lives here, STYLE §3).
-    public static func status(for code: String) -> HTTPResponse.Status {
-        switch code {
-        case "exchange.decryption-failed", "exchange.bad-request", "exchange.misdirected", "documents.malformed-payload",
-             "exchange.weak-algorithm": return .badRequest
-        case "exchange.signer-rejected", "exchange.forbidden", "exchange.peer-mismatch": return .forbidden
-        case "exchange.replayed": return .conflict
-        case "assertion.expired", "assertion.not-yet-valid", "assertion.idle", "assertion.revoked", "assertion.malformed",
-             "assertion.bad-signature", "assertion.untrusted-issuer", "assertion.wrong-audience", "assertion.replayed":
-            return .unauthorized
-        case "exchange.unknown-node", "exchange.unknown-patient", "documents.not-found", "storage.not-found": return .notFound
-        case "exchange.wrong-role": return .misdirectedRequest
-        case "documents.duplicate-unique-id", "documents.invalid-transition": return .conflict
-        case "documents.too-large": return .contentTooLarge
-        case "exchange.peer-unavailable": return .badGateway
-        default:
-            if code.hasPrefix("documents.") || code.hasPrefix("cda.") || code.hasPrefix("dicom.") { return .unprocessableContent }
-            if code.hasPrefix("storage.") { return .internalServerError }
-            // A peer's error passed on keeps its own meaning.
-            return .badGateway
+    /// The HTTP status for an error's category (the mapping lives here, STYLE §3), exhaustive: a client's mistake is
+    /// never a 502, and a peer's failure passed on keeps the category the peer gave it.
+    public static func status(for category: ErrorCategory) -> HTTPResponse.Status {
+        switch category {
+        case .client: return .badRequest
+        case .unauthenticated: return .unauthorized
+        case .forbidden: return .forbidden
+        case .notFound: return .notFound
+        case .conflict: return .conflict
+        case .tooLarge: return .contentTooLarge
+        case .upstream: return .badGateway
+        case .internal: return .internalServerError
         }
     }
 
     static func error(_ e: any CaduceusError) -> Response {
-        let body = (try? JSONSerialization.data(withJSONObject: ["code": e.code, "message": e.message], options: [.sortedKeys])) ?? Data()
-        return json(status(for: e.code), Array(body))
+        let body = (try? JSONSerialization.data(withJSONObject: ["code": e.code, "message": e.message, "category": e.category.rawValue], options: [.sortedKeys])) ?? Data()
+        return json(status(for: e.category), Array(body))
     }
 }
 

@@ -50,7 +50,7 @@ public struct PeerClient: PeerTransport {
     static func check(_ status: Int, _ body: [UInt8]) throws -> [UInt8] {
         if status == 200 { return body }
         if let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: String], let code = object["code"], let message = object["message"] {
-            throw RemoteError(code: code, message: message)
+            throw RemoteError(code: code, message: message, category: object["category"].flatMap(ErrorCategory.init(rawValue:)) ?? .upstream)
         }
         throw ExchangeError(.peerUnavailable, "the peer answered HTTP \(status) without a coded error")
     }

@@ -133,6 +133,8 @@ public struct PolicySet: Sendable, Hashable, Codable {
 public struct PolicyError: CaduceusError {
     public let code: String
     public let message: String
+    /// A policy or consent statement that breaks a rule: the client's (or the administrator's) mistake.
+    public var category: ErrorCategory { .client }
     public init(_ code: String, _ message: String) {
         self.code = code
         self.message = message

@@ -9,7 +9,12 @@ public struct StorageError: CodedError {
     public struct Code: ErrorCode {
         /// The code as text.
         public let rawValue: String
-        init(_ rawValue: String) { self.rawValue = rawValue }
+        /// The category: this node's failure, unless the row is missing or clashes.
+        public let category: ErrorCategory
+        init(_ rawValue: String, _ category: ErrorCategory = .internal) {
+            self.rawValue = rawValue
+            self.category = category
+        }
         /// A stored value could not be decrypted: wrong node key or altered data. Deliberately uninformative.
         public static let decryptionFailed = Code("storage.decryption-failed")
         /// The node key file is missing, unreadable or not 32 bytes.
@@ -17,9 +22,9 @@ public struct StorageError: CodedError {
         /// The database could not be opened, migrated or written.
         public static let database = Code("storage.database")
         /// A row that must exist does not.
-        public static let notFound = Code("storage.not-found")
+        public static let notFound = Code("storage.not-found", .notFound)
         /// A row with this key exists already.
-        public static let conflict = Code("storage.conflict")
+        public static let conflict = Code("storage.conflict", .conflict)
     }
     /// What went wrong.
     public let kind: Code

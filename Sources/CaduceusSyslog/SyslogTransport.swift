@@ -106,6 +106,7 @@ public enum SyslogClient {
     public struct Unreachable: CaduceusError {
         public var code: String { "syslog.unreachable" }
         public var message: String { "the audit repository could not be reached" }
+        public var category: ErrorCategory { .upstream }
     }
 
     /// Connects, writes every message framed, and closes (TLS close_notify after the last byte).

@@ -12,6 +12,7 @@ import Glibc
 struct CLIError: CaduceusError {
     let code: String
     let message: String
+    var category: ErrorCategory { code == "cli.io" ? .internal : .client }
     static func io(_ message: String) -> CLIError { CLIError(code: "cli.io", message: message) }
     static func usage(_ message: String) -> CLIError { CLIError(code: "cli.usage", message: message) }
 }

@@ -22,6 +22,9 @@ public enum CompactJWS {
 
     /// Why a JWS was refused; `code` is `<domain>.malformed`, `.bad-signature`, `.untrusted-issuer` or `.revoked`.
     public struct Refusal: CaduceusError, Hashable {
+        /// A refused sign-in assertion means the person is not authenticated; any other refused statement is the
+        /// client's mistake.
+        public var category: ErrorCategory { code.hasPrefix("assertion.") ? .unauthenticated : .client }
         public let code: String
         public let message: String
         public init(code: String, message: String) {
