@@ -22,6 +22,14 @@ struct ConfigurationCLITests {
         #expect(notJSON.status == 1 && notJSON.stderr.contains("config.invalid"), "\(notJSON.stderr)")
         let otherID = try serve(#"{"node": {"id": "node.other"}}"#)
         #expect(otherID.status == 1 && otherID.stderr.contains("config.invalid") && otherID.stderr.contains("node.id"), "\(otherID.stderr)")
+        // MLLP: plain TCP only when asked for by name; limits that would deny service are refused.
+        let mllp = ["serve", "--data", data, "--https", "127.0.0.1:0", "--mllp", "127.0.0.1:0", "--domain", "1.2.3"]
+        let plain = try CaduceusBinary.run(mllp)
+        #expect(plain.status == 1 && plain.stderr.contains("--insecure-plain-mllp"), "\(plain.stderr)")
+        let zeroCap = try CaduceusBinary.run(mllp + ["--insecure-plain-mllp", "--max-message-bytes", "0"])
+        #expect(zeroCap.status == 1 && zeroCap.stderr.contains("--max-message-bytes"), "\(zeroCap.stderr)")
+        let endless = try CaduceusBinary.run(mllp + ["--insecure-plain-mllp", "--idle-timeout", "0"])
+        #expect(endless.status == 1 && endless.stderr.contains("--idle-timeout"), "\(endless.stderr)")
     }
 
     @Test("audit: a held file that is no checkpoint, a report without a patient, a directory that is no node")

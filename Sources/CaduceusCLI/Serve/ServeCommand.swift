@@ -173,6 +173,9 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = MLLPServerConfiguration()
         configuration.host = host
         configuration.port = port
+        // Limits an operator mistypes would turn into a denial of service (a 0-byte cap, an idle timeout of days).
+        guard (1 << 10)...(256 << 20) ~= maxMessageBytes else { throw CLIError.usage("--max-message-bytes must be between 1 KiB and 256 MiB") }
+        guard (1...3600) ~= idleTimeout else { throw CLIError.usage("--idle-timeout must be between 1 and 3600 seconds") }
         configuration.maxMessageBytes = maxMessageBytes
         configuration.idleTimeout = .seconds(idleTimeout)
         if let tlsCert, let tlsKey, let tlsCa {
