@@ -1,10 +1,14 @@
+public import CaduceusPKI
+public import CaduceusStorage
+public import CaduceusDocuments
+public import CaduceusCore
+public import X509
+import CaduceusCMS
 import CaduceusAudit
-import CaduceusDocuments
-import CaduceusPatientIndex
-import CaduceusPKI
-import CaduceusPolicy
-import CaduceusStorage
+public import CaduceusPolicy
+public import CaduceusPatientIndex
 import Foundation
+import Synchronization
 
 // Consent (BPPC in spirit). A consent statement is a compact JWS signed by the card of the person making it: the
 // patient for themselves, or staff in a role the policy names as a consent recorder (a paper consent at
@@ -13,80 +17,78 @@ import Foundation
 // on file with every registry answer, so the node deciding on a request anywhere in the federation weighs the consent
 // as it stands at that moment.
 
-extension ExchangeNode {
+/// Consent (BPPC in spirit): statements signed by the patient's (or a recorder's) card, verified and recorded by the regional consent registry, returned with every registry answer.
+struct ConsentService: Sendable {
+    /// What every service of the node shares.
+    let core: NodeCore
+
     /// How far a statement's `issuedAt` may be from the registry's clock (a stale statement is not replayed later).
     static let statementWindow: TimeInterval = 3600
 
-    // MARK: - Users
 
     /// `user.consent`: checks the statement is the requester's own, then records it at the regional registry.
     func userConsent(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
-        _ = try await authorize(o, allowPatients: true)
+        _ = try await core.authorize(o, allowPatients: true)
         let request = try o.message.decodeBody(ConsentStatement.self)
-        let verified = try await CompactJWS.verify(request.statement, domain: "consent", validator: validatorSource(), now: clock.now())
+        let verified = try await CompactJWS.verify(request.statement, domain: "consent", validator: core.validatorSource(), now: core.clock.now())
         guard verified.signer?.commonName == o.identity.commonName else {
             throw ExchangeError(.forbidden, "a consent statement must be signed by the person sending it")
         }
-        try await keep(o)
+        try await core.keep(o)
         let record: ConsentRecord
-        if configuration.roles.contains(.regional) {
-            record = try await recordConsent(verified, statement: request.statement, madeAt: id)
+        if core.configuration.roles.contains(.regional) {
+            record = try await recordConsent(verified, statement: request.statement, madeAt: core.id)
         } else {
-            let opened = try await call(.registerConsent, to: configuration.regionalNode, body: request)
-            try await keep(opened)
+            let opened = try await core.call(.registerConsent, to: core.configuration.regionalNode, body: request)
+            try await core.keep(opened)
             record = try opened.message.decodeBody(ConsentRecord.self)
             AuditNotes.current?.add(.patient(record.patientId))
         }
-        return try reply(o, record)
+        return try core.reply(o, record)
     }
 
     /// `user.consents`: a patient reads their own consents (with the signed statements); staff who record consents
     /// read any patient's, staff permitted to search patients read the summaries.
     func userConsents(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
-        let claims = try await authorize(o, allowPatients: true)
+        let claims = try await core.authorize(o, allowPatients: true)
         var query = try o.message.decodeBody(ConsentQuery.self)
         AuditNotes.current?.patient(query.patient)
         if try requireOwnRecord(o, query.patient, or: nil) {
             query.statements = true
-        } else if policy.policy.consentRecorders?.contains(claims.role) == true {
+        } else if core.policy.policy.consentRecorders?.contains(claims.role) == true {
             query.statements = true
         } else {
-            guard decide(claims, Confidentiality.U.rawValue).isPermit else {
+            guard core.decide(claims, Confidentiality.U.rawValue).isPermit else {
                 throw ExchangeError(.forbidden, "the policy does not permit this role and purpose to read consents")
             }
             query.statements = false
         }
-        return try reply(o, try await consentsAtRegion(query))
+        return try core.reply(o, try await consentsAtRegion(query))
     }
 
     /// A patient's consents from the regional registry (this node's own when it is the regional node).
     public func consentsAtRegion(_ query: ConsentQuery) async throws -> ConsentsResponse {
-        if configuration.roles.contains(.regional) { return try await localConsents(query) }
-        let opened = try await call(.queryConsents, to: configuration.regionalNode, body: query)
+        if core.configuration.roles.contains(.regional) { return try await localConsents(query) }
+        let opened = try await core.call(.queryConsents, to: core.configuration.regionalNode, body: query)
         return try opened.message.decodeBody(ConsentsResponse.self)
     }
 
-    // MARK: - Regional: consent registry
 
     func registerConsent(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
-        try require(.regional)
-        try requireNode(o)
         let request = try o.message.decodeBody(ConsentStatement.self)
-        let verified = try await CompactJWS.verify(request.statement, domain: "consent", validator: validatorSource(), now: clock.now())
+        let verified = try await CompactJWS.verify(request.statement, domain: "consent", validator: core.validatorSource(), now: core.clock.now())
         let record = try await recordConsent(verified, statement: request.statement, madeAt: o.identity.commonName)
-        return try reply(o, record)
+        return try core.reply(o, record)
     }
 
     func queryConsents(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
-        try require(.regional)
-        try requireNode(o)
-        return try reply(o, try await localConsents(o.message.decodeBody(ConsentQuery.self)))
+        return try core.reply(o, try await localConsents(o.message.decodeBody(ConsentQuery.self)))
     }
 
     func localConsents(_ query: ConsentQuery) async throws -> ConsentsResponse {
-        let global = try globalPatient(query.patient)
+        let global = try core.regionalMPIService.globalPatient(query.patient)
         AuditNotes.current?.patient(global)
-        let records = try await store.read { r in try r.consents(patientId: global.description) }
+        let records = try await core.store.read { r in try r.consents(patientId: global.description) }
         return ConsentsResponse(patientId: global, consents: query.statements ? records : records.map(\.summary))
     }
 
@@ -94,8 +96,8 @@ extension ExchangeNode {
     /// (the caller verified signature, chain and revocation: once per statement); returns the record as it now stands. The audit trail gets a Security Alert "object security
     /// attributes changed" beside the operation's event.
     func recordConsent(_ verified: CompactJWS.Verified, statement: String, madeAt node: String) async throws -> ConsentRecord {
-        _ = try regionalMPI()
-        let now = clock.now()
+        _ = try core.regionalMPIService.regionalMPI()
+        let now = core.clock.now()
         guard let signer = verified.signer, signer.kind == .person || signer.kind == .patient else {
             throw ExchangeError(.forbidden, "a consent statement is signed by a patient's or a staff member's card")
         }
@@ -108,11 +110,11 @@ extension ExchangeNode {
             }
             try directive.validate()
             try requireFresh(directive.issuedAt, now: now)
-            let global = try globalPatient(try patientIdentifier(directive.patient))
+            let global = try core.regionalMPIService.globalPatient(try patientIdentifier(directive.patient))
             AuditNotes.current?.patient(global)
             try authorizeConsentSigner(signer, for: global)
             let record = ConsentRecord(directive: directive, patientId: global.description, signedBy: signer.commonName, recordedAt: node, recordedTime: now, statement: statement)
-            try await store.write { tx in try tx.saveConsent(record) }
+            try await core.store.write { tx in try tx.saveConsent(record) }
             AuditNotes.current?.alert(.objectSecurityAttributesChanged)
             return record
         case ConsentStatement.revocationType:
@@ -120,11 +122,11 @@ extension ExchangeNode {
                 throw PolicyError.invalidConsent("the statement does not carry a consent revocation")
             }
             try requireFresh(revocation.issuedAt, now: now)
-            let global = try globalPatient(try patientIdentifier(revocation.patient))
+            let global = try core.regionalMPIService.globalPatient(try patientIdentifier(revocation.patient))
             AuditNotes.current?.patient(global)
             try authorizeConsentSigner(signer, for: global)
             let signedBy = signer.commonName
-            let record = try await store.write { tx -> ConsentRecord? in
+            let record = try await core.store.write { tx -> ConsentRecord? in
                 guard let existing = try tx.consent(id: revocation.consentId), existing.patientId == global.description else { return nil }
                 _ = try tx.revokeConsent(id: revocation.consentId, at: now, by: signedBy, statement: statement)
                 return try tx.consent(id: revocation.consentId)
@@ -175,11 +177,11 @@ extension ExchangeNode {
     func authorizeConsentSigner(_ signer: FederationIdentity, for global: PatientIdentifier) throws {
         switch signer.kind {
         case .patient:
-            guard let own = patientIdentity(of: signer), (try? globalPatient(own)) == global else {
+            guard let own = patientIdentity(of: signer), (try? core.regionalMPIService.globalPatient(own)) == global else {
                 throw ExchangeError(.forbidden, "a patient states consent only for themselves")
             }
         case .person:
-            guard let role = signer.role, policy.policy.consentRecorders?.contains(role) == true else {
+            guard let role = signer.role, core.policy.policy.consentRecorders?.contains(role) == true else {
                 throw ExchangeError(.forbidden, "this functional role may not record a consent on a patient's behalf")
             }
         default:
@@ -189,5 +191,6 @@ extension ExchangeNode {
 }
 
 extension PolicyError {
+
     static func invalidConsent(_ message: String) -> PolicyError { PolicyError("consent.invalid", message) }
 }

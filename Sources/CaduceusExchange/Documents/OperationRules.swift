@@ -1,0 +1,39 @@
+public import CaduceusPKI
+
+/// Who may call an operation, and which role the answering node must play: the gate's "authorise" step for the
+/// caller's kind, checked before any handler runs (the handler then decides on the request itself: the policy, the
+/// consent, the namespace). One table, so a new operation cannot forget it: the switch is exhaustive.
+public struct OperationRule: Sendable, Equatable {
+    /// The certificate kinds that may sign the request.
+    public let callers: Set<FederationIdentity.Kind>
+    /// The role this node must play to answer; nil: any node answers.
+    public let role: NodeRole?
+    /// Whether the request must carry a sign-in assertion (a person acting; checked by the handler's `authorize`).
+    public let signedIn: Bool
+}
+
+extension ExchangeOperation {
+    /// The rule of this operation.
+    public var rule: OperationRule {
+        let node: Set<FederationIdentity.Kind> = [.node], staff: Set<FederationIdentity.Kind> = [.person]
+        let people: Set<FederationIdentity.Kind> = [.person, .patient]
+        switch self {
+        case .registerIdentity, .findPatients, .registerSubmission, .query, .registerConsent, .queryConsents, .auditPosition, .accessReport:
+            return OperationRule(callers: node, role: .regional, signedIn: false)
+        case .retrieve, .transfer:
+            return OperationRule(callers: node, role: .hospital, signedIn: false)
+        case .publishNode:
+            return OperationRule(callers: node, role: .global, signedIn: false)
+        case .revokeSession, .accessEvents:
+            return OperationRule(callers: node, role: nil, signedIn: false)
+        case .submit, .userTransfer:
+            return OperationRule(callers: staff, role: .hospital, signedIn: true)
+        case .userQuery, .userRetrieve, .userFindPatients, .userEmergencies, .userEmergencyReview:
+            return OperationRule(callers: staff, role: nil, signedIn: true)
+        case .signIn:
+            return OperationRule(callers: people, role: nil, signedIn: false)
+        case .signOut, .userConsent, .userConsents, .userAccessReport:
+            return OperationRule(callers: people, role: nil, signedIn: true)
+        }
+    }
+}

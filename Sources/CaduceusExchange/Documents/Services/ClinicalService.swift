@@ -1,0 +1,127 @@
+public import CaduceusPKI
+public import CaduceusStorage
+public import CaduceusDocuments
+public import CaduceusCore
+public import X509
+import CaduceusCMS
+import CaduceusAudit
+public import CaduceusPolicy
+public import CaduceusPatientIndex
+import Foundation
+import Synchronization
+
+/// Users' document operations through their node: provide-and-register, queries filtered by the policy, patient search, cross-node retrieve.
+struct ClinicalService: Sendable {
+    /// What every service of the node shares.
+    let core: NodeCore
+
+    func submit(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        let claims = try await core.authorize(o)
+        let request = try o.message.decodeBody(SubmitRequest.self)
+        AuditNotes.current?.patient(request.patient)
+        guard !o.message.documents.isEmpty else { throw DocumentsError(.invalidMetadata, "a submission carries at least one document") }
+        guard request.replaces == nil || o.message.documents.count == 1 else {
+            throw DocumentsError(.invalidMetadata, "a replacement submits exactly one document")
+        }
+        var docs: [(DocumentEntry, [UInt8])] = []
+        for part in o.message.documents {
+            let entry = try DocumentMetadata.entry(for: part.body, mimeType: part.mediaType, sourcePatient: request.patient, repositoryId: core.id, confidentiality: request.confidentiality, replaces: request.replaces, now: core.clock.now())
+            docs.append((entry, part.body))
+        }
+        AuditNotes.current?.documents(docs.map(\.0.uniqueId))
+        // Filing at the author's own node discloses nothing: role, purpose and confidentiality decide.
+        try core.requirePermit(claims, docs.map(\.0), consents: [])
+        let registered = try await publish(docs, patient: request.patient, evidence: o)
+        return try core.reply(o, EntriesResponse(entries: registered))
+    }
+
+    /// Provide-and-register: files the documents in this node's repository and registers them with the regional
+    /// registry; if registration fails the documents are removed again, so a submission is all or nothing.
+    public func publish(_ docs: [(DocumentEntry, [UInt8])], patient: PatientIdentifier, evidence: OpenedEnvelope? = nil) async throws -> [DocumentEntry] {
+        try core.require(.hospital)
+        try await core.repositoryService.storeDocuments(docs, evidence: evidence)
+        do {
+            let set = SubmissionSet(uniqueId: UUIDOID.make(), sourceId: core.id, submissionTime: core.clock.now(), patientId: patient, entries: docs.map(\.0))
+            let opened = try await core.call(.registerSubmission, to: core.configuration.regionalNode, body: set)
+            try await core.keep(opened)
+            return try opened.message.decodeBody(EntriesResponse.self).entries
+        } catch {
+            let ids = docs.map(\.0.uniqueId)
+            let blobs = core.blobs
+            let rows = try? await core.store.read { r in try ids.compactMap { try r.repositoryDocument(uniqueId: $0) } }
+            try? await core.store.write { tx in for uid in ids { try tx.deleteRepositoryDocument(uniqueId: uid) } }
+            for row in rows ?? [] { core.blobs.remove(blob: row.blob) }
+            throw error
+        }
+    }
+
+    func userQuery(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        let claims = try await core.authorize(o)
+        let query = try o.message.decodeBody(StoredQuery.self)
+        switch query {
+        case .findDocuments(let q): AuditNotes.current?.patient(q.patientId)
+        case .getDocuments(let ids): AuditNotes.current?.documents(ids)
+        }
+        // Entries the policy (with the patient's consents) does not let this person see are not shown (their
+        // existence is not disclosed).
+        let answer = try await registryAnswer(query)
+        let consents = answer.consents ?? []
+        let entries = answer.entries.filter { core.decide(claims, $0, consents: consents).isPermit }
+        for e in entries { AuditNotes.current?.patient(e.patientId) }
+        return try core.reply(o, EntriesResponse(entries: entries))
+    }
+
+    /// Runs a stored query at the regional registry.
+    public func queryRegistry(_ query: StoredQuery) async throws -> [DocumentEntry] {
+        try await registryAnswer(query).entries
+    }
+
+    /// Runs a stored query at the regional registry: entries, and the consents on file for their patients.
+    public func registryAnswer(_ query: StoredQuery) async throws -> EntriesResponse {
+        let opened = try await core.call(.query, to: core.configuration.regionalNode, body: query)
+        return try opened.message.decodeBody(EntriesResponse.self)
+    }
+
+    func userFindPatients(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        let claims = try await core.authorize(o)
+        guard core.decide(claims, Confidentiality.U.rawValue).isPermit else { throw ExchangeError(.forbidden, "the policy does not permit this role and purpose to search patients") }
+        let request = try o.message.decodeBody(FindPatientsRequest.self)
+        let opened = try await core.call(.findPatients, to: core.configuration.regionalNode, body: request)
+        return try core.reply(o, try opened.message.decodeBody([PatientMatch].self))
+    }
+
+    func userRetrieve(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+        let claims = try await core.authorize(o)
+        let request = try o.message.decodeBody(RetrieveRequest.self)
+        AuditNotes.current?.documents(request.uniqueIds)
+        let (entries, parts, servedBy) = try await retrieveAcross(request.uniqueIds, for: o.message.header.assertion) { try core.requirePermit(claims, $0, consents: $1) }
+        for e in entries { AuditNotes.current?.patient(e.patientId) }
+        return try core.reply(o, RetrieveResponse(entries: entries, servedBy: servedBy), documents: parts)
+    }
+
+    /// Finds documents' entries in the registry, fetches each from the repository holding it (re-encrypted to
+    /// this node and signed by that repository), and checks every document against the registry's hash and size.
+    /// `authorize` sees the entries and the consents on file for their patients before anything is fetched; each
+    /// repository decides again itself, for the user whose `assertion` (issued by this node) travels with the request.
+    public func retrieveAcross(_ ids: [String], for assertion: String?, authorize: ([DocumentEntry], [ConsentRecord]) throws -> Void = { _, _ in }) async throws -> ([DocumentEntry], [MIMEPart], [String: String]) {
+        let answer = try await registryAnswer(.getDocuments(uniqueIds: ids))
+        let entries = answer.entries
+        guard entries.count == Set(ids).count else { throw DocumentsError(.notFound, "the registry has no entry for a requested uniqueId") }
+        try authorize(entries, answer.consents ?? [])
+        var parts: [MIMEPart] = []
+        var servedBy: [String: String] = [:]
+        for (repository, group) in Dictionary(grouping: entries, by: \.repositoryId).sorted(by: { $0.key < $1.key }) {
+            let opened = try await core.call(.retrieve, to: repository, body: RetrieveRequest(uniqueIds: group.map(\.uniqueId), release: answer.release), assertion: assertion)
+            try await core.keep(opened)
+            for entry in group {
+                guard let part = opened.message.documents.first(where: { $0.contentID == entry.uniqueId }) else {
+                    throw DocumentsError(.notFound, "the repository did not return a requested document")
+                }
+                try DocumentIntegrity.check(part.body, against: entry)
+                parts.append(part)
+                servedBy[entry.uniqueId] = opened.identity.commonName
+            }
+        }
+        return (entries, parts, servedBy)
+    }
+}

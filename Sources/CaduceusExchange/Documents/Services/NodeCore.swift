@@ -1,0 +1,221 @@
+public import CaduceusPKI
+public import CaduceusStorage
+public import CaduceusDocuments
+public import CaduceusCore
+public import X509
+import CaduceusCMS
+import CaduceusAudit
+public import CaduceusPolicy
+public import CaduceusPatientIndex
+import Foundation
+import Synchronization
+
+/// What every service of a node shares: its place in the federation, its credential and validator, its store and
+/// blobs, the MPI (regional), the outbound transport and directory cache, the clock, the policy decision point, the
+/// sign-in ledger and the replay cache — and the steps every service uses (the signed-in person behind a request,
+/// the policy decision, evidence, replies, outbound calls). The services are small values over it.
+final class NodeCore: Sendable {
+    public let configuration: ExchangeConfiguration
+
+    let credential: Credential
+
+    let validatorSource: @Sendable () -> ChainValidator
+
+    public let store: any CaduceusStore
+
+    public let blobs: BlobStore
+
+    let mpi: MPIService?
+
+    let transport: any PeerTransport
+
+    let clock: any WallClock
+
+    let directoryCache = Mutex<[String: (DirectoryNode, Certificate)]>([:])
+
+    /// The policy decision point guarding users' operations.
+    public let policy: PolicyDecisionPoint
+
+    /// Where this (regional) node's audit repository listens for syslog, once bound.
+    let auditRepositoryAddress = Mutex<(host: String, port: Int)?>(nil)
+
+    /// Sign-in sessions started or used here (idle time, sign-out).
+    let sessions = AssertionLedger()
+
+    /// Request ids seen within the freshness window (per signer), restored from the store at start.
+    let seenRequests = Mutex<[String: Date]>([:])
+
+    /// Creates the shared part of a node. `mpi` is required for the regional role.
+    init(configuration: ExchangeConfiguration, credential: Credential, validator: @escaping @Sendable () -> ChainValidator, store: any CaduceusStore, blobs: BlobStore, mpi: MPIService?, transport: any PeerTransport, policy: PolicyDecisionPoint, clock: any WallClock = SystemWallClock()) {
+        self.policy = policy
+        self.configuration = configuration
+        self.credential = credential
+        self.validatorSource = validator
+        self.store = store
+        self.blobs = blobs
+        self.mpi = mpi
+        self.transport = transport
+        self.clock = clock
+    }
+
+    var id: String { configuration.nodeId }
+
+    func require(_ role: NodeRole) throws(ExchangeError) {
+        guard configuration.roles.contains(role) else { throw ExchangeError(.wrongRole, "this node does not play the \(role.rawValue) role") }
+    }
+
+    func requirePerson(_ o: OpenedEnvelope, allowPatients: Bool = false) throws(ExchangeError) {
+        guard o.identity.kind == .person || (allowPatients && o.identity.kind == .patient) else {
+            throw ExchangeError(.forbidden, allowPatients ? "this operation is for signed-in people" : "this operation is for signed-in staff")
+        }
+    }
+
+    func reply(_ to: OpenedEnvelope, _ body: some Encodable, documents: [MIMEPart] = []) throws -> ExchangeMessage {
+        ExchangeMessage(
+            header: EnvelopeHeader(operation: to.message.header.operation, audience: to.identity.commonName, requestId: to.message.header.requestId, issuedAt: clock.now(), body: try JSONEncoder.exchange.encode(body)),
+            documents: documents)
+    }
+
+    func keep(_ o: OpenedEnvelope) async throws {
+        let now = clock.now()
+        let e = try evidence(o)
+        _ = try await store.write { tx in try tx.keepEvidence(e, at: now) }
+    }
+
+    /// Envelopes up to this size are kept sealed in the database; larger ones go to the blob store (one write, no
+    /// WAL copy).
+    static let inlineEvidence = 64 << 10
+
+    /// The evidence record of an envelope (large envelopes written, durably, to the blob store first).
+    func evidence(_ o: OpenedEnvelope) throws -> Evidence {
+        let op = o.message.header.operation.rawValue, sender = o.identity.commonName
+        let digest = DocumentIntegrity.sha256(o.raw)
+        if o.raw.count <= Self.inlineEvidence {
+            return Evidence(operation: op, sender: sender, sha256: digest, inline: o.raw, stored: nil)
+        }
+        let stored = try blobs.put(o.raw, uniqueId: "evidence:" + digest)
+        return Evidence(operation: op, sender: sender, sha256: digest, inline: nil, stored: stored)
+    }
+
+    /// A card's home organisation (its subject O, which validation has bound to the issuing CA's namespace):
+    /// assertions carry it, so policy and consent are weighed for the person's own organisation wherever they sign in.
+    func homeOrganization(_ identity: FederationIdentity) throws(ExchangeError) -> String {
+        guard let org = identity.organization, !org.isEmpty else { throw ExchangeError(.forbidden, "the card names no home organisation") }
+        return org
+    }
+
+    /// The ids of every other node in the directory, sorted; nil when the directory cannot be read.
+    func otherNodes() async -> [String]? {
+        guard let listing = try? await transport.get(configuration.directoryEndpoint, path: "/v1/directory/nodes"),
+              let nodes = try? JSONDecoder.exchange.decode([DirectoryNode].self, from: Data(listing))
+        else { return nil }
+        return nodes.map(\.id).filter { $0 != id }.sorted()
+    }
+
+    /// The signed-in person behind a `user.*` request: a valid assertion from any node of the federation, presented
+    /// by its own subject (the envelope's signer), not signed out or idle here.
+    func authorize(_ o: OpenedEnvelope, allowPatients: Bool = false) async throws -> AssertionClaims {
+        try requirePerson(o, allowPatients: allowPatients)
+        guard let token = o.message.header.assertion else { throw ExchangeError(.forbidden, "sign in first (no assertion in the request)") }
+        let claims = try await SignedAssertion.verify(token, audience: ExchangeNode.federationAudience, validator: validatorSource(), now: clock.now())
+        try SignedAssertion.requireHolder(claims, signer: o.identity.commonName)
+        try sessions.use(claims, now: clock.now())
+        AuditNotes.current?.purpose(claims.pou)
+        if claims.pou == PurposeOfUse.ETREAT.rawValue {
+            // Every use of a break-glass sign-in is counted in this node's review queue (an entry is opened here
+            // when the sign-in was declared at another node).
+            let now = clock.now()
+            let entry = EmergencyAccess(
+                id: claims.jti, subject: claims.sub, role: claims.role, declaredAt: claims.iss, reason: "",
+                started: Date(timeIntervalSince1970: Double(claims.iat)), expires: Date(timeIntervalSince1970: Double(claims.exp)))
+            try await store.write { tx in try tx.noteEmergencyAccess(entry, useAt: now) }
+        }
+        return claims
+    }
+
+    /// The decision for `claims` on a document of `confidentiality`, given the patient's consent as it stands.
+    func decide(_ claims: AssertionClaims, _ confidentiality: String, consent: ConsentState = .none) -> Decision {
+        let conf = Confidentiality(rawValue: confidentiality) ?? .V
+        let decision: Decision
+        if let purpose = PurposeOfUse(rawValue: claims.pou) {
+            decision = policy.decide(AccessRequest(role: claims.role, organization: claims.org, purpose: purpose, confidentiality: conf, consent: consent))
+        } else {
+            decision = Decision(effect: .deny, reasons: ["purpose.unknown"], obligations: ["audit"])
+        }
+        AuditNotes.current?.decision(decision)
+        return decision
+    }
+
+    /// The decision for `claims` on `entry`: `consents` are the patient's records (as the regional registry holds
+    /// them; those of other patients are ignored), resolved for the receiving organisation (the requester's node
+    /// unless given) and this document.
+    func decide(_ claims: AssertionClaims, _ entry: DocumentEntry, consents: [ConsentRecord], organization: String? = nil) -> Decision {
+        let patient = entry.patientId.description
+        let state = ConsentResolver.state(
+            consents.filter { $0.patientId == patient }, organization: organization ?? claims.org, documentId: entry.uniqueId,
+            classCode: entry.classCode.code, at: clock.now())
+        return decide(claims, entry.confidentialityCode.code, consent: state)
+    }
+
+    func requirePermit(_ claims: AssertionClaims, _ entries: [DocumentEntry], consents: [ConsentRecord], organization: String? = nil) throws {
+        for e in entries {
+            let d = decide(claims, e, consents: consents, organization: organization)
+            guard d.isPermit else {
+                throw ExchangeError(.forbidden, "the policy does not permit this access (\(d.reasons.joined(separator: ", ")))")
+            }
+        }
+    }
+
+    // MARK: - Regional: MPI
+
+    /// A node's directory entry and validated certificate (cached).
+    public func lookUp(_ nodeId: String) async throws -> (DirectoryNode, Certificate) {
+        if let hit = directoryCache.withLock({ $0[nodeId] }) { return hit }
+        let bytes: [UInt8]
+        do {
+            bytes = try await transport.get(configuration.directoryEndpoint, path: "/v1/directory/nodes/" + nodeId)
+        } catch let e as RemoteError where e.code == ExchangeError.Code.unknownNode.rawValue || e.code == "http.not-found" {
+            throw ExchangeError(.unknownNode, "the directory does not know this node")
+        }
+        guard let node = try? JSONDecoder.exchange.decode(DirectoryNode.self, from: Data(bytes)), node.id == nodeId,
+              let chain = try? PEM.certificates(fromPEM: node.certificatePEM), let leaf = chain.first
+        else { throw ExchangeError(.peerUnavailable, "the directory answered with something that is not a node entry") }
+        let verdict = await validatorSource().validate(leaf, intermediates: Array(chain.dropFirst()), usage: .smimeEncryption, validityTime: clock.now(), now: clock.now())
+        guard case .trusted = verdict, FederationIdentity(leaf)?.commonName == nodeId, FederationIdentity(leaf)?.kind == .node else {
+            throw ExchangeError(.signerRejected, "the directory's certificate for this node is not a valid federation node certificate")
+        }
+        directoryCache.withLock { $0[nodeId] = (node, leaf) }
+        return (node, leaf)
+    }
+
+    /// Seals a request to `nodeId`, posts it, and opens the reply (which must be signed by that node).
+    /// `assertion` is a user's sign-in assertion forwarded on their behalf (a retrieve: the repository decides for the user).
+    public func call(_ operation: ExchangeOperation, to nodeId: String, body: some Encodable, documents: [MIMEPart] = [], assertion: String? = nil) async throws -> OpenedEnvelope {
+        let (node, cert) = try await lookUp(nodeId)
+        return try await call(operation, to: nodeId, endpoint: node.endpoint, certificate: cert, body: body, documents: documents, assertion: assertion)
+    }
+
+    func call(_ operation: ExchangeOperation, to nodeId: String, endpoint: String, certificate: Certificate, body: some Encodable, documents: [MIMEPart] = [], assertion: String? = nil) async throws -> OpenedEnvelope {
+        let message = ExchangeMessage(
+            header: EnvelopeHeader(operation: operation, audience: nodeId, requestId: UUID().uuidString.lowercased(), issuedAt: clock.now(), body: try JSONEncoder.exchange.encode(body), assertion: assertion),
+            documents: documents)
+        let sealed = try Envelope.seal(message, from: credential, to: certificate, now: clock.now())
+        let answer = try await transport.post(endpoint, path: operation.path, envelope: sealed)
+        let opened = try await Envelope.open(answer, as: id, credential: credential, validator: validatorSource(), expecting: operation, now: clock.now())
+        guard opened.identity.commonName == nodeId, opened.message.header.requestId == message.header.requestId else {
+            throw ExchangeError(.signerRejected, "the reply is not signed by the node that was asked, or answers another request")
+        }
+        return opened
+    }
+
+    // The use-case services.
+    var sessionService: SessionService { SessionService(core: self) }
+    var regionalMPIService: RegionalMPIService { RegionalMPIService(core: self) }
+    var registryService: RegistryService { RegistryService(core: self) }
+    var repositoryService: RepositoryService { RepositoryService(core: self) }
+    var transferService: TransferService { TransferService(core: self) }
+    var directoryService: DirectoryService { DirectoryService(core: self) }
+    var clinicalService: ClinicalService { ClinicalService(core: self) }
+    var consentService: ConsentService { ConsentService(core: self) }
+    var accessReportService: AccessReportService { AccessReportService(core: self) }
+}
