@@ -1,0 +1,147 @@
+import CaduceusCore
+import CaduceusDocuments
+import CaduceusExchange
+import CaduceusPKI
+import CaduceusPolicy
+import CaduceusStorage
+import CaduceusStorageSQLite
+import CaduceusTestSupport
+import Foundation
+import Testing
+import X509
+
+/// A transport that never reaches anyone: the services under test answer in process.
+struct NoNetwork: PeerTransport {
+    func post(_ endpoint: String, path: String, envelope: [UInt8]) async throws -> [UInt8] {
+        throw ExchangeError(.peerUnavailable, "no network in unit tests")
+    }
+    func get(_ endpoint: String, path: String) async throws -> [UInt8] { throw ExchangeError(.peerUnavailable, "no network in unit tests") }
+    func close() {}
+}
+
+/// One node (every role) over a SQLite store in a temporary directory and no network: the gate and the services
+/// are exercised through `handle`, with envelopes sealed in process — no socket.
+struct GateFixture {
+    let pki: TestPKI
+    let dir: TemporaryDirectory
+    let node: ExchangeNode
+    let nodeCredential: Credential
+    let store: SQLiteStore
+
+    init(roles: Set<NodeRole> = [.hospital, .regional, .global]) async throws {
+        pki = try TestPKI()
+        dir = try TemporaryDirectory()
+        nodeCredential = try pki.credential(.node(dnsNames: ["node.unit.test"]), name: "node.unit")
+        store = try SQLiteStore(path: dir.file("n.sqlite"), nodeKey: NodeKey(bytes: Data(repeating: 7, count: 32)))
+        let blobs = try BlobStore(directory: dir.file("blobs"), cipher: store.cipher)
+        let mpi = try await MPIService(store: store, globalAuthority: "2.25.99")
+        let configuration = ExchangeConfiguration(nodeId: "node.unit", roles: roles, endpoint: "https://127.0.0.1:1", regionalNode: "node.unit", directoryEndpoint: "https://127.0.0.1:1")
+        let validator = pki.validator()
+        node = ExchangeNode(configuration: configuration, credential: nodeCredential, validator: { validator }, store: store, blobs: blobs, mpi: mpi, transport: NoNetwork(), policy: PolicyDecisionPoint(policy: try PolicySet.shippedDefault()))
+    }
+
+    /// A staff card of `organization` in `role`.
+    func card(_ name: String, role: String, organization: String = "node.unit") throws -> Credential {
+        let key = try PrivateKeyMaterial.generate(.p256)
+        let cert = try pki.hospital.issue(profile: .person(email: "x@unit.test"), subject: try federationName(commonName: name, organization: organization, unit: role), publicKey: key.publicKey, serialNumber: SerialNumberGenerator.random(), now: Date())
+        return try Credential(key: key, certificate: cert, chain: [pki.hospital.certificate, pki.regional.certificate])
+    }
+
+    func seal(_ operation: ExchangeOperation, _ body: some Encodable, from signer: Credential, assertion: String? = nil, requestId: String = UUID().uuidString) throws -> [UInt8] {
+        let header = EnvelopeHeader(operation: operation, audience: "node.unit", requestId: requestId, issuedAt: Date(), body: try JSONEncoder.exchange.encode(body), assertion: assertion)
+        return try Envelope.seal(ExchangeMessage(header: header), from: signer, to: nodeCredential.certificate, now: Date())
+    }
+
+    /// Handles a request from `signer` over a connection whose client certificate is `tls` (the signer by default);
+    /// returns the refusal's code, or nil.
+    func code(_ operation: ExchangeOperation, _ body: some Encodable, from signer: Credential, tls: Credential? = nil, assertion: String? = nil) async throws -> String? {
+        let sealed = try seal(operation, body, from: signer, assertion: assertion)
+        do {
+            _ = try await node.handle(path: operation.path, envelope: sealed, tlsClient: (tls ?? signer).certificate)
+            return nil
+        } catch let e as any CaduceusError { return e.code }
+    }
+
+    func auditCount() async throws -> Int { try await store.read { try $0.auditMessages(AuditFilter()).count } }
+
+    /// Signs `card` in and returns the assertion.
+    func signIn(_ card: Credential, purpose: String = "TREAT", reason: String? = nil) async throws -> String {
+        let sealed = try seal(.signIn, SignInRequest(purpose: purpose, reason: reason), from: card)
+        let reply = try await node.handle(path: ExchangeOperation.signIn.path, envelope: sealed, tlsClient: card.certificate)
+        let opened = try await Envelope.open(reply, as: FederationIdentity(card.certificate)!.commonName, credential: card, validator: pki.validator(), expecting: .signIn, now: Date())
+        return try opened.message.decodeBody(SignInResponse.self).assertion
+    }
+}
+
+@Suite("The gate and the services, in process")
+struct GateTests {
+    @Test("the operation rule table: a card on a node operation, a node on a user operation, a person without a sign-in — each refused with one audit event")
+    func callerKinds() async throws {
+        let f = try await GateFixture()
+        let nurse = try f.card("Nurse (synthetic)", role: "nurse")
+        let before = try await f.auditCount()
+        #expect(try await f.code(.query, StoredQuery.getDocuments(uniqueIds: ["2.25.1"]), from: nurse) == "exchange.forbidden")
+        #expect(try await f.code(.userQuery, StoredQuery.getDocuments(uniqueIds: ["2.25.1"]), from: f.nodeCredential) == "exchange.forbidden")
+        #expect(try await f.code(.userQuery, StoredQuery.getDocuments(uniqueIds: ["2.25.1"]), from: nurse) == "exchange.forbidden", "no assertion")
+        #expect(try await f.auditCount() == before + 3)
+        // Every operation has a rule, and every node-to-node operation is closed to people.
+        for op in ExchangeOperation.allCases where op.rule.callers == [.node] {
+            #expect(!op.rawValue.hasPrefix("user."), "\(op)")
+        }
+    }
+
+    @Test("a node that does not play the operation's role answers exchange.wrong-role")
+    func wrongRole() async throws {
+        let f = try await GateFixture(roles: [.hospital])
+        #expect(try await f.code(.query, StoredQuery.getDocuments(uniqueIds: ["2.25.1"]), from: f.nodeCredential) == "exchange.wrong-role")
+        #expect(try await f.code(.publishNode, ["x": "y"], from: f.nodeCredential) == "exchange.wrong-role")
+    }
+
+    @Test("the TLS client must be the envelope's signer; a request id is accepted once")
+    func bindings() async throws {
+        let f = try await GateFixture()
+        let other = try f.pki.credential(.node(dnsNames: ["other.unit.test"]), name: "node.other")
+        #expect(try await f.code(.query, StoredQuery.getDocuments(uniqueIds: ["2.25.1"]), from: f.nodeCredential, tls: other) == "exchange.peer-mismatch")
+        let sealed = try f.seal(.query, StoredQuery.getDocuments(uniqueIds: ["2.25.1"]), from: other)
+        _ = try await f.node.handle(path: ExchangeOperation.query.path, envelope: sealed, tlsClient: other.certificate)
+        await #expect(throws: ExchangeError(.replayed, "")) {
+            _ = try await f.node.handle(path: ExchangeOperation.query.path, envelope: sealed, tlsClient: other.certificate)
+        }
+    }
+
+    @Test("sign-in: the assertion names the card's home organisation; break-glass needs a reason; a node ends only sessions it issued")
+    func sessions() async throws {
+        let f = try await GateFixture()
+        let nurse = try f.card("Nurse (synthetic)", role: "nurse", organization: "node.elsewhere")
+        let token = try await f.signIn(nurse)
+        let claims = try await SignedAssertion.verify(token, audience: ExchangeNode.federationAudience, validator: f.pki.validator(), now: Date())
+        #expect(claims.org == "node.elsewhere" && claims.iss == "node.unit")
+        #expect(try await f.code(.signIn, SignInRequest(purpose: "ETREAT", reason: nil), from: nurse) == "exchange.bad-request")
+        // Another node tells this one to end the sign-in it did not issue.
+        let other = try f.pki.credential(.node(dnsNames: ["other.unit.test"]), name: "node.other")
+        #expect(try await f.code(.revokeSession, SessionRevocation(jti: claims.jti, expires: claims.exp, assertion: token), from: other) == "exchange.forbidden")
+        #expect(try await f.code(.userQuery, StoredQuery.getDocuments(uniqueIds: ["2.25.1"]), from: nurse, assertion: token) == nil, "still signed in")
+    }
+
+    @Test("directory: a node publishes only its own entry")
+    func directory() async throws {
+        let f = try await GateFixture()
+        let other = try f.pki.credential(.node(dnsNames: ["other.unit.test"]), name: "node.other")
+        let entry = DirectoryNode(id: "node.unit", roles: ["global"], endpoint: "https://127.0.0.1:2", certificatePEM: try PEM.encode([other.certificate] + other.chain))
+        #expect(try await f.code(.publishNode, entry, from: other) == "exchange.forbidden")
+        let own = DirectoryNode(id: "node.other", roles: ["hospital"], endpoint: "https://127.0.0.1:2", certificatePEM: try PEM.encode([other.certificate] + other.chain))
+        #expect(try await f.code(.publishNode, own, from: other) == nil)
+        #expect(try await f.store.read { try $0.directoryNode(id: "node.unit") } == nil)
+    }
+
+    @Test("repository: no user, or no signed release, releases nothing")
+    func repository() async throws {
+        let f = try await GateFixture()
+        let other = try f.pki.credential(.node(dnsNames: ["other.unit.test"]), name: "node.other")
+        #expect(try await f.code(.retrieve, RetrieveRequest(uniqueIds: ["2.25.1"]), from: other) == "exchange.forbidden")
+        // A user's assertion issued by another node than the one asking is refused too.
+        let nurse = try f.card("Nurse (synthetic)", role: "nurse")
+        let token = try await f.signIn(nurse)
+        #expect(try await f.code(.retrieve, RetrieveRequest(uniqueIds: ["2.25.1"]), from: other, assertion: token) == "exchange.forbidden")
+    }
+}
