@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "CaduceusCMS", targets: ["CaduceusCMS"]),
         .library(name: "CaduceusPKI", targets: ["CaduceusPKI"]),
         .library(name: "CaduceusHL7", targets: ["CaduceusHL7"]),
+        // The parsers' fuzz targets as plain functions, for the libFuzzer executables in Fuzz/ (a nested package).
+        .library(name: "CaduceusFuzzing", targets: ["CaduceusFuzzing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
@@ -233,6 +235,15 @@ let package = Package(
             dependencies: ["CaduceusCLI"],
             swiftSettings: strictSettings
         ),
+        // Fuzz targets for every parser of outside bytes (Fuzz/ builds them with libFuzzer; the corpus replays in tests).
+        .target(
+            name: "CaduceusFuzzing",
+            dependencies: [
+                "CaduceusCore", "CaduceusHL7", "CaduceusCDA", "CaduceusDICOM", "CaduceusCMS", "CaduceusPKI",
+                "CaduceusDocuments", "CaduceusAudit",
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "CaduceusTestSupport",
             dependencies: [
@@ -335,12 +346,17 @@ let package = Package(
             dependencies: [
                 "CaduceusApp", "CaduceusExchange", "CaduceusHTTP", "CaduceusDocuments", "CaduceusPKI", "CaduceusCore",
                 "CaduceusCMS", "CaduceusStorage", "CaduceusTestSupport", "CaduceusPatientIndex", "CaduceusAudit", "CaduceusPolicy",
-                "CaduceusSyslog", "CaduceusTLS", "CaduceusMLLP", "CaduceusHL7",
+                "CaduceusSyslog", "CaduceusTLS", "CaduceusMLLP", "CaduceusHL7", "CaduceusFuzzing",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "CaduceusFuzzTests",
+            dependencies: ["CaduceusFuzzing", "CaduceusHL7", "CaduceusCDA", "CaduceusCMS", "CaduceusDocuments"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -44,10 +44,16 @@ public struct MIMEPart: Sendable, Hashable {
 /// whose other parts are documents (CDA, DICOM), carried in binary (RFC 2045 §2.9: the envelope is 8-bit clean).
 public enum Multipart {
     /// Encodes `parts` as a complete MIME entity (with its own `Content-Type` header), choosing a boundary that
-    /// occurs in no part.
+    /// occurs in no part: neither in a body nor in a header field (a header line holding `--boundary` would read as a
+    /// delimiter).
     public static func encode(_ parts: [MIMEPart], randomHex: () -> String) -> [UInt8] {
+        let headerText = parts.map { part in Array(part.headers.map { "\($0.0): \($0.1)\n" }.joined().utf8) }
+        func occurs(_ boundary: String) -> Bool {
+            let needle = Array(boundary.utf8)
+            return parts.contains { ByteSearch.contains(needle, in: $0.body) } || headerText.contains { ByteSearch.contains(needle, in: $0) }
+        }
         var boundary = "caduceus-" + randomHex()
-        while parts.contains(where: { ByteSearch.contains(Array(boundary.utf8), in: $0.body) }) {
+        while occurs(boundary) {
             boundary = "caduceus-" + randomHex()
         }
         var out = Array("MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"\(boundary)\"\r\n\r\n".utf8)
@@ -137,7 +143,9 @@ public enum Multipart {
                 throw DocumentsError(.tooLarge, "a MIME header field exceeds \(maxHeaderFieldBytes / 1024) KiB")
             }
             if continuation, !headers.isEmpty {
-                headers[headers.count - 1].1 += " " + String(decoding: line, as: UTF8.self).trimmingCharacters(in: " \t")
+                // Unfolding joins with one space; a blank continuation adds nothing (the value stays trimmed).
+                let more = String(decoding: line, as: UTF8.self).trimmingCharacters(in: " \t")
+                if !more.isEmpty { headers[headers.count - 1].1 += (headers[headers.count - 1].1.isEmpty ? "" : " ") + more }
                 continue
             }
             guard let colon = line.firstIndex(of: 58), colon > line.startIndex else {

@@ -119,3 +119,34 @@ struct MultipartHeaderLimitTests {
         }
     }
 }
+
+@Suite("Multipart boundaries")
+struct MultipartBoundaryTests {
+    /// Found by the multipart fuzz target: a header field holding the first boundary tried made the encoding
+    /// unreadable (the header line read as a delimiter). Kept as Fuzz/Crashes/multipart/boundary-in-header.
+    @Test("a boundary that occurs in a header field is never used")
+    func boundaryInHeader() throws {
+        let parts = [
+            MIMEPart(headers: [("Content-Type", "text/plain"), ("--caduceus-first", "x")], body: Array("a".utf8)),
+            MIMEPart(headers: [("Content-Type", "text/plain"), ("X-Note", "see --caduceus-first and on")], body: Array("b".utf8)),
+        ]
+        var candidates = ["first", "second"]
+        let encoded = Multipart.encode(parts) { candidates.removeFirst() }
+        #expect(candidates.isEmpty, "the colliding boundary was skipped")
+        #expect(try Multipart.decode(encoded) == parts)
+    }
+}
+
+@Suite("Multipart header unfolding")
+struct MultipartUnfoldingTests {
+    /// Found by the multipart fuzz target: a blank continuation line left a trailing space in the value (and a
+    /// continuation of an empty value a leading one), so decode → encode → decode changed the header. Kept as
+    /// Fuzz/Crashes/multipart/blank-continuation.
+    @Test("unfolded values are trimmed: blank continuations add nothing, an empty value takes no leading space")
+    func blankContinuation() throws {
+        let text = "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nX-A: a\r\n \r\n\t\r\nX-B:\r\n folded\r\nX-C: c\r\n d\r\n\r\nbody\r\n--b--\r\n"
+        let parts = try Multipart.decode(Array(text.utf8))
+        #expect(parts[0].headers.map { "\($0.0)=\($0.1)" } == ["X-A=a", "X-B=folded", "X-C=c d"])
+        #expect(try Multipart.decode(Multipart.encode(parts) { "z" }) == parts)
+    }
+}

@@ -75,7 +75,9 @@ package struct MIMEEntity {
             }
             if continuation {
                 guard !headers.isEmpty else { throw CMSError(.mimeMalformed, "a MIME header continues nothing") }
-                headers[headers.count - 1].1 += " " + text.trimmingCharacters(in: .whitespaces)
+                // Unfolding joins with one space; a blank continuation adds nothing (the value stays trimmed).
+                let more = text.trimmingCharacters(in: .whitespaces)
+                if !more.isEmpty { headers[headers.count - 1].1 += (headers[headers.count - 1].1.isEmpty ? "" : " ") + more }
                 continue
             }
             guard let colon = text.firstIndex(of: ":") else {

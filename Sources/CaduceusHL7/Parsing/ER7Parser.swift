@@ -142,10 +142,20 @@ struct ER7Parser {
         let sequence = counts.next(id)
         var fields: [HL7Field] = []
         fields.reserveCapacity(24)
-        guard idEnd < s.count else { return HL7Segment(unchecked: id, fields: fields) }
+        let isHeader = id == "MSH" || id == "FHS" || id == "BHS"
+        guard idEnd < s.count else {
+            // A header segment always carries MSH-1 and MSH-2 (the encoder writes them back, so a bare `MSH` would
+            // not read back as itself; and a header without its delimiters declares nothing).
+            guard !isHeader else {
+                throw HL7Error(
+                    .badEncodingCharacters, "a header segment must carry its field separator and encoding characters",
+                    at: HL7Location(segment: id, sequence: sequence, field: 1))
+            }
+            return HL7Segment(unchecked: id, fields: fields)
+        }
         var pos = idEnd + 1
         var fieldNumber = 1
-        if id == "MSH" || id == "FHS" || id == "BHS" {
+        if isHeader {
             // Field 1 is the separator itself; field 2 the encoding characters, both kept as text.
             var e = pos
             while e < s.count, s[e] != d.field { e += 1 }
