@@ -65,6 +65,22 @@ struct PKCS12Tests {
         #expect(throws: PKIError(.malformed, "")) { try PKCS12.importCredential(Array(p12.prefix(40)), password: password) }
     }
 
+    /// Found while fuzzing PKCS#12 (kept in Fuzz/Crashes/pkcs12): a PFX whose SEQUENCEs are shorter than the format
+    /// required trapped on an array subscript instead of being refused.
+    @Test("structures shorter than the format are refused as malformed, never trap")
+    func truncatedStructures() {
+        let authSafe: [UInt8] = [0x30, 0x11, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x01, 0xA0, 0x04, 0x04, 0x02, 0x30, 0x00]
+        let cases: [[UInt8]] = [
+            [0x30, 0x05, 0x02, 0x01, 0x03, 0x30, 0x00],  // empty authSafe ContentInfo
+            [0x30, 0x10, 0x02, 0x01, 0x03, 0x30, 0x0B] + authSafe[2..<13],  // ContentInfo without content
+            [0x30, 0x18, 0x02, 0x01, 0x03] + authSafe + [0x30, 0x00],  // empty MacData
+            [0x30, 0x1A, 0x02, 0x01, 0x03] + authSafe + [0x30, 0x02, 0x30, 0x00],  // MacData with an empty DigestInfo
+        ]
+        for bytes in cases {
+            #expect(throws: PKIError(.malformed, "")) { try PKCS12.importCredential(bytes, password: password) }
+        }
+    }
+
     @Test("legacy PKCS#12 (SHA-1 MAC) from openssl is refused as weak")
     func legacyRefused() throws {
         let credential = try pki.credential(.person(email: "card@hospital-a.test"), name: "Card")

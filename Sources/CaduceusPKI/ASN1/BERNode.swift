@@ -33,6 +33,15 @@ extension ASN1Node {
     }
 }
 
+extension Array where Element == ASN1Node {
+    /// Element `index` of a constructed node's children, or a thrown ASN.1 error when the structure is shorter than
+    /// its format requires — a hostile or truncated encoding must be refused, never trap on a subscript.
+    package func node(_ index: Int) throws -> ASN1Node {
+        guard index >= 0, index < count else { throw ASN1Error.invalidASN1Object(reason: "a required field is missing") }
+        return self[index]
+    }
+}
+
 extension ASN1Identifier {
     /// Context-specific tag `[n]`.
     package static func context(_ tag: UInt) -> ASN1Identifier {

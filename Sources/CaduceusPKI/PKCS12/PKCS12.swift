@@ -141,17 +141,17 @@ public enum PKCS12 {
                 throw PKIError(.malformed, "not a version 3 PFX")
             }
             let authSafeInfo = try fields[1].children()
-            guard try ASN1ObjectIdentifier(berEncoded: authSafeInfo[0]) == OID.data else {
+            guard try ASN1ObjectIdentifier(berEncoded: authSafeInfo.node(0)) == OID.data else {
                 throw PKIError(.unsupportedKey, "public-key integrity mode PFX files are not supported")
             }
-            authSafeBytes = try authSafeInfo[1].explicit(0).octets()
+            authSafeBytes = try authSafeInfo.node(1).explicit(0).octets()
             guard fields.count == 3 else { throw PKIError(.pkcs12Integrity, "the PKCS#12 file has no MAC") }
             let macData = try fields[2].children()
-            let digestInfo = try macData[0].children()
-            let digestAlgorithm = try AlgorithmIdentifierValue(berEncoded: digestInfo[0])
-            let expected = try digestInfo[1].octets()
-            let salt = try macData[1].octets()
-            let iterations = macData.count > 2 ? try Int(berEncoded: macData[2]) : 1
+            let digestInfo = try macData.node(0).children()
+            let digestAlgorithm = try AlgorithmIdentifierValue(berEncoded: digestInfo.node(0))
+            let expected = try digestInfo.node(1).octets()
+            let salt = try macData.node(1).octets()
+            let iterations = macData.count > 2 ? try Int(berEncoded: macData.node(2)) : 1
             guard digestAlgorithm.algorithm == DigestAlgorithms.sha256 else {
                 throw PKIError(.weakAlgorithm, "the PKCS#12 MAC must use SHA-256 (SHA-1 MACs are refused)")
             }
@@ -174,35 +174,35 @@ public enum PKCS12 {
         do {
             for contentInfo in try BER.parse(authSafeBytes).children() {
                 let parts = try contentInfo.children()
-                let type = try ASN1ObjectIdentifier(berEncoded: parts[0])
+                let type = try ASN1ObjectIdentifier(berEncoded: parts.node(0))
                 let safeContents: ArraySlice<UInt8>
                 switch type {
                 case OID.data:
-                    safeContents = try parts[1].explicit(0).octets()
+                    safeContents = try parts.node(1).explicit(0).octets()
                 case OID.encryptedData:
-                    let encryptedData = try parts[1].explicit(0).children()
-                    let eci = try encryptedData[1].children()
-                    let algorithm = try AlgorithmIdentifierValue(berEncoded: eci[1])
-                    safeContents = try pbes2Decrypt(try eci[2].octets(), algorithm: algorithm, password: passwordBytes)[...]
+                    let encryptedData = try parts.node(1).explicit(0).children()
+                    let eci = try encryptedData.node(1).children()
+                    let algorithm = try AlgorithmIdentifierValue(berEncoded: eci.node(1))
+                    safeContents = try pbes2Decrypt(try eci.node(2).octets(), algorithm: algorithm, password: passwordBytes)[...]
                 default:
                     throw PKIError(.unsupportedKey, "an unsupported PKCS#12 safe type")
                 }
                 for bag in try BER.parse(safeContents).children() {
                     let bagParts = try bag.children()
-                    let bagID = try ASN1ObjectIdentifier(berEncoded: bagParts[0])
-                    let value = try bagParts[1].explicit(0)
+                    let bagID = try ASN1ObjectIdentifier(berEncoded: bagParts.node(0))
+                    let value = try bagParts.node(1).explicit(0)
                     if bagParts.count > 2, friendlyName == nil {
-                        friendlyName = try? readFriendlyName(bagParts[2])
+                        friendlyName = try? readFriendlyName(bagParts.node(2))
                     }
                     switch bagID {
                     case OID.certBag:
                         let certBag = try value.children()
-                        guard try ASN1ObjectIdentifier(berEncoded: certBag[0]) == OID.x509Certificate else { continue }
-                        certificates.append(try Certificate(derEncoded: Array(try certBag[1].explicit(0).octets())))
+                        guard try ASN1ObjectIdentifier(berEncoded: certBag.node(0)) == OID.x509Certificate else { continue }
+                        certificates.append(try Certificate(derEncoded: Array(try certBag.node(1).explicit(0).octets())))
                     case OID.shroudedKeyBag:
                         let epki = try value.children()
-                        let algorithm = try AlgorithmIdentifierValue(berEncoded: epki[0])
-                        let plain = try pbes2Decrypt(try epki[1].octets(), algorithm: algorithm, password: passwordBytes)
+                        let algorithm = try AlgorithmIdentifierValue(berEncoded: epki.node(0))
+                        let plain = try pbes2Decrypt(try epki.node(1).octets(), algorithm: algorithm, password: passwordBytes)
                         keys.append(try PrivateKeyMaterial(pkcs8DER: plain))
                     case OID.keyBag:
                         keys.append(try PrivateKeyMaterial(pkcs8DER: Array(value.encodedBytes)))
@@ -261,13 +261,13 @@ public enum PKCS12 {
             throw PKIError(.weakAlgorithm, "PKCS#12 content must use PBES2 (legacy 3DES/RC2 PBE schemes are refused)")
         }
         let params = try parametersNode.children()
-        let kdf = try params[0].children()
-        guard try ASN1ObjectIdentifier(berEncoded: kdf[0]) == OID.pbkdf2 else {
+        let kdf = try params.node(0).children()
+        guard try ASN1ObjectIdentifier(berEncoded: kdf.node(0)) == OID.pbkdf2 else {
             throw PKIError(.weakAlgorithm, "PBES2 must use PBKDF2")
         }
-        let kdfParams = try kdf[1].children()
-        let salt = try kdfParams[0].octets()
-        let iterations = try Int(berEncoded: kdfParams[1])
+        let kdfParams = try kdf.node(1).children()
+        let salt = try kdfParams.node(0).octets()
+        let iterations = try Int(berEncoded: kdfParams.node(1))
         guard iterations >= 1, iterations <= 10_000_000 else {
             throw PKIError(.malformed, "the PBKDF2 iteration count is out of range")
         }
@@ -282,15 +282,15 @@ public enum PKCS12 {
         case OID.hmacWithSHA512: hash = .sha512
         default: throw PKIError(.weakAlgorithm, "PBKDF2 with HMAC-SHA1 is refused")
         }
-        let scheme = try params[1].children()
+        let scheme = try params.node(1).children()
         let keyLength: Int
-        switch try ASN1ObjectIdentifier(berEncoded: scheme[0]) {
+        switch try ASN1ObjectIdentifier(berEncoded: scheme.node(0)) {
         case OID.aes128CBC: keyLength = 16
         case OID.aes192CBC: keyLength = 24
         case OID.aes256CBC: keyLength = 32
         default: throw PKIError(.weakAlgorithm, "PBES2 must use AES-CBC (DES and RC2 are refused)")
         }
-        let iv = try scheme[1].octets()
+        let iv = try scheme.node(1).octets()
         let key = try KDF.Insecure.PBKDF2.deriveKey(
             from: password, salt: salt, using: hash, outputByteCount: keyLength, unsafeUncheckedRounds: iterations)
         do {
@@ -380,8 +380,8 @@ public enum PKCS12 {
     static func readFriendlyName(_ attributesNode: ASN1Node) throws -> String? {
         for attribute in try attributesNode.children(.set) {
             let parts = try attribute.children()
-            guard try ASN1ObjectIdentifier(berEncoded: parts[0]) == OID.friendlyName else { continue }
-            guard let value = try parts[1].children(.set).first else { return nil }
+            guard try ASN1ObjectIdentifier(berEncoded: parts.node(0)) == OID.friendlyName else { continue }
+            guard let value = try parts.node(1).children(.set).first else { return nil }
             let bytes = Array(try ASN1BMPString(berEncoded: value).bytes)
             var units: [UInt16] = []
             var index = 0
