@@ -87,11 +87,17 @@ public enum XML {
         public var maxDepth: Int
         /// Most attributes on one element. Default 256.
         public var maxAttributes: Int
+        /// Most nodes — elements and runs of character data — in the whole document. Each costs some 60 to 90 bytes
+        /// in the tree however little of the document it took (`<a/>` is four bytes), so this bounds the tree's
+        /// memory where `maxBytes` alone would let 64 MiB of empty elements become a gigabyte. Default 1,000,000
+        /// (a clinical document has tens of thousands).
+        public var maxNodes: Int
         /// Creates limits.
-        public init(maxBytes: Int = 64 << 20, maxDepth: Int = 256, maxAttributes: Int = 256) {
+        public init(maxBytes: Int = 64 << 20, maxDepth: Int = 256, maxAttributes: Int = 256, maxNodes: Int = 1_000_000) {
             self.maxBytes = maxBytes
             self.maxDepth = maxDepth
             self.maxAttributes = maxAttributes
+            self.maxNodes = maxNodes
         }
     }
 
@@ -158,6 +164,15 @@ extension XML {
         let limits: Limits
         var i = 0
         var namespaces = Namespaces()
+        var nodes = 0
+
+        /// Counts one more node of the tree against ``Limits/maxNodes``.
+        mutating func countNode() throws(CDAError) {
+            nodes += 1
+            guard nodes <= limits.maxNodes else {
+                throw CDAError(.tooLarge, "more than \(limits.maxNodes) elements and character data runs")
+            }
+        }
 
         init(bytes: UnsafeBufferPointer<UInt8>, limits: Limits) {
             self.b = bytes
@@ -297,6 +312,7 @@ extension XML {
             var stack: [Open] = []
             while true {
                 // At '<' of a start tag.
+                try countNode()
                 i += 1
                 let n = try name()
                 var attributes: [(prefix: String, local: String, value: String)] = []
@@ -359,6 +375,7 @@ extension XML {
                 while true {
                     guard i < b.count else { throw fail("document ends inside an element") }
                     if b[i] != 0x3C {
+                        try countNode()
                         let t = try characterData()
                         stack[stack.count - 1].children.append(.text(t))
                         continue
@@ -378,6 +395,7 @@ extension XML {
                         try comment()
                     } else if starts("<![CDATA[") {
                         i += 9
+                        try countNode()
                         guard let end = find("]]>") else { throw fail("unterminated CDATA section") }
                         stack[stack.count - 1].children.append(.text(try string(i, end)))
                         i = end + 3

@@ -151,3 +151,16 @@ struct XMLNamespaceScopeTests {
         #expect(code(#"<r xmlns:p="urn:x" xmlns:q="urn:x" p:z="1" q:z="2"/>"#) == "cda.malformed-xml")
     }
 }
+
+@Suite("XML node limit")
+struct XMLNodeLimitTests {
+    @Test("elements and character data runs count against maxNodes; past it is cda.too-large")
+    func nodeLimit() {
+        let limits = XML.Limits(maxNodes: 7)
+        // r, a, "x", b, CDATA, c, "y": seven nodes (comments and processing instructions are not nodes).
+        #expect(code("<r><a>x</a><b><![CDATA[z]]></b><!-- c --><?p i?><c/>y</r>", limits: limits) == nil)
+        #expect(code("<r><a>x</a><b><![CDATA[z]]></b><c/>y<d/></r>", limits: limits) == "cda.too-large")
+        #expect(code("<r>" + String(repeating: "<a/>", count: 10) + "</r>", limits: limits) == "cda.too-large")
+        #expect(XML.Limits().maxNodes == 1_000_000)
+    }
+}
