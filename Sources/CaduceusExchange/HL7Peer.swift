@@ -56,7 +56,9 @@ public struct HL7Peer: Sendable, Hashable {
         let authorities: Set<String>? = issuerNamespace.map { $0.authorities.contains("*") ? nil : Set($0.authorities) } ?? []
         switch identity.kind {
         case .interface:
-            self.init(kind: .interface, name: "interface:" + identity.commonName, application: identity.commonName, facility: identity.role, authorities: authorities)
+            // Keyed by organisation and application: the O is bound to the issuing CA's namespace, so one hospital's
+            // CA cannot mint another's interface and use up its control ids.
+            self.init(kind: .interface, name: "interface:" + (identity.organization ?? "") + "/" + identity.commonName, application: identity.commonName, facility: identity.role, authorities: authorities)
         case .node:
             self.init(kind: .node, name: "node:" + identity.commonName, application: nil, facility: nil, authorities: authorities)
         case .person, .patient, .ca:
@@ -83,11 +85,18 @@ public struct HL7Peer: Sendable, Hashable {
         if let qpd = message.view(QPDSegment.self) {
             func cxs(_ n: Int) -> [String] { qpd.parameter(n).compactMap { try? $0.cx(qpd.dialect) }.map(HL7Receiver.authority).filter { !$0.isEmpty } }
             if event == "Q23" {
-                named += cxs(1) + cxs(2)
+                let domains = cxs(2)
+                guard !domains.isEmpty else { return "a PIX query from this sender names the domains it may read (QPD-4)" }
+                named += cxs(1) + domains
             } else if event == "Q22" {
                 let domains = cxs(6)
                 guard !domains.isEmpty else { return "a PDQ query from this sender names the domains it may read (QPD-8)" }
                 named += domains
+                // An identifier search names its authority in QPD-3 (@PID.3.4).
+                for rep in qpd.parameter(1) {
+                    let field = (try? rep[1].first.value(qpd.dialect)) ?? ""
+                    if field.hasPrefix("@PID.3.4") { named.append((try? rep[2].first.value(qpd.dialect)) ?? "") }
+                }
             }
         }
         if named.contains(where: { !authorities.contains($0) }) {

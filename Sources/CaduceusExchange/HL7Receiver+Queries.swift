@@ -141,6 +141,13 @@ extension HL7Receiver {
             }
             persons = mpi.read { $0.search(criteria) }.map { ($0.person, $0.record) }
         }
+        if let domains {
+            // Only people with an identifier in a domain asked for (ITI-21): a query limited to its own domains
+            // discloses nobody else.
+            persons = persons.filter { hit in
+                domains.contains(mpi.globalAuthority) || mpi.read { m in m.members(of: hit.person).contains { m.identity(of: $0).map { domains.contains($0.authority) } ?? false } }
+            }
+        }
         let page = Array(persons.dropFirst(offset).prefix(limit))
         let remaining = max(0, persons.count - offset - page.count)
         var body = [qak(tag, page.isEmpty ? "NF" : "OK", name, d, hits: (persons.count, page.count, remaining)), qpd.segment]

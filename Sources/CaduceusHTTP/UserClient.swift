@@ -44,7 +44,7 @@ public struct UserClient: Sendable {
         let sealed = try Envelope.seal(message, from: credential, to: nodeCertificate, now: Date())
         let answer = try await transport.post(endpoint, path: operation.path, envelope: sealed)
         let opened = try await Envelope.open(answer, as: audience, credential: credential, validator: trust(), expecting: operation, now: Date())
-        guard opened.identity.commonName == nodeId, opened.message.header.requestId == message.header.requestId else {
+        guard opened.identity.kind == .node, opened.identity.commonName == nodeId, opened.message.header.requestId == message.header.requestId else {
             throw ExchangeError(.signerRejected, "the reply is not signed by the node that was asked, or answers another request")
         }
         return opened

@@ -44,6 +44,9 @@ public struct MLLPServer: Sendable {
     public typealias Handler = @Sendable (MLLPPeer, [UInt8]) async -> [UInt8]
 
     let configuration: MLLPServerConfiguration
+    /// Chains validated in full handshakes, by leaf: a resumed TLS session (no verification callback) is still
+    /// identified.
+    let validatedChains = ValidatedChains()
     let handler: Handler
     let oversized: @Sendable ([UInt8]) async -> [UInt8]
     let logger: Logger
@@ -64,6 +67,7 @@ public struct MLLPServer: Sendable {
     /// Binds, reports the bound address to `onBound`, and serves until the task is cancelled.
     public func run(onBound: @Sendable (SocketAddress) -> Void = { _ in }) async throws {
         let configuration = self.configuration
+        let validatedChains = self.validatedChains
         guard configuration.tls != nil || configuration.insecurePlainTCP else {
             throw MLLPError(kind: .insecure, message: "an MLLP listener without TLS needs the explicit insecure plain-TCP setting")
         }
@@ -81,7 +85,9 @@ public struct MLLPServer: Sendable {
                     if let tls = configuration.tls, let validator = configuration.clientValidator {
                         let verify = FederationTLS.verifier(validator, usage: .tlsClient)
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls, customVerificationCallback: { certificates, promise in
-                            presented.set(certificates.compactMap { try? $0.toDERBytes() }.compactMap { try? Certificate(derEncoded: $0) })
+                            let chain = certificates.compactMap { try? $0.toDERBytes() }.compactMap { try? Certificate(derEncoded: $0) }
+                            presented.set(chain)
+                            promise.futureResult.whenSuccess { if $0 == .certificateVerified { validatedChains.remember(chain) } }
                             verify(certificates, promise)
                         }))
                     }
@@ -101,7 +107,15 @@ public struct MLLPServer: Sendable {
             // The host only: a sender reconnects from another port, and a repeat must still be recognised.
             return .plain(address: connection.channel.remoteAddress?.ipAddress ?? "?")
         }
-        let chain = presented.get()
+        var chain = presented.get()
+        if chain.isEmpty {
+            // A resumed session: the leaf from the TLS handler, its chain from the full handshake that made the session.
+            let channel = connection.channel
+            let der = try? await channel.eventLoop.submit { () -> [UInt8]? in
+                try channel.pipeline.syncOperations.handler(type: NIOSSLHandler.self).peerCertificate?.toDERBytes()
+            }.get()
+            if let der, let leaf = try? Certificate(derEncoded: der) { chain = validatedChains.chain(for: leaf) ?? [] }
+        }
         guard let leaf = chain.first else { return .unidentified }
         let now = Date()
         guard case .trusted(let path) = await validator.validate(leaf, intermediates: Array(chain.dropFirst()), usage: .tlsClient, validityTime: now, now: now),
@@ -159,6 +173,19 @@ public enum MLLPPeer: Sendable {
     case plain(address: String)
     /// A TLS client whose certificate could not be validated again: to be refused.
     case unidentified
+}
+
+/// Client chains that passed the federation verifier, by leaf (at most 1,000; the oldest go first).
+final class ValidatedChains: Sendable {
+    let state = Mutex<(chains: [Certificate: [Certificate]], order: [Certificate])>(([:], []))
+    func remember(_ chain: [Certificate]) {
+        guard let leaf = chain.first else { return }
+        state.withLock { s in
+            if s.chains.updateValue(chain, forKey: leaf) == nil { s.order.append(leaf) }
+            while s.order.count > 1_000 { s.chains[s.order.removeFirst()] = nil }
+        }
+    }
+    func chain(for leaf: Certificate) -> [Certificate]? { state.withLock { $0.chains[leaf] } }
 }
 
 /// The certificates a client presented in its handshake (set on the event loop, read by the connection's task).

@@ -115,9 +115,9 @@ public struct ConsentRecord: Sendable, Hashable, Codable {
 /// - A document- or class-specific withholding in force for the document (and the organisation, when it names one)
 ///   gives `document-deny`.
 /// - Otherwise the general directives (no document, no class) decide, in two tiers: those naming the requesting
-///   organisation, then those naming none; in each tier the latest statement (by `issuedAt`, then recording time)
-///   wins. The first tier whose latest statement is in force decides: `opt-in` or `opt-out` — an inactive scoped
-///   statement never masks an active general one. When no tier's latest is in force, the first tier's latest says why:
+///   organisation, then those naming none. The first tier with a statement in force decides, its newest statement in
+///   force (by `issuedAt`, then recording time) winning: `opt-in` or `opt-out` — an inactive statement never masks an
+///   active one, in its tier or below. When no statement is in force, the first tier's newest says why:
 ///   revoked → `revoked` for an opt-in (sharing stops), no consent for an opt-out (the default restored); lapsed
 ///   (`validUntil` passed) → `expired`. Not yet valid: ignored.
 public enum ConsentResolver {
@@ -136,11 +136,17 @@ public enum ConsentResolver {
         // Two tiers, the requesting organisation's own directives first; in each the latest statement wins. A tier
         // whose latest statement is no longer in force (revoked, lapsed) never masks a lower tier's statement in force.
         let tiers = [general.filter { $0.directive.organization != nil }, general.filter { $0.directive.organization == nil }]
-        let latest = tiers.compactMap { tier in tier.max(by: { ($0.directive.issuedAt, $0.recordedTime) < ($1.directive.issuedAt, $1.recordedTime) }) }
-        if let inForce = latest.first(where: { $0.isActive(at: time) }) {
-            return inForce.directive.decision == .permit ? .optIn : .optOut
+        func newest(_ records: [ConsentRecord]) -> ConsentRecord? {
+            records.max(by: { ($0.directive.issuedAt, $0.recordedTime) < ($1.directive.issuedAt, $1.recordedTime) })
         }
-        guard let first = latest.first else { return .none }
+        // The newest statement in force of the first tier that has one (an older statement still in force is not
+        // undone by a newer one that lapsed or was revoked: "deny A", then "permit A until T", is "deny A" after T).
+        for tier in tiers {
+            if let inForce = newest(tier.filter { $0.isActive(at: time) }) {
+                return inForce.directive.decision == .permit ? .optIn : .optOut
+            }
+        }
+        guard let first = tiers.compactMap(newest).first else { return .none }
         if first.revokedTime != nil { return first.directive.decision == .permit ? .revoked : .none }
         return .expired
     }

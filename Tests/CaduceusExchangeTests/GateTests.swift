@@ -109,18 +109,25 @@ struct GateTests {
         }
     }
 
-    @Test("sign-in: the assertion names the card's home organisation; break-glass needs a reason; a node ends only sessions it issued")
+    @Test("sign-in: the assertion names the card's home organisation; break-glass needs a reason; a node ends only sessions it issued; a node's own queue is for its own organisation")
     func sessions() async throws {
         let f = try await GateFixture()
-        let nurse = try f.card("Nurse (synthetic)", role: "nurse", organization: "node.elsewhere")
-        let token = try await f.signIn(nurse)
+        let visitor = try f.card("Nurse (synthetic)", role: "nurse", organization: "node.elsewhere")
+        let token = try await f.signIn(visitor)
         let claims = try await SignedAssertion.verify(token, audience: ExchangeNode.federationAudience, validator: f.pki.validator(), now: Date())
         #expect(claims.org == "node.elsewhere" && claims.iss == "node.unit")
-        #expect(try await f.code(.signIn, SignInRequest(purpose: "ETREAT", reason: nil), from: nurse) == "exchange.bad-request")
-        // Another node tells this one to end the sign-in it did not issue.
+        #expect(try await f.code(.signIn, SignInRequest(purpose: "ETREAT", reason: nil), from: visitor) == "exchange.bad-request")
+        // Another node tells this one to end a sign-in it did not issue.
+        let officer = try f.card("Officer (synthetic)", role: "privacy-officer")
+        let officerToken = try await f.signIn(officer, purpose: "HOPERAT")
+        let officerClaims = try await SignedAssertion.verify(officerToken, audience: ExchangeNode.federationAudience, validator: f.pki.validator(), now: Date())
         let other = try f.pki.credential(.node(dnsNames: ["other.unit.test"]), name: "node.other")
-        #expect(try await f.code(.revokeSession, SessionRevocation(jti: claims.jti, expires: claims.exp, assertion: token), from: other) == "exchange.forbidden")
-        #expect(try await f.code(.userQuery, StoredQuery.getDocuments(uniqueIds: ["2.25.1"]), from: nurse, assertion: token) == nil, "still signed in")
+        #expect(try await f.code(.revokeSession, SessionRevocation(jti: officerClaims.jti, expires: officerClaims.exp, assertion: officerToken), from: other) == "exchange.forbidden")
+        #expect(try await f.code(.userEmergencies, EmergencyQueueRequest(), from: officer, assertion: officerToken) == nil, "still signed in")
+        // A privacy officer of another organisation does not read this node's break-glass queue.
+        let visitingOfficer = try f.card("Visiting officer (synthetic)", role: "privacy-officer", organization: "node.elsewhere")
+        let visitingToken = try await f.signIn(visitingOfficer, purpose: "HOPERAT")
+        #expect(try await f.code(.userEmergencies, EmergencyQueueRequest(), from: visitingOfficer, assertion: visitingToken) == "exchange.forbidden")
     }
 
     @Test("directory: a node publishes only its own entry")

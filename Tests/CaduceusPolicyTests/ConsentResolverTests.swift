@@ -89,6 +89,10 @@ struct ConsentResolverTests {
         // The attack: a revoked or lapsed permit for hospital B must not mask the patient's general opt-out.
         #expect(state([record(.permit, org: "node.b", issued: -50, revoked: true), record(.deny, issued: -100)]) == .optOut)
         #expect(state([record(.permit, org: "node.b", issued: -50, until: -1), record(.deny, issued: -100)]) == .optOut)
+        // Several statements in one tier: a lapsed or revoked newer one does not undo an older one still in force.
+        #expect(state([record(.permit, issued: -300), record(.deny, org: "node.b", issued: -200), record(.permit, org: "node.b", issued: -100, until: -1)]) == .optOut)
+        #expect(state([record(.deny, issued: -200), record(.permit, issued: -100, revoked: true)]) == .optOut)
+        #expect(state([record(.deny, org: "node.b", issued: -200, revoked: true), record(.permit, org: "node.b", issued: -100, until: -1)]) == .expired, "nothing in force: the newest says why")
         // Another organisation's directives are no tier of this one's.
         #expect(state([record(.permit, org: "node.c", issued: -50), record(.deny, issued: -100)]) == .optOut)
     }

@@ -140,7 +140,8 @@ public final class ExchangeNode: Sendable {
     /// Refuses a request id this signer used before within the freshness window; returns the key and expiry to
     /// remember durably (with the operation's audit event).
     func noteRequest(_ o: OpenedEnvelope) throws(ExchangeError) -> (String, Date) {
-        let key = o.identity.commonName + " " + o.message.header.requestId
+        // Per signing certificate (issuer and serial: unique), not per name.
+        let key = Hex.encode(o.signer.serialNumber.bytes) + "@" + String(describing: o.signer.issuer) + " " + o.message.header.requestId
         let now = core.clock.now(), expires = o.message.header.issuedAt.addingTimeInterval(2 * Envelope.maxSkew)
         let fresh = core.seenRequests.withLock { seen in
             if seen.count > 10_000 { seen = seen.filter { $0.value >= now } }

@@ -69,6 +69,7 @@ public struct IssuerNamespace: Sendable, Hashable, Codable {
             guard let organization, Self.admits(organizations, organization) else {
                 return "the interface's organisation is not in the issuing CA's namespace"
             }
+            guard let unit, !unit.isEmpty else { return "an interface certificate names its sending facility (OU)" }
             return nil
         }
     }

@@ -227,6 +227,14 @@ struct NamespacePolicy: VerifierPolicy {
             guard let identity = FederationIdentity(subject) else {
                 return .failsToMeetPolicy(reason: "pki.outside-namespace: the certificate names no federation profile")
             }
+            // Whatever acts as a CA is judged as one: an issuer in the chain, or any certificate whose basicConstraints
+            // say CA, must carry the CA profile, and its whole namespace must lie inside its issuer's (a CA certificate
+            // dressed as a node would otherwise pass on its CN alone and then vouch with any namespace).
+            let actsAsCA: Bool
+            if case .isCertificateAuthority = try? subject.extensions.basicConstraints { actsAsCA = true } else { actsAsCA = index > 0 }
+            if actsAsCA, identity.kind != .ca {
+                return .failsToMeetPolicy(reason: "pki.outside-namespace: a CA certificate must carry the CA profile")
+            }
             let child = identity.kind == .ca ? IssuerNamespace(of: subject) : nil
             if let refusal = namespace.refusal(kind: identity.kind, commonName: identity.commonName, organization: identity.organization, unit: identity.role, child: child) {
                 return .failsToMeetPolicy(reason: "pki.outside-namespace: " + refusal)

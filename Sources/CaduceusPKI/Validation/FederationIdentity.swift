@@ -33,6 +33,7 @@ public struct FederationIdentity: Sendable, Hashable {
     /// Reads the identity of `certificate`; `nil` when it has no CN or no Caduceus policy.
     public init?(_ certificate: Certificate) {
         let names = FederationName(certificate.subject)
+        guard names.isUnambiguous else { return nil }
         let (cn, ou, o) = (names.commonName, names.unit, names.organization)
         guard let cn, !cn.isEmpty else { return nil }
         guard let ext = certificate.extensions[oid: CaduceusOID.certificatePolicies],
@@ -44,14 +45,18 @@ public struct FederationIdentity: Sendable, Hashable {
             guard case .constructed(let fields) = info.content, let first = fields.first(where: { _ in true }),
                   let oid = try? ASN1ObjectIdentifier(derEncoded: first)
             else { continue }
+            let found: Kind
             switch oid {
-            case CaduceusOID.policyCA: kind = .ca
-            case CaduceusOID.policyNode: kind = .node
-            case CaduceusOID.policyPerson: kind = .person
-            case CaduceusOID.policyPatient: kind = .patient
-            case CaduceusOID.policyInterface: kind = .interface
+            case CaduceusOID.policyCA: found = .ca
+            case CaduceusOID.policyNode: found = .node
+            case CaduceusOID.policyPerson: found = .person
+            case CaduceusOID.policyPatient: found = .patient
+            case CaduceusOID.policyInterface: found = .interface
             default: continue
             }
+            // Two Caduceus profiles in one certificate make its kind ambiguous: no identity.
+            if kind != nil { return nil }
+            kind = found
         }
         guard let kind else { return nil }
         self.commonName = cn
@@ -70,15 +75,20 @@ public struct FederationName: Sendable, Hashable {
     /// OU.
     public var unit: String?
 
+    /// Whether the name holds at most one CN, one O and one OU (tools differ on which of several they read).
+    public var isUnambiguous = true
+
     /// Reads the names of `name`.
     public init(_ name: DistinguishedName) {
+        var counts = [0, 0, 0]
         for rdn in name {
             for attribute in rdn {
                 let value = String(describing: attribute.value)
-                if attribute.type == .RDNAttributeType.commonName { commonName = value }
-                if attribute.type == .RDNAttributeType.organizationalUnitName { unit = value }
-                if attribute.type == .RDNAttributeType.organizationName { organization = value }
+                if attribute.type == .RDNAttributeType.commonName { commonName = value; counts[0] += 1 }
+                if attribute.type == .RDNAttributeType.organizationalUnitName { unit = value; counts[1] += 1 }
+                if attribute.type == .RDNAttributeType.organizationName { organization = value; counts[2] += 1 }
             }
         }
+        isUnambiguous = counts.allSatisfy { $0 <= 1 }
     }
 }

@@ -30,6 +30,7 @@ struct ClinicalService: Sendable {
         }
         AuditNotes.current?.documents(docs.map(\.0.uniqueId))
         // Filing at the author's own node discloses nothing: role, purpose and confidentiality decide.
+        try core.requireHome(claims)
         try core.requirePermit(claims, docs.map(\.0), consents: [])
         let registered = try await publish(docs, patient: request.patient, evidence: o)
         return try core.reply(o, EntriesResponse(entries: registered))
@@ -66,7 +67,7 @@ struct ClinicalService: Sendable {
         // existence is not disclosed).
         let answer = try await registryAnswer(query)
         let consents = answer.consents ?? []
-        let entries = answer.entries.filter { core.decide(claims, $0, consents: consents).isPermit }
+        let entries = answer.entries.filter { core.decide(claims, $0, consents: consents, receivedBy: core.id).isPermit }
         for e in entries { AuditNotes.current?.patient(e.patientId) }
         return try core.reply(o, EntriesResponse(entries: entries))
     }
@@ -94,7 +95,7 @@ struct ClinicalService: Sendable {
         let claims = try await core.authorize(o)
         let request = try o.message.decodeBody(RetrieveRequest.self)
         AuditNotes.current?.documents(request.uniqueIds)
-        let (entries, parts, servedBy) = try await retrieveAcross(request.uniqueIds, for: o.message.header.assertion) { try core.requirePermit(claims, $0, consents: $1) }
+        let (entries, parts, servedBy) = try await retrieveAcross(request.uniqueIds, for: o.message.header.assertion) { try core.requirePermit(claims, $0, consents: $1, receivedBy: core.id) }
         for e in entries { AuditNotes.current?.patient(e.patientId) }
         return try core.reply(o, RetrieveResponse(entries: entries, servedBy: servedBy), documents: parts)
     }

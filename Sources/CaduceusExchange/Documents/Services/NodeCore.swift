@@ -121,15 +121,7 @@ final class NodeCore: Sendable {
         try SignedAssertion.requireHolder(claims, signer: o.identity.commonName)
         try sessions.use(claims, now: clock.now())
         AuditNotes.current?.purpose(claims.pou)
-        if claims.pou == PurposeOfUse.ETREAT.rawValue {
-            // Every use of a break-glass sign-in is counted in this node's review queue (an entry is opened here
-            // when the sign-in was declared at another node).
-            let now = clock.now()
-            let entry = EmergencyAccess(
-                id: claims.jti, subject: claims.sub, role: claims.role, declaredAt: claims.iss, reason: "",
-                started: Date(timeIntervalSince1970: Double(claims.iat)), expires: Date(timeIntervalSince1970: Double(claims.exp)))
-            try await store.write { tx in try tx.noteEmergencyAccess(entry, useAt: now) }
-        }
+        try await noteEmergencyUse(claims)
         return claims
     }
 
@@ -147,19 +139,45 @@ final class NodeCore: Sendable {
     }
 
     /// The decision for `claims` on `entry`: `consents` are the patient's records (as the regional registry holds
-    /// them; those of other patients are ignored), resolved for the receiving organisation (the requester's node
-    /// unless given) and this document.
-    func decide(_ claims: AssertionClaims, _ entry: DocumentEntry, consents: [ConsentRecord], organization: String? = nil) -> Decision {
+    /// them; those of other patients are ignored), resolved for the person's organisation (unless another is given)
+    /// and this document — and, when the data lands at another node than the person's organisation (`receivedBy`: a
+    /// person signed in away from home), for that node too: a patient's consent binds every organisation that receives
+    /// her record.
+    func decide(_ claims: AssertionClaims, _ entry: DocumentEntry, consents: [ConsentRecord], organization: String? = nil, receivedBy: String? = nil) -> Decision {
         let patient = entry.patientId.description
-        let state = ConsentResolver.state(
-            consents.filter { $0.patientId == patient }, organization: organization ?? claims.org, documentId: entry.uniqueId,
-            classCode: entry.classCode.code, at: clock.now())
-        return decide(claims, entry.confidentialityCode.code, consent: state)
+        let theirs = consents.filter { $0.patientId == patient }
+        let org = organization ?? claims.org
+        var orgs = [org]
+        if let receivedBy, receivedBy != org { orgs.append(receivedBy) }
+        var decision = Decision(effect: .deny, reasons: ["default"], obligations: [])
+        for o in orgs {
+            let state = ConsentResolver.state(theirs, organization: o, documentId: entry.uniqueId, classCode: entry.classCode.code, at: clock.now())
+            decision = decide(claims, entry.confidentialityCode.code, consent: state)
+            if !decision.isPermit { return decision }
+        }
+        return decision
     }
 
-    func requirePermit(_ claims: AssertionClaims, _ entries: [DocumentEntry], consents: [ConsentRecord], organization: String? = nil) throws {
+    /// Refuses an operation on this node's own data (its repository, its break-glass queue) to a person of another
+    /// organisation, whatever their role: a privacy officer or clinician of hospital B acts on B's node.
+    func requireHome(_ claims: AssertionClaims) throws(ExchangeError) {
+        guard claims.org == id else { throw ExchangeError(.forbidden, "this operation is for the node's own organisation") }
+    }
+
+    /// Counts a use of a break-glass (ETREAT) sign-in in this node's review queue (an entry is opened here when the
+    /// sign-in was declared at another node).
+    func noteEmergencyUse(_ claims: AssertionClaims) async throws {
+        guard claims.pou == PurposeOfUse.ETREAT.rawValue else { return }
+        let now = clock.now()
+        let entry = EmergencyAccess(
+            id: claims.jti, subject: claims.sub, role: claims.role, declaredAt: claims.iss, reason: "",
+            started: Date(timeIntervalSince1970: Double(claims.iat)), expires: Date(timeIntervalSince1970: Double(claims.exp)))
+        try await store.write { tx in try tx.noteEmergencyAccess(entry, useAt: now) }
+    }
+
+    func requirePermit(_ claims: AssertionClaims, _ entries: [DocumentEntry], consents: [ConsentRecord], organization: String? = nil, receivedBy: String? = nil) throws {
         for e in entries {
-            let d = decide(claims, e, consents: consents, organization: organization)
+            let d = decide(claims, e, consents: consents, organization: organization, receivedBy: receivedBy)
             guard d.isPermit else {
                 throw ExchangeError(.forbidden, "the policy does not permit this access (\(d.reasons.joined(separator: ", ")))")
             }
@@ -202,7 +220,7 @@ final class NodeCore: Sendable {
         let sealed = try Envelope.seal(message, from: credential, to: certificate, now: clock.now())
         let answer = try await transport.post(endpoint, path: operation.path, envelope: sealed)
         let opened = try await Envelope.open(answer, as: id, credential: credential, validator: validatorSource(), expecting: operation, now: clock.now())
-        guard opened.identity.commonName == nodeId, opened.message.header.requestId == message.header.requestId else {
+        guard opened.identity.kind == .node, opened.identity.commonName == nodeId, opened.message.header.requestId == message.header.requestId else {
             throw ExchangeError(.signerRejected, "the reply is not signed by the node that was asked, or answers another request")
         }
         return opened

@@ -28,6 +28,7 @@ struct RepositoryService: Sendable {
         guard claims.iss == o.identity.commonName else { throw ExchangeError(.forbidden, "the user's assertion was issued by another node") }
         try core.sessions.use(claims, now: core.clock.now())
         AuditNotes.current?.purpose(claims.pou)
+        try await core.noteEmergencyUse(claims)
         let basis = try await releaseBasis(request.release)
         try await core.keep(o)
         let (entries, parts) = try await localDocuments(request.uniqueIds)
@@ -36,7 +37,7 @@ struct RepositoryService: Sendable {
                 throw ExchangeError(.forbidden, "the registry's release does not cover a requested document")
             }
             AuditNotes.current?.patient(registered.patientId)
-            try core.requirePermit(claims, [registered], consents: basis.consents)
+            try core.requirePermit(claims, [registered], consents: basis.consents, receivedBy: o.identity.commonName)
         }
         return try core.reply(o, EntriesResponse(entries: entries), documents: parts)
     }

@@ -86,6 +86,7 @@ struct SessionService: Sendable {
     /// The privacy officer's view of this node's break-glass review queue (reasons included).
     func userEmergencies(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
         let claims = try await core.authorize(o)
+        try core.requireHome(claims)
         try requireEmergencyReviewer(claims)
         let request = try o.message.decodeBody(EmergencyQueueRequest.self)
         let unreviewed = request.unreviewedOnly
@@ -95,6 +96,7 @@ struct SessionService: Sendable {
     /// Records the privacy officer's finding on one emergency access (the reviewer is the signed-in person).
     func userEmergencyReview(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
         let claims = try await core.authorize(o)
+        try core.requireHome(claims)
         try requireEmergencyReviewer(claims)
         let request = try o.message.decodeBody(EmergencyReviewRequest.self)
         let note = request.note.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -41,6 +41,7 @@ struct TransferService: Sendable {
 
     func userTransfer(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
         let claims = try await core.authorize(o)
+        try core.requireHome(claims)
         let request = try o.message.decodeBody(TransferRequest.self)
         AuditNotes.current?.documents(request.uniqueIds)
         let held = try await core.store.read { r in try request.uniqueIds.compactMap { try r.repositoryDocument(uniqueId: $0)?.entry } }
