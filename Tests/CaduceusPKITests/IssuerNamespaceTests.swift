@@ -1,8 +1,9 @@
-import CaduceusPKI
+@testable import CaduceusPKI
 import CaduceusTestSupport
 import Foundation
 import Testing
 import X509
+import SwiftASN1
 
 @Suite("Issuer namespaces: who may vouch for whom")
 struct IssuerNamespaceTests {
@@ -89,5 +90,18 @@ struct IssuerNamespaceTests {
         let bareCert = try regional.issueUnchecked(profile: .issuingCA(pathLength: 0), subject: try federationName(commonName: "Bare CA"), publicKey: bareKey.publicKey, notBefore: Date().addingTimeInterval(-60), notAfter: Date().addingTimeInterval(3600))
         let bare = try CertificateAuthority(certificate: bareCert, key: bareKey, parents: regional.chain)
         #expect(try await verdict(bare, .node(dnsNames: ["a.test"]), "node.h1") == "pki.outside-namespace")
+        // A CA certificate dressed as a node (the node profile, a node id of its issuer's, an unrestricted namespace):
+        // whatever acts as a CA is judged as one.
+        let disguisedKey = try PrivateKeyMaterial.generate(.p256)
+        var list = try CertificateAuthority.extensions(for: .issuingCA(pathLength: 0, namespace: .unrestricted), publicKey: disguisedKey.publicKey, issuerPublicKey: regional.certificate.publicKey).map { $0 }
+        list.removeAll { $0.oid == CaduceusOID.certificatePolicies }
+        list.append(try CertificateAuthority.certificatePolicies([CaduceusOID.policyNode]))
+        let disguisedCert = try regional.issueUnchecked(profile: .issuingCA(pathLength: 0), subject: try federationName(commonName: "node.h1"), publicKey: disguisedKey.publicKey, notBefore: Date().addingTimeInterval(-60), notAfter: Date().addingTimeInterval(3600), extensions: try Certificate.Extensions(list))
+        let disguised = try CertificateAuthority(certificate: disguisedCert, key: disguisedKey, parents: regional.chain)
+        #expect(try await verdict(disguised, .node(dnsNames: ["a.test"]), "node.anything") == "pki.outside-namespace")
+        // Two common names: no identity, so nothing validates as a federation certificate.
+        let twoNames = try DistinguishedName { OrganizationName("node.h1"); CommonName("node.h1"); CommonName("node.r") }
+        let ambiguous = try hospital.issueUnchecked(profile: .node(dnsNames: ["a.test"]), subject: twoNames, publicKey: key, notBefore: Date().addingTimeInterval(-60), notAfter: Date().addingTimeInterval(3600))
+        #expect(FederationIdentity(ambiguous) == nil)
     }
 }
