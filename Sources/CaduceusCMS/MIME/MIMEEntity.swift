@@ -115,9 +115,9 @@ package struct MIMEEntity {
             throw CMSError(.mimeMalformed, "multipart/signed without a boundary")
         }
         let delimiter = Array(("--" + boundary).utf8)
-        var starts: [Int] = []  // index of each delimiter line start
+        var starts: [Int] = []  // index of each delimiter line start; only the first three are used
         var index = body.startIndex
-        while index < body.endIndex {
+        while index < body.endIndex, starts.count < 3 {
             let lineStart = index
             if body[lineStart...].starts(with: delimiter) { starts.append(lineStart) }
             guard let lf = body[index...].firstIndex(of: 10) else { break }
