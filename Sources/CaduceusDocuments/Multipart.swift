@@ -61,7 +61,9 @@ public enum Multipart {
         for part in parts {
             out += Array("--\(boundary)\r\n".utf8)
             for (name, value) in part.headers {
-                out += Array("\(name): \(value.filter { $0 != "\r" && $0 != "\n" })\r\n".utf8)
+                // CR and LF are dropped byte by byte: filtering Characters would keep "\r\n", a single grapheme
+                // cluster, and a value holding it would start a header line of its own.
+                out += name.utf8.filter { $0 != 13 && $0 != 10 } + [58, 32] + value.utf8.filter { $0 != 13 && $0 != 10 } + [13, 10]
             }
             out += [13, 10]
             out += part.body
@@ -144,7 +146,7 @@ public enum Multipart {
             }
             if continuation, !headers.isEmpty {
                 // Unfolding joins with one space; a blank continuation adds nothing (the value stays trimmed).
-                let more = String(decoding: line, as: UTF8.self).trimmingCharacters(in: " \t")
+                let more = String(decoding: trimmedBlanks(line), as: UTF8.self)
                 if !more.isEmpty { headers[headers.count - 1].1 += (headers[headers.count - 1].1.isEmpty ? "" : " ") + more }
                 continue
             }
@@ -155,9 +157,18 @@ public enum Multipart {
                 throw DocumentsError(.tooLarge, "a MIME header block has more than \(maxHeaderFields) fields")
             }
             let name = String(decoding: line[..<colon], as: UTF8.self)
-            let value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingCharacters(in: " \t")
+            let value = String(decoding: trimmedBlanks(line[(colon + 1)...]), as: UTF8.self)
             headers.append((name, value))
         }
+    }
+
+    /// `bytes` without leading and trailing spaces and tabs. Trimmed as bytes, before decoding: trimming Characters
+    /// would keep a space that a combining mark after it joins into one grapheme cluster.
+    static func trimmedBlanks(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        var s = bytes
+        while let f = s.first, f == 32 || f == 9 { s.removeFirst() }
+        while let l = s.last, l == 32 || l == 9 { s.removeLast() }
+        return s
     }
 
     /// A parameter of a structured header value (`name=value` or `name="value"`).

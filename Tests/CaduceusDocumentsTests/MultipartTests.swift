@@ -150,3 +150,26 @@ struct MultipartUnfoldingTests {
         #expect(try Multipart.decode(Multipart.encode(parts) { "z" }) == parts)
     }
 }
+
+@Suite("Multipart header text")
+struct MultipartHeaderTextTests {
+    /// Found by the multipart fuzz target (kept in Fuzz/Crashes/multipart/combining-mark-value): values were trimmed
+    /// as Characters, and the space after the colon joined with a combining mark opening the value into one grapheme
+    /// cluster that was not trimmed — the value read back with a leading space.
+    @Test("a value opening with a combining mark reads back unchanged")
+    func combiningMark() throws {
+        let parts = [MIMEPart(headers: [("Content-Type", "text/plain"), ("X-Note", "\u{0301}accent \u{0730}")], body: Array("a".utf8))]
+        #expect(try Multipart.decode(Multipart.encode(parts) { "z" }) == parts)
+    }
+
+    /// Found reading the encoder while fixing the above: CR and LF were filtered out of values as Characters, which
+    /// keeps "\r\n" (one grapheme cluster), so a value holding it wrote a header line of its own.
+    @Test("a value holding CR LF cannot add a header line")
+    func noHeaderInjection() throws {
+        let parts = [MIMEPart(headers: [("Content-Type", "text/plain"), ("Content-ID", "<a\r\nX-Injected: 1>")], body: Array("a".utf8))]
+        let decoded = try Multipart.decode(Multipart.encode(parts) { "z" })
+        #expect(decoded[0].headers.count == 2)
+        #expect(decoded[0].header("X-Injected") == nil)
+        #expect(decoded[0].contentID == "aX-Injected: 1")
+    }
+}

@@ -25,8 +25,11 @@ extension PKIError {
             let tbs = try? certificate.first?.children()
         else { return nil }
         let spkiIndex = tbs.first?.isContext(0) == true ? 6 : 5
+        // Every step is checked: this reads certificates that failed to parse, from anyone (an embedded signer
+        // certificate in a CMS message); an empty AlgorithmIdentifier had trapped on a subscript here.
         guard tbs.count > spkiIndex, let spki = try? tbs[spkiIndex].children(), let algorithm = try? spki.first?.children(),
-            let oid = try? ASN1ObjectIdentifier(derEncoded: algorithm[0]), oid == SignatureAlgorithms.rsaEncryption,
+            let algorithmOID = algorithm.first, let oid = try? ASN1ObjectIdentifier(derEncoded: algorithmOID),
+            oid == SignatureAlgorithms.rsaEncryption,
             let key = try? _RSA.Signing.PublicKey(unsafeDERRepresentation: Array(tbs[spkiIndex].encodedBytes))
         else { return nil }
         return key.keySizeInBits
