@@ -93,7 +93,7 @@ public struct MLLPServer: Sendable {
                     }
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: configuration.idleTimeout))
                     try channel.pipeline.syncOperations.addHandler(IdleCloser())
-                    return (presented, try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel))
+                    return (presented, try acceptedConnection(channel))
                 }
             }
         if let address = server.channel.localAddress { onBound(address) }

@@ -54,7 +54,7 @@ public struct SyslogServer: Sendable {
                     }))
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .minutes(5)))
                     try channel.pipeline.syncOperations.addHandler(IdleCloser())
-                    return (peer, try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel))
+                    return (peer, try acceptedConnection(channel))
                 }
             }
         if let address = server.channel.localAddress { onBound(address) }

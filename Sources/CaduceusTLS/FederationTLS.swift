@@ -65,6 +65,15 @@ public final class IdleCloser: ChannelInboundHandler, Sendable {
     }
 }
 
+/// Wraps a connection a listener accepted, on its event loop. A connection accepted just as the listener closes can be
+/// dropped by NIO before any owner takes it over (the accept loop has ended); it must then be closed, not crash a
+/// debug build ("Deinited NIOAsyncWriter without calling finish()", seen in CI-like runs of the MLLP tests). So
+/// accepted connections use NIO's close-on-deinit wrapping (deprecated only because it is not the default); every
+/// connection that does reach its owner is still served inside `executeThenClose`.
+public func acceptedConnection(_ channel: any Channel) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(synchronouslyWrapping: channel)
+}
+
 /// Serves a listener's accepted connections until the calling task is cancelled. Every accepted connection must be
 /// taken over by its owner (`executeThenClose` in `handle`), even one accepted as the listener stops: cancelling the
 /// accept loop itself would drop those unowned (a crash in debug builds, a leak otherwise). So cancellation closes the

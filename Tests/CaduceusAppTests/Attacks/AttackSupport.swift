@@ -1,5 +1,8 @@
 import CaduceusApp
 import CaduceusCore
+import CaduceusDocuments
+import CaduceusHTTP
+import CaduceusPolicy
 import CaduceusExchange
 import CaduceusStorage
 import Foundation
@@ -39,4 +42,21 @@ func attack(_ fed: LocalFederation, auditedAt node: String, _ body: () async thr
         #expect(record.message.outcome != .success && record.message.errorCode == refused, "the audit record names the refusal", sourceLocation: sourceLocation)
     }
     return refused
+}
+
+/// Hospital A's physician signs in and files `body` for the patient; returns its entry.
+func fileAtA(_ fed: LocalFederation, _ body: [UInt8], mimeType: String = "text/xml", patient: PatientIdentifier) async throws -> DocumentEntry {
+    let physicianA = try fed.client("clinician.hospital-a", at: LocalFederation.hospitalA)
+    try await physicianA.signIn()
+    return try await physicianA.submit([MIMEPart(contentType: mimeType, id: "doc", body: body)], patient: patient)[0]
+}
+
+/// The demo patient signs in at hospital A with her card and states `decision` (for `organization`, or everyone).
+func patientStates(_ fed: LocalFederation, _ decision: ConsentDirective.Decision, organization: String? = nil, patient: PatientIdentifier) async throws -> (UserClient, ConsentRecord) {
+    let card = try fed.client(LocalFederation.patientCard, at: LocalFederation.hospitalA)
+    try await card.signIn(purpose: "PATRQT")
+    let record = try await card.stateConsent(ConsentDirective(
+        id: UUID().uuidString.lowercased(), patient: patient.description, decision: decision, organization: organization,
+        validFrom: Date().addingTimeInterval(-60), issuedAt: Date()))
+    return (card, record)
 }

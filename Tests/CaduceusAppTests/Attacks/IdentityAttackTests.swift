@@ -88,14 +88,8 @@ struct IdentityAttackTests {
     @Test("a patient denies hospital B; B's nurse signs in at hospital A instead: the assertion names her home organisation, and the retrieve is refused")
     func signInAtAnotherNodeToEscapeConsent() async throws {
         try await withSeededFederation(shipAudit: false) { fed, ccd, _, patientA in
-            let physicianA = try fed.client("clinician.hospital-a", at: LocalFederation.hospitalA)
-            try await physicianA.signIn()
-            let entry = try await physicianA.submit([MIMEPart(contentType: "text/xml", id: "ccd", body: ccd)], patient: patientA)[0]
-            let patient = try fed.client(LocalFederation.patientCard, at: LocalFederation.hospitalA)
-            try await patient.signIn(purpose: "PATRQT")
-            _ = try await patient.stateConsent(ConsentDirective(
-                id: UUID().uuidString.lowercased(), patient: patientA.description, decision: .deny, organization: LocalFederation.hospitalB,
-                validFrom: Date().addingTimeInterval(-60), issuedAt: Date()))
+            let entry = try await fileAtA(fed, ccd, patient: patientA)
+            _ = try await patientStates(fed, .deny, organization: LocalFederation.hospitalB, patient: patientA)
             let atHome = try fed.client("clinician.hospital-b", at: LocalFederation.hospitalB)
             try await atHome.signIn()
             #expect(await code { _ = try await atHome.retrieve([entry.uniqueId]) } == "exchange.forbidden")

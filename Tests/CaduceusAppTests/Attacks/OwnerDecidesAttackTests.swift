@@ -16,9 +16,9 @@ struct OwnerDecidesAttackTests {
     @Test("a nurse at B deprecates a DICOM study held in A's repository with --replaces: refused, and the study is still found")
     func foreignReplaces() async throws {
         try await withSeededFederation(shipAudit: false) { fed, _, dicom, patientA in
+            let study = try await fileAtA(fed, dicom, mimeType: "application/dicom", patient: patientA)
             let physicianA = try fed.client("clinician.hospital-a", at: LocalFederation.hospitalA)
             try await physicianA.signIn()
-            let study = try await physicianA.submit([MIMEPart(contentType: "application/dicom", id: "cxr", body: dicom)], patient: patientA)[0]
             let nurseB = try fed.client("clinician.hospital-b", at: LocalFederation.hospitalB)
             try await nurseB.signIn()
             // B files its own copy of a document naming B's patient, declaring it replaces A's study.
@@ -38,9 +38,7 @@ struct OwnerDecidesAttackTests {
     @Test("a node pulls a document from another hospital's repository with no user: refused")
     func nodePullsDocumentWithoutUser() async throws {
         try await withSeededFederation(shipAudit: false) { fed, ccd, _, patientA in
-            let physicianA = try fed.client("clinician.hospital-a", at: LocalFederation.hospitalA)
-            try await physicianA.signIn()
-            let entry = try await physicianA.submit([MIMEPart(contentType: "text/xml", id: "ccd", body: ccd)], patient: patientA)[0]
+            let entry = try await fileAtA(fed, ccd, patient: patientA)
             let nodeB = try nodeCredential(fed, LocalFederation.hospitalB)
             let nodeACert = try nodeCredential(fed, LocalFederation.hospitalA).certificate
             let pull = try envelope(.retrieve, to: LocalFederation.hospitalA, body: RetrieveRequest(uniqueIds: [entry.uniqueId]), from: nodeB, encryptedTo: nodeACert)
@@ -65,12 +63,8 @@ struct OwnerDecidesAttackTests {
     @Test("the repository decides itself: a node that skips the policy for its user is still refused by A")
     func repositoryWeighsConsentItself() async throws {
         try await withSeededFederation(shipAudit: false) { fed, ccd, _, patientA in
-            let physicianA = try fed.client("clinician.hospital-a", at: LocalFederation.hospitalA)
-            try await physicianA.signIn()
-            let entry = try await physicianA.submit([MIMEPart(contentType: "text/xml", id: "ccd", body: ccd)], patient: patientA)[0]
-            let patient = try fed.client(LocalFederation.patientCard, at: LocalFederation.hospitalA)
-            try await patient.signIn(purpose: "PATRQT")
-            _ = try await patient.stateConsent(ConsentDirective(id: UUID().uuidString.lowercased(), patient: patientA.description, decision: .deny, validFrom: Date().addingTimeInterval(-60), issuedAt: Date()))
+            let entry = try await fileAtA(fed, ccd, patient: patientA)
+            _ = try await patientStates(fed, .deny, patient: patientA)
             // Node B (compromised, or buggy) skips its own decision and asks A directly for its nurse.
             let nurseB = try fed.client("clinician.hospital-b", at: LocalFederation.hospitalB)
             let token = try await nurseB.signIn().assertion

@@ -56,16 +56,9 @@ struct SessionAndTrailAttackTests {
     @Test("a revoked organisation-specific permit does not mask the patient's general opt-out (end to end)")
     func revokedScopedConsentDoesNotMaskOptOut() async throws {
         try await withSeededFederation(shipAudit: false) { fed, ccd, _, patientA in
-            let physicianA = try fed.client("clinician.hospital-a", at: LocalFederation.hospitalA)
-            try await physicianA.signIn()
-            let entry = try await physicianA.submit([MIMEPart(contentType: "text/xml", id: "ccd", body: ccd)], patient: patientA)[0]
-            let patient = try fed.client(LocalFederation.patientCard, at: LocalFederation.hospitalA)
-            try await patient.signIn(purpose: "PATRQT")
-            func directive(_ decision: ConsentDirective.Decision, _ org: String?) -> ConsentDirective {
-                ConsentDirective(id: UUID().uuidString.lowercased(), patient: patientA.description, decision: decision, organization: org, validFrom: Date().addingTimeInterval(-60), issuedAt: Date())
-            }
-            _ = try await patient.stateConsent(directive(.deny, nil))
-            let permitB = try await patient.stateConsent(directive(.permit, LocalFederation.hospitalB))
+            let entry = try await fileAtA(fed, ccd, patient: patientA)
+            _ = try await patientStates(fed, .deny, patient: patientA)
+            let (patient, permitB) = try await patientStates(fed, .permit, organization: LocalFederation.hospitalB, patient: patientA)
             let nurseB = try fed.client("clinician.hospital-b", at: LocalFederation.hospitalB)
             try await nurseB.signIn()
             #expect(try await nurseB.retrieve([entry.uniqueId]).1.count == 1, "the permit for B is in force")
@@ -78,9 +71,7 @@ struct SessionAndTrailAttackTests {
     @Test("the access report sees a GetDocuments by id, and an event naming several patients is found under each")
     func accessReportMisses() async throws {
         try await withSeededFederation(shipAudit: false) { fed, ccd, _, patientA in
-            let physicianA = try fed.client("clinician.hospital-a", at: LocalFederation.hospitalA)
-            try await physicianA.signIn()
-            let entry = try await physicianA.submit([MIMEPart(contentType: "text/xml", id: "ccd", body: ccd)], patient: patientA)[0]
+            let entry = try await fileAtA(fed, ccd, patient: patientA)
             let nurseB = try fed.client("clinician.hospital-b", at: LocalFederation.hospitalB)
             try await nurseB.signIn()
             #expect(try await nurseB.query(.getDocuments(uniqueIds: [entry.uniqueId])).count == 1)

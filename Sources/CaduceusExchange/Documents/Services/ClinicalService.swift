@@ -1,12 +1,12 @@
-public import CaduceusPKI
-public import CaduceusStorage
-public import CaduceusDocuments
-public import CaduceusCore
-public import X509
+import CaduceusPKI
+import CaduceusStorage
+import CaduceusDocuments
+import CaduceusCore
+import X509
 import CaduceusCMS
 import CaduceusAudit
-public import CaduceusPolicy
-public import CaduceusPatientIndex
+import CaduceusPolicy
+import CaduceusPatientIndex
 import Foundation
 import Synchronization
 
@@ -38,7 +38,7 @@ struct ClinicalService: Sendable {
 
     /// Provide-and-register: files the documents in this node's repository and registers them with the regional
     /// registry; if registration fails the documents are removed again, so a submission is all or nothing.
-    public func publish(_ docs: [(DocumentEntry, [UInt8])], patient: PatientIdentifier, evidence: OpenedEnvelope? = nil) async throws -> [DocumentEntry] {
+    func publish(_ docs: [(DocumentEntry, [UInt8])], patient: PatientIdentifier, evidence: OpenedEnvelope? = nil) async throws -> [DocumentEntry] {
         try core.require(.hospital)
         try await core.repositoryService.storeDocuments(docs, evidence: evidence)
         do {
@@ -73,12 +73,12 @@ struct ClinicalService: Sendable {
     }
 
     /// Runs a stored query at the regional registry.
-    public func queryRegistry(_ query: StoredQuery) async throws -> [DocumentEntry] {
+    func queryRegistry(_ query: StoredQuery) async throws -> [DocumentEntry] {
         try await registryAnswer(query).entries
     }
 
     /// Runs a stored query at the regional registry: entries, and the consents on file for their patients.
-    public func registryAnswer(_ query: StoredQuery) async throws -> EntriesResponse {
+    func registryAnswer(_ query: StoredQuery) async throws -> EntriesResponse {
         let opened = try await core.call(.query, to: core.configuration.regionalNode, body: query)
         return try opened.message.decodeBody(EntriesResponse.self)
     }
@@ -104,7 +104,7 @@ struct ClinicalService: Sendable {
     /// this node and signed by that repository), and checks every document against the registry's hash and size.
     /// `authorize` sees the entries and the consents on file for their patients before anything is fetched; each
     /// repository decides again itself, for the user whose `assertion` (issued by this node) travels with the request.
-    public func retrieveAcross(_ ids: [String], for assertion: String?, authorize: ([DocumentEntry], [ConsentRecord]) throws -> Void = { _, _ in }) async throws -> ([DocumentEntry], [MIMEPart], [String: String]) {
+    func retrieveAcross(_ ids: [String], for assertion: String?, authorize: ([DocumentEntry], [ConsentRecord]) throws -> Void = { _, _ in }) async throws -> ([DocumentEntry], [MIMEPart], [String: String]) {
         let answer = try await registryAnswer(.getDocuments(uniqueIds: ids))
         let entries = answer.entries
         guard entries.count == Set(ids).count else { throw DocumentsError(.notFound, "the registry has no entry for a requested uniqueId") }

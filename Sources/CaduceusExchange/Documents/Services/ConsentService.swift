@@ -1,12 +1,12 @@
-public import CaduceusPKI
-public import CaduceusStorage
-public import CaduceusDocuments
-public import CaduceusCore
-public import X509
+import CaduceusPKI
+import CaduceusStorage
+import CaduceusDocuments
+import CaduceusCore
+import X509
 import CaduceusCMS
 import CaduceusAudit
-public import CaduceusPolicy
-public import CaduceusPatientIndex
+import CaduceusPolicy
+import CaduceusPatientIndex
 import Foundation
 import Synchronization
 
@@ -67,7 +67,7 @@ struct ConsentService: Sendable {
     }
 
     /// A patient's consents from the regional registry (this node's own when it is the regional node).
-    public func consentsAtRegion(_ query: ConsentQuery) async throws -> ConsentsResponse {
+    func consentsAtRegion(_ query: ConsentQuery) async throws -> ConsentsResponse {
         if core.configuration.roles.contains(.regional) { return try await localConsents(query) }
         let opened = try await core.call(.queryConsents, to: core.configuration.regionalNode, body: query)
         return try opened.message.decodeBody(ConsentsResponse.self)

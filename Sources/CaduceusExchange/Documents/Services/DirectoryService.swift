@@ -1,12 +1,12 @@
-public import CaduceusPKI
-public import CaduceusStorage
-public import CaduceusDocuments
-public import CaduceusCore
-public import X509
+import CaduceusPKI
+import CaduceusStorage
+import CaduceusDocuments
+import CaduceusCore
+import X509
 import CaduceusCMS
 import CaduceusAudit
-public import CaduceusPolicy
-public import CaduceusPatientIndex
+import CaduceusPolicy
+import CaduceusPatientIndex
 import Foundation
 import Synchronization
 
@@ -27,13 +27,13 @@ struct DirectoryService: Sendable {
     }
 
     /// This node as the directory describes it (public: id, roles, endpoint, certificate chain).
-    public func selfDescription() throws -> DirectoryNode {
+    func selfDescription() throws -> DirectoryNode {
         let pem = try PEM.encode([core.credential.certificate] + core.credential.chain)
         return DirectoryNode(id: core.id, roles: core.configuration.roles.map(\.rawValue).sorted(), endpoint: core.configuration.endpoint, certificatePEM: pem, region: core.configuration.roles.contains(.hospital) ? core.configuration.regionalNode : "")
     }
 
     /// Publishes this node in the global directory.
-    public func publishSelf() async throws {
+    func publishSelf() async throws {
         let me = try selfDescription()
         if core.configuration.roles.contains(.global) {
             let now = core.clock.now()

@@ -1,12 +1,12 @@
-public import CaduceusPKI
-public import CaduceusStorage
-public import CaduceusDocuments
-public import CaduceusCore
-public import X509
+import CaduceusPKI
+import CaduceusStorage
+import CaduceusDocuments
+import CaduceusCore
+import X509
 import CaduceusCMS
 import CaduceusAudit
-public import CaduceusPolicy
-public import CaduceusPatientIndex
+import CaduceusPolicy
+import CaduceusPatientIndex
 import Foundation
 import Synchronization
 
@@ -15,15 +15,15 @@ import Synchronization
 /// sign-in ledger and the replay cache — and the steps every service uses (the signed-in person behind a request,
 /// the policy decision, evidence, replies, outbound calls). The services are small values over it.
 final class NodeCore: Sendable {
-    public let configuration: ExchangeConfiguration
+    let configuration: ExchangeConfiguration
 
     let credential: Credential
 
     let validatorSource: @Sendable () -> ChainValidator
 
-    public let store: any CaduceusStore
+    let store: any CaduceusStore
 
-    public let blobs: BlobStore
+    let blobs: BlobStore
 
     let mpi: MPIService?
 
@@ -34,7 +34,7 @@ final class NodeCore: Sendable {
     let directoryCache = Mutex<[String: (DirectoryNode, Certificate)]>([:])
 
     /// The policy decision point guarding users' operations.
-    public let policy: PolicyDecisionPoint
+    let policy: PolicyDecisionPoint
 
     /// Where this (regional) node's audit repository listens for syslog, once bound.
     let auditRepositoryAddress = Mutex<(host: String, port: Int)?>(nil)
@@ -187,7 +187,7 @@ final class NodeCore: Sendable {
     // MARK: - Regional: MPI
 
     /// A node's directory entry and validated certificate (cached).
-    public func lookUp(_ nodeId: String) async throws -> (DirectoryNode, Certificate) {
+    func lookUp(_ nodeId: String) async throws -> (DirectoryNode, Certificate) {
         if let hit = directoryCache.withLock({ $0[nodeId] }) { return hit }
         let bytes: [UInt8]
         do {
@@ -208,7 +208,7 @@ final class NodeCore: Sendable {
 
     /// Seals a request to `nodeId`, posts it, and opens the reply (which must be signed by that node).
     /// `assertion` is a user's sign-in assertion forwarded on their behalf (a retrieve: the repository decides for the user).
-    public func call(_ operation: ExchangeOperation, to nodeId: String, body: some Encodable, documents: [MIMEPart] = [], assertion: String? = nil) async throws -> OpenedEnvelope {
+    func call(_ operation: ExchangeOperation, to nodeId: String, body: some Encodable, documents: [MIMEPart] = [], assertion: String? = nil) async throws -> OpenedEnvelope {
         let (node, cert) = try await lookUp(nodeId)
         return try await call(operation, to: nodeId, endpoint: node.endpoint, certificate: cert, body: body, documents: documents, assertion: assertion)
     }

@@ -1,12 +1,12 @@
-public import CaduceusPKI
-public import CaduceusStorage
-public import CaduceusDocuments
-public import CaduceusCore
-public import X509
+import CaduceusPKI
+import CaduceusStorage
+import CaduceusDocuments
+import CaduceusCore
+import X509
 import CaduceusCMS
 import CaduceusAudit
-public import CaduceusPolicy
-public import CaduceusPatientIndex
+import CaduceusPolicy
+import CaduceusPatientIndex
 import Foundation
 import Synchronization
 
@@ -69,7 +69,7 @@ struct RegionalMPIService: Sendable {
 
 
     /// Registers a locally stored patient with the regional MPI; returns the global id.
-    public func registerWithRegion(_ identity: LocalIdentity) async throws -> PatientIdentifier {
+    func registerWithRegion(_ identity: LocalIdentity) async throws -> PatientIdentifier {
         let record = try await core.store.read { r in try r.patient(identity) }
         guard let record else { throw ExchangeError(.unknownPatient, "this node holds no patient with this identity") }
         let opened = try await core.call(.registerIdentity, to: core.configuration.regionalNode, body: RegisterIdentityRequest(identity: identity, demographics: record.demographics))

@@ -1,12 +1,12 @@
-public import CaduceusPKI
-public import CaduceusStorage
-public import CaduceusDocuments
-public import CaduceusCore
-public import X509
+import CaduceusPKI
+import CaduceusStorage
+import CaduceusDocuments
+import CaduceusCore
+import X509
 import CaduceusCMS
 import CaduceusAudit
-public import CaduceusPolicy
-public import CaduceusPatientIndex
+import CaduceusPolicy
+import CaduceusPatientIndex
 import Foundation
 import Synchronization
 

@@ -1,12 +1,12 @@
-public import CaduceusPKI
-public import CaduceusStorage
-public import CaduceusDocuments
-public import CaduceusCore
-public import X509
+import CaduceusPKI
+import CaduceusStorage
+import CaduceusDocuments
+import CaduceusCore
+import X509
 import CaduceusCMS
 import CaduceusAudit
-public import CaduceusPolicy
-public import CaduceusPatientIndex
+import CaduceusPolicy
+import CaduceusPatientIndex
 import Foundation
 import Synchronization
 
@@ -57,7 +57,7 @@ struct TransferService: Sendable {
 
     /// Pushes documents from this node's repository to `nodeId`; returns the recipient's signed receipt after
     /// checking it lists every document with its hash.
-    public func transfer(_ ids: [String], to nodeId: String, reason: String) async throws -> TransferReceipt {
+    func transfer(_ ids: [String], to nodeId: String, reason: String) async throws -> TransferReceipt {
         let (entries, parts) = try await core.repositoryService.localDocuments(ids)
         let opened = try await core.call(.transfer, to: nodeId, body: TransferRequest(to: nodeId, uniqueIds: ids, entries: entries, reason: reason), documents: parts)
         try await core.keep(opened)
