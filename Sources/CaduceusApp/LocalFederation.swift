@@ -125,20 +125,28 @@ public final class LocalFederation: Sendable {
         self.ports = ports
     }
 
-    /// A free TCP port on loopback (bound and released; the node binds it a moment later).
+    /// A free TCP port on loopback (bound and released; the node binds it a moment later). Chosen at random below the
+    /// kernel's ephemeral range (32768 and up on Linux), so that between the probe and the bind no outgoing connection
+    /// of this or another process is given it; federations started side by side (the tests) rarely pick the same one.
     public static func freePort() throws -> Int {
+        for _ in 0..<64 {
+            let candidate = Int.random(in: 20_000..<32_000)
+            if canBind(candidate) { return candidate }
+        }
+        throw ExchangeError(.peerUnavailable, "no free port on loopback")
+    }
+
+    static func canBind(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        addr.sin_port = UInt16(port).bigEndian
+        let len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        return withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 }
         }
-        guard ok else { throw ExchangeError(.peerUnavailable, "no free port on loopback") }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 
     /// Runs every node's server (and the regional audit repository, with every other node shipping its trail to it
