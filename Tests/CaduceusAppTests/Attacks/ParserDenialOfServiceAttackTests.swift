@@ -10,9 +10,11 @@ import Testing
 // Remote denial of service in the parsers (issue 11, item 9): hostile inputs that are cheap to send and were
 // expensive to read. Each is given to the built `caduceus` binary as a child process, so that its peak memory can be
 // read honestly (wait4's rusage of that child, spawned from a small launcher — not this test process's high-water
-// mark), and must be answered — refused with a coded error, or parsed — within 2 s and 64 MiB, process start-up and
-// reading the file included. Timings live here only; the parsers' own suites check that the bounded or linear code
-// gives the same answers.
+// mark), and must be answered — refused with a coded error, or parsed — within 2 s of CPU and 64 MiB, process
+// start-up and reading the file included. CPU time, not wall time: it is the work an input forces on a node, and it
+// does not move with the other suites running beside this one on two cores (a 16 MiB HL7 message takes 0.85 s of CPU
+// in a debug build, and 3 s of wall time while the rest of the tests run). Timings live here only; the parsers' own
+// suites check that the bounded or linear code gives the same answers.
 
 @Suite("Attack: parser denial of service", .serialized)
 struct ParserDenialOfServiceAttackTests {
@@ -23,9 +25,10 @@ struct ParserDenialOfServiceAttackTests {
     struct Cost: CustomStringConvertible {
         var exitStatus: Int32
         var seconds: Double
+        var cpuSeconds: Double
         var peakMiB: Double
         var stderr: String
-        var description: String { String(format: "exit %d, %.2f s, %.1f MiB peak RSS", exitStatus, seconds, peakMiB) }
+        var description: String { String(format: "exit %d, %.2f s (%.2f s CPU), %.1f MiB peak RSS", exitStatus, seconds, cpuSeconds, peakMiB) }
     }
 
     /// Starts `caduceus`, waits for it with wait4 and prints its wall time and rusage. A small launcher is needed:
@@ -42,11 +45,12 @@ struct ParserDenialOfServiceAttackTests {
         start = time.monotonic()
         pid = os.posix_spawn(binary, [binary] + sys.argv[3:], dict(os.environ), file_actions=actions)
         _, status, usage = os.wait4(pid, 0)
-        print(json.dumps({"seconds": time.monotonic() - start, "maxrss": usage.ru_maxrss, "launcher": own, "status": status}))
+        print(json.dumps({"seconds": time.monotonic() - start, "cpu": usage.ru_utime + usage.ru_stime, "maxrss": usage.ru_maxrss, "launcher": own, "status": status}))
         """
 
     struct LauncherReport: Decodable {
         var seconds: Double
+        var cpu: Double
         var maxrss: Int
         var launcher: Int
         var status: Int32
@@ -69,8 +73,20 @@ struct ParserDenialOfServiceAttackTests {
         #expect(report.maxrss > report.launcher, "the launcher (\(report.launcher) KB) is smaller than what it measures")
         let exited = report.status & 0x7F == 0  // WIFEXITED: a child killed by a signal was not "answered"
         return Cost(
-            exitStatus: exited ? (report.status >> 8) & 0xFF : -1, seconds: report.seconds,
+            exitStatus: exited ? (report.status >> 8) & 0xFF : -1, seconds: report.seconds, cpuSeconds: report.cpu,
             peakMiB: Double(report.maxrss) / 1024, stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+    }
+
+    /// The CPU time this thread spends in `body` (the work, whatever else runs on the machine).
+    static func threadCPUSeconds(_ body: () throws -> Void) rethrows -> Double {
+        func now() -> Double {
+            var t = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+            return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+        }
+        let start = now()
+        try body()
+        return now() - start
     }
 
     /// Writes `bytes` and runs the command on it; checks the bounds and that the answer is a normal exit, with the
@@ -87,7 +103,7 @@ struct ParserDenialOfServiceAttackTests {
         if let refusal {
             #expect(cost.exitStatus != 0 && cost.stderr.contains(refusal), "refused with \(refusal): \(what) \(cost.stderr)", sourceLocation: sourceLocation)
         }
-        #expect(cost.seconds < maxSeconds, "within \(maxSeconds) s: \(what)", sourceLocation: sourceLocation)
+        #expect(cost.cpuSeconds < maxSeconds, "within \(maxSeconds) s of CPU: \(what)", sourceLocation: sourceLocation)
         #expect(cost.peakMiB < maxMiB, "within \(maxMiB) MiB: \(what)", sourceLocation: sourceLocation)
     }
 
@@ -136,11 +152,10 @@ struct ParserDenialOfServiceAttackTests {
     @Test("9,999 segments under distinct ids: counting segments per id was quadratic")
     func hl7DistinctSegmentIDs() throws {
         let bytes = HostileInputs.hl7DistinctSegmentIDs(count: 9_999)
-        let clock = ContinuousClock()
         var segments = 0
-        let elapsed = try clock.measure { segments = try HL7Message(parsing: bytes).segments.count }
+        let elapsed = try Self.threadCPUSeconds { segments = try HL7Message(parsing: bytes).segments.count }
         #expect(segments == 10_000)
-        #expect(elapsed < .seconds(Self.maxSeconds), "\(elapsed)")
+        #expect(elapsed < Self.maxSeconds, "\(elapsed) s of CPU")
     }
 
     /// The exchange payload has no command-line reader, so this one runs in process: time only (this process's peak
@@ -151,13 +166,12 @@ struct ParserDenialOfServiceAttackTests {
             ("many fields", HostileInputs.multipartManyHeaders(fields: 2_000_000)),
             ("folded lines", HostileInputs.multipartManyHeaders(fields: 2_000_000, folded: true)),
         ] {
-            let clock = ContinuousClock()
             var code: String?
-            let elapsed = clock.measure {
+            let elapsed = Self.threadCPUSeconds {
                 do { _ = try Multipart.decode(bytes) } catch let error as DocumentsError { code = error.code } catch {}
             }
             #expect(code == "documents.too-large", "\(name)")
-            #expect(elapsed < .seconds(Self.maxSeconds), "\(name): \(elapsed)")
+            #expect(elapsed < Self.maxSeconds, "\(name): \(elapsed) s of CPU")
         }
     }
 }
