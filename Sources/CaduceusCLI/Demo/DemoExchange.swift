@@ -6,6 +6,7 @@ import CaduceusPatientIndex
 import CaduceusPolicy
 import CaduceusHTTP
 import Foundation
+import UnixSignals
 import Logging
 
 /// The exchange part of `caduceus demo`: four nodes on loopback (global, regional, hospitals A and B), each with its
@@ -159,7 +160,7 @@ enum DemoExchange {
                 report.step("Nodes keep running (Ctrl-C to stop)")
                 report.note("staff cards: \(base)/users/*.p12 (passwords beside them); root: \(base)/root.pem")
                 report.note("try: curl --cacert \(base)/root.pem --cert \(base)/nodes/node.hospital-b/node.chain.pem --key \(base)/nodes/node.hospital-b/node.key.pem \(fed.endpoint(LocalFederation.regional))/health")
-                await ShutdownSignals().wait()
+                for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) { break }
             }
         }
     }

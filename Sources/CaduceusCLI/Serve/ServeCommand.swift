@@ -213,29 +213,6 @@ struct ServeCommand: AsyncParsableCommand {
     }
 }
 
-/// SIGTERM and SIGINT as an awaitable event (the default handlers would end the process mid-write).
-/// `@unchecked`: the dispatch sources are only held to keep them alive; nothing mutates them after `init`.
-final class ShutdownSignals: @unchecked Sendable {
-    let stream: AsyncStream<Int32>
-    let sources: [any DispatchSourceSignal]
-
-    init() {
-        let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
-        self.stream = stream
-        sources = [SIGTERM, SIGINT].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { continuation.yield(number) }
-            source.resume()
-            return source
-        }
-    }
-
-    func wait() async {
-        for await _ in stream { return }
-    }
-}
-
 /// The MLLP listener as a `Service`: runs until graceful shutdown, then stops accepting and lets in-flight work
 /// finish.
 struct MLLPService: Service {
