@@ -357,7 +357,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CaduceusFuzzTests",
-            dependencies: ["CaduceusFuzzing", "CaduceusHL7", "CaduceusCDA", "CaduceusCMS", "CaduceusDocuments"],
+            dependencies: ["CaduceusFuzzing"],
             swiftSettings: strictSettings
         ),
         .testTarget(
