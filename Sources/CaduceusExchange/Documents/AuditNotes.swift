@@ -6,9 +6,23 @@ import Foundation
 import Synchronization
 import CaduceusPolicy
 
-/// What an operation touched, collected while it runs (a task-local), for its audit message.
+/// A request inside the gate: the opened envelope, and the audit notes of its operation, handed explicitly to every
+/// handler and to the steps it calls (policy decisions, sign-in checks). The envelope's fields read through (`o.message`,
+/// `o.identity`).
+@dynamicMemberLookup
+struct ExchangeRequest: Sendable {
+    /// The envelope as the gate opened and checked it.
+    let envelope: OpenedEnvelope
+    /// What the operation touched, for its one audit event.
+    let audit: AuditNotes
+
+    subscript<T>(dynamicMember path: KeyPath<OpenedEnvelope, T>) -> T { envelope[keyPath: path] }
+}
+
+/// What an operation touched (patients, documents, purpose, policy rules, alerts), collected while it runs, for its
+/// audit message. The gate makes one per request and passes it in an ``ExchangeRequest``; steps outside a request
+/// (the node's own calls) take `nil`.
 final class AuditNotes: Sendable {
-    @TaskLocal static var current: AuditNotes?
 
     let state = Mutex<(signer: FederationIdentity?, objects: [AuditObject], purpose: String, emergency: Bool, alerts: [AuditCode], rules: [String])>((nil, [], "", false, [], []))
 

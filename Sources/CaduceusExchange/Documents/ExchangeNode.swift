@@ -103,26 +103,26 @@ public final class ExchangeNode: Sendable {
         guard let operation = ExchangeOperation.allCases.first(where: { $0.path == path }) else {
             throw ExchangeError(.badRequest, "no such operation")
         }
+        // The operation's audit notes travel with the request to every handler (explicitly, not as a task-local):
+        // what a handler touches goes on the operation's one event.
         let notes = AuditNotes()
-        return try await AuditNotes.$current.withValue(notes) {
-            var remember: (String, Date)?
-            do {
-                let opened = try await Envelope.open(envelope, as: core.id, credential: core.credential, validator: core.validatorSource(), expecting: operation, now: core.clock.now())
-                notes.signer = opened.identity
-                guard opened.signer == tlsClient else {
-                    throw ExchangeError(.peerMismatch, "the TLS client certificate is not the envelope's signer")
-                }
-                try authorizeCaller(operation, opened)
-                remember = try noteRequest(opened)
-                let reply = try await dispatch(operation, opened)
-                let sealed = try Envelope.seal(reply, from: core.credential, to: opened.signer, now: core.clock.now())
-                try? await audit(operation, notes, error: nil, remember: remember)
-                return sealed
-            } catch {
-                try? await audit(operation, notes, error: error, remember: remember)
-                if error is any CaduceusError { throw error }
-                throw ExchangeError(.badRequest, "the request could not be processed")
+        var remember: (String, Date)?
+        do {
+            let opened = try await Envelope.open(envelope, as: core.id, credential: core.credential, validator: core.validatorSource(), expecting: operation, now: core.clock.now())
+            notes.signer = opened.identity
+            guard opened.signer == tlsClient else {
+                throw ExchangeError(.peerMismatch, "the TLS client certificate is not the envelope's signer")
             }
+            try authorizeCaller(operation, opened)
+            remember = try noteRequest(opened)
+            let reply = try await dispatch(operation, ExchangeRequest(envelope: opened, audit: notes))
+            let sealed = try Envelope.seal(reply, from: core.credential, to: opened.signer, now: core.clock.now())
+            try? await audit(operation, notes, error: nil, remember: remember)
+            return sealed
+        } catch {
+            try? await audit(operation, notes, error: error, remember: remember)
+            if error is any CaduceusError { throw error }
+            throw ExchangeError(.badRequest, "the request could not be processed")
         }
     }
 
@@ -167,7 +167,7 @@ public final class ExchangeNode: Sendable {
         }
     }
 
-    func dispatch(_ operation: ExchangeOperation, _ o: OpenedEnvelope) async throws -> ExchangeMessage {
+    func dispatch(_ operation: ExchangeOperation, _ o: ExchangeRequest) async throws -> ExchangeMessage {
         switch operation {
         case .registerIdentity: return try await core.regionalMPIService.registerIdentity(o)
         case .findPatients: return try core.reply(o, try core.regionalMPIService.findPatients(o.message.decodeBody(FindPatientsRequest.self), o))
@@ -229,8 +229,8 @@ public final class ExchangeNode: Sendable {
     }
     /// Pushes documents from this node's repository to `nodeId`; returns the recipient's checked receipt.
     public func transfer(_ ids: [String], to nodeId: String, reason: String) async throws -> TransferReceipt {
-        try await core.transferService.transfer(ids, to: nodeId, reason: reason)
+        try await core.transferService.transfer(ids, to: nodeId, reason: reason, audit: nil)
     }
     /// A patient's consents as the regional registry holds them.
-    public func consentsAtRegion(_ query: ConsentQuery) async throws -> ConsentsResponse { try await core.consentService.consentsAtRegion(query) }
+    public func consentsAtRegion(_ query: ConsentQuery) async throws -> ConsentsResponse { try await core.consentService.consentsAtRegion(query, audit: nil) }
 }

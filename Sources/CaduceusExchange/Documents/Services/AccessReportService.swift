@@ -21,30 +21,30 @@ struct AccessReportService: Sendable {
 
     /// `user.accessreport`: the patient for themselves (by the identifier on their card), or a role the policy names
     /// as an access-report reader.
-    func userAccessReport(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+    func userAccessReport(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         _ = try await core.authorize(o, allowPatients: true)
         let request = try o.message.decodeBody(AccessReportRequest.self)
-        AuditNotes.current?.patient(request.patient)
+        o.audit.patient(request.patient)
         _ = try core.consentService.requireOwnRecord(o, request.patient, or: core.policy.policy.accessReportReaders ?? [])
         if core.configuration.roles.contains(.regional) { return try core.reply(o, try await federatedReport(request.patient)) }
         let opened = try await core.call(.accessReport, to: core.configuration.regionalNode, body: request)
         return try core.reply(o, try opened.message.decodeBody(AccessReport.self))
     }
 
-    func accessReport(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+    func accessReport(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         let request = try o.message.decodeBody(AccessReportRequest.self)
-        AuditNotes.current?.patient(request.patient)
+        o.audit.patient(request.patient)
         return try core.reply(o, try await federatedReport(request.patient))
     }
 
     /// Only the node's own regional node may gather its events for a report.
-    func accessEvents(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+    func accessEvents(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         guard o.identity.commonName == core.configuration.regionalNode else {
             throw ExchangeError(.forbidden, "only this node's regional node gathers access reports")
         }
         let request = try o.message.decodeBody(AccessEventsRequest.self)
         guard request.identifiers.count <= 100 else { throw ExchangeError(.badRequest, "at most 100 identifiers per request") }
-        for p in request.identifiers { AuditNotes.current?.patient(p) }
+        for p in request.identifiers { o.audit.patient(p) }
         return try core.reply(o, try await localAccessEntries(request.identifiers))
     }
 

@@ -15,10 +15,10 @@ struct ClinicalService: Sendable {
     /// What every service of the node shares.
     let core: NodeCore
 
-    func submit(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+    func submit(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         let claims = try await core.authorize(o)
         let request = try o.message.decodeBody(SubmitRequest.self)
-        AuditNotes.current?.patient(request.patient)
+        o.audit.patient(request.patient)
         guard !o.message.documents.isEmpty else { throw DocumentsError(.invalidMetadata, "a submission carries at least one document") }
         guard request.replaces == nil || o.message.documents.count == 1 else {
             throw DocumentsError(.invalidMetadata, "a replacement submits exactly one document")
@@ -28,11 +28,11 @@ struct ClinicalService: Sendable {
             let entry = try DocumentMetadata.entry(for: part.body, mimeType: part.mediaType, sourcePatient: request.patient, repositoryId: core.id, confidentiality: request.confidentiality, replaces: request.replaces, now: core.clock.now())
             docs.append((entry, part.body))
         }
-        AuditNotes.current?.documents(docs.map(\.0.uniqueId))
+        o.audit.documents(docs.map(\.0.uniqueId))
         // Filing at the author's own node discloses nothing: role, purpose and confidentiality decide.
         try core.requireHome(claims)
-        try core.requirePermit(claims, docs.map(\.0), consents: [])
-        let registered = try await publish(docs, patient: request.patient, evidence: o)
+        try core.requirePermit(claims, docs.map(\.0), consents: [], audit: o.audit)
+        let registered = try await publish(docs, patient: request.patient, evidence: o.envelope)
         return try core.reply(o, EntriesResponse(entries: registered))
     }
 
@@ -48,7 +48,6 @@ struct ClinicalService: Sendable {
             return try opened.message.decodeBody(EntriesResponse.self).entries
         } catch {
             let ids = docs.map(\.0.uniqueId)
-            let blobs = core.blobs
             let rows = try? await core.store.read { r in try ids.compactMap { try r.repositoryDocument(uniqueId: $0) } }
             try? await core.store.write { tx in for uid in ids { try tx.deleteRepositoryDocument(uniqueId: uid) } }
             for row in rows ?? [] { core.blobs.remove(blob: row.blob) }
@@ -56,19 +55,19 @@ struct ClinicalService: Sendable {
         }
     }
 
-    func userQuery(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+    func userQuery(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         let claims = try await core.authorize(o)
         let query = try o.message.decodeBody(StoredQuery.self)
         switch query {
-        case .findDocuments(let q): AuditNotes.current?.patient(q.patientId)
-        case .getDocuments(let ids): AuditNotes.current?.documents(ids)
+        case .findDocuments(let q): o.audit.patient(q.patientId)
+        case .getDocuments(let ids): o.audit.documents(ids)
         }
         // Entries the policy (with the patient's consents) does not let this person see are not shown (their
         // existence is not disclosed).
         let answer = try await registryAnswer(query)
         let consents = answer.consents ?? []
-        let entries = answer.entries.filter { core.decide(claims, $0, consents: consents, receivedBy: core.id).isPermit }
-        for e in entries { AuditNotes.current?.patient(e.patientId) }
+        let entries = answer.entries.filter { core.decide(claims, $0, consents: consents, receivedBy: core.id, audit: o.audit).isPermit }
+        for e in entries { o.audit.patient(e.patientId) }
         return try core.reply(o, EntriesResponse(entries: entries))
     }
 
@@ -83,20 +82,20 @@ struct ClinicalService: Sendable {
         return try opened.message.decodeBody(EntriesResponse.self)
     }
 
-    func userFindPatients(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+    func userFindPatients(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         let claims = try await core.authorize(o)
-        guard core.decide(claims, Confidentiality.U.rawValue).isPermit else { throw ExchangeError(.forbidden, "the policy does not permit this role and purpose to search patients") }
+        guard core.decide(claims, Confidentiality.U.rawValue, audit: o.audit).isPermit else { throw ExchangeError(.forbidden, "the policy does not permit this role and purpose to search patients") }
         let request = try o.message.decodeBody(FindPatientsRequest.self)
         let opened = try await core.call(.findPatients, to: core.configuration.regionalNode, body: request)
         return try core.reply(o, try opened.message.decodeBody([PatientMatch].self))
     }
 
-    func userRetrieve(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+    func userRetrieve(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         let claims = try await core.authorize(o)
         let request = try o.message.decodeBody(RetrieveRequest.self)
-        AuditNotes.current?.documents(request.uniqueIds)
-        let (entries, parts, servedBy) = try await retrieveAcross(request.uniqueIds, for: o.message.header.assertion) { try core.requirePermit(claims, $0, consents: $1, receivedBy: core.id) }
-        for e in entries { AuditNotes.current?.patient(e.patientId) }
+        o.audit.documents(request.uniqueIds)
+        let (entries, parts, servedBy) = try await retrieveAcross(request.uniqueIds, for: o.message.header.assertion) { try core.requirePermit(claims, $0, consents: $1, receivedBy: core.id, audit: o.audit) }
+        for e in entries { o.audit.patient(e.patientId) }
         return try core.reply(o, RetrieveResponse(entries: entries, servedBy: servedBy), documents: parts)
     }
 

@@ -27,7 +27,7 @@ struct ConsentService: Sendable {
 
 
     /// `user.consent`: checks the statement is the requester's own, then records it at the regional registry.
-    func userConsent(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+    func userConsent(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         _ = try await core.authorize(o, allowPatients: true)
         let request = try o.message.decodeBody(ConsentStatement.self)
         let verified = try await CompactJWS.verify(request.statement, domain: "consent", validator: core.validatorSource(), now: core.clock.now())
@@ -37,57 +37,57 @@ struct ConsentService: Sendable {
         try await core.keep(o)
         let record: ConsentRecord
         if core.configuration.roles.contains(.regional) {
-            record = try await recordConsent(verified, statement: request.statement, madeAt: core.id)
+            record = try await recordConsent(verified, statement: request.statement, madeAt: core.id, audit: o.audit)
         } else {
             let opened = try await core.call(.registerConsent, to: core.configuration.regionalNode, body: request)
             try await core.keep(opened)
             record = try opened.message.decodeBody(ConsentRecord.self)
-            AuditNotes.current?.add(.patient(record.patientId))
+            o.audit.add(.patient(record.patientId))
         }
         return try core.reply(o, record)
     }
 
     /// `user.consents`: a patient reads their own consents (with the signed statements); staff who record consents
     /// read any patient's, staff permitted to search patients read the summaries.
-    func userConsents(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+    func userConsents(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         let claims = try await core.authorize(o, allowPatients: true)
         var query = try o.message.decodeBody(ConsentQuery.self)
-        AuditNotes.current?.patient(query.patient)
+        o.audit.patient(query.patient)
         if try requireOwnRecord(o, query.patient, or: nil) {
             query.statements = true
         } else if core.policy.policy.consentRecorders?.contains(claims.role) == true {
             query.statements = true
         } else {
-            guard core.decide(claims, Confidentiality.U.rawValue).isPermit else {
+            guard core.decide(claims, Confidentiality.U.rawValue, audit: o.audit).isPermit else {
                 throw ExchangeError(.forbidden, "the policy does not permit this role and purpose to read consents")
             }
             query.statements = false
         }
-        return try core.reply(o, try await consentsAtRegion(query))
+        return try core.reply(o, try await consentsAtRegion(query, audit: o.audit))
     }
 
     /// A patient's consents from the regional registry (this node's own when it is the regional node).
-    func consentsAtRegion(_ query: ConsentQuery) async throws -> ConsentsResponse {
-        if core.configuration.roles.contains(.regional) { return try await localConsents(query) }
+    func consentsAtRegion(_ query: ConsentQuery, audit: AuditNotes?) async throws -> ConsentsResponse {
+        if core.configuration.roles.contains(.regional) { return try await localConsents(query, audit: audit) }
         let opened = try await core.call(.queryConsents, to: core.configuration.regionalNode, body: query)
         return try opened.message.decodeBody(ConsentsResponse.self)
     }
 
 
-    func registerConsent(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+    func registerConsent(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         let request = try o.message.decodeBody(ConsentStatement.self)
         let verified = try await CompactJWS.verify(request.statement, domain: "consent", validator: core.validatorSource(), now: core.clock.now())
-        let record = try await recordConsent(verified, statement: request.statement, madeAt: o.identity.commonName)
+        let record = try await recordConsent(verified, statement: request.statement, madeAt: o.identity.commonName, audit: o.audit)
         return try core.reply(o, record)
     }
 
-    func queryConsents(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
-        return try core.reply(o, try await localConsents(o.message.decodeBody(ConsentQuery.self)))
+    func queryConsents(_ o: ExchangeRequest) async throws -> ExchangeMessage {
+        return try core.reply(o, try await localConsents(o.message.decodeBody(ConsentQuery.self), audit: o.audit))
     }
 
-    func localConsents(_ query: ConsentQuery) async throws -> ConsentsResponse {
+    func localConsents(_ query: ConsentQuery, audit: AuditNotes?) async throws -> ConsentsResponse {
         let global = try core.regionalMPIService.globalPatient(query.patient)
-        AuditNotes.current?.patient(global)
+        audit?.patient(global)
         let records = try await core.store.read { r in try r.consents(patientId: global.description) }
         return ConsentsResponse(patientId: global, consents: query.statements ? records : records.map(\.summary))
     }
@@ -95,7 +95,7 @@ struct ConsentService: Sendable {
     /// Records a verified consent statement (a directive) or applies it (a revocation) in this regional registry
     /// (the caller verified signature, chain and revocation: once per statement); returns the record as it now stands. The audit trail gets a Security Alert "object security
     /// attributes changed" beside the operation's event.
-    func recordConsent(_ verified: CompactJWS.Verified, statement: String, madeAt node: String) async throws -> ConsentRecord {
+    func recordConsent(_ verified: CompactJWS.Verified, statement: String, madeAt node: String, audit: AuditNotes?) async throws -> ConsentRecord {
         _ = try core.regionalMPIService.regionalMPI()
         let now = core.clock.now()
         guard let signer = verified.signer, signer.kind == .person || signer.kind == .patient else {
@@ -111,11 +111,11 @@ struct ConsentService: Sendable {
             try directive.validate()
             try requireFresh(directive.issuedAt, now: now)
             let global = try core.regionalMPIService.globalPatient(try patientIdentifier(directive.patient))
-            AuditNotes.current?.patient(global)
+            audit?.patient(global)
             try authorizeConsentSigner(signer, for: global)
             let record = ConsentRecord(directive: directive, patientId: global.description, signedBy: signer.commonName, recordedAt: node, recordedTime: now, statement: statement)
             try await core.store.write { tx in try tx.saveConsent(record) }
-            AuditNotes.current?.alert(.objectSecurityAttributesChanged)
+            audit?.alert(.objectSecurityAttributesChanged)
             return record
         case ConsentStatement.revocationType:
             guard let revocation = try? decoder.decode(ConsentRevocation.self, from: verified.payload) else {
@@ -123,7 +123,7 @@ struct ConsentService: Sendable {
             }
             try requireFresh(revocation.issuedAt, now: now)
             let global = try core.regionalMPIService.globalPatient(try patientIdentifier(revocation.patient))
-            AuditNotes.current?.patient(global)
+            audit?.patient(global)
             try authorizeConsentSigner(signer, for: global)
             let signedBy = signer.commonName
             let record = try await core.store.write { tx -> ConsentRecord? in
@@ -132,7 +132,7 @@ struct ConsentService: Sendable {
                 return try tx.consent(id: revocation.consentId)
             }
             guard let record else { throw DocumentsError(.notFound, "the patient has no consent with this id") }
-            AuditNotes.current?.alert(.objectSecurityAttributesChanged)
+            audit?.alert(.objectSecurityAttributesChanged)
             return record
         default:
             throw PolicyError.invalidConsent("the statement is neither a consent directive nor a revocation")
@@ -153,7 +153,7 @@ struct ConsentService: Sendable {
     /// For a patient's own-record operations: true when the sender is the patient named (by the identifier on their
     /// card); refused when the sender is another patient, or staff whose role is not among `roles` (nil: any staff,
     /// the caller decides).
-    func requireOwnRecord(_ o: OpenedEnvelope, _ patient: PatientIdentifier, or roles: [String]?) throws(ExchangeError) -> Bool {
+    func requireOwnRecord(_ o: ExchangeRequest, _ patient: PatientIdentifier, or roles: [String]?) throws(ExchangeError) -> Bool {
         if o.identity.kind == .patient {
             guard patientIdentity(of: o.identity) == patient else {
                 throw ExchangeError(.forbidden, "a patient acts only on their own record (by the identifier on their card)")

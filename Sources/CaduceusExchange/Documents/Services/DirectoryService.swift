@@ -15,7 +15,7 @@ struct DirectoryService: Sendable {
     /// What every service of the node shares.
     let core: NodeCore
 
-    func publish(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+    func publish(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         let node = try o.message.decodeBody(DirectoryNode.self)
         guard node.id == o.identity.commonName else { throw ExchangeError(.forbidden, "a node publishes only its own entry") }
         guard let leaf = try? PEM.certificates(fromPEM: node.certificatePEM).first, leaf == o.signer else {

@@ -64,10 +64,14 @@ final class NodeCore: Sendable {
         guard configuration.roles.contains(role) else { throw ExchangeError(.wrongRole, "this node does not play the \(role.rawValue) role") }
     }
 
-    func requirePerson(_ o: OpenedEnvelope, allowPatients: Bool = false) throws(ExchangeError) {
+    func requirePerson(_ o: ExchangeRequest, allowPatients: Bool = false) throws(ExchangeError) {
         guard o.identity.kind == .person || (allowPatients && o.identity.kind == .patient) else {
             throw ExchangeError(.forbidden, allowPatients ? "this operation is for signed-in people" : "this operation is for signed-in staff")
         }
+    }
+
+    func reply(_ to: ExchangeRequest, _ body: some Encodable, documents: [MIMEPart] = []) throws -> ExchangeMessage {
+        try reply(to.envelope, body, documents: documents)
     }
 
     func reply(_ to: OpenedEnvelope, _ body: some Encodable, documents: [MIMEPart] = []) throws -> ExchangeMessage {
@@ -75,6 +79,8 @@ final class NodeCore: Sendable {
             header: EnvelopeHeader(operation: to.message.header.operation, audience: to.identity.commonName, requestId: to.message.header.requestId, issuedAt: clock.now(), body: try JSONEncoder.exchange.encode(body)),
             documents: documents)
     }
+
+    func keep(_ o: ExchangeRequest) async throws { try await keep(o.envelope) }
 
     func keep(_ o: OpenedEnvelope) async throws {
         let now = clock.now()
@@ -87,6 +93,8 @@ final class NodeCore: Sendable {
     static let inlineEvidence = 64 << 10
 
     /// The evidence record of an envelope (large envelopes written, durably, to the blob store first).
+    func evidence(_ o: ExchangeRequest) throws -> Evidence { try evidence(o.envelope) }
+
     func evidence(_ o: OpenedEnvelope) throws -> Evidence {
         let op = o.message.header.operation.rawValue, sender = o.identity.commonName
         let digest = DocumentIntegrity.sha256(o.raw)
@@ -114,19 +122,19 @@ final class NodeCore: Sendable {
 
     /// The signed-in person behind a `user.*` request: a valid assertion from any node of the federation, presented
     /// by its own subject (the envelope's signer), not signed out or idle here.
-    func authorize(_ o: OpenedEnvelope, allowPatients: Bool = false) async throws -> AssertionClaims {
+    func authorize(_ o: ExchangeRequest, allowPatients: Bool = false) async throws -> AssertionClaims {
         try requirePerson(o, allowPatients: allowPatients)
         guard let token = o.message.header.assertion else { throw ExchangeError(.forbidden, "sign in first (no assertion in the request)") }
         let claims = try await SignedAssertion.verify(token, audience: ExchangeNode.federationAudience, validator: validatorSource(), now: clock.now())
         try SignedAssertion.requireHolder(claims, signer: o.identity.commonName)
         try sessions.use(claims, now: clock.now())
-        AuditNotes.current?.purpose(claims.pou)
+        o.audit.purpose(claims.pou)
         try await noteEmergencyUse(claims)
         return claims
     }
 
     /// The decision for `claims` on a document of `confidentiality`, given the patient's consent as it stands.
-    func decide(_ claims: AssertionClaims, _ confidentiality: String, consent: ConsentState = .none) -> Decision {
+    func decide(_ claims: AssertionClaims, _ confidentiality: String, consent: ConsentState = .none, audit: AuditNotes?) -> Decision {
         let conf = Confidentiality(rawValue: confidentiality) ?? .V
         let decision: Decision
         if let purpose = PurposeOfUse(rawValue: claims.pou) {
@@ -134,7 +142,7 @@ final class NodeCore: Sendable {
         } else {
             decision = Decision(effect: .deny, reasons: ["purpose.unknown"], obligations: ["audit"])
         }
-        AuditNotes.current?.decision(decision)
+        audit?.decision(decision)
         return decision
     }
 
@@ -143,7 +151,7 @@ final class NodeCore: Sendable {
     /// and this document — and, when the data lands at another node than the person's organisation (`receivedBy`: a
     /// person signed in away from home), for that node too: a patient's consent binds every organisation that receives
     /// her record.
-    func decide(_ claims: AssertionClaims, _ entry: DocumentEntry, consents: [ConsentRecord], organization: String? = nil, receivedBy: String? = nil) -> Decision {
+    func decide(_ claims: AssertionClaims, _ entry: DocumentEntry, consents: [ConsentRecord], organization: String? = nil, receivedBy: String? = nil, audit: AuditNotes?) -> Decision {
         let patient = entry.patientId.description
         let theirs = consents.filter { $0.patientId == patient }
         let org = organization ?? claims.org
@@ -152,7 +160,7 @@ final class NodeCore: Sendable {
         var decision = Decision(effect: .deny, reasons: ["default"], obligations: [])
         for o in orgs {
             let state = ConsentResolver.state(theirs, organization: o, documentId: entry.uniqueId, classCode: entry.classCode.code, at: clock.now())
-            decision = decide(claims, entry.confidentialityCode.code, consent: state)
+            decision = decide(claims, entry.confidentialityCode.code, consent: state, audit: audit)
             if !decision.isPermit { return decision }
         }
         return decision
@@ -175,9 +183,9 @@ final class NodeCore: Sendable {
         try await store.write { tx in try tx.noteEmergencyAccess(entry, useAt: now) }
     }
 
-    func requirePermit(_ claims: AssertionClaims, _ entries: [DocumentEntry], consents: [ConsentRecord], organization: String? = nil, receivedBy: String? = nil) throws {
+    func requirePermit(_ claims: AssertionClaims, _ entries: [DocumentEntry], consents: [ConsentRecord], organization: String? = nil, receivedBy: String? = nil, audit: AuditNotes?) throws {
         for e in entries {
-            let d = decide(claims, e, consents: consents, organization: organization, receivedBy: receivedBy)
+            let d = decide(claims, e, consents: consents, organization: organization, receivedBy: receivedBy, audit: audit)
             guard d.isPermit else {
                 throw ExchangeError(.forbidden, "the policy does not permit this access (\(d.reasons.joined(separator: ", ")))")
             }

@@ -21,7 +21,7 @@ struct RegionalMPIService: Sendable {
         return mpi
     }
 
-    func registerIdentity(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+    func registerIdentity(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         let mpi = try regionalMPI()
         let request = try o.message.decodeBody(RegisterIdentityRequest.self)
         guard !request.identity.id.isEmpty, !request.identity.authority.isEmpty else {
@@ -38,11 +38,11 @@ struct RegionalMPIService: Sendable {
             return try mpi.register(request.identity, request.demographics, sealed: sealed, in: tx, actor: actor, at: now).record
         }
         let person = mpi.read { $0.person(of: record) } ?? ""
-        AuditNotes.current?.patient(PatientIdentifier(id: request.identity.id, authority: request.identity.authority))
+        o.audit.patient(PatientIdentifier(id: request.identity.id, authority: request.identity.authority))
         return try core.reply(o, RegisterIdentityResponse(patientId: PatientIdentifier(id: person, authority: mpi.globalAuthority)))
     }
 
-    func findPatients(_ request: FindPatientsRequest, _ o: OpenedEnvelope) throws -> [PatientMatch] {
+    func findPatients(_ request: FindPatientsRequest, _ o: ExchangeRequest) throws -> [PatientMatch] {
         let mpi = try regionalMPI()
         return mpi.read { index in
             var seen = Set<String>()

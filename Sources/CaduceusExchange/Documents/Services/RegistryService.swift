@@ -15,21 +15,21 @@ struct RegistryService: Sendable {
     /// What every service of the node shares.
     let core: NodeCore
 
-    func auditPosition(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+    func auditPosition(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         guard let address = core.auditRepositoryAddress.withLock({ $0 }) else { throw ExchangeError(.wrongRole, "this node runs no audit repository") }
         let node = o.identity.commonName
         let (head, checkpoint) = try await core.store.read { r in (try r.repositoryHead(node: node), try r.repositoryCheckpoints(node: node).last?.sequence ?? 0) }
         return try core.reply(o, AuditPosition(sequence: head.sequence, hash: Hex.encode(head.hash), checkpoint: checkpoint, syslogHost: address.host, syslogPort: address.port))
     }
 
-    func registerSubmission(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+    func registerSubmission(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         var set = try o.message.decodeBody(SubmissionSet.self)
         guard set.sourceId == o.identity.commonName, set.entries.allSatisfy({ $0.repositoryId == o.identity.commonName }) else {
             throw ExchangeError(.forbidden, "a node registers only documents held in its own repository")
         }
         let global = try core.regionalMPIService.globalPatient(set.patientId)
-        AuditNotes.current?.patient(global)
-        AuditNotes.current?.documents(set.entries.map(\.uniqueId))
+        o.audit.patient(global)
+        o.audit.documents(set.entries.map(\.uniqueId))
         set.patientId = global
         for i in set.entries.indices {
             guard set.entries[i].patientId == set.entries[i].sourcePatientId || set.entries[i].patientId == global else {
@@ -55,25 +55,25 @@ struct RegistryService: Sendable {
         return try core.reply(o, EntriesResponse(entries: stored))
     }
 
-    func runQuery(_ query: StoredQuery) async throws -> [DocumentEntry] {
+    func runQuery(_ query: StoredQuery, audit: AuditNotes?) async throws -> [DocumentEntry] {
         switch query {
         case .findDocuments(var q):
-            AuditNotes.current?.patient(q.patientId)
+            audit?.patient(q.patientId)
             q.patientId = try core.regionalMPIService.globalPatient(q.patientId)
             let frozen = q
             return try await core.store.read { r in try r.findDocuments(frozen, limit: 1000) }
         case .getDocuments(let ids):
-            AuditNotes.current?.documents(ids)
+            audit?.documents(ids)
             guard ids.count <= 1000 else { throw DocumentsError(.tooLarge, "GetDocuments takes at most 1000 ids") }
             return try await core.store.read { r in try r.registryEntries(uniqueIds: ids) }
         }
     }
 
-    func query(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+    func query(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         let query = try o.message.decodeBody(StoredQuery.self)
-        let entries = try await runQuery(query)
+        let entries = try await runQuery(query, audit: o.audit)
         // Every patient the answer names is on the event (a GetDocuments by id names none in its request).
-        for e in entries { AuditNotes.current?.patient(e.patientId) }
+        for e in entries { o.audit.patient(e.patientId) }
         let consents = try await consents(of: entries)
         // For GetDocuments (the step before a retrieve), the registry signs what the repository needs to decide.
         var release: String?

@@ -18,26 +18,26 @@ struct RepositoryService: Sendable {
     /// `repository.retrieve`: the data's owner decides. A document leaves this repository only for a named user whose
     /// assertion travels with the request (verified here; issued by the requesting node), after this node's own
     /// policy and consent decision on the regional registry's signed ``ReleaseBasis`` — as an XCA responding gateway.
-    func retrieve(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+    func retrieve(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         let request = try o.message.decodeBody(RetrieveRequest.self)
-        AuditNotes.current?.documents(request.uniqueIds)
+        o.audit.documents(request.uniqueIds)
         guard let token = o.message.header.assertion else {
             throw ExchangeError(.forbidden, "a repository releases documents only for a named user (no assertion)")
         }
         let claims = try await SignedAssertion.verify(token, audience: ExchangeNode.federationAudience, validator: core.validatorSource(), now: core.clock.now())
         guard claims.iss == o.identity.commonName else { throw ExchangeError(.forbidden, "the user's assertion was issued by another node") }
         try core.sessions.use(claims, now: core.clock.now())
-        AuditNotes.current?.purpose(claims.pou)
+        o.audit.purpose(claims.pou)
         try await core.noteEmergencyUse(claims)
         let basis = try await releaseBasis(request.release)
         try await core.keep(o)
-        let (entries, parts) = try await localDocuments(request.uniqueIds)
+        let (entries, parts) = try await localDocuments(request.uniqueIds, audit: o.audit)
         for local in entries {
             guard let registered = basis.entries.first(where: { $0.uniqueId == local.uniqueId }), registered.hash == local.hash else {
                 throw ExchangeError(.forbidden, "the registry's release does not cover a requested document")
             }
-            AuditNotes.current?.patient(registered.patientId)
-            try core.requirePermit(claims, [registered], consents: basis.consents, receivedBy: o.identity.commonName)
+            o.audit.patient(registered.patientId)
+            try core.requirePermit(claims, [registered], consents: basis.consents, receivedBy: o.identity.commonName, audit: o.audit)
         }
         return try core.reply(o, EntriesResponse(entries: entries), documents: parts)
     }
@@ -56,9 +56,9 @@ struct RepositoryService: Sendable {
         return basis
     }
 
-    func localDocuments(_ ids: [String]) async throws -> ([DocumentEntry], [MIMEPart]) {
+    func localDocuments(_ ids: [String], audit: AuditNotes?) async throws -> ([DocumentEntry], [MIMEPart]) {
         guard !ids.isEmpty, ids.count <= 100 else { throw ExchangeError(.badRequest, "retrieve between 1 and 100 documents at a time") }
-        AuditNotes.current?.documents(ids)
+        audit?.documents(ids)
         var entries: [DocumentEntry] = []
         var parts: [MIMEPart] = []
         for uid in ids {
@@ -69,7 +69,7 @@ struct RepositoryService: Sendable {
             parts.append(MIMEPart(contentType: row.entry.mimeType, id: uid, body: content))
         }
         // Exports name the patient (under this repository's own id for them), so they appear in her access report.
-        for e in entries { AuditNotes.current?.patient(e.sourcePatientId) }
+        for e in entries { audit?.patient(e.sourcePatientId) }
         return (entries, parts)
     }
 

@@ -18,7 +18,7 @@ struct SessionService: Sendable {
     /// How long a sign-in lasts, and a break-glass one.
     static let signInLifetime: TimeInterval = 8 * 3600, emergencyLifetime: TimeInterval = 3600
 
-    func signIn(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+    func signIn(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         try core.requirePerson(o, allowPatients: true)
         let request = try o.message.decodeBody(SignInRequest.self)
         let role: String
@@ -32,7 +32,7 @@ struct SessionService: Sendable {
             guard !cardRole.hasPrefix("system:") else { throw ExchangeError(.forbidden, "a system role is not a person's functional role") }
             role = cardRole
         }
-        AuditNotes.current?.purpose(request.purpose)
+        o.audit.purpose(request.purpose)
         let emergency = request.purpose == PurposeOfUse.ETREAT.rawValue
         let reason = (request.reason ?? "").trimmingCharacters(in: .whitespaces)
         if emergency, reason.count < 4 {
@@ -51,12 +51,12 @@ struct SessionService: Sendable {
                 id: claims.jti, subject: claims.sub, role: role, declaredAt: core.id, reason: String(reason.prefix(500)),
                 started: now, expires: Date(timeIntervalSince1970: Double(claims.exp)))
             try await core.store.write { tx in try tx.noteEmergencyAccess(entry, useAt: nil) }
-            AuditNotes.current?.alert(.emergencyOverrideStarted)
+            o.audit.alert(.emergencyOverrideStarted)
         }
         return try core.reply(o, SignInResponse(assertion: token, expires: Date(timeIntervalSince1970: Double(claims.exp))))
     }
 
-    func signOut(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+    func signOut(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         let claims = try await core.authorize(o, allowPatients: true)
         core.sessions.revoke(claims)
         let now = core.clock.now(), emergency = claims.pou == PurposeOfUse.ETREAT.rawValue
@@ -64,7 +64,7 @@ struct SessionService: Sendable {
             try tx.rememberSignOut(jti: claims.jti, expires: claims.exp)
             if emergency { try tx.endEmergencyAccess(id: claims.jti, at: now) }
         }
-        if emergency { AuditNotes.current?.alert(.emergencyOverrideStopped) }
+        if emergency { o.audit.alert(.emergencyOverrideStopped) }
         let told = await propagateSignOut(SessionRevocation(jti: claims.jti, expires: claims.exp, assertion: o.message.header.assertion))
         return try core.reply(o, ["signedOut": claims.jti, "nodesTold": String(told)])
     }
@@ -84,7 +84,7 @@ struct SessionService: Sendable {
     }
 
     /// The privacy officer's view of this node's break-glass review queue (reasons included).
-    func userEmergencies(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+    func userEmergencies(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         let claims = try await core.authorize(o)
         try core.requireHome(claims)
         try requireEmergencyReviewer(claims)
@@ -94,14 +94,14 @@ struct SessionService: Sendable {
     }
 
     /// Records the privacy officer's finding on one emergency access (the reviewer is the signed-in person).
-    func userEmergencyReview(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+    func userEmergencyReview(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         let claims = try await core.authorize(o)
         try core.requireHome(claims)
         try requireEmergencyReviewer(claims)
         let request = try o.message.decodeBody(EmergencyReviewRequest.self)
         let note = request.note.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !note.isEmpty, note.count <= 2000 else { throw ExchangeError(.badRequest, "a review needs a finding of at most 2000 characters") }
-        AuditNotes.current?.add(AuditObject(typeCode: 2, role: 13, idType: AuditCode("jti", system: "caduceus-audit", display: "Emergency access"), id: request.id))
+        o.audit.add(AuditObject(typeCode: 2, role: 13, idType: AuditCode("jti", system: "caduceus-audit", display: "Emergency access"), id: request.id))
         let (id, reviewer, now) = (request.id, claims.sub, core.clock.now())
         let entry = try await core.store.write { tx -> Result<EmergencyAccess, ExchangeError>? in
             guard let existing = try tx.emergencyAccess(id: id) else { return nil }
@@ -122,7 +122,7 @@ struct SessionService: Sendable {
 
     /// `session.revoke`: another node's sign-out; the assertion is refused here too (and a break-glass access it
     /// carried ends in this node's review queue).
-    func revokeSession(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+    func revokeSession(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         let revocation = try o.message.decodeBody(SessionRevocation.self)
         // A node ends only the sessions it issued: the revocation carries the assertion, whose issuer must be the sender.
         guard let token = revocation.assertion,

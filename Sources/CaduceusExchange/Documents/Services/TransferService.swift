@@ -15,15 +15,15 @@ struct TransferService: Sendable {
     /// What every service of the node shares.
     let core: NodeCore
 
-    func receiveTransfer(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+    func receiveTransfer(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         let request = try o.message.decodeBody(TransferRequest.self)
         guard request.to == core.id else { throw ExchangeError(.misdirected, "the transfer names another recipient") }
         guard !o.message.documents.isEmpty, o.message.documents.count == request.entries.count else {
             throw DocumentsError(.invalidMetadata, "a transfer carries one metadata entry per document")
         }
         var received: [(RepositoryDocument, [UInt8])] = []
-        AuditNotes.current?.documents(request.entries.map(\.uniqueId))
-        for e in request.entries { AuditNotes.current?.patient(e.sourcePatientId) }
+        o.audit.documents(request.entries.map(\.uniqueId))
+        for e in request.entries { o.audit.patient(e.sourcePatientId) }
         for part in o.message.documents {
             guard var entry = request.entries.first(where: { $0.uniqueId == part.contentID }) else {
                 throw DocumentsError(.invalidMetadata, "a document part has no metadata entry")
@@ -35,30 +35,30 @@ struct TransferService: Sendable {
             entry.repositoryId = core.id
             received.append((RepositoryDocument(entry: entry, wrappedKey: Data(), blob: ""), part.body))
         }
-        let receipt = try await core.repositoryService.storeDocuments(received.map { ($0.0.entry, $0.1) }, evidence: o)
+        let receipt = try await core.repositoryService.storeDocuments(received.map { ($0.0.entry, $0.1) }, evidence: o.envelope)
         return try core.reply(o, TransferReceipt(requestId: o.message.header.requestId, envelopeSHA256: DocumentIntegrity.sha256(o.raw), receivedBy: core.id, receivedAt: core.clock.now(), documents: receipt))
     }
 
-    func userTransfer(_ o: OpenedEnvelope) async throws -> ExchangeMessage {
+    func userTransfer(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         let claims = try await core.authorize(o)
         try core.requireHome(claims)
         let request = try o.message.decodeBody(TransferRequest.self)
-        AuditNotes.current?.documents(request.uniqueIds)
+        o.audit.documents(request.uniqueIds)
         let held = try await core.store.read { r in try request.uniqueIds.compactMap { try r.repositoryDocument(uniqueId: $0)?.entry } }
         // The recipient is the organisation the patient's consent is weighed for.
         for (patient, group) in Dictionary(grouping: held, by: \.sourcePatientId) {
-            let answer = try await core.consentService.consentsAtRegion(ConsentQuery(patient: patient))
+            let answer = try await core.consentService.consentsAtRegion(ConsentQuery(patient: patient), audit: o.audit)
             var asGlobal = group
             for i in asGlobal.indices { asGlobal[i].patientId = answer.patientId }
-            try core.requirePermit(claims, asGlobal, consents: answer.consents, organization: request.to)
+            try core.requirePermit(claims, asGlobal, consents: answer.consents, organization: request.to, audit: o.audit)
         }
-        return try core.reply(o, try await transfer(request.uniqueIds, to: request.to, reason: request.reason))
+        return try core.reply(o, try await transfer(request.uniqueIds, to: request.to, reason: request.reason, audit: o.audit))
     }
 
     /// Pushes documents from this node's repository to `nodeId`; returns the recipient's signed receipt after
     /// checking it lists every document with its hash.
-    func transfer(_ ids: [String], to nodeId: String, reason: String) async throws -> TransferReceipt {
-        let (entries, parts) = try await core.repositoryService.localDocuments(ids)
+    func transfer(_ ids: [String], to nodeId: String, reason: String, audit: AuditNotes?) async throws -> TransferReceipt {
+        let (entries, parts) = try await core.repositoryService.localDocuments(ids, audit: audit)
         let opened = try await core.call(.transfer, to: nodeId, body: TransferRequest(to: nodeId, uniqueIds: ids, entries: entries, reason: reason), documents: parts)
         try await core.keep(opened)
         let receipt = try opened.message.decodeBody(TransferReceipt.self)
