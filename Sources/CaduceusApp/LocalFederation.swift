@@ -50,12 +50,12 @@ public final class LocalFederation: Sendable {
     public let users: [String: Credential]
     /// The CA stores, by name (`global`, `regional`, `hospital-a`, `hospital-b`).
     public let authorities: [String: CAStore]
-    let ports: [String: Int]
 
-    /// The HTTPS endpoint of a node.
-    public func endpoint(_ id: String) -> String { "https://127.0.0.1:\(ports[id]!)" }
+    /// The HTTPS endpoint of a node (known once the federation runs: each listener binds a port the kernel chooses).
+    public func endpoint(_ id: String) -> String { runtimes[id]!.node.configuration.endpoint }
 
-    /// Creates the PKI and the four nodes under `base` (which must not exist), on free loopback ports.
+    /// Creates the PKI and the four nodes under `base` (which must not exist). Their listeners bind loopback ports
+    /// the kernel chooses when the federation runs (``run(logger:shipAudit:_:)``).
     public static func create(at base: String, hospitalBKey: KeyAlgorithm = .rsa3072, benchmarkSink: Bool = false, logger: Logger) async throws -> LocalFederation {
         guard !FileManager.default.fileExists(atPath: base) else { throw ExchangeError(.badRequest, "the federation directory exists already") }
         try FileManager.default.createDirectory(atPath: base + "/crl", withIntermediateDirectories: true)
@@ -77,9 +77,6 @@ public final class LocalFederation: Sendable {
             (global, root, [.global], .p256), (regional, regionalCA, [.regional], .p256),
             (hospitalA, caA, [.hospital], .p256), (hospitalB, caB, [.hospital], hospitalBKey),
         ]
-        // Free ports first, so each node knows every endpoint before it starts.
-        var ports: [String: Int] = [:]
-        for (id, _, _, _) in nodes { ports[id] = try freePort() }
         var runtimes: [String: NodeRuntime] = [:]
         for (id, ca, roles, algorithm) in nodes {
             let dns = id + ".caduceus.test"
@@ -90,8 +87,9 @@ public final class LocalFederation: Sendable {
             try AtomicFile.write(Data(credential.key.pkcs8PEM.utf8), to: dir + "/node.key.pem", permissions: 0o600)
             var nodeLogger = logger
             nodeLogger[metadataKey: "node"] = .string(id)
-            let configuration = ExchangeConfiguration(nodeId: id, roles: roles, endpoint: "https://127.0.0.1:\(ports[id]!)", regionalNode: regional, directoryEndpoint: "https://127.0.0.1:\(ports[global]!)")
-            runtimes[id] = try await NodeRuntime(directory: dir, configuration: configuration, credential: credential, trust: trust, host: "127.0.0.1", port: ports[id]!, hl7Domains: id == hospitalA ? [domainA] : id == hospitalB ? [domainB] : [], benchmarkSink: benchmarkSink, logger: nodeLogger)
+            // Endpoints are learnt at bind time; the directory's address once the global node is bound (``run``).
+            let configuration = ExchangeConfiguration(nodeId: id, roles: roles, endpoint: "", regionalNode: regional, directoryEndpoint: "")
+            runtimes[id] = try await NodeRuntime(directory: dir, configuration: configuration, credential: credential, trust: trust, host: "127.0.0.1", port: 0, hl7Domains: id == hospitalA ? [domainA] : id == hospitalB ? [domainB] : [], benchmarkSink: benchmarkSink, logger: nodeLogger)
         }
         var users: [String: Credential] = [:]
         try FileManager.default.createDirectory(atPath: base + "/users", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -113,40 +111,15 @@ public final class LocalFederation: Sendable {
             try AtomicFile.write(Data(try PKCS12.export(card, password: password)), to: "\(base)/users/\(name).p12", permissions: 0o600)
             try AtomicFile.write(Data((password.unsafeValue + "\n").utf8), to: "\(base)/users/\(name).password", permissions: 0o600)
         }
-        return LocalFederation(base: base, trust: trust, runtimes: runtimes, users: users, authorities: ["global": root, "regional": regionalCA, "hospital-a": caA, "hospital-b": caB], ports: ports)
+        return LocalFederation(base: base, trust: trust, runtimes: runtimes, users: users, authorities: ["global": root, "regional": regionalCA, "hospital-a": caA, "hospital-b": caB])
     }
 
-    init(base: String, trust: TrustStore, runtimes: [String: NodeRuntime], users: [String: Credential], authorities: [String: CAStore], ports: [String: Int]) {
+    init(base: String, trust: TrustStore, runtimes: [String: NodeRuntime], users: [String: Credential], authorities: [String: CAStore]) {
         self.base = base
         self.trust = trust
         self.runtimes = runtimes
         self.users = users
         self.authorities = authorities
-        self.ports = ports
-    }
-
-    /// A free TCP port on loopback (bound and released; the node binds it a moment later). Chosen at random below the
-    /// kernel's ephemeral range (32768 and up on Linux), so that between the probe and the bind no outgoing connection
-    /// of this or another process is given it; federations started side by side (the tests) rarely pick the same one.
-    public static func freePort() throws -> Int {
-        for _ in 0..<64 {
-            let candidate = Int.random(in: 20_000..<32_000)
-            if canBind(candidate) { return candidate }
-        }
-        throw ExchangeError(.peerUnavailable, "no free port on loopback")
-    }
-
-    static func canBind(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = UInt16(port).bigEndian
-        let len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        return withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 }
-        }
     }
 
     /// Runs every node's server (and the regional audit repository, with every other node shipping its trail to it
@@ -182,6 +155,9 @@ public final class LocalFederation: Sendable {
             tasks.addTask { [self] in
                 for await _ in started.stream { break }
                 do {
+                    // Every listener is bound: point the nodes at the global node's directory, then publish them.
+                    let directory = endpoint(Self.global)
+                    for (id, r) in runtimes where id != Self.global { r.node.useDirectory(at: directory) }
                     try await publishAll()
                     let result = try await body(self)
                     for r in runtimes.values { r.node.closeConnections() }

@@ -68,8 +68,6 @@ public final class NodeRuntime: Sendable {
     public let metrics = NodeMetrics()
     let settings: NodeServer.Settings
     let logger: Logger
-    /// The port the server listens on once running.
-    let boundPort = Mutex<Int?>(nil)
 
     /// Opens the node stored under `directory` (`caduceus.sqlite`, `node.key`, `blobs/`, `xpid-authority`).
     public init(directory: String, configuration: ExchangeConfiguration, credential: Credential, trust: TrustStore, host: String, port: Int, hl7Domains: Set<String> = [], thresholds: MatchThresholds = MatchThresholds(), policy: PolicySet? = nil, benchmarkSink: Bool = false, logger: Logger) async throws {
@@ -129,10 +127,11 @@ public final class NodeRuntime: Sendable {
         AuditCheckpointer(key: auditKey, store: store, node: node.configuration.nodeId, interval: interval)
     }
 
-    /// The node's HTTPS service; `onRunning` gets the bound port.
+    /// The node's HTTPS service on the configured host and port (0: the kernel chooses). Once bound, the node learns
+    /// its own address (``ExchangeNode/bound(host:port:)``), then `onRunning` gets the port.
     public func service(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> any Service {
-        try NodeServer.application(node: node, settings: settings, validator: { [trust] in trust.validator() }, metrics: metrics, logger: logger) { [self] port in
-            boundPort.withLock { $0 = port }
+        try NodeServer.application(node: node, settings: settings, validator: { [trust] in trust.validator() }, metrics: metrics, logger: logger) { [node, settings] port in
+            node.bound(host: settings.host, port: port)
             await onRunning(port)
         }
     }

@@ -66,7 +66,7 @@ struct AuditShippingTests {
             let shipper = try #require(try a.auditShipper())
             #expect(try fed.runtimes[LocalFederation.regional]!.auditShipper() == nil)
             // The repository is "down": its answers point to a port where nothing listens.
-            let closed = try LocalFederation.freePort()
+            let closed = try unusedLoopbackPort()
             var down: String?
             _ = try await eventually {
                 down = await code { try await shipper.shipOnce(address: ("127.0.0.1", closed)) }

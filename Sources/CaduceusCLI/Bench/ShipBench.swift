@@ -57,13 +57,15 @@ struct ShipBench: AsyncParsableCommand {
             logger.logLevel = .error
             let receiver = AuditRepositoryReceiver(store: repository, nodeId: "node.repository", logger: logger)
             let serverTLS = try FederationTLS.serverContext(certificateChainPEM: repo.chain, privateKeyPEM: repo.key, anchorsPEM: anchorsPEM)
-            let port = try LocalFederation.freePort()
-            let server = SyslogServer(host: "127.0.0.1", port: port, tls: serverTLS, validator: { validator }, logger: logger) { node, items in
+            let server = SyslogServer(host: "127.0.0.1", port: 0, tls: serverTLS, validator: { validator }, logger: logger) { node, items in
                 await receiver.receive(from: node, items)
             }
-            let serving = Task { try await server.run() }
+            // The listener binds a port the kernel chooses and reports it.
+            let (bound, reported) = AsyncStream.makeStream(of: Int.self)
+            let serving = Task { try await server.run { address in reported.yield(address.port ?? 0); reported.finish() } }
             defer { serving.cancel() }
-            try await Task.sleep(for: .milliseconds(200))
+            var ports = bound.makeAsyncIterator()
+            guard let port = await ports.next(), port > 0 else { throw CLIError(code: "bench.failed", message: "the syslog listener did not bind") }
             func held(_ node: String) async throws -> UInt64 { try await repository.read { try $0.repositoryHead(node: node).sequence } }
             func waitFor(_ node: String) async throws {
                 let deadline = Date().addingTimeInterval(600)

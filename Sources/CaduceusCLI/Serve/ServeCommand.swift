@@ -91,9 +91,8 @@ struct ServeCommand: AsyncParsableCommand {
             let runtime = try await openRuntime(settings, logger: logger)
             var services: [any Service] = []
             if let runtime {
-                let host = settings.host
                 services.append(try runtime.service { port in
-                    say("https listening on https://\(host):\(port) (mutual TLS; node \(runtime.node.configuration.nodeId); roles \(runtime.node.configuration.roles.map(\.rawValue).sorted().joined(separator: ",")))")
+                    say("https listening on \(runtime.node.configuration.endpoint) (mutual TLS; node \(runtime.node.configuration.nodeId); roles \(runtime.node.configuration.roles.map(\.rawValue).sorted().joined(separator: ",")))")
                     do {
                         try await runtime.node.publishSelf()
                     } catch {
@@ -148,12 +147,12 @@ struct ServeCommand: AsyncParsableCommand {
         let anchors = try PEM.certificates(fromFile: trust!)
         let crlDirectory = settings.crlDirectory ?? node.data + "/crl"
         try FileManager.default.createDirectory(atPath: crlDirectory, withIntermediateDirectories: true)
-        var port = settings.port
-        if port == 0 { port = try LocalFederation.freePort() }
-        let endpoint = settings.endpoint ?? "https://\(settings.host):\(port)"
+        // Port 0: the listener binds a port the kernel chooses, and the node learns its endpoint (and, when it is its
+        // own directory, the directory's) from it.
+        let port = settings.port
         let configuration = ExchangeConfiguration(
-            nodeId: settings.nodeId, roles: settings.roles, endpoint: endpoint, regionalNode: settings.regionalNode ?? settings.nodeId,
-            directoryEndpoint: settings.directoryEndpoint ?? endpoint)
+            nodeId: settings.nodeId, roles: settings.roles, endpoint: settings.endpoint ?? (port == 0 ? "" : "https://\(settings.host):\(port)"),
+            regionalNode: settings.regionalNode ?? settings.nodeId, directoryEndpoint: settings.directoryEndpoint ?? "")
         return try await NodeRuntime(
             directory: node.data, configuration: configuration, credential: credential, trust: TrustStore(anchors: anchors, crlDirectory: crlDirectory),
             host: settings.host, port: port, hl7Domains: Set(settings.hl7Domains),

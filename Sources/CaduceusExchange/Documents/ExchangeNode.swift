@@ -36,11 +36,12 @@ public struct ExchangeConfiguration: Sendable {
     public var nodeId: String
     /// Roles played.
     public var roles: Set<NodeRole>
-    /// This node's public HTTPS base URL.
+    /// This node's public HTTPS base URL; empty until the listener is bound (then `https://host:port`).
     public var endpoint: String
     /// The regional node (registry and MPI) this node uses.
     public var regionalNode: String
-    /// The global node's base URL (directory).
+    /// The global node's base URL (directory); empty: this node's own endpoint once bound (it is its own directory),
+    /// unless ``ExchangeNode/useDirectory(at:)`` names another first.
     public var directoryEndpoint: String
     /// Creates a configuration.
     public init(nodeId: String, roles: Set<NodeRole>, endpoint: String, regionalNode: String, directoryEndpoint: String) {
@@ -75,6 +76,23 @@ public final class ExchangeNode: Sendable {
 
     /// The audience of sign-in assertions: every node of the federation accepts them.
     public static let federationAudience = "caduceus-federation"
+
+    /// Completes this node's place once its HTTPS listener is bound on `host:port`: an empty endpoint becomes
+    /// `https://host:port`, and an empty directory endpoint this node's own. Listeners bind first (port 0: the kernel
+    /// chooses) and the node learns its address from them — nothing probes for a free port.
+    public func bound(host: String, port: Int) {
+        core.place.withLock { c in
+            if c.endpoint.isEmpty { c.endpoint = "https://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
+            if c.directoryEndpoint.isEmpty { c.directoryEndpoint = c.endpoint }
+        }
+    }
+
+    /// Points this node at the global directory (once the global node's listener is bound, for nodes started
+    /// together on one machine).
+    public func useDirectory(at endpoint: String) {
+        core.place.withLock { $0.directoryEndpoint = endpoint }
+        core.directoryCache.withLock { $0.removeAll() }
+    }
 
     /// Records where this node's audit repository (syslog over TLS) listens, for `audit.position` answers.
     public func setAuditRepository(host: String, port: Int) { core.auditRepositoryAddress.withLock { $0 = (host, port) } }

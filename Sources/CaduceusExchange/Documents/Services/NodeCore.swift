@@ -15,7 +15,9 @@ import Synchronization
 /// sign-in ledger and the replay cache — and the steps every service uses (the signed-in person behind a request,
 /// the policy decision, evidence, replies, outbound calls). The services are small values over it.
 final class NodeCore: Sendable {
-    let configuration: ExchangeConfiguration
+    /// This node's place in the federation; its endpoints are completed once its listener is bound.
+    let place: Mutex<ExchangeConfiguration>
+    var configuration: ExchangeConfiguration { place.withLock { $0 } }
 
     let credential: Credential
 
@@ -48,7 +50,7 @@ final class NodeCore: Sendable {
     /// Creates the shared part of a node. `mpi` is required for the regional role.
     init(configuration: ExchangeConfiguration, credential: Credential, validator: @escaping @Sendable () -> ChainValidator, store: any CaduceusStore, blobs: BlobStore, mpi: MPIService?, transport: any PeerTransport, policy: PolicyDecisionPoint, clock: any WallClock = SystemWallClock()) {
         self.policy = policy
-        self.configuration = configuration
+        self.place = Mutex(configuration)
         self.credential = credential
         self.validatorSource = validator
         self.store = store
