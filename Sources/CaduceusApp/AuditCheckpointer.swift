@@ -1,17 +1,17 @@
-public import CaduceusStorage
-public import ServiceLifecycle
-public import CaduceusAudit
+package import CaduceusStorage
+package import ServiceLifecycle
+package import CaduceusAudit
 import CaduceusCore
-public import Crypto
-public import Foundation
+package import Crypto
+package import Foundation
 
 /// The node's audit signing key (P-256, `DATA/audit-signing.key`, mode 0600; public half in
 /// `DATA/audit-signing.pub.pem`), made on first use. Checkpoints are signed with it.
-public struct AuditSigningKey: Sendable {
+package struct AuditSigningKey: Sendable {
     let key: P256.Signing.PrivateKey
 
     /// Loads or creates the key under `directory`.
-    public static func loadOrCreate(in directory: String) throws -> AuditSigningKey {
+    package static func loadOrCreate(in directory: String) throws -> AuditSigningKey {
         let path = directory + "/audit-signing.key"
         if let pem = FileManager.default.contents(atPath: path).flatMap({ String(data: $0, encoding: .utf8) }) {
             return AuditSigningKey(key: try P256.Signing.PrivateKey(pemRepresentation: pem))
@@ -23,7 +23,7 @@ public struct AuditSigningKey: Sendable {
     }
 
     /// The public key verifiers use.
-    public static func publicKey(in directory: String) throws -> P256.Signing.PublicKey {
+    package static func publicKey(in directory: String) throws -> P256.Signing.PublicKey {
         guard let pem = FileManager.default.contents(atPath: directory + "/audit-signing.pub.pem").flatMap({ String(data: $0, encoding: .utf8) }) else {
             throw ConfigurationError("the data directory has no audit-signing.pub.pem")
         }
@@ -32,7 +32,7 @@ public struct AuditSigningKey: Sendable {
 
     /// Signs the current head of `store`'s log and stores the checkpoint; returns it (nil when the log is empty).
     @discardableResult
-    public func checkpoint(_ store: any CaduceusStore, node: String, now: Date = Date()) async throws -> AuditCheckpoint? {
+    package func checkpoint(_ store: any CaduceusStore, node: String, now: Date = Date()) async throws -> AuditCheckpoint? {
         let (sequence, hash) = try await store.read { try $0.auditHead() }
         guard sequence > 0 else { return nil }
         let checkpoint = try AuditCheckpoint.sign(node: node, sequence: sequence, hash: hash, time: now, key: key)
@@ -42,21 +42,21 @@ public struct AuditSigningKey: Sendable {
 }
 
 /// Signs a checkpoint of the audit log periodically (when it grew) and once more at shutdown.
-public struct AuditCheckpointer: Service {
+package struct AuditCheckpointer: Service {
     let key: AuditSigningKey
     let store: any CaduceusStore
     let node: String
     let interval: Duration
 
     /// A checkpointer every `interval`.
-    public init(key: AuditSigningKey, store: any CaduceusStore, node: String, interval: Duration = .seconds(60)) {
+    package init(key: AuditSigningKey, store: any CaduceusStore, node: String, interval: Duration = .seconds(60)) {
         self.key = key
         self.store = store
         self.node = node
         self.interval = interval
     }
 
-    public func run() async throws {
+    package func run() async throws {
         // The periodic loop is cancelled when graceful shutdown begins (so shutdown never waits for a sleep)...
         try? await cancelWhenGracefulShutdown { [key, store, node, interval] in
             var last: UInt64 = 0

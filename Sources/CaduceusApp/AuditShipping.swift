@@ -1,9 +1,9 @@
-public import CaduceusAudit
-public import CaduceusExchange
-public import CaduceusStorage
-public import Logging
-public import ServiceLifecycle
-public import NIOSSL
+package import CaduceusAudit
+package import CaduceusExchange
+package import CaduceusStorage
+package import Logging
+package import ServiceLifecycle
+package import NIOSSL
 import CaduceusCore
 import CaduceusSyslog
 import Foundation
@@ -17,9 +17,9 @@ import Synchronization
 /// grows until it is back. The position also keeps the node honest: a repository holding more than the log has (the
 /// log was truncated or rolled back) or a different record (rewritten) raises a critical alarm, logged and put on the
 /// trail as a Security Alert.
-public final class AuditShipper: Service, Sendable {
+package final class AuditShipper: Service, Sendable {
     /// What one round did.
-    public enum Round: Sendable, Hashable {
+    package enum Round: Sendable, Hashable {
         /// Nothing new since the last acknowledged position.
         case idle
         /// The repository holds everything.
@@ -42,7 +42,7 @@ public final class AuditShipper: Service, Sendable {
     let state = Mutex<(acknowledged: (sequence: UInt64, checkpoint: UInt64), alarms: Set<String>)>(((0, 0), []))
 
     /// A shipper for `node`'s log in `store`, presenting `tls`'s client certificate.
-    public init(node: ExchangeNode, store: any CaduceusStore, tls: NIOSSLContext, interval: Duration = .seconds(1), batch: Int = 5000, logger: Logger) {
+    package init(node: ExchangeNode, store: any CaduceusStore, tls: NIOSSLContext, interval: Duration = .seconds(1), batch: Int = 5000, logger: Logger) {
         self.node = node
         self.store = store
         self.tls = tls
@@ -53,7 +53,7 @@ public final class AuditShipper: Service, Sendable {
 
     /// One round. `address` overrides where the syslog frames go (the repository's own answer otherwise).
     @discardableResult
-    public func shipOnce(address: (host: String, port: Int)? = nil) async throws -> Round {
+    package func shipOnce(address: (host: String, port: Int)? = nil) async throws -> Round {
         let acknowledged = state.withLock { $0.acknowledged }
         let (head, newCheckpoints) = try await store.read { r in (try r.auditHead(), try r.auditCheckpoints(after: acknowledged.checkpoint).count) }
         if head.sequence == acknowledged.sequence, acknowledged.sequence > 0, newCheckpoints == 0 { return .idle }
@@ -98,7 +98,7 @@ public final class AuditShipper: Service, Sendable {
         try await store.write { tx in _ = try tx.appendAudit([message]) }
     }
 
-    public func run() async throws {
+    package func run() async throws {
         try? await cancelWhenGracefulShutdown { [self] in
             var backoff = interval
             while !Task.isCancelled {
@@ -119,19 +119,19 @@ public final class AuditShipper: Service, Sendable {
 
 /// The regional node's side: keeps each node's shipped trail gap-free (``AuditRepository``) and raises an alarm on
 /// its own trail when a node's records diverge from the copy it holds.
-public struct AuditRepositoryReceiver: Sendable {
+package struct AuditRepositoryReceiver: Sendable {
     let store: any CaduceusStore
     let nodeId: String
     let logger: Logger
 
-    public init(store: any CaduceusStore, nodeId: String, logger: Logger) {
+    package init(store: any CaduceusStore, nodeId: String, logger: Logger) {
         self.store = store
         self.nodeId = nodeId
         self.logger = logger
     }
 
     /// Keeps a batch; false when the connection should close (gap or divergence: the sender re-synchronises).
-    public func receive(from node: String, _ items: [AuditSyslog.Shipped]) async -> Bool {
+    package func receive(from node: String, _ items: [AuditSyslog.Shipped]) async -> Bool {
         let now = Date()
         let outcome: AuditRepository.Outcome
         do {

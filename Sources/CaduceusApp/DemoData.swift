@@ -2,16 +2,16 @@ import CaduceusDICOM
 import Foundation
 
 /// Synthetic patients and messages for the demo and the end-to-end tests. Nobody real.
-public enum DemoData {
+package enum DemoData {
     /// Hospital A's MRN for the demo patient.
-    public static let mrnA = "A-10042"
+    package static let mrnA = "A-10042"
     /// Hospital B's MRN for the same person.
-    public static let mrnB = "B-77310"
+    package static let mrnB = "B-77310"
     /// Name and birth date (used to show they never appear at rest in clear).
-    public static let family = "QUILLFEATHER", given = "ROSALIND", birthDate = "19710312"
+    package static let family = "QUILLFEATHER", given = "ROSALIND", birthDate = "19710312"
 
     /// ADT^A04 registering the patient at hospital A (domain `LocalFederation.domainA`).
-    public static func adtA04(mrn: String = mrnA, authority: String = LocalFederation.domainA, control: String = "A-ADT-1") -> [UInt8] {
+    package static func adtA04(mrn: String = mrnA, authority: String = LocalFederation.domainA, control: String = "A-ADT-1") -> [UInt8] {
         Array(([
             "MSH|^~\\&|EMR|HOSPA|CADUCEUS|HOSPA|20261120090000||ADT^A04^ADT_A01|\(control)|P|2.5.1",
             "EVN|A04|20261120090000",
@@ -21,7 +21,7 @@ public enum DemoData {
     }
 
     /// ORU^R01 with two results for the patient at hospital A.
-    public static func oruR01(mrn: String = mrnA, authority: String = LocalFederation.domainA) -> [UInt8] {
+    package static func oruR01(mrn: String = mrnA, authority: String = LocalFederation.domainA) -> [UInt8] {
         Array(([
             "MSH|^~\\&|LAB|HOSPA|CADUCEUS|HOSPA|20261120100000||ORU^R01^ORU_R01|A-ORU-1|P|2.5.1",
             "PID|1||\(mrn)^^^HOSPA&\(authority)&ISO^MR||\(family)^\(given)^J||\(birthDate)|F",
@@ -32,10 +32,10 @@ public enum DemoData {
     }
 
     /// ADT^A04 registering the same person at hospital B under B's MRN.
-    public static func adtA04B() -> [UInt8] { adtA04(mrn: mrnB, authority: LocalFederation.domainB, control: "B-ADT-1") }
+    package static func adtA04B() -> [UInt8] { adtA04(mrn: mrnB, authority: LocalFederation.domainB, control: "B-ADT-1") }
 
     /// A synthetic chest X-ray instance for the patient at hospital A.
-    public static func dicom(sop: String = "2.25.4004217734100019") -> [UInt8] {
+    package static func dicom(sop: String = "2.25.4004217734100019") -> [UInt8] {
         DICOMWriter.write(DICOMWriter.Attributes(
             patientID: mrnA, patientName: "\(family)^\(given)", patientBirthDate: birthDate, patientSex: "F",
             studyInstanceUID: "2.25.4004217734100017", seriesInstanceUID: "2.25.4004217734100018", sopInstanceUID: sop,

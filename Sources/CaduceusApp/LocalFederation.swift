@@ -1,7 +1,7 @@
 import CaduceusExchange
-public import CaduceusHTTP
-public import CaduceusPKI
-public import Logging
+package import CaduceusHTTP
+package import CaduceusPKI
+package import Logging
 import CaduceusCore
 import Foundation
 import ServiceLifecycle
@@ -14,19 +14,19 @@ import X509
 ///
 /// Layout under `base`: `pki/<ca>/` (CA stores), `crl/` (published CRLs), `root.pem`, `nodes/<id>/` (data
 /// directories, with `node.chain.pem` and `node.key.pem`), `users/<name>.p12` and `.password`.
-public final class LocalFederation: Sendable {
+package final class LocalFederation: Sendable {
     /// Node ids.
-    public static let global = "node.global", regional = "node.region-north", hospitalA = "node.hospital-a", hospitalB = "node.hospital-b"
+    package static let global = "node.global", regional = "node.region-north", hospitalA = "node.hospital-a", hospitalB = "node.hospital-b"
     /// The patient id domain (assigning authority OID) of each hospital.
-    public static let domainA = "2.16.840.1.113883.19.5.1", domainB = "2.16.840.1.113883.19.5.2"
+    package static let domainA = "2.16.840.1.113883.19.5.1", domainB = "2.16.840.1.113883.19.5.2"
 
     /// The roles a hospital CA of this federation may grant on staff cards; hospital B's CA may also certify its
     /// privacy officer.
-    public static let staffRoles = ["physician", "nurse", "pharmacist", "administrative", "researcher"]
+    package static let staffRoles = ["physician", "nurse", "pharmacist", "administrative", "researcher"]
 
     /// What each CA of the federation may vouch for (``IssuerNamespace``): the regional CA its region's nodes,
     /// organisations, patient domains and roles; each hospital CA its own node, organisation and patient domain.
-    public static func namespace(of ca: String) -> IssuerNamespace {
+    package static func namespace(of ca: String) -> IssuerNamespace {
         switch ca {
         case "hospital-a":
             return IssuerNamespace(nodes: [hospitalA], organizations: [hospitalA], authorities: [domainA], roles: staffRoles)
@@ -39,24 +39,24 @@ public final class LocalFederation: Sendable {
         }
     }
 
-    public let base: String
-    public let trust: TrustStore
-    public let runtimes: [String: NodeRuntime]
+    package let base: String
+    package let trust: TrustStore
+    package let runtimes: [String: NodeRuntime]
     /// Cards: staff `clinician.hospital-a` (physician), `clinician.hospital-b` (nurse), `clerk.hospital-b`
     /// (administrative), `privacy.hospital-b` (privacy officer), and the demo patient's card ``patientCard``, issued by
     /// hospital A.
-    public static let patientCard = "patient.hospital-a"
+    package static let patientCard = "patient.hospital-a"
     /// The cards, by name.
-    public let users: [String: Credential]
+    package let users: [String: Credential]
     /// The CA stores, by name (`global`, `regional`, `hospital-a`, `hospital-b`).
-    public let authorities: [String: CAStore]
+    package let authorities: [String: CAStore]
 
     /// The HTTPS endpoint of a node (known once the federation runs: each listener binds a port the kernel chooses).
-    public func endpoint(_ id: String) -> String { runtimes[id]!.node.configuration.endpoint }
+    package func endpoint(_ id: String) -> String { runtimes[id]!.node.configuration.endpoint }
 
     /// Creates the PKI and the four nodes under `base` (which must not exist). Their listeners bind loopback ports
     /// the kernel chooses when the federation runs (``run(logger:shipAudit:_:)``).
-    public static func create(at base: String, hospitalBKey: KeyAlgorithm = .rsa3072, benchmarkSink: Bool = false, logger: Logger) async throws -> LocalFederation {
+    package static func create(at base: String, hospitalBKey: KeyAlgorithm = .rsa3072, benchmarkSink: Bool = false, logger: Logger) async throws -> LocalFederation {
         guard !FileManager.default.fileExists(atPath: base) else { throw ExchangeError(.badRequest, "the federation directory exists already") }
         try FileManager.default.createDirectory(atPath: base + "/crl", withIntermediateDirectories: true)
         let now = Date()
@@ -125,7 +125,7 @@ public final class LocalFederation: Sendable {
     /// Runs every node's server (and the regional audit repository, with every other node shipping its trail to it
     /// unless `shipAudit` is false), publishes every node in the directory, runs `body`, then shuts the servers down
     /// gracefully.
-    public func run<T: Sendable>(logger: Logger, shipAudit: Bool = true, _ body: @escaping @Sendable (LocalFederation) async throws -> T) async throws -> T {
+    package func run<T: Sendable>(logger: Logger, shipAudit: Bool = true, _ body: @escaping @Sendable (LocalFederation) async throws -> T) async throws -> T {
         let started = AsyncStream<Void>.makeStream()
         let count = Mutex(0)
         let total = runtimes.count
@@ -177,20 +177,20 @@ public final class LocalFederation: Sendable {
     }
 
     /// Publishes every node in the directory (the global node first).
-    public func publishAll() async throws {
+    package func publishAll() async throws {
         try await runtimes[Self.global]!.node.publishSelf()
         for id in [Self.regional, Self.hospitalA, Self.hospitalB] { try await runtimes[id]!.node.publishSelf() }
     }
 
     /// A client for a staff member at a node.
-    public func client(_ user: String, at nodeId: String) throws -> UserClient {
+    package func client(_ user: String, at nodeId: String) throws -> UserClient {
         let runtime = runtimes[nodeId]!
         let chain = try PEM.certificates(fromFile: base + "/nodes/" + nodeId + "/node.chain.pem")
         return try UserClient(credential: users[user]!, nodeId: nodeId, endpoint: endpoint(nodeId), nodeCertificate: chain[0], anchorsPEM: trust.anchorsPEM, validator: { [trust = runtime.trust] in trust.validator() })
     }
 
     /// Revokes a node's certificate at its CA and publishes the CRL (every node reloads its trust).
-    public func revoke(nodeId: String, ca: String) throws {
+    package func revoke(nodeId: String, ca: String) throws {
         let store = authorities[ca]!
         let chain = try PEM.certificates(fromFile: base + "/nodes/" + nodeId + "/node.chain.pem")
         try store.revoke(serial: chain[0].serialNumber, reason: .keyCompromise, now: Date())
@@ -198,7 +198,7 @@ public final class LocalFederation: Sendable {
     }
 
     /// Publishes a fresh CRL from every CA and reloads trust.
-    public func publishCRLs() throws {
+    package func publishCRLs() throws {
         for (name, store) in authorities {
             let crl = try store.makeCRL(now: Date())
             try AtomicFile.write(Data(crl.derEncoded), to: base + "/crl/" + name + ".crl")

@@ -1,6 +1,6 @@
-public import CaduceusExchange
-public import Configuration
-public import CaduceusCore
+package import CaduceusExchange
+package import Configuration
+package import CaduceusCore
 import CaduceusPKI
 import Foundation
 
@@ -23,28 +23,28 @@ import Foundation
 /// | `audit.repository.host`, `audit.repository.port` | `https.host`, `6514` | where a regional node's audit repository listens (RFC 5425 syslog over mutual TLS; port 0: a free port) |
 /// | `policy.file` | the shipped default | the access policy (JSON, validated; refused if group- or world-writable); a change is audited at the next start |
 /// | `audit.ship` | `true` | whether a node that is not regional ships its audit trail to its regional repository |
-public struct NodeConfiguration: Sendable {
-    public var nodeId: String
-    public var roles: Set<NodeRole>
-    public var organization: String
-    public var host: String
-    public var port: Int
-    public var endpoint: String?
-    public var regionalNode: String?
-    public var directoryEndpoint: String?
-    public var certificatePath: String?
-    public var keyPath: String?
-    public var trustPath: String?
-    public var crlDirectory: String?
-    public var hl7Domains: [String]
-    public var auditRepositoryHost: String
-    public var auditRepositoryPort: Int
-    public var auditShip: Bool
-    public var policyFile: String?
+package struct NodeConfiguration: Sendable {
+    package var nodeId: String
+    package var roles: Set<NodeRole>
+    package var organization: String
+    package var host: String
+    package var port: Int
+    package var endpoint: String?
+    package var regionalNode: String?
+    package var directoryEndpoint: String?
+    package var certificatePath: String?
+    package var keyPath: String?
+    package var trustPath: String?
+    package var crlDirectory: String?
+    package var hl7Domains: [String]
+    package var auditRepositoryHost: String
+    package var auditRepositoryPort: Int
+    package var auditShip: Bool
+    package var policyFile: String?
 
     /// Reads the configuration.
     /// - Throws: `config.invalid` for an unknown role or a bad port.
-    public init(reader: ConfigReader) throws {
+    package init(reader: ConfigReader) throws {
         nodeId = reader.string(forKey: "node.id", default: "node.local")
         let roleNames = reader.string(forKey: "node.roles", default: "hospital,regional,global").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         var roles = Set<NodeRole>()
@@ -75,28 +75,28 @@ public struct NodeConfiguration: Sendable {
 }
 
 /// A configuration that cannot be used.
-public struct ConfigurationError: CaduceusError {
-    public let code = "config.invalid"
-    public let message: String
-    public var category: ErrorCategory { .client }
-    public init(_ message: String) { self.message = message }
+package struct ConfigurationError: CaduceusError {
+    package let code = "config.invalid"
+    package let message: String
+    package var category: ErrorCategory { .client }
+    package init(_ message: String) { self.message = message }
 }
 
 /// The PKI a first `caduceus serve` makes when it is given no certificates: a root CA under `DATA/pki/root`, a node
 /// certificate for the node id (DNS `localhost`), and a staff card `DATA/users/admin.p12` (a physician's card, role in
 /// the subject's OU; password beside it).
-public enum LocalPKI {
+package enum LocalPKI {
     /// Paths of what it made.
-    public struct Files: Sendable {
-        public var certificate: String
-        public var key: String
-        public var trust: String
-        public var adminCard: String
-        public var created: Bool
+    package struct Files: Sendable {
+        package var certificate: String
+        package var key: String
+        package var trust: String
+        package var adminCard: String
+        package var created: Bool
     }
 
     /// Makes the PKI once; later calls return the same files.
-    public static func ensure(in data: String, nodeId: String) throws -> Files {
+    package static func ensure(in data: String, nodeId: String) throws -> Files {
         let files = Files(certificate: data + "/node.chain.pem", key: data + "/node.key.pem", trust: data + "/root.pem", adminCard: data + "/users/admin.p12", created: false)
         if FileManager.default.fileExists(atPath: files.certificate), FileManager.default.fileExists(atPath: files.key) { return files }
         let now = Date()

@@ -1,12 +1,12 @@
-public import CaduceusExchange
-public import CaduceusPatientIndex
-public import CaduceusPolicy
-public import CaduceusHTTP
-public import CaduceusPKI
-public import X509
-public import ServiceLifecycle
-public import CaduceusStorageSQLite
-public import Logging
+package import CaduceusExchange
+package import CaduceusPatientIndex
+package import CaduceusPolicy
+package import CaduceusHTTP
+package import CaduceusPKI
+package import X509
+package import ServiceLifecycle
+package import CaduceusStorageSQLite
+package import Logging
 import CaduceusCore
 import CaduceusStorage
 import CaduceusSyslog
@@ -18,20 +18,20 @@ import Synchronization
 
 /// Federation trust as the node sees it: the root(s), and the CRLs published so far (reloaded on demand, so a
 /// revocation takes effect on the next handshake or envelope).
-public final class TrustStore: Sendable {
+package final class TrustStore: Sendable {
     let anchors: [Certificate]
     let crlDirectory: String
     let crls = Mutex<[CertificateRevocationList]>([])
 
     /// Trust in `anchors`, with CRLs read from `*.crl` files in `crlDirectory`.
-    public init(anchors: [Certificate], crlDirectory: String) {
+    package init(anchors: [Certificate], crlDirectory: String) {
         self.anchors = anchors
         self.crlDirectory = crlDirectory
         reload()
     }
 
     /// Re-reads the CRL files.
-    public func reload() {
+    package func reload() {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: crlDirectory)) ?? []
         let loaded = files.filter { $0.hasSuffix(".crl") }.sorted().compactMap { name -> CertificateRevocationList? in
             guard let data = FileManager.default.contents(atPath: crlDirectory + "/" + name) else { return nil }
@@ -41,36 +41,36 @@ public final class TrustStore: Sendable {
     }
 
     /// The validator for this instant.
-    public func validator() -> ChainValidator {
+    package func validator() -> ChainValidator {
         ChainValidator(anchors: anchors, crls: crls.withLock { $0 }, revocation: .bestEffort)
     }
 
     /// The anchors as PEM.
-    public var anchorsPEM: String { (try? PEM.encode(anchors)) ?? "" }
+    package var anchorsPEM: String { (try? PEM.encode(anchors)) ?? "" }
 }
 
 /// One node assembled from its data directory: the SQLite store, the blob store, the MPI (regional role), the
 /// exchange node, its peer client and its HTTPS application.
-public final class NodeRuntime: Sendable {
+package final class NodeRuntime: Sendable {
     /// The exchange node.
-    public let node: ExchangeNode
+    package let node: ExchangeNode
     /// The store.
-    public let store: SQLiteStore
+    package let store: SQLiteStore
     /// Trust.
-    public let trust: TrustStore
+    package let trust: TrustStore
     /// The HL7 v2 receiver of a hospital node (EMR feeds), when it accepts any domain.
-    public let hl7: HL7Receiver?
+    package let hl7: HL7Receiver?
     /// Forwards HL7-registered identities to the regional MPI (hospital nodes that are not regional).
-    public let forwarder: RegistrationForwarder?
+    package let forwarder: RegistrationForwarder?
     /// Signs audit checkpoints.
-    public let auditKey: AuditSigningKey
+    package let auditKey: AuditSigningKey
     /// Request metrics.
-    public let metrics = NodeMetrics()
+    package let metrics = NodeMetrics()
     let settings: NodeServer.Settings
     let logger: Logger
 
     /// Opens the node stored under `directory` (`caduceus.sqlite`, `node.key`, `blobs/`, `xpid-authority`).
-    public init(directory: String, configuration: ExchangeConfiguration, credential: Credential, trust: TrustStore, host: String, port: Int, hl7Domains: Set<String> = [], thresholds: MatchThresholds = MatchThresholds(), policy: PolicySet? = nil, benchmarkSink: Bool = false, logger: Logger) async throws {
+    package init(directory: String, configuration: ExchangeConfiguration, credential: Credential, trust: TrustStore, host: String, port: Int, hl7Domains: Set<String> = [], thresholds: MatchThresholds = MatchThresholds(), policy: PolicySet? = nil, benchmarkSink: Bool = false, logger: Logger) async throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let key = try NodeKey.loadOrCreate(at: directory + "/node.key")
         auditKey = try AuditSigningKey.loadOrCreate(in: directory)
@@ -105,7 +105,7 @@ public final class NodeRuntime: Sendable {
 
     /// The audit repository of a regional node: an RFC 5425 listener (syslog over mutual TLS) on `host:port` (0: a free
     /// port) keeping every node's shipped trail; `audit.position` answers name the bound address.
-    public func auditRepository(host: String, port: Int, onBound: @escaping @Sendable (Int) -> Void = { _ in }) throws -> any Service {
+    package func auditRepository(host: String, port: Int, onBound: @escaping @Sendable (Int) -> Void = { _ in }) throws -> any Service {
         let tls = try FederationTLS.serverContext(certificateChainPEM: settings.certificateChainPEM, privateKeyPEM: settings.privateKeyPEM, anchorsPEM: settings.anchorsPEM)
         let receiver = AuditRepositoryReceiver(store: store, nodeId: node.configuration.nodeId, logger: logger)
         let server = SyslogServer(host: host, port: port, tls: tls, validator: { [trust] in trust.validator() }, logger: logger) { node, items in
@@ -115,7 +115,7 @@ public final class NodeRuntime: Sendable {
     }
 
     /// The shipper of this node's audit trail to its regional repository (nil for the regional node itself).
-    public func auditShipper(interval: Duration = .seconds(1)) throws -> AuditShipper? {
+    package func auditShipper(interval: Duration = .seconds(1)) throws -> AuditShipper? {
         let configuration = node.configuration
         guard !configuration.roles.contains(.regional), configuration.regionalNode != configuration.nodeId else { return nil }
         let tls = try FederationTLS.clientContext(certificateChainPEM: settings.certificateChainPEM, privateKeyPEM: settings.privateKeyPEM, anchorsPEM: settings.anchorsPEM)
@@ -123,13 +123,13 @@ public final class NodeRuntime: Sendable {
     }
 
     /// The audit checkpointer of this node.
-    public func checkpointer(interval: Duration = .seconds(60)) -> AuditCheckpointer {
+    package func checkpointer(interval: Duration = .seconds(60)) -> AuditCheckpointer {
         AuditCheckpointer(key: auditKey, store: store, node: node.configuration.nodeId, interval: interval)
     }
 
     /// The node's HTTPS service on the configured host and port (0: the kernel chooses). Once bound, the node learns
     /// its own address (``ExchangeNode/bound(host:port:)``), then `onRunning` gets the port.
-    public func service(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> any Service {
+    package func service(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> any Service {
         try NodeServer.application(node: node, settings: settings, validator: { [trust] in trust.validator() }, metrics: metrics, logger: logger) { [node, settings] port in
             node.bound(host: settings.host, port: port)
             await onRunning(port)

@@ -1,29 +1,29 @@
-public import CaduceusExchange
-public import ServiceLifecycle
+package import CaduceusExchange
+package import ServiceLifecycle
 import CaduceusCore
-public import CaduceusPatientIndex
-public import Logging
+package import CaduceusPatientIndex
+package import Logging
 
 /// Forwards identities a hospital node's HL7 feed stored to the regional MPI (`mpi.register`), off the ACK path: the
 /// EMR's ACK means "stored here", and registration follows. Failed registrations are retried with back-off while the
 /// node runs; identities pending at shutdown are registered again by the next ADT for them (not persisted yet).
-public final class RegistrationForwarder: Service, Sendable {
+package final class RegistrationForwarder: Service, Sendable {
     let node: ExchangeNode
     let logger: Logger
     let stream: AsyncStream<LocalIdentity>
     let continuation: AsyncStream<LocalIdentity>.Continuation
 
     /// A forwarder for `node`.
-    public init(node: ExchangeNode, logger: Logger) {
+    package init(node: ExchangeNode, logger: Logger) {
         self.node = node
         self.logger = logger
         (stream, continuation) = AsyncStream.makeStream(of: LocalIdentity.self, bufferingPolicy: .bufferingNewest(100_000))
     }
 
     /// Queues an identity (the HL7 receiver's `onPatientStored`).
-    public func enqueue(_ identity: LocalIdentity) { continuation.yield(identity) }
+    package func enqueue(_ identity: LocalIdentity) { continuation.yield(identity) }
 
-    public func run() async throws {
+    package func run() async throws {
         await withGracefulShutdownHandler {
             for await identity in stream {
                 var delay: Duration = .milliseconds(200)

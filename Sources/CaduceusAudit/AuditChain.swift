@@ -1,17 +1,17 @@
-public import Crypto
-public import struct Foundation.Date
+package import Crypto
+package import struct Foundation.Date
 import Foundation
 
 /// One record of the hash-chained audit log: its sequence number (gap-free from 1), the previous record's hash, the
 /// event as stored (JSON bytes, hashed as stored so no re-encoding can disagree), and its own hash:
 /// `SHA-256("caduceus.audit.v1" ‖ 0 ‖ seq (8 bytes BE) ‖ previous ‖ len(body) (8 bytes BE) ‖ body)`.
-public struct ChainedRecord: Sendable, Hashable {
-    public let sequence: UInt64
-    public let previousHash: [UInt8]
-    public let body: [UInt8]
-    public let hash: [UInt8]
+package struct ChainedRecord: Sendable, Hashable {
+    package let sequence: UInt64
+    package let previousHash: [UInt8]
+    package let body: [UInt8]
+    package let hash: [UInt8]
 
-    public init(sequence: UInt64, previousHash: [UInt8], body: [UInt8], hash: [UInt8]) {
+    package init(sequence: UInt64, previousHash: [UInt8], body: [UInt8], hash: [UInt8]) {
         self.sequence = sequence
         self.previousHash = previousHash
         self.body = body
@@ -19,7 +19,7 @@ public struct ChainedRecord: Sendable, Hashable {
     }
 
     /// The hash a record with these fields must carry.
-    public static func hash(sequence: UInt64, previous: [UInt8], body: [UInt8]) -> [UInt8] {
+    package static func hash(sequence: UInt64, previous: [UInt8], body: [UInt8]) -> [UInt8] {
         var h = SHA256()
         h.update(data: Array("caduceus.audit.v1".utf8) + [0])
         h.update(data: bigEndian(sequence))
@@ -33,22 +33,22 @@ public struct ChainedRecord: Sendable, Hashable {
 }
 
 /// The chain's head as a pure state machine: appending an event yields the record to store.
-public struct AuditChain: Sendable {
+package struct AuditChain: Sendable {
     /// The hash before the first record.
-    public static let genesis = [UInt8](repeating: 0, count: 32)
+    package static let genesis = [UInt8](repeating: 0, count: 32)
     /// The last record's sequence number (0 when empty).
-    public private(set) var sequence: UInt64
+    package private(set) var sequence: UInt64
     /// The last record's hash (``genesis`` when empty).
-    public private(set) var head: [UInt8]
+    package private(set) var head: [UInt8]
 
     /// A chain continuing after (`sequence`, `head`).
-    public init(sequence: UInt64 = 0, head: [UInt8] = AuditChain.genesis) {
+    package init(sequence: UInt64 = 0, head: [UInt8] = AuditChain.genesis) {
         self.sequence = sequence
         self.head = head
     }
 
     /// Appends an event's stored bytes.
-    public mutating func append(body: [UInt8]) -> ChainedRecord {
+    package mutating func append(body: [UInt8]) -> ChainedRecord {
         sequence += 1
         let hash = ChainedRecord.hash(sequence: sequence, previous: head, body: body)
         let record = ChainedRecord(sequence: sequence, previousHash: head, body: body, hash: hash)
@@ -57,12 +57,12 @@ public struct AuditChain: Sendable {
     }
 
     /// Appends an event (written by ``AuditJSON``).
-    public mutating func append(_ event: AuditMessage) throws -> ChainedRecord {
+    package mutating func append(_ event: AuditMessage) throws -> ChainedRecord {
         append(body: AuditJSON.encode(event))
     }
 
     /// How events are stored: JSON, sorted keys, times in milliseconds since 1970.
-    public static var encoder: JSONEncoder {
+    package static var encoder: JSONEncoder {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
         e.dateEncodingStrategy = .millisecondsSince1970
@@ -70,7 +70,7 @@ public struct AuditChain: Sendable {
     }
 
     /// Reads a stored event.
-    public static func decode(_ body: [UInt8]) throws -> AuditMessage {
+    package static func decode(_ body: [UInt8]) throws -> AuditMessage {
         let d = JSONDecoder()
         d.dateDecodingStrategy = .millisecondsSince1970
         return try d.decode(AuditMessage.self, from: Data(body))
@@ -80,12 +80,12 @@ public struct AuditChain: Sendable {
 /// A signed statement of the chain's head: "record `sequence` has hash `hash`", signed by the node key (ECDSA P-256,
 /// SHA-256) at `time`. Kept locally and shipped to the regional audit repository, whose copy catches truncation and
 /// rollback of the local log.
-public struct AuditCheckpoint: Sendable, Hashable, Codable {
-    public var node: String
-    public var sequence: UInt64
-    public var hash: [UInt8]
-    public var time: Date
-    public var signature: [UInt8]
+package struct AuditCheckpoint: Sendable, Hashable, Codable {
+    package var node: String
+    package var sequence: UInt64
+    package var hash: [UInt8]
+    package var time: Date
+    package var signature: [UInt8]
 
     static func message(node: String, sequence: UInt64, hash: [UInt8], time: Date) -> [UInt8] {
         Array("caduceus.audit.checkpoint.v1".utf8) + [0] + Array(node.utf8) + [0] + ChainedRecord.bigEndian(sequence) + hash
@@ -93,23 +93,23 @@ public struct AuditCheckpoint: Sendable, Hashable, Codable {
     }
 
     /// Signs the head of `chain`.
-    public static func sign(node: String, sequence: UInt64, hash: [UInt8], time: Date, key: P256.Signing.PrivateKey) throws -> AuditCheckpoint {
+    package static func sign(node: String, sequence: UInt64, hash: [UInt8], time: Date, key: P256.Signing.PrivateKey) throws -> AuditCheckpoint {
         let ms = Date(timeIntervalSince1970: (time.timeIntervalSince1970 * 1000).rounded() / 1000)
         let signature = try key.signature(for: message(node: node, sequence: sequence, hash: hash, time: ms))
         return AuditCheckpoint(node: node, sequence: sequence, hash: hash, time: ms, signature: Array(signature.derRepresentation))
     }
 
     /// Whether the signature is `key`'s over these fields.
-    public func isValid(for key: P256.Signing.PublicKey) -> Bool {
+    package func isValid(for key: P256.Signing.PublicKey) -> Bool {
         guard let signature = try? P256.Signing.ECDSASignature(derRepresentation: signature) else { return false }
         return key.isValidSignature(signature, for: AuditCheckpoint.message(node: node, sequence: sequence, hash: hash, time: time))
     }
 }
 
 /// The verdict of ``AuditVerifier``.
-public struct AuditVerification: Sendable, Hashable {
+package struct AuditVerification: Sendable, Hashable {
     /// What was wrong.
-    public enum Problem: String, Sendable, Hashable {
+    package enum Problem: String, Sendable, Hashable {
         /// A record's hash is not the hash of its fields (changed bytes).
         case hashMismatch = "audit.hash-mismatch"
         /// A record does not point at its predecessor's hash (removed, reordered or inserted records).
@@ -124,21 +124,21 @@ public struct AuditVerification: Sendable, Hashable {
         case truncated = "audit.truncated"
     }
     /// Records read.
-    public var records: UInt64
+    package var records: UInt64
     /// Checkpoints that matched.
-    public var checkpointsMatched: Int
+    package var checkpointsMatched: Int
     /// The first sequence number found bad (or the first of the range a checkpoint vouches for), `nil` when intact.
-    public var firstBad: UInt64?
+    package var firstBad: UInt64?
     /// The problem, `nil` when intact.
-    public var problem: Problem?
+    package var problem: Problem?
     /// Whether the log is intact.
-    public var isIntact: Bool { problem == nil }
+    package var isIntact: Bool { problem == nil }
 }
 
 /// Verifies a log: every hash, every link, consecutive sequence numbers, and every checkpoint (local ones and the
 /// latest held elsewhere) — signature, and agreement with the record at its sequence number. Fed one record at a
 /// time, so memory stays flat however long the log.
-public struct AuditVerifier: Sendable {
+package struct AuditVerifier: Sendable {
     var result = AuditVerification(records: 0, checkpointsMatched: 0, firstBad: nil, problem: nil)
     let checkpoints: [AuditCheckpoint]
     var next = 0
@@ -147,7 +147,7 @@ public struct AuditVerifier: Sendable {
     var lastGood: UInt64 = 0
 
     /// A verifier for records checked against `checkpoints` signed by `key`.
-    public init(checkpoints: [AuditCheckpoint], key: P256.Signing.PublicKey) {
+    package init(checkpoints: [AuditCheckpoint], key: P256.Signing.PublicKey) {
         self.checkpoints = checkpoints.sorted { $0.sequence < $1.sequence }
         if let bad = self.checkpoints.first(where: { !$0.isValid(for: key) }) {
             result.problem = .badCheckpoint
@@ -156,11 +156,11 @@ public struct AuditVerifier: Sendable {
     }
 
     /// Whether a problem has been found (feeding more changes nothing).
-    public var failed: Bool { result.problem != nil }
+    package var failed: Bool { result.problem != nil }
 
     /// Checks the next record; returns false once a problem is found.
     @discardableResult
-    public mutating func feed(_ r: ChainedRecord) -> Bool {
+    package mutating func feed(_ r: ChainedRecord) -> Bool {
         guard !failed else { return false }
         result.records += 1
         if r.sequence != expected { return fail(.sequenceGap, at: expected) }
@@ -181,7 +181,7 @@ public struct AuditVerifier: Sendable {
     }
 
     /// The verdict after the last record.
-    public mutating func finish() -> AuditVerification {
+    package mutating func finish() -> AuditVerification {
         if !failed, next < checkpoints.count { _ = fail(.truncated, at: expected) }
         return result
     }
@@ -193,7 +193,7 @@ public struct AuditVerifier: Sendable {
     }
 
     /// Verifies a whole sequence.
-    public static func verify<Records: Sequence<ChainedRecord>>(_ records: Records, checkpoints: [AuditCheckpoint], key: P256.Signing.PublicKey) -> AuditVerification {
+    package static func verify<Records: Sequence<ChainedRecord>>(_ records: Records, checkpoints: [AuditCheckpoint], key: P256.Signing.PublicKey) -> AuditVerification {
         var v = AuditVerifier(checkpoints: checkpoints, key: key)
         for r in records where v.feed(r) {}
         return v.finish()

@@ -1,11 +1,11 @@
-public import struct Foundation.Date
+package import struct Foundation.Date
 
 /// A coded value in an audit message (`EventID`, `EventTypeCode`, `RoleIDCode`…): code, code system, display name.
-public struct AuditCode: Sendable, Hashable, Codable {
-    public var code: String
-    public var system: String
-    public var display: String
-    public init(_ code: String, system: String, display: String) {
+package struct AuditCode: Sendable, Hashable, Codable {
+    package var code: String
+    package var system: String
+    package var display: String
+    package init(_ code: String, system: String, display: String) {
         self.code = code
         self.system = system
         self.display = display
@@ -13,50 +13,50 @@ public struct AuditCode: Sendable, Hashable, Codable {
 
     // DICOM PS3.16 CID 400 event ids (system "DCM") used by the exchange.
     /// 110110 Patient Record.
-    public static let patientRecord = AuditCode("110110", system: "DCM", display: "Patient Record")
+    package static let patientRecord = AuditCode("110110", system: "DCM", display: "Patient Record")
     /// 110112 Query.
-    public static let query = AuditCode("110112", system: "DCM", display: "Query")
+    package static let query = AuditCode("110112", system: "DCM", display: "Query")
     /// 110106 Export.
-    public static let export = AuditCode("110106", system: "DCM", display: "Export")
+    package static let export = AuditCode("110106", system: "DCM", display: "Export")
     /// 110107 Import.
-    public static let `import` = AuditCode("110107", system: "DCM", display: "Import")
+    package static let `import` = AuditCode("110107", system: "DCM", display: "Import")
     /// 110114 User Authentication.
-    public static let userAuthentication = AuditCode("110114", system: "DCM", display: "User Authentication")
+    package static let userAuthentication = AuditCode("110114", system: "DCM", display: "User Authentication")
     /// 110113 Security Alert.
-    public static let securityAlert = AuditCode("110113", system: "DCM", display: "Security Alert")
+    package static let securityAlert = AuditCode("110113", system: "DCM", display: "Security Alert")
     /// 110100 Application Activity.
-    public static let applicationActivity = AuditCode("110100", system: "DCM", display: "Application Activity")
+    package static let applicationActivity = AuditCode("110100", system: "DCM", display: "Application Activity")
     /// Event type of a Security Alert: a break-glass access began.
-    public static let emergencyOverrideStarted = AuditCode("110127", system: "DCM", display: "Emergency Override Started")
+    package static let emergencyOverrideStarted = AuditCode("110127", system: "DCM", display: "Emergency Override Started")
     /// Event type of a Security Alert: a break-glass access ended.
-    public static let emergencyOverrideStopped = AuditCode("110138", system: "DCM", display: "Emergency Override Stopped")
+    package static let emergencyOverrideStopped = AuditCode("110138", system: "DCM", display: "Emergency Override Stopped")
     /// Event type of a Security Alert: security configuration (the access policy) changed.
-    public static let securityConfiguration = AuditCode("110129", system: "DCM", display: "Security Configuration")
+    package static let securityConfiguration = AuditCode("110129", system: "DCM", display: "Security Configuration")
     /// Event type of a Security Alert: an object's security attributes (a patient's consent) changed.
-    public static let objectSecurityAttributesChanged = AuditCode("110135", system: "DCM", display: "Object Security Attributes Changed")
+    package static let objectSecurityAttributesChanged = AuditCode("110135", system: "DCM", display: "Object Security Attributes Changed")
 }
 
 /// What was done (DICOM PS3.15 A.5.1 `EventActionCode`).
-public enum AuditAction: String, Sendable, Hashable, Codable {
+package enum AuditAction: String, Sendable, Hashable, Codable {
     case create = "C", read = "R", update = "U", delete = "D", execute = "E"
 }
 
 /// How it ended (`EventOutcomeIndicator`).
-public enum AuditOutcome: Int, Sendable, Hashable, Codable {
+package enum AuditOutcome: Int, Sendable, Hashable, Codable {
     case success = 0, minorFailure = 4, seriousFailure = 8, majorFailure = 12
 }
 
 /// Who took part (`ActiveParticipant`): a person or a node, never described by PHI.
-public struct AuditParticipant: Sendable, Hashable, Codable {
+package struct AuditParticipant: Sendable, Hashable, Codable {
     /// `UserID`: a certificate CN, a node id, an application name.
-    public var userID: String
+    package var userID: String
     /// `RoleIDCode`s (functional role).
-    public var roles: [AuditCode]
+    package var roles: [AuditCode]
     /// `UserIsRequestor`.
-    public var isRequestor: Bool
+    package var isRequestor: Bool
     /// `NetworkAccessPointID` (a node endpoint or an address), `""` when unknown.
-    public var networkAccessPoint: String
-    public init(userID: String, roles: [AuditCode] = [], isRequestor: Bool, networkAccessPoint: String = "") {
+    package var networkAccessPoint: String
+    package init(userID: String, roles: [AuditCode] = [], isRequestor: Bool, networkAccessPoint: String = "") {
         self.userID = userID
         self.roles = roles
         self.isRequestor = isRequestor
@@ -66,16 +66,16 @@ public struct AuditParticipant: Sendable, Hashable, Codable {
 
 /// What was touched (`ParticipantObjectIdentification`): a patient by identifier only (never name or birth date), a
 /// document by unique id, a query by its kind.
-public struct AuditObject: Sendable, Hashable, Codable {
+package struct AuditObject: Sendable, Hashable, Codable {
     /// `ParticipantObjectTypeCode`: 1 person, 2 system object, 4 other.
-    public var typeCode: Int
+    package var typeCode: Int
     /// `ParticipantObjectTypeCodeRole`: 1 patient, 3 report, 24 query.
-    public var role: Int
+    package var role: Int
     /// `ParticipantObjectIDTypeCode`.
-    public var idType: AuditCode
+    package var idType: AuditCode
     /// `ParticipantObjectID` (a patient id in CX form, a document unique id).
-    public var id: String
-    public init(typeCode: Int, role: Int, idType: AuditCode, id: String) {
+    package var id: String
+    package init(typeCode: Int, role: Int, idType: AuditCode, id: String) {
         self.typeCode = typeCode
         self.role = role
         self.idType = idType
@@ -83,35 +83,35 @@ public struct AuditObject: Sendable, Hashable, Codable {
     }
 
     /// A patient, by identifier (RFC 3881 ID type 2, patient number).
-    public static func patient(_ cx: String) -> AuditObject {
+    package static func patient(_ cx: String) -> AuditObject {
         AuditObject(typeCode: 1, role: 1, idType: AuditCode("2", system: "RFC-3881", display: "Patient Number"), id: cx)
     }
 
     /// A document, by unique id (ITI-41/43: 'urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd' submission / document).
-    public static func document(_ uniqueId: String) -> AuditObject {
+    package static func document(_ uniqueId: String) -> AuditObject {
         AuditObject(typeCode: 2, role: 3, idType: AuditCode("9", system: "RFC-3881", display: "Report Number"), id: uniqueId)
     }
 }
 
 /// One audit event in the DICOM PS3.15 / IHE ATNA shape (an "audit message").
-public struct AuditMessage: Sendable, Hashable, Codable {
-    public var eventID: AuditCode
-    public var eventTypes: [AuditCode]
-    public var action: AuditAction
-    public var outcome: AuditOutcome
-    public var time: Date
+package struct AuditMessage: Sendable, Hashable, Codable {
+    package var eventID: AuditCode
+    package var eventTypes: [AuditCode]
+    package var action: AuditAction
+    package var outcome: AuditOutcome
+    package var time: Date
     /// The audit source: the node id.
-    public var sourceID: String
+    package var sourceID: String
     /// The purpose of use (TREAT, ETREAT, …), `""` when none was asserted.
-    public var purposeOfUse: String
+    package var purposeOfUse: String
     /// Whether this access was an emergency override (break-glass).
-    public var emergency: Bool
+    package var emergency: Bool
     /// A stable code for failures (the error code), `""` on success.
-    public var errorCode: String
-    public var participants: [AuditParticipant]
-    public var objects: [AuditObject]
+    package var errorCode: String
+    package var participants: [AuditParticipant]
+    package var objects: [AuditObject]
 
-    public init(eventID: AuditCode, eventTypes: [AuditCode] = [], action: AuditAction, outcome: AuditOutcome, time: Date, sourceID: String, purposeOfUse: String = "", emergency: Bool = false, errorCode: String = "", participants: [AuditParticipant], objects: [AuditObject] = []) {
+    package init(eventID: AuditCode, eventTypes: [AuditCode] = [], action: AuditAction, outcome: AuditOutcome, time: Date, sourceID: String, purposeOfUse: String = "", emergency: Bool = false, errorCode: String = "", participants: [AuditParticipant], objects: [AuditObject] = []) {
         self.eventID = eventID
         self.eventTypes = eventTypes
         self.action = action

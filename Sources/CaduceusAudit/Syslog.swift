@@ -1,66 +1,66 @@
-public import CaduceusCore
-public import struct Foundation.Date
+package import CaduceusCore
+package import struct Foundation.Date
 import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The error type of syslog framing and parsing.
-public struct SyslogError: CodedError {
-    public struct Code: ErrorCode {
-        public let rawValue: String
+package struct SyslogError: CodedError {
+    package struct Code: ErrorCode {
+        package let rawValue: String
         init(_ rawValue: String) { self.rawValue = rawValue }
         /// Not an RFC 5424 message, or not an RFC 5425 octet-counted frame.
-        public static let malformed = Code("syslog.malformed")
+        package static let malformed = Code("syslog.malformed")
         /// A frame larger than the receiver accepts.
-        public static let tooLarge = Code("syslog.too-large")
+        package static let tooLarge = Code("syslog.too-large")
         /// A well-formed message that is not a Caduceus audit record or checkpoint.
-        public static let notAudit = Code("syslog.not-audit")
+        package static let notAudit = Code("syslog.not-audit")
     }
-    public let kind: Code
-    public let message: String
-    public init(_ kind: Code, _ message: String) {
+    package let kind: Code
+    package let message: String
+    package init(_ kind: Code, _ message: String) {
         self.kind = kind
         self.message = message
     }
 }
 
 /// One RFC 5424 structured-data element: `[id name="value" …]`.
-public struct SyslogSDElement: Sendable, Hashable {
-    public var id: String
-    public var params: [SyslogSDParam]
-    public init(id: String, params: [SyslogSDParam]) {
+package struct SyslogSDElement: Sendable, Hashable {
+    package var id: String
+    package var params: [SyslogSDParam]
+    package init(id: String, params: [SyslogSDParam]) {
         self.id = id
         self.params = params
     }
-    public subscript(_ name: String) -> String? { params.first { $0.name == name }?.value }
+    package subscript(_ name: String) -> String? { params.first { $0.name == name }?.value }
 }
 
-public struct SyslogSDParam: Sendable, Hashable {
-    public var name: String
-    public var value: String
-    public init(_ name: String, _ value: String) {
+package struct SyslogSDParam: Sendable, Hashable {
+    package var name: String
+    package var value: String
+    package init(_ name: String, _ value: String) {
         self.name = name
         self.value = value
     }
 }
 
 /// An RFC 5424 syslog message.
-public struct SyslogMessage: Sendable, Hashable {
+package struct SyslogMessage: Sendable, Hashable {
     /// 0–23 (10 = authpriv, 13 = log audit).
-    public var facility: Int
+    package var facility: Int
     /// 0–7 (5 = notice).
-    public var severity: Int
-    public var timestamp: Date?
-    public var hostname: String?
-    public var appName: String?
-    public var procID: String?
-    public var msgID: String?
-    public var structuredData: [SyslogSDElement]
+    package var severity: Int
+    package var timestamp: Date?
+    package var hostname: String?
+    package var appName: String?
+    package var procID: String?
+    package var msgID: String?
+    package var structuredData: [SyslogSDElement]
     /// The MSG part (UTF-8, sent after a BOM); empty when absent.
-    public var message: [UInt8]
+    package var message: [UInt8]
 
-    public init(facility: Int, severity: Int, timestamp: Date?, hostname: String?, appName: String?, procID: String?, msgID: String?, structuredData: [SyslogSDElement], message: [UInt8]) {
+    package init(facility: Int, severity: Int, timestamp: Date?, hostname: String?, appName: String?, procID: String?, msgID: String?, structuredData: [SyslogSDElement], message: [UInt8]) {
         self.facility = facility
         self.severity = severity
         self.timestamp = timestamp
@@ -76,7 +76,7 @@ public struct SyslogMessage: Sendable, Hashable {
 
     /// The message as RFC 5424 bytes. Header fields are truncated to their RFC lengths and restricted to printable
     /// US-ASCII; parameter values are escaped (`"`, `\`, `]`).
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         func field(_ s: String?, _ max: Int) -> String {
             guard let s, !s.isEmpty else { return "-" }
             let printable = String(String.UnicodeScalarView(s.unicodeScalars.filter { $0.value >= 33 && $0.value <= 126 }))
@@ -173,7 +173,7 @@ public struct SyslogMessage: Sendable, Hashable {
     }
 
     /// Parses RFC 5424 bytes.
-    public init(parsing input: [UInt8]) throws(SyslogError) {
+    package init(parsing input: [UInt8]) throws(SyslogError) {
         func bad(_ why: String) -> SyslogError { SyslogError(.malformed, "not an RFC 5424 message: \(why)") }
         var i = 0
         func token() throws(SyslogError) -> Substring {
@@ -242,18 +242,18 @@ public struct SyslogMessage: Sendable, Hashable {
 }
 
 /// RFC 5425 (syslog over TLS) octet-counting framing: `MSG-LEN SP SYSLOG-MSG`.
-public struct SyslogFramer: Sendable {
-    public let maxFrameBytes: Int
+package struct SyslogFramer: Sendable {
+    package let maxFrameBytes: Int
     var buffer: [UInt8] = []
 
-    public init(maxFrameBytes: Int = 1 << 20) { self.maxFrameBytes = maxFrameBytes }
+    package init(maxFrameBytes: Int = 1 << 20) { self.maxFrameBytes = maxFrameBytes }
 
     /// Frames one message.
-    public static func frame(_ message: [UInt8]) -> [UInt8] { Array("\(message.count) ".utf8) + message }
+    package static func frame(_ message: [UInt8]) -> [UInt8] { Array("\(message.count) ".utf8) + message }
 
     /// Feeds bytes; returns the complete frames. Throws on a bad length prefix or an oversized frame (the stream
     /// cannot be resynchronised after either: the connection should be closed).
-    public mutating func feed(_ bytes: some Collection<UInt8>) throws(SyslogError) -> [[UInt8]] {
+    package mutating func feed(_ bytes: some Collection<UInt8>) throws(SyslogError) -> [[UInt8]] {
         buffer.append(contentsOf: bytes)
         var frames: [[UInt8]] = []
         var start = 0
@@ -279,18 +279,18 @@ public struct SyslogFramer: Sendable {
 /// Audit records and checkpoints as syslog messages (facility authpriv, severity notice, as IHE ATNA uses), so a
 /// node's hash-chained trail can be shipped to an audit repository and re-verified there. The record's sequence
 /// number, previous hash and hash travel as structured data; the body, exactly the bytes the chain hashed, is the MSG.
-public enum AuditSyslog {
+package enum AuditSyslog {
     /// The structured-data id (the enterprise number is IANA's example number, RFC 5612: replace with a real one).
-    public static let sdID = "caduceus@32473"
-    public static let eventMsgID = "CADUCEUS-AUDIT", checkpointMsgID = "CADUCEUS-CHECKPOINT"
+    package static let sdID = "caduceus@32473"
+    package static let eventMsgID = "CADUCEUS-AUDIT", checkpointMsgID = "CADUCEUS-CHECKPOINT"
 
     /// What a node ships.
-    public enum Shipped: Sendable, Hashable {
+    package enum Shipped: Sendable, Hashable {
         case record(ChainedRecord)
         case checkpoint(AuditCheckpoint)
     }
 
-    public static func message(_ record: ChainedRecord, node: String, time: Date) -> SyslogMessage {
+    package static func message(_ record: ChainedRecord, node: String, time: Date) -> SyslogMessage {
         SyslogMessage(
             facility: 10, severity: 5, timestamp: time, hostname: node, appName: "caduceus", procID: nil, msgID: eventMsgID,
             structuredData: [SyslogSDElement(id: sdID, params: [
@@ -299,7 +299,7 @@ public enum AuditSyslog {
             message: record.body)
     }
 
-    public static func message(_ checkpoint: AuditCheckpoint) -> SyslogMessage {
+    package static func message(_ checkpoint: AuditCheckpoint) -> SyslogMessage {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
         return SyslogMessage(
@@ -310,7 +310,7 @@ public enum AuditSyslog {
 
     /// Reads a shipped record or checkpoint (the record's hash is recomputed: a record whose hash does not match its
     /// content is refused here).
-    public static func decode(_ m: SyslogMessage) throws(SyslogError) -> Shipped {
+    package static func decode(_ m: SyslogMessage) throws(SyslogError) -> Shipped {
         guard let sd = m.structuredData.first(where: { $0.id == sdID }), let seqText = sd["seq"], let seq = UInt64(seqText), let hashHex = sd["hash"],
               let hash = Hex.decode(hashHex), hash.count == 32
         else { throw SyslogError(.notAudit, "the message carries no Caduceus audit structured data") }

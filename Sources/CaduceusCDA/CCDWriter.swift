@@ -1,23 +1,23 @@
 /// What goes into a generated Continuity of Care Document: the patient data a node holds.
-public struct CCDContent: Sendable {
+package struct CCDContent: Sendable {
     /// A problem (HL7 v2 DG1, or an EMR's problem list): a SNOMED CT / ICD-10 code and onset.
-    public struct Problem: Sendable, Hashable {
-        public var code: CodedValue
-        public var onset: String
-        public var active: Bool
-        public init(code: CodedValue, onset: String, active: Bool = true) {
+    package struct Problem: Sendable, Hashable {
+        package var code: CodedValue
+        package var onset: String
+        package var active: Bool
+        package init(code: CodedValue, onset: String, active: Bool = true) {
             self.code = code
             self.onset = onset
             self.active = active
         }
     }
     /// A medication (RxNorm code, free-text dose instructions, start date).
-    public struct Medication: Sendable, Hashable {
-        public var code: CodedValue
-        public var instructions: String
-        public var start: String
-        public var active: Bool
-        public init(code: CodedValue, instructions: String, start: String, active: Bool = true) {
+    package struct Medication: Sendable, Hashable {
+        package var code: CodedValue
+        package var instructions: String
+        package var start: String
+        package var active: Bool
+        package init(code: CodedValue, instructions: String, start: String, active: Bool = true) {
             self.code = code
             self.instructions = instructions
             self.start = start
@@ -25,25 +25,25 @@ public struct CCDContent: Sendable {
         }
     }
     /// An allergy or intolerance (HL7 v2 AL1): the substance, the reaction and its severity as text.
-    public struct Allergy: Sendable, Hashable {
-        public var substance: CodedValue
-        public var reaction: String
-        public var severity: String
-        public init(substance: CodedValue, reaction: String, severity: String) {
+    package struct Allergy: Sendable, Hashable {
+        package var substance: CodedValue
+        package var reaction: String
+        package var severity: String
+        package init(substance: CodedValue, reaction: String, severity: String) {
             self.substance = substance
             self.reaction = reaction
             self.severity = severity
         }
     }
     /// A result (HL7 v2 OBX from ORU^R01): LOINC code, value (numeric with units, or text), time.
-    public struct Result: Sendable, Hashable {
-        public var code: CodedValue
-        public var value: String
-        public var units: String
-        public var numeric: Bool
-        public var observedAt: String
-        public var status: String
-        public init(code: CodedValue, value: String, units: String, numeric: Bool, observedAt: String, status: String) {
+    package struct Result: Sendable, Hashable {
+        package var code: CodedValue
+        package var value: String
+        package var units: String
+        package var numeric: Bool
+        package var observedAt: String
+        package var status: String
+        package init(code: CodedValue, value: String, units: String, numeric: Bool, observedAt: String, status: String) {
             self.code = code
             self.value = value
             self.units = units
@@ -54,26 +54,26 @@ public struct CCDContent: Sendable {
     }
 
     /// The document's unique id.
-    public var documentId: InstanceIdentifier
+    package var documentId: InstanceIdentifier
     /// Creation time (HL7 TS).
-    public var effectiveTime: String
+    package var effectiveTime: String
     /// Confidentiality (N, R, V).
-    public var confidentiality: String
+    package var confidentiality: String
     /// The patient's identifiers (at least one).
-    public var patientIds: [InstanceIdentifier]
+    package var patientIds: [InstanceIdentifier]
     /// Name, birth date, gender.
-    public var patient: CDAPatient
+    package var patient: CDAPatient
     /// The authoring system: its id, a name and its organisation.
-    public var author: (id: InstanceIdentifier, name: String, organization: String)
+    package var author: (id: InstanceIdentifier, name: String, organization: String)
     /// The custodian: the node's organisation.
-    public var custodian: (id: InstanceIdentifier, name: String)
-    public var problems: [Problem]
-    public var medications: [Medication]
-    public var allergies: [Allergy]
-    public var results: [Result]
+    package var custodian: (id: InstanceIdentifier, name: String)
+    package var problems: [Problem]
+    package var medications: [Medication]
+    package var allergies: [Allergy]
+    package var results: [Result]
 
     /// Creates content.
-    public init(documentId: InstanceIdentifier, effectiveTime: String, confidentiality: String = "N", patientIds: [InstanceIdentifier], patient: CDAPatient, author: (id: InstanceIdentifier, name: String, organization: String), custodian: (id: InstanceIdentifier, name: String), problems: [Problem] = [], medications: [Medication] = [], allergies: [Allergy] = [], results: [Result] = []) {
+    package init(documentId: InstanceIdentifier, effectiveTime: String, confidentiality: String = "N", patientIds: [InstanceIdentifier], patient: CDAPatient, author: (id: InstanceIdentifier, name: String, organization: String), custodian: (id: InstanceIdentifier, name: String), problems: [Problem] = [], medications: [Medication] = [], allergies: [Allergy] = [], results: [Result] = []) {
         self.documentId = documentId
         self.effectiveTime = effectiveTime
         self.confidentiality = confidentiality
@@ -91,14 +91,14 @@ public struct CCDContent: Sendable {
 /// Writes a C-CDA R2.1 Continuity of Care Document (template 2.16.840.1.113883.10.20.22.1.2, extension 2015-08-01)
 /// with the problems, medications, allergies and results sections (entries required), valid against the CDA R2
 /// schema with SDTC extensions. Empty sections carry a "no information" narrative and a nullFlavor entry.
-public enum CCDWriter {
+package enum CCDWriter {
     static let loinc = "2.16.840.1.113883.6.1"
     static let snomed = "2.16.840.1.113883.6.96"
     static let actStatus = "2.16.840.1.113883.5.14"
 
     /// The document as UTF-8 XML.
     /// - Throws: `cda.invalid-content` when the content cannot make a valid document (no patient id, bad times).
-    public static func write(_ c: CCDContent) throws(CDAError) -> [UInt8] {
+    package static func write(_ c: CCDContent) throws(CDAError) -> [UInt8] {
         guard !c.patientIds.isEmpty else { throw CDAError(.invalidContent, "a CCD needs at least one patient id") }
         guard HL7Timestamp(c.effectiveTime) != nil else { throw CDAError(.invalidContent, "effectiveTime is not an HL7 timestamp") }
         guard ["N", "R", "V", "L", "M", "U"].contains(c.confidentiality) else {

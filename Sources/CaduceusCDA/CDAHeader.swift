@@ -1,25 +1,25 @@
-public import CaduceusCore
-public import struct Foundation.Date
+package import CaduceusCore
+package import struct Foundation.Date
 
 /// The HL7 v3 namespace every CDA element lives in.
-public let hl7v3Namespace = "urn:hl7-org:v3"
+package let hl7v3Namespace = "urn:hl7-org:v3"
 
 /// An HL7 v3 `II` (instance identifier): an OID or UUID root with an optional extension.
-public struct InstanceIdentifier: Sendable, Hashable, Codable, CustomStringConvertible {
+package struct InstanceIdentifier: Sendable, Hashable, Codable, CustomStringConvertible {
     /// OID or UUID.
-    public var root: String
+    package var root: String
     /// The extension within the root, `""` when absent.
-    public var `extension`: String
+    package var `extension`: String
     /// Creates an identifier.
-    public init(root: String, extension: String = "") {
+    package init(root: String, extension: String = "") {
         self.root = root
         self.extension = `extension`
     }
     /// The XDS form (ITI TF-3 §4.2.3.2.26): `root^extension`, or `root` alone.
-    public var description: String { `extension`.isEmpty ? root : "\(root)^\(`extension`)" }
+    package var description: String { `extension`.isEmpty ? root : "\(root)^\(`extension`)" }
 
     /// Parses the XDS form.
-    public init?(xds: String) {
+    package init?(xds: String) {
         let parts = xds.split(separator: "^", maxSplits: 1, omittingEmptySubsequences: false)
         guard let first = parts.first, !first.isEmpty else { return nil }
         self.root = String(first)
@@ -28,15 +28,15 @@ public struct InstanceIdentifier: Sendable, Hashable, Codable, CustomStringConve
 }
 
 /// An HL7 v3 coded value (`CD`/`CE`): code, code system OID, display name.
-public struct CodedValue: Sendable, Hashable, Codable {
+package struct CodedValue: Sendable, Hashable, Codable {
     /// The code.
-    public var code: String
+    package var code: String
     /// Its code system OID (LOINC is `2.16.840.1.113883.6.1`).
-    public var codeSystem: String
+    package var codeSystem: String
     /// Human-readable name, `""` when absent.
-    public var displayName: String
+    package var displayName: String
     /// Creates a value.
-    public init(code: String, codeSystem: String, displayName: String = "") {
+    package init(code: String, codeSystem: String, displayName: String = "") {
         self.code = code
         self.codeSystem = codeSystem
         self.displayName = displayName
@@ -44,14 +44,14 @@ public struct CodedValue: Sendable, Hashable, Codable {
 }
 
 /// An HL7 `TS` timestamp (`YYYY[MM[DD[HH[MM[SS[.S+]]]]]][+/-ZZZZ]`) as written and as an instant.
-public struct HL7Timestamp: Sendable, Hashable, Codable, Comparable {
+package struct HL7Timestamp: Sendable, Hashable, Codable, Comparable {
     /// The value as written.
-    public var value: String
+    package var value: String
     /// The instant, reading a missing time as midnight and a missing offset as UTC.
-    public var date: Date
+    package var date: Date
 
     /// Parses `value`; `nil` when it is not a TS.
-    public init?(_ value: String) {
+    package init?(_ value: String) {
         let text = value.trimmingSpaces
         var digits = Substring(text)
         var offsetSeconds = 0
@@ -81,21 +81,21 @@ public struct HL7Timestamp: Sendable, Hashable, Codable, Comparable {
     }
 
     /// Orders by instant.
-    public static func < (lhs: HL7Timestamp, rhs: HL7Timestamp) -> Bool { lhs.date < rhs.date }
+    package static func < (lhs: HL7Timestamp, rhs: HL7Timestamp) -> Bool { lhs.date < rhs.date }
 }
 
 /// The patient named in `recordTarget`: PHI, so it travels wrapped in ``Sensitive``.
-public struct CDAPatient: Sendable, Hashable, Codable {
+package struct CDAPatient: Sendable, Hashable, Codable {
     /// Given names in order.
-    public var given: [String]
+    package var given: [String]
     /// Family name.
-    public var family: String
+    package var family: String
     /// `birthTime/@value`.
-    public var birthTime: String
+    package var birthTime: String
     /// `administrativeGenderCode/@code`.
-    public var gender: String
+    package var gender: String
     /// Creates a patient.
-    public init(given: [String], family: String, birthTime: String, gender: String) {
+    package init(given: [String], family: String, birthTime: String, gender: String) {
         self.given = given
         self.family = family
         self.birthTime = birthTime
@@ -104,15 +104,15 @@ public struct CDAPatient: Sendable, Hashable, Codable {
 }
 
 /// A document author (`author/assignedAuthor`).
-public struct CDAAuthor: Sendable, Hashable, Codable {
+package struct CDAAuthor: Sendable, Hashable, Codable {
     /// `assignedAuthor/id` (an NPI for US clinicians).
-    public var ids: [InstanceIdentifier]
+    package var ids: [InstanceIdentifier]
     /// The person's name as `given family suffix`, `""` for a device author.
-    public var person: String
+    package var person: String
     /// `representedOrganization/name`, `""` when absent.
-    public var organization: String
+    package var organization: String
     /// Creates an author.
-    public init(ids: [InstanceIdentifier], person: String, organization: String) {
+    package init(ids: [InstanceIdentifier], person: String, organization: String) {
         self.ids = ids
         self.person = person
         self.organization = organization
@@ -121,52 +121,52 @@ public struct CDAAuthor: Sendable, Hashable, Codable {
 
 /// What a registry needs from a CDA R2 header (XDS DocumentEntry sources, ITI TF-3 §4.2.3.2 and the CDA→XDS
 /// mapping of IHE PCC TF-2 §4.1).
-public struct CDAHeader: Sendable {
+package struct CDAHeader: Sendable {
     /// `ClinicalDocument/id`: the document's unique id.
-    public var id: InstanceIdentifier
+    package var id: InstanceIdentifier
     /// `setId` and `versionNumber`: the version chain the document belongs to.
-    public var setId: InstanceIdentifier?
+    package var setId: InstanceIdentifier?
     /// `versionNumber/@value`.
-    public var versionNumber: Int?
+    package var versionNumber: Int?
     /// `templateId`s (C-CDA document templates).
-    public var templateIds: [InstanceIdentifier]
+    package var templateIds: [InstanceIdentifier]
     /// `code`: the LOINC document type (XDS typeCode).
-    public var typeCode: CodedValue
+    package var typeCode: CodedValue
     /// The XDS classCode derived from the type (see ``DocumentClass``).
-    public var classCode: CodedValue
+    package var classCode: CodedValue
     /// `title`.
-    public var title: String
+    package var title: String
     /// `effectiveTime`: when the document was created.
-    public var effectiveTime: HL7Timestamp
+    package var effectiveTime: HL7Timestamp
     /// `confidentialityCode` (HL7 Confidentiality: N, R, V, …).
-    public var confidentiality: CodedValue
+    package var confidentiality: CodedValue
     /// `languageCode/@code`, `""` when absent.
-    public var languageCode: String
+    package var languageCode: String
     /// `recordTarget/patientRole/id`: the patient's identifiers.
-    public var patientIds: [InstanceIdentifier]
+    package var patientIds: [InstanceIdentifier]
     /// Name, birth time and gender of the patient.
-    public var patient: Sensitive<CDAPatient>
+    package var patient: Sensitive<CDAPatient>
     /// The authors.
-    public var authors: [CDAAuthor]
+    package var authors: [CDAAuthor]
     /// `custodian/assignedCustodian/representedCustodianOrganization`: id and name.
-    public var custodianIds: [InstanceIdentifier]
+    package var custodianIds: [InstanceIdentifier]
     /// Custodian organisation name.
-    public var custodianName: String
+    package var custodianName: String
     /// `documentationOf/serviceEvent/effectiveTime` low and high.
-    public var serviceStart: HL7Timestamp?
+    package var serviceStart: HL7Timestamp?
     /// See ``serviceStart``.
-    public var serviceStop: HL7Timestamp?
+    package var serviceStop: HL7Timestamp?
     /// `relatedDocument`: how this document relates to an earlier one (RPLC, APND, XFRM) and that one's id.
-    public var parent: (relation: String, id: InstanceIdentifier)?
+    package var parent: (relation: String, id: InstanceIdentifier)?
 
     /// Reads a CDA R2 document's header.
     /// - Throws: ``CDAError``: the XML reader's codes, then `cda.not-cda` and `cda.missing-header`.
-    public static func read(_ bytes: [UInt8], limits: XML.Limits = XML.Limits()) throws(CDAError) -> CDAHeader {
+    package static func read(_ bytes: [UInt8], limits: XML.Limits = XML.Limits()) throws(CDAError) -> CDAHeader {
         try read(XML.parse(bytes, limits: limits))
     }
 
     /// Reads the header from a parsed document.
-    public static func read(_ root: XML.Element) throws(CDAError) -> CDAHeader {
+    package static func read(_ root: XML.Element) throws(CDAError) -> CDAHeader {
         let v3 = hl7v3Namespace
         guard root.name == XML.Name(v3, "ClinicalDocument") else {
             throw CDAError(.notCDA, "the root element is not ClinicalDocument in the urn:hl7-org:v3 namespace")
@@ -240,11 +240,11 @@ public struct CDAHeader: Sendable {
 /// The shipped mapping from a C-CDA document type (LOINC) to an XDS classCode: the LOINC Document Ontology's
 /// kind of document (Summary, Note, Report, Plan), as many affinity domains configure it. Unknown types keep their
 /// own code as class.
-public enum DocumentClass {
+package enum DocumentClass {
     /// LOINC system OID.
-    public static let loinc = "2.16.840.1.113883.6.1"
+    package static let loinc = "2.16.840.1.113883.6.1"
     /// The coding scheme of the classes this table yields.
-    public static let classScheme = "urn:caduceus:document-class"
+    package static let classScheme = "urn:caduceus:document-class"
     static let table: [String: (String, String)] = [
         "34133-9": ("Summary", "Summary of episode note"), "18842-5": ("Summary", "Discharge summary"),
         "11488-4": ("Note", "Consult note"), "34117-2": ("Note", "History and physical note"),
@@ -256,7 +256,7 @@ public enum DocumentClass {
     ]
 
     /// The classCode for a type code.
-    public static func classCode(forType type: CodedValue) -> CodedValue {
+    package static func classCode(forType type: CodedValue) -> CodedValue {
         if type.codeSystem == loinc || type.codeSystem.isEmpty, let (cls, _) = table[type.code] {
             return CodedValue(code: cls, codeSystem: classScheme, displayName: cls)
         }

@@ -4,24 +4,24 @@
 /// namespaces (Namespaces in XML 1.0), and bounds size, depth and attribute count. It reads UTF-8 byte arrays of
 /// any size into an element tree (FoundationXML's `XMLParser(data:)` is not used: it is reported to fail near 1 MB
 /// on Linux, swift-corelibs-foundation #4851, and it leaves entity handling to libxml2's defaults).
-public enum XML {
+package enum XML {
     /// An expanded name: namespace URI (empty for none) and local part.
-    public struct Name: Hashable, Sendable, CustomStringConvertible {
+    package struct Name: Hashable, Sendable, CustomStringConvertible {
         /// The namespace URI, `""` when the name is in no namespace.
-        public let namespace: String
+        package let namespace: String
         /// The local part.
-        public let local: String
+        package let local: String
         /// Creates a name.
-        public init(_ namespace: String, _ local: String) {
+        package init(_ namespace: String, _ local: String) {
             self.namespace = namespace
             self.local = local
         }
         /// `{namespace}local`.
-        public var description: String { namespace.isEmpty ? local : "{\(namespace)}\(local)" }
+        package var description: String { namespace.isEmpty ? local : "{\(namespace)}\(local)" }
     }
 
     /// A node of the tree: an element or character data (text, CDATA).
-    public enum Node: Sendable {
+    package enum Node: Sendable {
         /// A child element.
         case element(Element)
         /// Character data with entities and character references already replaced.
@@ -29,21 +29,21 @@ public enum XML {
     }
 
     /// An element with its attributes (namespace declarations removed) and children in document order.
-    public struct Element: Sendable {
+    package struct Element: Sendable {
         /// The element's expanded name.
-        public let name: Name
+        package let name: Name
         /// Attributes other than namespace declarations, in document order.
-        public let attributes: [(name: Name, value: String)]
+        package let attributes: [(name: Name, value: String)]
         /// Children in document order.
-        public let children: [Node]
+        package let children: [Node]
 
         /// The value of the attribute `local` in `namespace` (no namespace by default, as for unprefixed attributes).
-        public func attribute(_ local: String, namespace: String = "") -> String? {
+        package func attribute(_ local: String, namespace: String = "") -> String? {
             attributes.first { $0.name.local == local && $0.name.namespace == namespace }?.value
         }
 
         /// Child elements named `local` in `namespace`.
-        public func children(_ local: String, namespace: String) -> [Element] {
+        package func children(_ local: String, namespace: String) -> [Element] {
             children.compactMap {
                 if case .element(let e) = $0, e.name.local == local, e.name.namespace == namespace { return e }
                 return nil
@@ -51,7 +51,7 @@ public enum XML {
         }
 
         /// The first child element named `local` in `namespace`.
-        public func child(_ local: String, namespace: String) -> Element? {
+        package func child(_ local: String, namespace: String) -> Element? {
             for case .element(let e) in children where e.name.local == local && e.name.namespace == namespace {
                 return e
             }
@@ -59,12 +59,12 @@ public enum XML {
         }
 
         /// All child elements.
-        public var elements: [Element] {
+        package var elements: [Element] {
             children.compactMap { if case .element(let e) = $0 { return e } else { return nil } }
         }
 
         /// The concatenated character data of this element and its descendants.
-        public var text: String {
+        package var text: String {
             var out = ""
             func walk(_ e: Element) {
                 for c in e.children {
@@ -80,20 +80,20 @@ public enum XML {
     }
 
     /// Bounds on what the reader accepts.
-    public struct Limits: Sendable {
+    package struct Limits: Sendable {
         /// Largest document in bytes. Default 64 MiB.
-        public var maxBytes: Int
+        package var maxBytes: Int
         /// Deepest element nesting. Default 256.
-        public var maxDepth: Int
+        package var maxDepth: Int
         /// Most attributes on one element. Default 256.
-        public var maxAttributes: Int
+        package var maxAttributes: Int
         /// Most nodes — elements and runs of character data — in the whole document. Each costs some 60 to 90 bytes
         /// in the tree however little of the document it took (`<a/>` is four bytes), so this bounds the tree's
         /// memory where `maxBytes` alone would let 64 MiB of empty elements become a gigabyte. Default 1,000,000
         /// (a clinical document has tens of thousands).
-        public var maxNodes: Int
+        package var maxNodes: Int
         /// Creates limits.
-        public init(maxBytes: Int = 64 << 20, maxDepth: Int = 256, maxAttributes: Int = 256, maxNodes: Int = 1_000_000) {
+        package init(maxBytes: Int = 64 << 20, maxDepth: Int = 256, maxAttributes: Int = 256, maxNodes: Int = 1_000_000) {
             self.maxBytes = maxBytes
             self.maxDepth = maxDepth
             self.maxAttributes = maxAttributes
@@ -104,7 +104,7 @@ public enum XML {
     /// Reads a UTF-8 document into its root element.
     /// - Throws: ``CDAError`` `cda.malformed-xml`, `cda.doctype-forbidden`, `cda.entity-forbidden`, `cda.too-large`,
     ///   `cda.unsupported-encoding`.
-    public static func parse(_ bytes: [UInt8], limits: Limits = Limits()) throws(CDAError) -> Element {
+    package static func parse(_ bytes: [UInt8], limits: Limits = Limits()) throws(CDAError) -> Element {
         guard bytes.count <= limits.maxBytes else {
             throw CDAError(.tooLarge, "document exceeds \(limits.maxBytes) bytes")
         }

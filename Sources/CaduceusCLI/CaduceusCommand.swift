@@ -1,12 +1,12 @@
-public import ArgumentParser
+package import ArgumentParser
 
 /// `caduceus`: the root command.
-public struct CaduceusCommand: AsyncParsableCommand {
-    public static let configuration = CommandConfiguration(
+package struct CaduceusCommand: AsyncParsableCommand {
+    package static let configuration = CommandConfiguration(
         commandName: "caduceus",
         abstract: "Caduceus: a secure medical information exchange.",
         subcommands: [PKICommand.self, SMIMECommand.self, HL7Command.self, MPICommand.self, DICOMCommand.self, CDACommand.self, CCDCommand.self, DocCommand.self, AuditCommand.self, ServeCommand.self, BenchCommand.self, DemoCommand.self]
     )
 
-    public init() {}
+    package init() {}
 }

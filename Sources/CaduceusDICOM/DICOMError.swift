@@ -1,27 +1,27 @@
-public import CaduceusCore
+package import CaduceusCore
 
 /// The one error type of `CaduceusDICOM`. Messages name the rule broken, never a value (DICOM headers are PHI).
-public struct DICOMError: CodedError {
+package struct DICOMError: CodedError {
     /// A stable code (`dicom.*`).
-    public struct Code: ErrorCode {
+    package struct Code: ErrorCode {
         /// The code as text.
-        public let rawValue: String
+        package let rawValue: String
         init(_ rawValue: String) { self.rawValue = rawValue }
         /// No `DICM` prefix after a 128-byte preamble: not a DICOM Part 10 file.
-        public static let notPart10 = Code("dicom.not-part10")
+        package static let notPart10 = Code("dicom.not-part10")
         /// The file ends inside an element, or a length runs past the end.
-        public static let truncated = Code("dicom.truncated")
+        package static let truncated = Code("dicom.truncated")
         /// Structure that breaks PS3.5 (odd lengths, items outside sequences, nesting too deep, bad meta header).
-        public static let malformed = Code("dicom.malformed")
+        package static let malformed = Code("dicom.malformed")
         /// A transfer syntax this reader does not decode (deflated, or unknown).
-        public static let unsupportedTransferSyntax = Code("dicom.unsupported-transfer-syntax")
+        package static let unsupportedTransferSyntax = Code("dicom.unsupported-transfer-syntax")
         /// Text in a Specific Character Set this reader does not decode (ISO 2022 code extensions, GB18030…).
-        public static let unsupportedCharacterSet = Code("dicom.unsupported-charset")
+        package static let unsupportedCharacterSet = Code("dicom.unsupported-charset")
     }
     /// What went wrong.
-    public let kind: Code
+    package let kind: Code
     /// PHI-free message.
-    public let message: String
+    package let message: String
     init(_ kind: Code, _ message: String) {
         self.kind = kind
         self.message = message

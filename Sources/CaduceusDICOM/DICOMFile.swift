@@ -1,6 +1,6 @@
 /// What the 128-byte preamble of a Part 10 file holds (PS3.10 §7.1). A preamble that is an executable header makes
 /// the file a polyglot (CVE-2019-11687): flag it, never run or pass it on blindly.
-public enum DICOMPreamble: String, Sendable, Hashable {
+package enum DICOMPreamble: String, Sendable, Hashable {
     /// All zero bytes, as PS3.10 recommends.
     case zeros
     /// A TIFF header (PS3.10 allows dual-format files).
@@ -24,41 +24,41 @@ public enum DICOMPreamble: String, Sendable, Hashable {
 }
 
 /// The metadata a registry needs from a DICOM Part 10 file (PS3.10), read without touching pixel data.
-public struct DICOMFile: Sendable, Hashable {
+package struct DICOMFile: Sendable, Hashable {
     /// What the preamble holds.
-    public var preamble: DICOMPreamble
+    package var preamble: DICOMPreamble
     /// (0002,0010) Transfer Syntax UID.
-    public var transferSyntaxUID: String
+    package var transferSyntaxUID: String
     /// (0002,0002) Media Storage SOP Class UID.
-    public var mediaStorageSOPClassUID: String
+    package var mediaStorageSOPClassUID: String
     /// (0002,0003) Media Storage SOP Instance UID.
-    public var mediaStorageSOPInstanceUID: String
+    package var mediaStorageSOPInstanceUID: String
     /// (0008,0016) SOP Class UID.
-    public var sopClassUID: String
+    package var sopClassUID: String
     /// (0008,0018) SOP Instance UID.
-    public var sopInstanceUID: String
+    package var sopInstanceUID: String
     /// (0020,000D) Study Instance UID.
-    public var studyInstanceUID: String
+    package var studyInstanceUID: String
     /// (0020,000E) Series Instance UID.
-    public var seriesInstanceUID: String
+    package var seriesInstanceUID: String
     /// (0010,0020) Patient ID. PHI.
-    public var patientID: String
+    package var patientID: String
     /// (0010,0010) Patient's Name, components separated by `^`. PHI.
-    public var patientName: String
+    package var patientName: String
     /// (0010,0030) Patient's Birth Date (YYYYMMDD). PHI.
-    public var patientBirthDate: String
+    package var patientBirthDate: String
     /// (0010,0040) Patient's Sex.
-    public var patientSex: String
+    package var patientSex: String
     /// (0008,0060) Modality.
-    public var modality: String
+    package var modality: String
     /// (0008,0020) Study Date (YYYYMMDD).
-    public var studyDate: String
+    package var studyDate: String
     /// (0008,0050) Accession Number.
-    public var accessionNumber: String
+    package var accessionNumber: String
     /// (0008,1030) Study Description.
-    public var studyDescription: String
+    package var studyDescription: String
     /// (0008,0005) Specific Character Set.
-    public var specificCharacterSet: String
+    package var specificCharacterSet: String
 
     init() {
         preamble = .zeros
@@ -84,7 +84,7 @@ public struct DICOMFile: Sendable, Hashable {
     /// transfer syntax (implicit VR LE, explicit VR LE, explicit VR BE, and the encapsulated syntaxes whose data set is
     /// explicit VR LE). Every element is walked to the end of the file — sequences and encapsulated pixel data by their
     /// items — so a truncated file is refused, but no value other than the attributes above is copied.
-    public init(reading bytes: [UInt8]) throws(DICOMError) {
+    package init(reading bytes: [UInt8]) throws(DICOMError) {
         self.init()
         var reader = DICOMReader(bytes: bytes)
         try reader.read(into: &self)

@@ -1,20 +1,20 @@
 /// Writes a minimal DICOM Part 10 file (explicit VR little endian): the File Meta Information and the patient,
 /// study, series and instance attributes a registry reads, plus an 8×8 MONOCHROME2 image. For synthetic test and
 /// demo data; pydicom reads what it writes.
-public enum DICOMWriter {
+package enum DICOMWriter {
     /// What the file says.
-    public struct Attributes: Sendable {
-        public var patientID: String
-        public var patientName: String
-        public var patientBirthDate: String
-        public var patientSex: String
-        public var studyInstanceUID: String
-        public var seriesInstanceUID: String
-        public var sopInstanceUID: String
-        public var modality: String
-        public var studyDate: String
-        public var studyDescription: String
-        public init(patientID: String, patientName: String, patientBirthDate: String, patientSex: String, studyInstanceUID: String, seriesInstanceUID: String, sopInstanceUID: String, modality: String, studyDate: String, studyDescription: String) {
+    package struct Attributes: Sendable {
+        package var patientID: String
+        package var patientName: String
+        package var patientBirthDate: String
+        package var patientSex: String
+        package var studyInstanceUID: String
+        package var seriesInstanceUID: String
+        package var sopInstanceUID: String
+        package var modality: String
+        package var studyDate: String
+        package var studyDescription: String
+        package init(patientID: String, patientName: String, patientBirthDate: String, patientSex: String, studyInstanceUID: String, seriesInstanceUID: String, sopInstanceUID: String, modality: String, studyDate: String, studyDescription: String) {
             self.patientID = patientID
             self.patientName = patientName
             self.patientBirthDate = patientBirthDate
@@ -32,7 +32,7 @@ public enum DICOMWriter {
     static let explicitLittle = "1.2.840.10008.1.2.1"
 
     /// The file's bytes.
-    public static func write(_ a: Attributes) -> [UInt8] {
+    package static func write(_ a: Attributes) -> [UInt8] {
         func element(_ group: UInt16, _ elem: UInt16, _ vr: String, _ value: [UInt8]) -> [UInt8] {
             var v = value
             if v.count % 2 == 1 { v.append(vr == "UI" || vr == "OB" ? 0 : 0x20) }

@@ -1,21 +1,21 @@
-public import struct Foundation.Date
+package import struct Foundation.Date
 
 /// A patient identifier in the registry's terms: the id and its assigning authority (OID), as in an HL7 CX
 /// (`id^^^&authority&ISO`) or a CDA `II` (`root` = authority, `extension` = id).
-public struct PatientIdentifier: Sendable, Hashable, Codable, CustomStringConvertible {
+package struct PatientIdentifier: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The id.
-    public var id: String
+    package var id: String
     /// The assigning authority's OID.
-    public var authority: String
+    package var authority: String
     /// Creates an identifier.
-    public init(id: String, authority: String) {
+    package init(id: String, authority: String) {
         self.id = id
         self.authority = authority
     }
     /// The CX form used in XDS metadata: `id^^^&authority&ISO`.
-    public var description: String { "\(id)^^^&\(authority)&ISO" }
+    package var description: String { "\(id)^^^&\(authority)&ISO" }
     /// Parses the CX form (`id^^^&authority&ISO`); `nil` when either part is missing.
-    public init?(cx: String) {
+    package init?(cx: String) {
         let fields = cx.split(separator: "^", omittingEmptySubsequences: false)
         guard fields.count == 4, !fields[0].isEmpty else { return nil }
         let hd = fields[3].split(separator: "&", omittingEmptySubsequences: false)
@@ -25,15 +25,15 @@ public struct PatientIdentifier: Sendable, Hashable, Codable, CustomStringConver
 }
 
 /// A code from a coding scheme (XDS `ClassificationType` with its scheme and display name).
-public struct Code: Sendable, Hashable, Codable {
+package struct Code: Sendable, Hashable, Codable {
     /// The code.
-    public var code: String
+    package var code: String
     /// The coding scheme (OID or URN).
-    public var scheme: String
+    package var scheme: String
     /// A display name.
-    public var display: String
+    package var display: String
     /// Creates a code.
-    public init(_ code: String, scheme: String, display: String = "") {
+    package init(_ code: String, scheme: String, display: String = "") {
         self.code = code
         self.scheme = scheme
         self.display = display
@@ -42,7 +42,7 @@ public struct Code: Sendable, Hashable, Codable {
 
 /// An entry's availability (ITI TF-3 §4.2.3.2.2): approved entries are found by default; deprecated ones only when
 /// asked for. A replacement deprecates the entry it replaces in the same submission.
-public enum AvailabilityStatus: String, Sendable, Hashable, Codable, CaseIterable {
+package enum AvailabilityStatus: String, Sendable, Hashable, Codable, CaseIterable {
     /// `urn:oasis:names:tc:ebxml-regrep:StatusType:Approved`.
     case approved = "Approved"
     /// `urn:oasis:names:tc:ebxml-regrep:StatusType:Deprecated`.
@@ -51,54 +51,54 @@ public enum AvailabilityStatus: String, Sendable, Hashable, Codable, CaseIterabl
 
 /// XDS DocumentEntry metadata (ITI TF-3 §4.2.3.2): what the registry indexes and a consumer sees before it
 /// retrieves. The registry holds only this; content stays in the source's repository.
-public struct DocumentEntry: Sendable, Hashable, Codable {
+package struct DocumentEntry: Sendable, Hashable, Codable {
     /// `entryUUID`: the registry object id (`urn:uuid:…`).
-    public var entryUUID: String
+    package var entryUUID: String
     /// `uniqueId`: the document's globally unique id (CDA `root^extension`, DICOM SOP Instance UID).
-    public var uniqueId: String
+    package var uniqueId: String
     /// `patientId`: the patient in the affinity domain (the global X-PID).
-    public var patientId: PatientIdentifier
+    package var patientId: PatientIdentifier
     /// `sourcePatientId`: the patient at the source (hospital MRN).
-    public var sourcePatientId: PatientIdentifier
+    package var sourcePatientId: PatientIdentifier
     /// `classCode`.
-    public var classCode: Code
+    package var classCode: Code
     /// `typeCode`.
-    public var typeCode: Code
+    package var typeCode: Code
     /// `confidentialityCode` (HL7 Confidentiality N, R, V…).
-    public var confidentialityCode: Code
+    package var confidentialityCode: Code
     /// `formatCode` (C-CDA 2.1 structured body, DICOM instance).
-    public var formatCode: Code
+    package var formatCode: Code
     /// `mimeType`.
-    public var mimeType: String
+    package var mimeType: String
     /// `hash`: SHA-256 of the content, lowercase hex (XDS 2019 allows SHA-256 through `hash` with its length).
-    public var hash: String
+    package var hash: String
     /// `size` in bytes.
-    public var size: Int
+    package var size: Int
     /// `creationTime`.
-    public var creationTime: Date
+    package var creationTime: Date
     /// `serviceStartTime`, `serviceStopTime`.
-    public var serviceStart: Date?
+    package var serviceStart: Date?
     /// See ``serviceStart``.
-    public var serviceStop: Date?
+    package var serviceStop: Date?
     /// `title`.
-    public var title: String
+    package var title: String
     /// `languageCode`.
-    public var languageCode: String
+    package var languageCode: String
     /// `author.authorPerson`.
-    public var authorPerson: String
+    package var authorPerson: String
     /// `author.authorInstitution`.
-    public var authorInstitution: String
+    package var authorInstitution: String
     /// `repositoryUniqueId`: the node id of the repository holding the content.
-    public var repositoryId: String
+    package var repositoryId: String
     /// `availabilityStatus`.
-    public var status: AvailabilityStatus
+    package var status: AvailabilityStatus
     /// The uniqueId this entry replaces (RPLC association), if any.
-    public var replaces: String?
+    package var replaces: String?
     /// The submission set that registered the entry.
-    public var submissionSetId: String
+    package var submissionSetId: String
 
     /// Creates an entry.
-    public init(entryUUID: String, uniqueId: String, patientId: PatientIdentifier, sourcePatientId: PatientIdentifier, classCode: Code, typeCode: Code, confidentialityCode: Code, formatCode: Code, mimeType: String, hash: String, size: Int, creationTime: Date, serviceStart: Date? = nil, serviceStop: Date? = nil, title: String, languageCode: String = "", authorPerson: String = "", authorInstitution: String = "", repositoryId: String, status: AvailabilityStatus = .approved, replaces: String? = nil, submissionSetId: String = "") {
+    package init(entryUUID: String, uniqueId: String, patientId: PatientIdentifier, sourcePatientId: PatientIdentifier, classCode: Code, typeCode: Code, confidentialityCode: Code, formatCode: Code, mimeType: String, hash: String, size: Int, creationTime: Date, serviceStart: Date? = nil, serviceStop: Date? = nil, title: String, languageCode: String = "", authorPerson: String = "", authorInstitution: String = "", repositoryId: String, status: AvailabilityStatus = .approved, replaces: String? = nil, submissionSetId: String = "") {
         self.entryUUID = entryUUID
         self.uniqueId = uniqueId
         self.patientId = patientId
@@ -125,20 +125,20 @@ public struct DocumentEntry: Sendable, Hashable, Codable {
 }
 
 /// XDS SubmissionSet (ITI TF-3 §4.2.3.3): the unit a source registers, all or nothing.
-public struct SubmissionSet: Sendable, Hashable, Codable {
+package struct SubmissionSet: Sendable, Hashable, Codable {
     /// `uniqueId` of the submission set.
-    public var uniqueId: String
+    package var uniqueId: String
     /// `sourceId`: the submitting node's id.
-    public var sourceId: String
+    package var sourceId: String
     /// `submissionTime`.
-    public var submissionTime: Date
+    package var submissionTime: Date
     /// `patientId`: every entry must be about this patient.
-    public var patientId: PatientIdentifier
+    package var patientId: PatientIdentifier
     /// The entries.
-    public var entries: [DocumentEntry]
+    package var entries: [DocumentEntry]
 
     /// Creates a submission set.
-    public init(uniqueId: String, sourceId: String, submissionTime: Date, patientId: PatientIdentifier, entries: [DocumentEntry]) {
+    package init(uniqueId: String, sourceId: String, submissionTime: Date, patientId: PatientIdentifier, entries: [DocumentEntry]) {
         self.uniqueId = uniqueId
         self.sourceId = sourceId
         self.submissionTime = submissionTime
@@ -148,7 +148,7 @@ public struct SubmissionSet: Sendable, Hashable, Codable {
 
     /// Checks the registry's rules (ITI TF-3 §4.1): at least one entry, every entry about the set's patient, unique
     /// ids distinct within the set, hashes 64 hex digits, sizes non-negative, replacement targets not in the set.
-    public func validate() throws(DocumentsError) {
+    package func validate() throws(DocumentsError) {
         guard !entries.isEmpty else { throw DocumentsError(.invalidMetadata, "a submission set needs at least one entry") }
         guard !uniqueId.isEmpty, !sourceId.isEmpty else { throw DocumentsError(.invalidMetadata, "a submission set needs a uniqueId and a sourceId") }
         var seen = Set<String>()
@@ -176,30 +176,30 @@ public struct SubmissionSet: Sendable, Hashable, Codable {
 }
 
 /// The stored queries a registry answers (ITI-18 FindDocuments and GetDocuments), as values.
-public enum StoredQuery: Sendable, Hashable, Codable {
+package enum StoredQuery: Sendable, Hashable, Codable {
     /// FindDocuments (urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d) with its filters.
     case findDocuments(FindDocuments)
     /// GetDocuments (urn:uuid:5c4f972b-d56b-40ac-a5fc-c8ca9b40b9d4) by unique id.
     case getDocuments(uniqueIds: [String])
 
     /// FindDocuments parameters: the patient is required; every other filter is optional and lists are ORed.
-    public struct FindDocuments: Sendable, Hashable, Codable {
+    package struct FindDocuments: Sendable, Hashable, Codable {
         /// `$XDSDocumentEntryPatientId`.
-        public var patientId: PatientIdentifier
+        package var patientId: PatientIdentifier
         /// `$XDSDocumentEntryClassCode`.
-        public var classCodes: [String]
+        package var classCodes: [String]
         /// `$XDSDocumentEntryTypeCode`.
-        public var typeCodes: [String]
+        package var typeCodes: [String]
         /// `$XDSDocumentEntryConfidentialityCode`.
-        public var confidentialityCodes: [String]
+        package var confidentialityCodes: [String]
         /// `$XDSDocumentEntryCreationTimeFrom` (inclusive).
-        public var createdFrom: Date?
+        package var createdFrom: Date?
         /// `$XDSDocumentEntryCreationTimeTo` (exclusive, as ITI TF-2a §3.18.4.1.2.3.6.1 says).
-        public var createdTo: Date?
+        package var createdTo: Date?
         /// `$XDSDocumentEntryStatus` (Approved when empty).
-        public var statuses: [AvailabilityStatus]
+        package var statuses: [AvailabilityStatus]
         /// Creates the parameters.
-        public init(patientId: PatientIdentifier, classCodes: [String] = [], typeCodes: [String] = [], confidentialityCodes: [String] = [], createdFrom: Date? = nil, createdTo: Date? = nil, statuses: [AvailabilityStatus] = [.approved]) {
+        package init(patientId: PatientIdentifier, classCodes: [String] = [], typeCodes: [String] = [], confidentialityCodes: [String] = [], createdFrom: Date? = nil, createdTo: Date? = nil, statuses: [AvailabilityStatus] = [.approved]) {
             self.patientId = patientId
             self.classCodes = classCodes
             self.typeCodes = typeCodes
@@ -210,7 +210,7 @@ public enum StoredQuery: Sendable, Hashable, Codable {
         }
 
         /// Whether `entry` satisfies every filter (the reference semantics storage adapters implement in SQL).
-        public func matches(_ entry: DocumentEntry) -> Bool {
+        package func matches(_ entry: DocumentEntry) -> Bool {
             entry.patientId == patientId
                 && (classCodes.isEmpty || classCodes.contains(entry.classCode.code))
                 && (typeCodes.isEmpty || typeCodes.contains(entry.typeCode.code))

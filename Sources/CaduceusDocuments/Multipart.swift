@@ -1,52 +1,52 @@
 import CaduceusCore
 
 /// One body part of a `multipart/mixed` payload (RFC 2046 §5.1): its headers and its bytes (binary transfer).
-public struct MIMEPart: Sendable, Hashable {
+package struct MIMEPart: Sendable, Hashable {
     /// Header fields in order (name, value).
-    public var headers: [(String, String)]
+    package var headers: [(String, String)]
     /// The body, byte for byte.
-    public var body: [UInt8]
+    package var body: [UInt8]
 
     /// Creates a part.
-    public init(headers: [(String, String)], body: [UInt8]) {
+    package init(headers: [(String, String)], body: [UInt8]) {
         self.headers = headers
         self.body = body
     }
 
     /// Creates a part with a content type and an id.
-    public init(contentType: String, id: String, body: [UInt8]) {
+    package init(contentType: String, id: String, body: [UInt8]) {
         self.init(headers: [("Content-Type", contentType), ("Content-ID", "<\(id)>"), ("Content-Transfer-Encoding", "binary")], body: body)
     }
 
     /// The first header named `name` (case-insensitive).
-    public func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         headers.first { $0.0.lowercased() == name.lowercased() }?.1
     }
 
     /// The Content-ID without its angle brackets.
-    public var contentID: String? {
+    package var contentID: String? {
         header("Content-ID").map { $0.trimmingCharacters(in: "<> ") }
     }
 
     /// The media type (lowercased, parameters dropped).
-    public var mediaType: String {
+    package var mediaType: String {
         (header("Content-Type") ?? "text/plain").split(separator: ";").first.map { String($0).trimmingCharacters(in: " ").lowercased() } ?? ""
     }
 
-    public static func == (a: MIMEPart, b: MIMEPart) -> Bool {
+    package static func == (a: MIMEPart, b: MIMEPart) -> Bool {
         a.body == b.body && a.headers.map { "\($0.0):\($0.1)" } == b.headers.map { "\($0.0):\($0.1)" }
     }
 
-    public func hash(into hasher: inout Hasher) { hasher.combine(body) }
+    package func hash(into hasher: inout Hasher) { hasher.combine(body) }
 }
 
 /// The payload inside every exchange envelope: a MIME `multipart/mixed` entity whose first part is JSON metadata and
 /// whose other parts are documents (CDA, DICOM), carried in binary (RFC 2045 §2.9: the envelope is 8-bit clean).
-public enum Multipart {
+package enum Multipart {
     /// Encodes `parts` as a complete MIME entity (with its own `Content-Type` header), choosing a boundary that
     /// occurs in no part: neither in a body nor in a header field (a header line holding `--boundary` would read as a
     /// delimiter).
-    public static func encode(_ parts: [MIMEPart], randomHex: () -> String) -> [UInt8] {
+    package static func encode(_ parts: [MIMEPart], randomHex: () -> String) -> [UInt8] {
         let headerText = parts.map { part in Array(part.headers.map { "\($0.0): \($0.1)\n" }.joined().utf8) }
         func occurs(_ boundary: String) -> Bool {
             let needle = Array(boundary.utf8)
@@ -75,7 +75,7 @@ public enum Multipart {
 
     /// Decodes a `multipart/mixed` entity written by ``encode(_:randomHex:)`` or by any RFC 2046 writer.
     /// - Throws: `documents.malformed-payload` when headers, boundary or delimiters are missing or broken.
-    public static func decode(_ entity: [UInt8], maxParts: Int = 1000) throws(DocumentsError) -> [MIMEPart] {
+    package static func decode(_ entity: [UInt8], maxParts: Int = 1000) throws(DocumentsError) -> [MIMEPart] {
         let (headers, bodyStart) = try parseHeaders(entity[...])
         guard let contentType = headers.first(where: { $0.0.lowercased() == "content-type" })?.1,
               contentType.lowercased().hasPrefix("multipart/"),
@@ -114,11 +114,11 @@ public enum Multipart {
     }
 
     /// Most header fields in one header block (the entity's, or a body part's).
-    public static let maxHeaderFields = 100
+    package static let maxHeaderFields = 100
     /// Largest header field, its folded continuation lines included.
-    public static let maxHeaderFieldBytes = 8 << 10
+    package static let maxHeaderFieldBytes = 8 << 10
     /// Largest header block, up to and including the blank line that ends it.
-    public static let maxHeaderBlockBytes = 64 << 10
+    package static let maxHeaderBlockBytes = 64 << 10
 
     /// Header lines up to the blank line; returns them and where the body starts. Folded lines are joined.
     /// The block is bounded as it is read (``maxHeaderFields``, ``maxHeaderFieldBytes``, ``maxHeaderBlockBytes``):
@@ -172,7 +172,7 @@ public enum Multipart {
     }
 
     /// A parameter of a structured header value (`name=value` or `name="value"`).
-    public static func parameter(_ name: String, in value: String) -> String? {
+    package static func parameter(_ name: String, in value: String) -> String? {
         for piece in value.split(separator: ";").dropFirst() {
             let kv = piece.split(separator: "=", maxSplits: 1)
             guard kv.count == 2, kv[0].trimmingCharacters(in: " ").lowercased() == name else { continue }

@@ -1,13 +1,13 @@
-public import CaduceusPKI
+package import CaduceusPKI
 import CaduceusHL7
 
 /// Who sent an HL7 message, as the MLLP connection's certificate and its issuing CA's namespace say — what the
 /// receiver authorises, not only authenticates (issue 11): an EMR interface may write and query only as the sending
 /// application and facility its certificate names, and only in the assigning authorities its CA vouches for; a node
 /// certificate within its CA's authorities; a person's or a patient's card never.
-public struct HL7Peer: Sendable, Hashable {
+package struct HL7Peer: Sendable, Hashable {
     /// What kind of party it is.
-    public enum Kind: Sendable, Hashable {
+    package enum Kind: Sendable, Hashable {
         /// An EMR interface certificate (`caduceus pki issue --profile interface`).
         case interface
         /// A federation node certificate.
@@ -21,25 +21,25 @@ public struct HL7Peer: Sendable, Hashable {
     }
 
     /// The kind.
-    public let kind: Kind
+    package let kind: Kind
     /// The authenticated name (certificate CN; the remote address for an insecure connection), keying duplicate
     /// detection so one sender cannot pre-empt another's control ids.
-    public let name: String
+    package let name: String
     /// MSH-3 an interface must send as (its certificate's CN); nil: not checked.
-    public let application: String?
+    package let application: String?
     /// MSH-4 an interface must send as (its certificate's OU); nil: not checked.
-    public let facility: String?
+    package let facility: String?
     /// The assigning authorities it may write and query; nil: any the receiver knows.
-    public let authorities: Set<String>?
+    package let authorities: Set<String>?
 
     /// The node's own feeds (no transport).
-    public static let inProcess = HL7Peer(kind: .inProcess, name: "", application: nil, facility: nil, authorities: nil)
+    package static let inProcess = HL7Peer(kind: .inProcess, name: "", application: nil, facility: nil, authorities: nil)
 
     /// A connection whose certificate could not be validated again: refused.
-    public static let unidentified = HL7Peer(kind: .refused("the connection's certificate could not be identified"), name: "unidentified", application: nil, facility: nil, authorities: [])
+    package static let unidentified = HL7Peer(kind: .refused("the connection's certificate could not be identified"), name: "unidentified", application: nil, facility: nil, authorities: [])
 
     /// A plain-TCP peer at `address`, allowed only by an explicit operator flag.
-    public static func insecure(address: String) -> HL7Peer {
+    package static func insecure(address: String) -> HL7Peer {
         HL7Peer(kind: .insecure, name: "plain:" + address, application: nil, facility: nil, authorities: nil)
     }
 
@@ -52,7 +52,7 @@ public struct HL7Peer: Sendable, Hashable {
     }
 
     /// The peer a validated certificate names; `issuerNamespace` is its issuing CA's (from the validated chain).
-    public init(identity: FederationIdentity, issuerNamespace: IssuerNamespace?) {
+    package init(identity: FederationIdentity, issuerNamespace: IssuerNamespace?) {
         let authorities: Set<String>? = issuerNamespace.map { $0.authorities.contains("*") ? nil : Set($0.authorities) } ?? []
         switch identity.kind {
         case .interface:

@@ -1,7 +1,7 @@
 import CaduceusHL7
 import CaduceusCore
 import CaduceusPatientIndex
-public import CaduceusStorage
+package import CaduceusStorage
 import Foundation
 import CaduceusPolicy
 import CaduceusAudit
@@ -16,16 +16,16 @@ import Synchronization
 /// - QBP^Q23 (PIX) and QBP^Q22 (PDQ) are answered from the MPI.
 /// - A rejected message (AR) or one in error (AE) changes nothing but one audit event, which holds codes, never
 ///   message content.
-public final class HL7Receiver: Sendable {
+package final class HL7Receiver: Sendable {
     let store: any CaduceusStore
     let mpi: MPIService
     /// The configuration.
-    public let configuration: HL7ReceiverConfiguration
+    package let configuration: HL7ReceiverConfiguration
     let counter = Mutex<UInt64>(0)
     let instance = String(UInt32.random(in: 0...UInt32.max), radix: 36)
 
     /// A receiver over a store and an MPI.
-    public init(store: any CaduceusStore, mpi: MPIService, configuration: HL7ReceiverConfiguration) {
+    package init(store: any CaduceusStore, mpi: MPIService, configuration: HL7ReceiverConfiguration) {
         self.store = store
         self.mpi = mpi
         self.configuration = configuration
@@ -62,7 +62,7 @@ public final class HL7Receiver: Sendable {
 
     /// Processes one message from `peer` and returns the bytes of the answer (never throws: every failure is an ACK).
     /// A peer that may not send this message (``HL7Peer``) gets AR `hl7.peer-not-authorized` and one audit record.
-    public func receive(_ bytes: [UInt8], from peer: HL7Peer = .inProcess) async -> [UInt8] {
+    package func receive(_ bytes: [UInt8], from peer: HL7Peer = .inProcess) async -> [UInt8] {
         let now = Date()
         let message: HL7Message
         do {
@@ -101,7 +101,7 @@ public final class HL7Receiver: Sendable {
 
     /// Answers a message that exceeded the transport's size cap (given its first bytes): AR with ERR-3 207, one
     /// audit event, nothing else.
-    public func rejectOversized(head: [UInt8]) async -> [UInt8] {
+    package func rejectOversized(head: [UInt8]) async -> [UInt8] {
         await reject(HL7AckContext(salvaging: head), .rejected([HL7Error(.limitExceeded, "the message exceeds the size limit of this receiver")]), now: Date())
     }
 

@@ -1,20 +1,20 @@
-public import CaduceusPatientIndex
-public import CaduceusStorage
+package import CaduceusPatientIndex
+package import CaduceusStorage
 import CaduceusCore
-public import Foundation
+package import Foundation
 import Synchronization
 
 /// Owns the in-memory ``MasterPatientIndex`` and keeps it in step with the store: every change the index makes is
 /// persisted in the caller's transaction, with an MPI audit row per assignment. If a write fails after the index
 /// changed, the index is rebuilt from the store.
-public final class MPIService: Sendable {
+package final class MPIService: Sendable {
     let state: Mutex<MasterPatientIndex>
     let store: any CaduceusStore
     /// The X-PID assigning authority (an OID).
-    public let globalAuthority: String
+    package let globalAuthority: String
 
     /// An MPI over `store`, loading its state.
-    public init(store: any CaduceusStore, globalAuthority: String, thresholds: MatchThresholds = MatchThresholds()) async throws {
+    package init(store: any CaduceusStore, globalAuthority: String, thresholds: MatchThresholds = MatchThresholds()) async throws {
         self.store = store
         self.globalAuthority = globalAuthority
         let snapshot = try await store.read { try $0.mpiSnapshot() }
@@ -30,14 +30,14 @@ public final class MPIService: Sendable {
     }
 
     /// Rebuilds the index from the store (after a failed write).
-    public func reload() async throws {
+    package func reload() async throws {
         let snapshot = try await store.read { try $0.mpiSnapshot() }
         state.withLock { mpi in mpi = Self.build(snapshot, globalAuthority, mpi.policy.thresholds) }
     }
 
     /// Registers or updates an identity inside `tx`. Returns the record id and the change made.
     /// `sealed` is `store.cipher.seal(mpiIdentity: identity, demographics: demographics)`, made before the write.
-    public func register(_ identity: LocalIdentity, _ demographics: Demographics, sealed: SealedMPIRecord, in tx: any StoreTransaction, actor: String, at: Date) throws(StorageError) -> (record: Int64, change: MPIChange) {
+    package func register(_ identity: LocalIdentity, _ demographics: Demographics, sealed: SealedMPIRecord, in tx: any StoreTransaction, actor: String, at: Date) throws(StorageError) -> (record: Int64, change: MPIChange) {
         try state.withLock { mpi throws(StorageError) in
             let (record, change) = mpi.register(identity, demographics)
             try tx.saveMPIRecord(record, sealed: sealed, person: mpi.person(of: record)!)
@@ -47,7 +47,7 @@ public final class MPIService: Sendable {
     }
 
     /// A40 within one domain, inside `tx`.
-    public func merge(_ prior: LocalIdentity, into survivor: LocalIdentity, in tx: any StoreTransaction, actor: String, at: Date) throws -> MPIChange {
+    package func merge(_ prior: LocalIdentity, into survivor: LocalIdentity, in tx: any StoreTransaction, actor: String, at: Date) throws -> MPIChange {
         try state.withLock { mpi in
             let change = try mpi.merge(prior, into: survivor)
             try tx.applyMPIChange(change, actor: actor, at: at)
@@ -56,7 +56,7 @@ public final class MPIService: Sendable {
     }
 
     /// An operator action (link, unlink, accept or reject a review), persisted durably and audited.
-    public func perform(actor: String, _ action: @escaping @Sendable (inout MasterPatientIndex) throws -> MPIChange) async throws -> MPIChange {
+    package func perform(actor: String, _ action: @escaping @Sendable (inout MasterPatientIndex) throws -> MPIChange) async throws -> MPIChange {
         do {
             return try await store.write { [self] tx in
                 try self.state.withLock { mpi in
@@ -72,12 +72,12 @@ public final class MPIService: Sendable {
     }
 
     /// Reads the index.
-    public func read<T>(_ body: (MasterPatientIndex) throws -> T) rethrows -> T {
+    package func read<T>(_ body: (MasterPatientIndex) throws -> T) rethrows -> T {
         try state.withLock { try body($0) }
     }
 
     /// Re-estimates the match model from the data (EM) and stores it.
-    public func retrain() async throws -> MatchModel {
+    package func retrain() async throws -> MatchModel {
         let model = state.withLock { mpi in
             mpi.retrain()
             return mpi.model

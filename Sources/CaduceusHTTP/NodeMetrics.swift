@@ -13,7 +13,7 @@ import Synchronization
 /// path that is not an operation is `other`, an outcome that is not a well-formed code is `other`, and after
 /// ``maxSeries`` distinct series every new outcome counts as `other` — so neither a scanner nor a peer answering with
 /// made-up codes can grow the registry.
-public final class NodeMetrics: Sendable {
+package final class NodeMetrics: Sendable {
     struct Key: Hashable { let path: String; let code: String }
     /// The metric handles made so far, by series (the registry holds them too; this bounds them).
     let series = Mutex<[Key: (requests: CoreMetrics.Counter, duration: CoreMetrics.Timer)]>([:])
@@ -23,7 +23,7 @@ public final class NodeMetrics: Sendable {
     let factory: PrometheusMetricsFactory
 
     /// Creates an empty registry.
-    public init() {
+    package init() {
         registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         // Exchange operations take milliseconds to seconds.
@@ -58,7 +58,7 @@ public final class NodeMetrics: Sendable {
     var seriesCount: Int { series.withLock { $0.count } }
 
     /// The text exposition (Prometheus 0.0.4).
-    public func exposition() -> String { registry.emitToString() }
+    package func exposition() -> String { registry.emitToString() }
 }
 
 extension Duration {

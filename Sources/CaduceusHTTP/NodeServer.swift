@@ -1,8 +1,8 @@
-public import CaduceusExchange
-public import CaduceusPKI
-public import Hummingbird
-public import Logging
-public import CaduceusCore
+package import CaduceusExchange
+package import CaduceusPKI
+package import Hummingbird
+package import Logging
+package import CaduceusCore
 import CaduceusDocuments
 import CaduceusStorage
 import CaduceusTLS
@@ -16,26 +16,26 @@ import X509
 /// certificate (node or staff card) that Caduceus's own validator accepts — chain to the federation root, validity,
 /// CRL revocation, clientAuth — or the handshake fails before any application byte. Exchange operations are POSTs
 /// whose bodies are envelopes (see `docs/api.md`); errors are JSON `{code, message}` with no request data.
-public enum NodeServer {
+package enum NodeServer {
     /// Largest request body accepted (an envelope with its documents).
-    public static let maxBody = 64 << 20
+    package static let maxBody = 64 << 20
 
     /// What the server needs.
-    public struct Settings: Sendable {
+    package struct Settings: Sendable {
         /// Address to bind.
-        public var host: String
+        package var host: String
         /// Port (0 picks a free one; `onRunning` reports it).
-        public var port: Int
+        package var port: Int
         /// The node's certificate chain (leaf first) and key, PEM.
-        public var certificateChainPEM: String
+        package var certificateChainPEM: String
         /// See ``certificateChainPEM``.
-        public var privateKeyPEM: String
+        package var privateKeyPEM: String
         /// Federation trust anchors, PEM.
-        public var anchorsPEM: String
+        package var anchorsPEM: String
         /// Serve `POST /bench/sink` (reads a body, answers its size): the raw-HTTPS peer of `caduceus bench exchange`.
-        public var benchmarkSink = false
+        package var benchmarkSink = false
         /// Creates settings.
-        public init(host: String, port: Int, certificateChainPEM: String, privateKeyPEM: String, anchorsPEM: String) {
+        package init(host: String, port: Int, certificateChainPEM: String, privateKeyPEM: String, anchorsPEM: String) {
             self.host = host
             self.port = port
             self.certificateChainPEM = certificateChainPEM
@@ -45,7 +45,7 @@ public enum NodeServer {
     }
 
     /// The application serving `node`.
-    public static func application(node: ExchangeNode, settings: Settings, validator: @escaping @Sendable () -> ChainValidator, metrics: NodeMetrics, logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+    package static func application(node: ExchangeNode, settings: Settings, validator: @escaping @Sendable () -> ChainValidator, metrics: NodeMetrics, logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let router = Router(context: NodeRequestContext.self)
         routes(router, node: node, metrics: metrics)
         if settings.benchmarkSink {
@@ -134,7 +134,7 @@ public enum NodeServer {
 
     /// The HTTP status for an error's category (the mapping lives here, STYLE §3), exhaustive: a client's mistake is
     /// never a 502, and a peer's failure passed on keeps the category the peer gave it.
-    public static func status(for category: ErrorCategory) -> HTTPResponse.Status {
+    package static func status(for category: ErrorCategory) -> HTTPResponse.Status {
         switch category {
         case .client: return .badRequest
         case .unauthenticated: return .unauthorized

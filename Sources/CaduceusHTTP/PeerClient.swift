@@ -1,5 +1,5 @@
-public import CaduceusExchange
-public import CaduceusPKI
+package import CaduceusExchange
+package import CaduceusPKI
 import NIOSSL
 import CaduceusCore
 import CaduceusTLS
@@ -13,39 +13,39 @@ import Synchronization
 /// verifying the server's with Caduceus's validator (federation chain, validity, CRLs, serverAuth), so a revoked
 /// or foreign peer fails the handshake. Connections are kept alive and reused per endpoint (a pool of idle
 /// connections), so a call costs one handshake only when no idle connection is left.
-public struct PeerClient: PeerTransport {
+package struct PeerClient: PeerTransport {
     let context: NIOSSLContext
     let validator: @Sendable () -> ChainValidator
     let pool = ConnectionPool()
     /// Largest answer accepted.
-    public var maxResponse = 128 << 20
+    package var maxResponse = 128 << 20
     /// How long one call may take, connection included, before it fails with `exchange.peer-unavailable`.
-    public var deadline: Duration = .seconds(60)
+    package var deadline: Duration = .seconds(60)
 
     /// A client presenting `certificateChainPEM`/`privateKeyPEM`.
-    public init(certificateChainPEM: String, privateKeyPEM: String, anchorsPEM: String, validator: @escaping @Sendable () -> ChainValidator) throws {
+    package init(certificateChainPEM: String, privateKeyPEM: String, anchorsPEM: String, validator: @escaping @Sendable () -> ChainValidator) throws {
         self.context = try FederationTLS.clientContext(certificateChainPEM: certificateChainPEM, privateKeyPEM: privateKeyPEM, anchorsPEM: anchorsPEM)
         self.validator = validator
     }
 
     /// A client without a certificate (to show that servers refuse it).
-    public init(anchorsPEM: String, validator: @escaping @Sendable () -> ChainValidator) throws {
+    package init(anchorsPEM: String, validator: @escaping @Sendable () -> ChainValidator) throws {
         self.context = try FederationTLS.clientContext(certificateChainPEM: nil, privateKeyPEM: nil, anchorsPEM: anchorsPEM)
         self.validator = validator
     }
 
-    public func post(_ endpoint: String, path: String, envelope: [UInt8]) async throws -> [UInt8] {
+    package func post(_ endpoint: String, path: String, envelope: [UInt8]) async throws -> [UInt8] {
         let (status, body) = try await request(.POST, endpoint, path: path, body: envelope, contentType: Envelope.contentType)
         return try Self.check(status, body)
     }
 
-    public func get(_ endpoint: String, path: String) async throws -> [UInt8] {
+    package func get(_ endpoint: String, path: String) async throws -> [UInt8] {
         let (status, body) = try await request(.GET, endpoint, path: path, body: nil, contentType: nil)
         return try Self.check(status, body)
     }
 
     /// Closes every idle connection.
-    public func close() { pool.drain() }
+    package func close() { pool.drain() }
 
     static func check(_ status: Int, _ body: [UInt8]) throws -> [UInt8] {
         if status == 200 { return body }

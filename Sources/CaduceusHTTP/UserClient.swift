@@ -1,21 +1,21 @@
-public import CaduceusExchange
-public import CaduceusStorage
-public import CaduceusPKI
-public import CaduceusDocuments
-public import X509
+package import CaduceusExchange
+package import CaduceusStorage
+package import CaduceusPKI
+package import CaduceusDocuments
+package import X509
 import CaduceusCore
-public import CaduceusPolicy
+package import CaduceusPolicy
 import Foundation
 import Synchronization
 
 /// A person (signed in with their card credential) talking to their node: requests are envelopes signed with the
 /// card's key and encrypted to the node; replies are opened with the card's key and must be signed by that node.
-public struct UserClient: Sendable {
+package struct UserClient: Sendable {
     let credential: Credential
     let transport: PeerClient
     let trust: @Sendable () -> ChainValidator
     /// The node's id, endpoint and certificate.
-    public let nodeId: String
+    package let nodeId: String
     let endpoint: String
     let nodeCertificate: Certificate
     let session = Session()
@@ -26,7 +26,7 @@ public struct UserClient: Sendable {
     }
 
     /// A client for `credential` at node `nodeId`.
-    public init(credential: Credential, nodeId: String, endpoint: String, nodeCertificate: Certificate, anchorsPEM: String, validator: @escaping @Sendable () -> ChainValidator) throws {
+    package init(credential: Credential, nodeId: String, endpoint: String, nodeCertificate: Certificate, anchorsPEM: String, validator: @escaping @Sendable () -> ChainValidator) throws {
         self.credential = credential
         self.nodeId = nodeId
         self.endpoint = endpoint
@@ -36,7 +36,7 @@ public struct UserClient: Sendable {
     }
 
     /// Sends one request and opens the reply.
-    public func call(_ operation: ExchangeOperation, body: some Encodable, documents: [MIMEPart] = []) async throws -> OpenedEnvelope {
+    package func call(_ operation: ExchangeOperation, body: some Encodable, documents: [MIMEPart] = []) async throws -> OpenedEnvelope {
         let audience = FederationIdentity(credential.certificate)?.commonName ?? ""
         let message = ExchangeMessage(
             header: EnvelopeHeader(operation: operation, audience: nodeId, requestId: UUID().uuidString.lowercased(), issuedAt: Date(), body: try JSONEncoder.exchange.encode(body), assertion: session.token.withLock { $0 }),
@@ -53,77 +53,77 @@ public struct UserClient: Sendable {
     /// Signs in at the node with the card (the request's signature is the proof of possession) for a purpose of use;
     /// later requests carry the signed assertion. ETREAT (break-glass) needs a reason.
     @discardableResult
-    public func signIn(purpose: String = "TREAT", reason: String? = nil) async throws -> SignInResponse {
+    package func signIn(purpose: String = "TREAT", reason: String? = nil) async throws -> SignInResponse {
         let response = try await call(.signIn, body: SignInRequest(purpose: purpose, reason: reason)).message.decodeBody(SignInResponse.self)
         session.token.withLock { $0 = response.assertion }
         return response
     }
 
     /// Signs out: the node refuses the assertion from now on.
-    public func signOut() async throws {
+    package func signOut() async throws {
         _ = try await call(.signOut, body: ["signOut": true])
     }
 
     /// Uses an assertion obtained elsewhere (another node's sign-in).
-    public func use(assertion: String?) { session.token.withLock { $0 = assertion } }
+    package func use(assertion: String?) { session.token.withLock { $0 = assertion } }
 
     /// Provide-and-register.
-    public func submit(_ documents: [MIMEPart], patient: PatientIdentifier, confidentiality: String? = nil, replaces: String? = nil) async throws -> [DocumentEntry] {
+    package func submit(_ documents: [MIMEPart], patient: PatientIdentifier, confidentiality: String? = nil, replaces: String? = nil) async throws -> [DocumentEntry] {
         try await call(.submit, body: SubmitRequest(patient: patient, confidentiality: confidentiality, replaces: replaces), documents: documents)
             .message.decodeBody(EntriesResponse.self).entries
     }
 
     /// A stored query.
-    public func query(_ query: StoredQuery) async throws -> [DocumentEntry] {
+    package func query(_ query: StoredQuery) async throws -> [DocumentEntry] {
         try await call(.userQuery, body: query).message.decodeBody(EntriesResponse.self).entries
     }
 
     /// Patients by demographics.
-    public func findPatients(_ request: FindPatientsRequest) async throws -> [PatientMatch] {
+    package func findPatients(_ request: FindPatientsRequest) async throws -> [PatientMatch] {
         try await call(.userFindPatients, body: request).message.decodeBody([PatientMatch].self)
     }
 
     /// Documents by unique id, from wherever they are held.
-    public func retrieve(_ uniqueIds: [String]) async throws -> (RetrieveResponse, [MIMEPart]) {
+    package func retrieve(_ uniqueIds: [String]) async throws -> (RetrieveResponse, [MIMEPart]) {
         let opened = try await call(.userRetrieve, body: RetrieveRequest(uniqueIds: uniqueIds))
         return (try opened.message.decodeBody(RetrieveResponse.self), opened.message.documents)
     }
 
     /// Push documents held at this node to another node; returns its signed receipt.
-    public func transfer(_ uniqueIds: [String], to nodeId: String, reason: String) async throws -> TransferReceipt {
+    package func transfer(_ uniqueIds: [String], to nodeId: String, reason: String) async throws -> TransferReceipt {
         try await call(.userTransfer, body: TransferRequest(to: nodeId, uniqueIds: uniqueIds, reason: reason)).message.decodeBody(TransferReceipt.self)
     }
 
     /// States a consent directive, signed with this card, at the node (which has the regional registry record it).
-    public func stateConsent(_ directive: ConsentDirective) async throws -> ConsentRecord {
+    package func stateConsent(_ directive: ConsentDirective) async throws -> ConsentRecord {
         let statement = try CompactJWS.sign(json: directive, type: ConsentStatement.directiveType, by: credential)
         return try await call(.userConsent, body: ConsentStatement(statement: statement)).message.decodeBody(ConsentRecord.self)
     }
 
     /// Revokes a consent directive, by a revocation signed with this card.
-    public func revokeConsent(_ consentId: String, patient: PatientIdentifier) async throws -> ConsentRecord {
+    package func revokeConsent(_ consentId: String, patient: PatientIdentifier) async throws -> ConsentRecord {
         let revocation = ConsentRevocation(consentId: consentId, patient: patient.description, issuedAt: Date())
         let statement = try CompactJWS.sign(json: revocation, type: ConsentStatement.revocationType, by: credential)
         return try await call(.userConsent, body: ConsentStatement(statement: statement)).message.decodeBody(ConsentRecord.self)
     }
 
     /// A patient's consents as the regional registry holds them.
-    public func consents(of patient: PatientIdentifier) async throws -> ConsentsResponse {
+    package func consents(of patient: PatientIdentifier) async throws -> ConsentsResponse {
         try await call(.userConsents, body: ConsentQuery(patient: patient)).message.decodeBody(ConsentsResponse.self)
     }
 
     /// A patient's access report across the federation (the patient's own, or any for an access-report reader).
-    public func accessReport(of patient: PatientIdentifier) async throws -> AccessReport {
+    package func accessReport(of patient: PatientIdentifier) async throws -> AccessReport {
         try await call(.userAccessReport, body: AccessReportRequest(patient: patient)).message.decodeBody(AccessReport.self)
     }
 
     /// The node's break-glass review queue (a privacy officer).
-    public func emergencies(unreviewedOnly: Bool = true) async throws -> [EmergencyAccess] {
+    package func emergencies(unreviewedOnly: Bool = true) async throws -> [EmergencyAccess] {
         try await call(.userEmergencies, body: EmergencyQueueRequest(unreviewedOnly: unreviewedOnly)).message.decodeBody([EmergencyAccess].self)
     }
 
     /// Records the review of an emergency access at the node (a privacy officer).
-    public func reviewEmergency(_ id: String, note: String) async throws -> EmergencyAccess {
+    package func reviewEmergency(_ id: String, note: String) async throws -> EmergencyAccess {
         try await call(.userEmergencyReview, body: EmergencyReviewRequest(id: id, note: note)).message.decodeBody(EmergencyAccess.self)
     }
 }

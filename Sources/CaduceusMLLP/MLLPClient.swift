@@ -1,42 +1,42 @@
-public import CaduceusCore
+package import CaduceusCore
 import CaduceusHL7
 import NIOCore
 import NIOPosix
-public import NIOSSL
+package import NIOSSL
 
 /// The error type of `CaduceusMLLP`.
-public struct MLLPError: CodedError {
+package struct MLLPError: CodedError {
     /// Stable codes (`mllp.*`).
-    public struct Code: ErrorCode {
+    package struct Code: ErrorCode {
         /// The code as text.
-        public let rawValue: String
+        package let rawValue: String
         init(_ rawValue: String) { self.rawValue = rawValue }
         /// The connection closed before an answer arrived.
-        public static let closed = Code("mllp.closed")
+        package static let closed = Code("mllp.closed")
         /// The peer sent something that is not an MLLP frame.
-        public static let badFrame = Code("mllp.bad-frame")
+        package static let badFrame = Code("mllp.bad-frame")
         /// Could not connect or the TLS handshake failed.
-        public static let connect = Code("mllp.connect")
+        package static let connect = Code("mllp.connect")
         /// A listener configured without TLS and without the explicit insecure plain-TCP setting.
-        public static let insecure = Code("mllp.insecure")
+        package static let insecure = Code("mllp.insecure")
     }
     /// What went wrong.
-    public let kind: Code
+    package let kind: Code
     /// PHI-free message.
-    public let message: String
+    package let message: String
 }
 
 /// An MLLP client: connects, sends messages one at a time, and reads each answer.
-public enum MLLPClient {
+package enum MLLPClient {
     /// One open connection, valid inside ``withConnection(host:port:tls:serverHostname:_:)``.
-    public struct Connection: ~Copyable {
+    package struct Connection: ~Copyable {
         let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
         var inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
         var framer = MLLPFramer()
         var pending: [[UInt8]] = []
 
         /// Sends one message and waits for its answer.
-        public mutating func send(_ message: [UInt8]) async throws -> [UInt8] {
+        package mutating func send(_ message: [UInt8]) async throws -> [UInt8] {
             try await outbound.write(ByteBuffer(bytes: MLLPFramer.frame(message)))
             while true {
                 if !pending.isEmpty { return pending.removeFirst() }
@@ -53,12 +53,12 @@ public enum MLLPClient {
         }
 
         /// Writes raw bytes (for tests of malformed input).
-        public func writeRaw(_ bytes: [UInt8]) async throws {
+        package func writeRaw(_ bytes: [UInt8]) async throws {
             try await outbound.write(ByteBuffer(bytes: bytes))
         }
 
         /// Reads the next answer without sending.
-        public mutating func receive() async throws -> [UInt8] {
+        package mutating func receive() async throws -> [UInt8] {
             while true {
                 if !pending.isEmpty { return pending.removeFirst() }
                 guard let buffer = try await inbound.next() else {
@@ -72,7 +72,7 @@ public enum MLLPClient {
     }
 
     /// Connects to `host:port` (TLS when `tls` is given), runs `body`, and closes.
-    public static func withConnection<T: Sendable>(
+    package static func withConnection<T: Sendable>(
         host: String, port: Int, tls: NIOSSLContext? = nil, serverHostname: String? = nil,
         _ body: (inout Connection) async throws -> T
     ) async throws -> T {

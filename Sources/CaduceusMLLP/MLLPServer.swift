@@ -1,47 +1,47 @@
 import CaduceusTLS
-public import CaduceusExchange
+package import CaduceusExchange
 import CaduceusHL7
-public import CaduceusPKI
+package import CaduceusPKI
 import CaduceusCore
-public import Logging
-public import NIOCore
+package import Logging
+package import NIOCore
 import NIOPosix
-public import NIOSSL
+package import NIOSSL
 import Synchronization
 import X509
 import Foundation
 
 /// Configuration of an MLLP listener.
-public struct MLLPServerConfiguration: Sendable {
+package struct MLLPServerConfiguration: Sendable {
     /// Address to bind. Default `127.0.0.1`.
-    public var host: String = "127.0.0.1"
+    package var host: String = "127.0.0.1"
     /// Port; 0 picks a free one. Default 2575 (the registered HL7 port).
-    public var port: Int = 2575
+    package var port: Int = 2575
     /// Largest message accepted; larger frames are answered AR and discarded. Default 16 MiB.
-    public var maxMessageBytes: Int = 16 << 20
+    package var maxMessageBytes: Int = 16 << 20
     /// A connection idle this long is closed. Default 5 minutes.
-    public var idleTimeout: TimeAmount = .minutes(5)
+    package var idleTimeout: TimeAmount = .minutes(5)
     /// TLS (mutual TLS when the context verifies client certificates); nil = plain TCP, which needs
     /// ``insecurePlainTCP``.
-    public var tls: NIOSSLContext?
+    package var tls: NIOSSLContext?
     /// Validates client certificates (mutual TLS) with the federation PKI; also names each connection's peer.
-    public var clientValidator: ChainValidator?
+    package var clientValidator: ChainValidator?
     /// Allows a listener without TLS (`--insecure-plain-mllp`): senders are then identified by address only. Off by
     /// default; a listener with neither TLS nor this refuses to start.
-    public var insecurePlainTCP = false
+    package var insecurePlainTCP = false
 
     /// Defaults.
-    public init() {}
+    package init() {}
 }
 
 /// An MLLP listener (HL7 v2.5.1 Appendix C) on SwiftNIO: many concurrent connections, each a sequential
 /// request/answer loop around the pure ``MLLPFramer``. Junk outside frames, truncated frames and oversized frames are
 /// logged with a reason; an oversized frame is answered AR; the connection stays open for the next frame.
 /// The handler returns the answer only after the message's effect is durable.
-public struct MLLPServer: Sendable {
+package struct MLLPServer: Sendable {
     /// What a connection does with each message: the connection's peer and the bytes in, answer bytes out (an ACK or
     /// a query response).
-    public typealias Handler = @Sendable (MLLPPeer, [UInt8]) async -> [UInt8]
+    package typealias Handler = @Sendable (MLLPPeer, [UInt8]) async -> [UInt8]
 
     let configuration: MLLPServerConfiguration
     /// Chains validated in full handshakes, by leaf: a resumed TLS session (no verification callback) is still
@@ -53,7 +53,7 @@ public struct MLLPServer: Sendable {
 
     /// A server. `oversized` answers a frame that exceeded the size cap, given its first bytes (default: an AR
     /// built from the salvaged header, with no other effect).
-    public init(configuration: MLLPServerConfiguration, logger: Logger, handler: @escaping Handler, oversized: (@Sendable ([UInt8]) async -> [UInt8])? = nil) {
+    package init(configuration: MLLPServerConfiguration, logger: Logger, handler: @escaping Handler, oversized: (@Sendable ([UInt8]) async -> [UInt8])? = nil) {
         self.configuration = configuration
         self.handler = handler
         self.oversized = oversized ?? { head in
@@ -65,7 +65,7 @@ public struct MLLPServer: Sendable {
     }
 
     /// Binds, reports the bound address to `onBound`, and serves until the task is cancelled.
-    public func run(onBound: @Sendable (SocketAddress) -> Void = { _ in }) async throws {
+    package func run(onBound: @Sendable (SocketAddress) -> Void = { _ in }) async throws {
         let configuration = self.configuration
         let validatedChains = self.validatedChains
         guard configuration.tls != nil || configuration.insecurePlainTCP else {
@@ -165,7 +165,7 @@ public struct MLLPServer: Sendable {
 }
 
 /// Who is at the other end of an MLLP connection.
-public enum MLLPPeer: Sendable {
+package enum MLLPPeer: Sendable {
     /// A mutual-TLS client whose certificate the federation validator accepted: its identity, and its issuing CA's
     /// namespace (from the validated path).
     case certified(FederationIdentity, issuerNamespace: IssuerNamespace?)
@@ -198,7 +198,7 @@ final class PresentedChain: Sendable {
 extension HL7Peer {
     /// The HL7 sender an MLLP connection's peer is: an interface or node certificate with its CA's namespace, a
     /// plain-TCP address, or (a certificate that could not be validated again) a refused party.
-    public init(_ peer: MLLPPeer) {
+    package init(_ peer: MLLPPeer) {
         switch peer {
         case .certified(let identity, let namespace): self.init(identity: identity, issuerNamespace: namespace)
         case .plain(let address): self = .insecure(address: address)

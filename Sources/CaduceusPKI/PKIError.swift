@@ -44,6 +44,9 @@ public struct PKIError: CodedError {
         public static let crlMissing = Code("pki.crl-missing")
         /// A CRL's signature does not verify, or its nextUpdate has passed.
         public static let crlInvalid = Code("pki.crl-invalid")
+        /// Revocation is required and the issuer's revocation status is unknown: no CRL from it, or only one that is
+        /// unparsable, badly signed or stale beyond the grace period. The certificate is refused (fail closed).
+        public static let revocationUnknown = Code("pki.revocation-unknown")
         /// A name lies outside what the issuing CA may vouch for (its ``IssuerNamespace``), or the CA carries none.
         public static let outsideNamespace = Code("pki.outside-namespace")
         /// An I/O operation failed.

@@ -1,32 +1,32 @@
-public import struct Foundation.Date
+package import struct Foundation.Date
 
 /// A patient's consent directive (BPPC in spirit): permit or deny sharing, for every organisation or one, for every
 /// document or one document or one class of documents, between validity dates. It is the payload of a consent
 /// statement signed by the patient's card (or by staff recording a paper consent on the patient's behalf).
-public struct ConsentDirective: Sendable, Hashable, Codable {
-    public enum Decision: String, Sendable, Hashable, Codable {
+package struct ConsentDirective: Sendable, Hashable, Codable {
+    package enum Decision: String, Sendable, Hashable, Codable {
         /// Opt in: sharing is permitted (for purposes that need consent, too).
         case permit
         /// Opt out (general) or withhold (document/class-specific).
         case deny
     }
     /// Unique id of the directive (a UUID, chosen by the signer).
-    public var id: String
+    package var id: String
     /// The patient, as a CX identifier in any domain the federation's MPI knows (`id^^^&authority&ISO`).
-    public var patient: String
-    public var decision: Decision
+    package var patient: String
+    package var decision: Decision
     /// The organisation (node id) it applies to; `nil`: every organisation.
-    public var organization: String?
+    package var organization: String?
     /// One document it applies to (unique id); `nil`: every document.
-    public var documentId: String?
+    package var documentId: String?
     /// One class of documents it applies to (XDS classCode code, e.g. LOINC `34133-9`); `nil`: every class.
-    public var classCode: String?
-    public var validFrom: Date
-    public var validUntil: Date?
+    package var classCode: String?
+    package var validFrom: Date
+    package var validUntil: Date?
     /// When the signer made the statement.
-    public var issuedAt: Date
+    package var issuedAt: Date
 
-    public init(id: String, patient: String, decision: Decision, organization: String? = nil, documentId: String? = nil, classCode: String? = nil, validFrom: Date, validUntil: Date? = nil, issuedAt: Date) {
+    package init(id: String, patient: String, decision: Decision, organization: String? = nil, documentId: String? = nil, classCode: String? = nil, validFrom: Date, validUntil: Date? = nil, issuedAt: Date) {
         self.id = id
         self.patient = patient
         self.decision = decision
@@ -39,10 +39,10 @@ public struct ConsentDirective: Sendable, Hashable, Codable {
     }
 
     /// Whether it is about particular documents (a document or class) rather than sharing in general.
-    public var isSpecific: Bool { documentId != nil || classCode != nil }
+    package var isSpecific: Bool { documentId != nil || classCode != nil }
 
     /// The rules a directive must satisfy to be recorded.
-    public func validate() throws(PolicyError) {
+    package func validate() throws(PolicyError) {
         guard !id.isEmpty, id.count <= 64 else { throw PolicyError("consent.invalid", "a consent directive needs an id of at most 64 characters") }
         guard !patient.isEmpty else { throw PolicyError("consent.invalid", "a consent directive names its patient") }
         if let validUntil, validUntil <= validFrom { throw PolicyError("consent.invalid", "a consent's validity must end after it starts") }
@@ -53,13 +53,13 @@ public struct ConsentDirective: Sendable, Hashable, Codable {
 }
 
 /// A patient's revocation of a directive they (or staff on their behalf) recorded earlier.
-public struct ConsentRevocation: Sendable, Hashable, Codable {
+package struct ConsentRevocation: Sendable, Hashable, Codable {
     /// The directive revoked.
-    public var consentId: String
+    package var consentId: String
     /// The patient (as in the directive, or any identifier of the same person).
-    public var patient: String
-    public var issuedAt: Date
-    public init(consentId: String, patient: String, issuedAt: Date) {
+    package var patient: String
+    package var issuedAt: Date
+    package init(consentId: String, patient: String, issuedAt: Date) {
         self.consentId = consentId
         self.patient = patient
         self.issuedAt = issuedAt
@@ -68,23 +68,23 @@ public struct ConsentRevocation: Sendable, Hashable, Codable {
 
 /// A directive as the regional consent registry holds it: who signed it, when it was recorded and where, and its
 /// revocation. The signed statements (compact JWS) travel only to the patient's own view.
-public struct ConsentRecord: Sendable, Hashable, Codable {
-    public var directive: ConsentDirective
+package struct ConsentRecord: Sendable, Hashable, Codable {
+    package var directive: ConsentDirective
     /// The patient's federation-wide (global) id, `id^^^&authority&ISO`.
-    public var patientId: String
+    package var patientId: String
     /// The signer's certificate CN.
-    public var signedBy: String
+    package var signedBy: String
     /// The node the statement was made at.
-    public var recordedAt: String
+    package var recordedAt: String
     /// When the registry recorded it.
-    public var recordedTime: Date
-    public var revokedTime: Date?
-    public var revokedBy: String?
+    package var recordedTime: Date
+    package var revokedTime: Date?
+    package var revokedBy: String?
     /// The signed statement and revocation (compact JWS), when the reader may see them.
-    public var statement: String?
-    public var revocationStatement: String?
+    package var statement: String?
+    package var revocationStatement: String?
 
-    public init(directive: ConsentDirective, patientId: String, signedBy: String, recordedAt: String, recordedTime: Date, revokedTime: Date? = nil, revokedBy: String? = nil, statement: String? = nil, revocationStatement: String? = nil) {
+    package init(directive: ConsentDirective, patientId: String, signedBy: String, recordedAt: String, recordedTime: Date, revokedTime: Date? = nil, revokedBy: String? = nil, statement: String? = nil, revocationStatement: String? = nil) {
         self.directive = directive
         self.patientId = patientId
         self.signedBy = signedBy
@@ -97,7 +97,7 @@ public struct ConsentRecord: Sendable, Hashable, Codable {
     }
 
     /// The record without its signed statements (what a policy enforcement point needs).
-    public var summary: ConsentRecord {
+    package var summary: ConsentRecord {
         var s = self
         s.statement = nil
         s.revocationStatement = nil
@@ -105,7 +105,7 @@ public struct ConsentRecord: Sendable, Hashable, Codable {
     }
 
     /// Whether it is in force at `time`: not revoked, and `validFrom <= time < validUntil`.
-    public func isActive(at time: Date) -> Bool {
+    package func isActive(at time: Date) -> Bool {
         revokedTime == nil && directive.validFrom <= time && (directive.validUntil.map { time < $0 } ?? true)
     }
 }
@@ -120,8 +120,8 @@ public struct ConsentRecord: Sendable, Hashable, Codable {
 ///   active one, in its tier or below. When no statement is in force, the first tier's newest says why:
 ///   revoked → `revoked` for an opt-in (sharing stops), no consent for an opt-out (the default restored); lapsed
 ///   (`validUntil` passed) → `expired`. Not yet valid: ignored.
-public enum ConsentResolver {
-    public static func state(_ records: [ConsentRecord], organization: String, documentId: String, classCode: String, at time: Date) -> ConsentState {
+package enum ConsentResolver {
+    package static func state(_ records: [ConsentRecord], organization: String, documentId: String, classCode: String, at time: Date) -> ConsentState {
         let applicable = records.filter { r in
             let d = r.directive
             return (d.organization == nil || d.organization == organization)

@@ -1,22 +1,22 @@
-public import struct Foundation.Date
-public import CaduceusCore
+package import struct Foundation.Date
+package import CaduceusCore
 import Foundation
 
 /// HL7 v3 Confidentiality codes, ordered from least to most restricted (U < L < M < N < R < V).
-public enum Confidentiality: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
+package enum Confidentiality: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
     case U, L, M, N, R, V
-    public static func < (a: Confidentiality, b: Confidentiality) -> Bool {
+    package static func < (a: Confidentiality, b: Confidentiality) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
     }
 }
 
 /// Purposes of use (HL7 PurposeOfUse): treatment, emergency treatment (break-glass), payment, operations, research.
-public enum PurposeOfUse: String, Sendable, Hashable, Codable, CaseIterable {
+package enum PurposeOfUse: String, Sendable, Hashable, Codable, CaseIterable {
     case TREAT, ETREAT, HPAYMT, HOPERAT, HRESCH
 }
 
 /// The patient's consent as it stands for this request (BPPC style), already resolved to one state.
-public enum ConsentState: String, Sendable, Hashable, Codable, CaseIterable {
+package enum ConsentState: String, Sendable, Hashable, Codable, CaseIterable {
     /// No consent document on file: the affinity domain's default applies.
     case none
     /// The patient opted in to sharing.
@@ -32,13 +32,13 @@ public enum ConsentState: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 /// What is asked: who, why, what.
-public struct AccessRequest: Sendable, Hashable {
-    public var role: String
-    public var organization: String
-    public var purpose: PurposeOfUse
-    public var confidentiality: Confidentiality
-    public var consent: ConsentState
-    public init(role: String, organization: String = "", purpose: PurposeOfUse, confidentiality: Confidentiality, consent: ConsentState) {
+package struct AccessRequest: Sendable, Hashable {
+    package var role: String
+    package var organization: String
+    package var purpose: PurposeOfUse
+    package var confidentiality: Confidentiality
+    package var consent: ConsentState
+    package init(role: String, organization: String = "", purpose: PurposeOfUse, confidentiality: Confidentiality, consent: ConsentState) {
         self.role = role
         self.organization = organization
         self.purpose = purpose
@@ -48,17 +48,17 @@ public struct AccessRequest: Sendable, Hashable {
 }
 
 /// A decision with the rules that made it and what the permit obliges.
-public struct Decision: Sendable, Hashable {
-    public enum Effect: String, Sendable, Hashable { case permit, deny }
+package struct Decision: Sendable, Hashable {
+    package enum Effect: String, Sendable, Hashable { case permit, deny }
     /// Permit or deny.
-    public var effect: Effect
+    package var effect: Effect
     /// Rule ids, in the order they applied (`role.purpose`, `role.ceiling`, `consent.opt-out`…).
-    public var reasons: [String]
+    package var reasons: [String]
     /// Obligations of a permit: `audit`, `audit-emergency`, `notify-privacy-officer`.
-    public var obligations: [String]
-    public var isPermit: Bool { effect == .permit }
+    package var obligations: [String]
+    package var isPermit: Bool { effect == .permit }
     /// Creates a decision.
-    public init(effect: Effect, reasons: [String], obligations: [String]) {
+    package init(effect: Effect, reasons: [String], obligations: [String]) {
         self.effect = effect
         self.reasons = reasons
         self.obligations = obligations
@@ -67,32 +67,32 @@ public struct Decision: Sendable, Hashable {
 
 /// The policy as data: which purposes each functional role may assert, the highest confidentiality each role may
 /// see per purpose, the consent model of the affinity domain. Loaded from a versioned JSON file and validated.
-public struct PolicySet: Sendable, Hashable, Codable {
-    public struct RolePolicy: Sendable, Hashable, Codable {
+package struct PolicySet: Sendable, Hashable, Codable {
+    package struct RolePolicy: Sendable, Hashable, Codable {
         /// Highest confidentiality per permitted purpose (a purpose absent here is not permitted to the role).
-        public var ceilings: [String: Confidentiality]
+        package var ceilings: [String: Confidentiality]
     }
     /// The policy file's version (changes are audited by version).
-    public var version: String
+    package var version: String
     /// Roles by name.
-    public var roles: [String: RolePolicy]
+    package var roles: [String: RolePolicy]
     /// Purposes permitted without any consent on file (the rest need an opt-in).
-    public var permittedWithoutConsent: [PurposeOfUse]
+    package var permittedWithoutConsent: [PurposeOfUse]
     /// Purposes that override an opt-out or a revoked consent (break-glass), with obligations.
-    public var overridesOptOut: [PurposeOfUse]
+    package var overridesOptOut: [PurposeOfUse]
     /// Confidentiality never released without explicit patient authorization.
-    public var neverReleased: [Confidentiality]
+    package var neverReleased: [Confidentiality]
     /// Functional roles that may record or revoke a patient's consent on the patient's behalf (a paper consent at
     /// registration); patients always may for themselves.
-    public var consentRecorders: [String]?
+    package var consentRecorders: [String]?
     /// Functional roles that may read any patient's access report (a privacy officer); patients always may read their
     /// own.
-    public var accessReportReaders: [String]?
+    package var accessReportReaders: [String]?
     /// Functional roles that read and review a node's break-glass queue (a privacy officer).
-    public var emergencyReviewers: [String]?
+    package var emergencyReviewers: [String]?
 
     /// Reads and validates a policy file.
-    public static func load(_ data: Data) throws(PolicyError) -> PolicySet {
+    package static func load(_ data: Data) throws(PolicyError) -> PolicySet {
         let set: PolicySet
         do { set = try JSONDecoder().decode(PolicySet.self, from: data) } catch {
             throw PolicyError("policy.invalid", "the policy file is not a valid policy set")
@@ -109,7 +109,7 @@ public struct PolicySet: Sendable, Hashable, Codable {
     /// Reads and validates a policy file an administrator maintains. The file must not be writable by anyone but its
     /// owner (group or world write permission is refused, as sshd refuses a loose authorized_keys): policy is changed
     /// by an administrator, and each change is audited when the node loads it.
-    public static func load(file path: String) throws(PolicyError) -> PolicySet {
+    package static func load(file path: String) throws(PolicyError) -> PolicySet {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path), let data = FileManager.default.contents(atPath: path) else {
             throw PolicyError("policy.invalid", "the policy file cannot be read")
         }
@@ -121,7 +121,7 @@ public struct PolicySet: Sendable, Hashable, Codable {
     }
 
     /// The shipped default (`Resources/default-policy.json`).
-    public static func shippedDefault() throws(PolicyError) -> PolicySet {
+    package static func shippedDefault() throws(PolicyError) -> PolicySet {
         guard let url = Bundle.module.url(forResource: "default-policy", withExtension: "json"), let data = try? Data(contentsOf: url) else {
             throw PolicyError("policy.invalid", "the shipped default policy is missing")
         }
@@ -130,12 +130,12 @@ public struct PolicySet: Sendable, Hashable, Codable {
 }
 
 /// A policy error.
-public struct PolicyError: CaduceusError {
-    public let code: String
-    public let message: String
+package struct PolicyError: CaduceusError {
+    package let code: String
+    package let message: String
     /// A policy or consent statement that breaks a rule: the client's (or the administrator's) mistake.
-    public var category: ErrorCategory { .client }
-    public init(_ code: String, _ message: String) {
+    package var category: ErrorCategory { .client }
+    package init(_ code: String, _ message: String) {
         self.code = code
         self.message = message
     }
@@ -143,11 +143,11 @@ public struct PolicyError: CaduceusError {
 
 /// The policy decision point: attributes in, decision out. Default deny (no rule permitting → deny); deny overrides
 /// permit (any denying rule wins).
-public struct PolicyDecisionPoint: Sendable {
-    public let policy: PolicySet
-    public init(policy: PolicySet) { self.policy = policy }
+package struct PolicyDecisionPoint: Sendable {
+    package let policy: PolicySet
+    package init(policy: PolicySet) { self.policy = policy }
 
-    public func decide(_ r: AccessRequest) -> Decision {
+    package func decide(_ r: AccessRequest) -> Decision {
         var denies: [String] = []
         var permits: [String] = []
         var obligations = ["audit"]

@@ -1,26 +1,26 @@
-public import CaduceusAudit
-public import Foundation
+package import CaduceusAudit
+package import Foundation
 
 /// The audit repository's rules for a node's shipped trail: it holds a gap-free copy, so a record is kept only if
 /// it continues the copy (next sequence number, previous hash = the last hash held, hash recomputed by the syslog
 /// decoder). A record already held must be identical: a different one means the node's trail was rewritten or rolled
 /// back after it was shipped.
-public enum AuditRepository {
+package enum AuditRepository {
     /// What one batch did.
-    public struct Outcome: Sendable, Hashable {
-        public var accepted = 0
-        public var duplicates = 0
-        public var checkpoints = 0
+    package struct Outcome: Sendable, Hashable {
+        package var accepted = 0
+        package var duplicates = 0
+        package var checkpoints = 0
         /// The batch skipped ahead of the copy (frames lost): the rest was not kept; the node re-ships from the
         /// repository's position.
-        public var gapAt: UInt64?
+        package var gapAt: UInt64?
         /// A record (or checkpoint) differs from the copy held at its sequence number: tampering or rollback at the node.
-        public var divergedAt: UInt64?
-        public init() {}
+        package var divergedAt: UInt64?
+        package init() {}
     }
 
     /// Keeps what continues `node`'s copy, in one unit of work; stops at the first gap or divergence.
-    public static func ingest(_ items: [AuditSyslog.Shipped], from node: String, in tx: any StoreTransaction, at time: Date) throws -> Outcome {
+    package static func ingest(_ items: [AuditSyslog.Shipped], from node: String, in tx: any StoreTransaction, at time: Date) throws -> Outcome {
         var outcome = Outcome()
         var (sequence, head) = try tx.repositoryHead(node: node)
         for item in items {

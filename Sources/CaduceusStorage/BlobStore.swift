@@ -1,5 +1,5 @@
-public import CaduceusDocuments
-public import Foundation
+package import CaduceusDocuments
+package import Foundation
 import CaduceusCore
 import Crypto
 
@@ -7,13 +7,13 @@ import Crypto
 /// data key, which the node key wraps), written as a file named by the SHA-256 of the encrypted object
 /// (`blobs/ab/abcdef…`), fsynced with its directory before the database row that points at it is committed.
 /// On read the file's name, the GCM tag, and the plaintext's size and SHA-256 against the metadata are all checked.
-public struct BlobStore: Sendable {
+package struct BlobStore: Sendable {
     /// The directory holding the blobs.
-    public let directory: String
+    package let directory: String
     let cipher: PHICipher
 
     /// A store under `directory` (created if absent), wrapping keys with `cipher`.
-    public init(directory: String, cipher: PHICipher) throws(StorageError) {
+    package init(directory: String, cipher: PHICipher) throws(StorageError) {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
@@ -24,20 +24,20 @@ public struct BlobStore: Sendable {
     }
 
     /// What ``put(_:uniqueId:)`` returns: the blob name and the wrapped key, for the repository row.
-    public struct Stored: Sendable {
+    package struct Stored: Sendable {
         /// The blob's name (SHA-256 of the encrypted object, hex).
-        public let blob: String
+        package let blob: String
         /// The wrapped per-document key.
-        public let wrappedKey: Data
+        package let wrappedKey: Data
         /// Creates a reference.
-        public init(blob: String, wrappedKey: Data) {
+        package init(blob: String, wrappedKey: Data) {
             self.blob = blob
             self.wrappedKey = wrappedKey
         }
     }
 
     /// Encrypts `content` under a fresh key bound to `uniqueId` and writes it durably.
-    public func put(_ content: [UInt8], uniqueId: String) throws(StorageError) -> Stored {
+    package func put(_ content: [UInt8], uniqueId: String) throws(StorageError) -> Stored {
         let key = SymmetricKey(size: .bits256)
         let sealed: Data
         do {
@@ -61,7 +61,7 @@ public struct BlobStore: Sendable {
     /// Reads and decrypts a document, checking it against its metadata.
     /// - Throws: `documents.hash-mismatch` / `documents.size-mismatch` when the content does not match `entry`;
     ///   `storage.decryption-failed` when the blob was altered (its name or tag no longer fits).
-    public func get(_ document: RepositoryDocument) throws -> [UInt8] {
+    package func get(_ document: RepositoryDocument) throws -> [UInt8] {
         let path = directory + "/" + document.blob.prefix(2) + "/" + document.blob
         guard let sealed = FileManager.default.contents(atPath: path) else {
             throw StorageError(.notFound, "the document's blob is missing")
@@ -82,18 +82,18 @@ public struct BlobStore: Sendable {
     }
 
     /// Deletes a blob (compensation after a failed submission).
-    public func remove(blob: String) {
+    package func remove(blob: String) {
         try? FileManager.default.removeItem(atPath: directory + "/" + blob.prefix(2) + "/" + blob)
     }
 }
 
 /// The size and SHA-256 check every stored or received document passes.
-public enum DocumentIntegrity {
+package enum DocumentIntegrity {
     /// SHA-256 of `content`, lowercase hex.
-    public static func sha256(_ content: [UInt8]) -> String { Hex.encode(SHA256.hash(data: content)) }
+    package static func sha256(_ content: [UInt8]) -> String { Hex.encode(SHA256.hash(data: content)) }
 
     /// Checks `content` against the metadata's size and hash.
-    public static func check(_ content: [UInt8], against entry: DocumentEntry) throws(DocumentsError) {
+    package static func check(_ content: [UInt8], against entry: DocumentEntry) throws(DocumentsError) {
         guard content.count == entry.size else { throw DocumentsError(.sizeMismatch, "the document's size differs from its metadata") }
         guard sha256(content) == entry.hash else { throw DocumentsError(.hashMismatch, "the document's SHA-256 differs from its metadata") }
     }

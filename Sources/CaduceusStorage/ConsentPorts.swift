@@ -1,31 +1,31 @@
-public import CaduceusPolicy
-public import struct Foundation.Date
+package import CaduceusPolicy
+package import struct Foundation.Date
 
 /// A break-glass (emergency override) sign-in as the node it was used at records it: who, which assertion, when it
 /// started and ends, how often it was used, and its review by the privacy officer. The declared reason is kept only
 /// at the node it was declared at (sealed at rest: free text may name the patient's condition).
-public struct EmergencyAccess: Sendable, Hashable, Codable {
+package struct EmergencyAccess: Sendable, Hashable, Codable {
     /// The assertion's id (`jti`).
-    public var id: String
+    package var id: String
     /// The person (card CN).
-    public var subject: String
-    public var role: String
+    package var subject: String
+    package var role: String
     /// The node that issued the emergency sign-in.
-    public var declaredAt: String
+    package var declaredAt: String
     /// The reason given (empty at nodes other than `declaredAt`).
-    public var reason: String
-    public var started: Date
+    package var reason: String
+    package var started: Date
     /// When the emergency sign-in lapses (access ends by itself then).
-    public var expires: Date
+    package var expires: Date
     /// When it was ended early (sign-out).
-    public var ended: Date?
-    public var uses: Int
-    public var lastUse: Date?
-    public var reviewed: Date?
-    public var reviewer: String?
-    public var reviewNote: String?
+    package var ended: Date?
+    package var uses: Int
+    package var lastUse: Date?
+    package var reviewed: Date?
+    package var reviewer: String?
+    package var reviewNote: String?
 
-    public init(id: String, subject: String, role: String, declaredAt: String, reason: String, started: Date, expires: Date) {
+    package init(id: String, subject: String, role: String, declaredAt: String, reason: String, started: Date, expires: Date) {
         self.id = id
         self.subject = subject
         self.role = role
@@ -37,11 +37,11 @@ public struct EmergencyAccess: Sendable, Hashable, Codable {
     }
 
     /// Whether access is still open at `time`.
-    public func isOpen(at time: Date) -> Bool { ended == nil && time < expires }
+    package func isOpen(at time: Date) -> Bool { ended == nil && time < expires }
 }
 
 /// Writes of the consent registry and the emergency-access review queue.
-public protocol ConsentTransaction {
+package protocol ConsentTransaction {
     /// Records a consent; `storage.conflict` if its id is already recorded.
     func saveConsent(_ record: ConsentRecord) throws(StorageError)
     /// A consent as it stands in this transaction.
@@ -59,7 +59,7 @@ public protocol ConsentTransaction {
 }
 
 /// Reads of the consent registry and the review queue.
-public protocol ConsentReader {
+package protocol ConsentReader {
     /// A patient's consents (by global id), oldest first.
     func consents(patientId: String) throws(StorageError) -> [ConsentRecord]
     func consent(id: String) throws(StorageError) -> ConsentRecord?

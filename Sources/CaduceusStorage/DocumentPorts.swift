@@ -1,16 +1,16 @@
-public import CaduceusDocuments
-public import Foundation
+package import CaduceusDocuments
+package import Foundation
 
 /// A repository row: the document's metadata and where its encrypted content lives.
-public struct RepositoryDocument: Sendable {
+package struct RepositoryDocument: Sendable {
     /// The metadata (sealed at rest).
-    public var entry: DocumentEntry
+    package var entry: DocumentEntry
     /// The per-document AES-256 key, wrapped (sealed under the data key, itself wrapped by the node key).
-    public var wrappedKey: Data
+    package var wrappedKey: Data
     /// The blob's name in the blob store: the SHA-256 of the encrypted object.
-    public var blob: String
+    package var blob: String
     /// Creates a row.
-    public init(entry: DocumentEntry, wrappedKey: Data, blob: String) {
+    package init(entry: DocumentEntry, wrappedKey: Data, blob: String) {
         self.entry = entry
         self.wrappedKey = wrappedKey
         self.blob = blob
@@ -18,19 +18,19 @@ public struct RepositoryDocument: Sendable {
 }
 
 /// A signed envelope kept for non-repudiation: small ones sealed in the database, large ones in the blob store.
-public struct Evidence: Sendable {
+package struct Evidence: Sendable {
     /// The operation it carried.
-    public var operation: String
+    package var operation: String
     /// Who signed it (certificate CN).
-    public var sender: String
+    package var sender: String
     /// SHA-256 of the envelope as received, hex.
-    public var sha256: String
+    package var sha256: String
     /// The envelope itself when small.
-    public var inline: [UInt8]?
+    package var inline: [UInt8]?
     /// Where a large envelope is, in the blob store.
-    public var stored: BlobStore.Stored?
+    package var stored: BlobStore.Stored?
     /// Creates evidence.
-    public init(operation: String, sender: String, sha256: String, inline: [UInt8]?, stored: BlobStore.Stored?) {
+    package init(operation: String, sender: String, sha256: String, inline: [UInt8]?, stored: BlobStore.Stored?) {
         self.operation = operation
         self.sender = sender
         self.sha256 = sha256
@@ -40,19 +40,19 @@ public struct Evidence: Sendable {
 }
 
 /// A federation member as the global directory publishes it.
-public struct DirectoryNode: Sendable, Hashable, Codable {
+package struct DirectoryNode: Sendable, Hashable, Codable {
     /// The node id (the CN of its certificate).
-    public var id: String
+    package var id: String
     /// `hospital`, `regional`, `global`.
-    public var roles: [String]
+    package var roles: [String]
     /// Its HTTPS base URL (`https://host:port`).
-    public var endpoint: String
+    package var endpoint: String
     /// Its node certificate chain, PEM, leaf first.
-    public var certificatePEM: String
+    package var certificatePEM: String
     /// The regional node it belongs to (empty for regional and global nodes).
-    public var region: String
+    package var region: String
     /// Creates a node.
-    public init(id: String, roles: [String], endpoint: String, certificatePEM: String, region: String = "") {
+    package init(id: String, roles: [String], endpoint: String, certificatePEM: String, region: String = "") {
         self.id = id
         self.roles = roles
         self.endpoint = endpoint
@@ -62,7 +62,7 @@ public struct DirectoryNode: Sendable, Hashable, Codable {
 }
 
 /// Document-side writes (repository, registry, evidence, directory), part of every unit of work.
-public protocol DocumentTransaction {
+package protocol DocumentTransaction {
     /// Files a document in the repository. Fails with `documents.duplicate-unique-id` if the unique id is taken.
     func saveRepositoryDocument(_ document: RepositoryDocument, at: Date) throws
     /// Removes a repository row (compensation when registration failed).
@@ -85,7 +85,7 @@ public protocol DocumentTransaction {
 }
 
 /// Document-side reads.
-public protocol DocumentReader {
+package protocol DocumentReader {
     /// The repository row for a unique id.
     func repositoryDocument(uniqueId: String) throws(StorageError) -> RepositoryDocument?
     /// Number of repository rows.

@@ -1,37 +1,37 @@
-public import CaduceusCore
-public import CaduceusPatientIndex
-public import Foundation
+package import CaduceusCore
+package import CaduceusPatientIndex
+package import Foundation
 import Crypto
 
 /// The error type of the storage layer. Messages never carry stored values.
-public struct StorageError: CodedError {
+package struct StorageError: CodedError {
     /// A stable code (`storage.*`).
-    public struct Code: ErrorCode {
+    package struct Code: ErrorCode {
         /// The code as text.
-        public let rawValue: String
+        package let rawValue: String
         /// The category: this node's failure, unless the row is missing or clashes.
-        public let category: ErrorCategory
+        package let category: ErrorCategory
         init(_ rawValue: String, _ category: ErrorCategory = .internal) {
             self.rawValue = rawValue
             self.category = category
         }
         /// A stored value could not be decrypted: wrong node key or altered data. Deliberately uninformative.
-        public static let decryptionFailed = Code("storage.decryption-failed")
+        package static let decryptionFailed = Code("storage.decryption-failed")
         /// The node key file is missing, unreadable or not 32 bytes.
-        public static let badNodeKey = Code("storage.bad-node-key")
+        package static let badNodeKey = Code("storage.bad-node-key")
         /// The database could not be opened, migrated or written.
-        public static let database = Code("storage.database")
+        package static let database = Code("storage.database")
         /// A row that must exist does not.
-        public static let notFound = Code("storage.not-found", .notFound)
+        package static let notFound = Code("storage.not-found", .notFound)
         /// A row with this key exists already.
-        public static let conflict = Code("storage.conflict", .conflict)
+        package static let conflict = Code("storage.conflict", .conflict)
     }
     /// What went wrong.
-    public let kind: Code
+    package let kind: Code
     /// PHI-free message.
-    public let message: String
+    package let message: String
     /// Creates an error.
-    public init(_ kind: Code, _ message: String) {
+    package init(_ kind: Code, _ message: String) {
         self.kind = kind
         self.message = message
     }
@@ -42,7 +42,7 @@ public struct StorageError: CodedError {
 /// under the DEK with a fresh 96-bit nonce and the value's context (table, column) as associated data, so a value
 /// moved to another column does not decrypt. Exact-match look-ups use blind indexes: HMAC-SHA-256 under a key
 /// derived from the DEK with HKDF, never the plaintext.
-public struct PHICipher: Sendable {
+package struct PHICipher: Sendable {
     let dataKey: SymmetricKey
     let indexKey: SymmetricKey
 
@@ -54,7 +54,7 @@ public struct PHICipher: Sendable {
     }
 
     /// Creates a fresh data key and returns the cipher with the key wrapped under `nodeKey`, for the store to keep.
-    public static func create(nodeKey: NodeKey) throws(StorageError) -> (PHICipher, wrapped: Data) {
+    package static func create(nodeKey: NodeKey) throws(StorageError) -> (PHICipher, wrapped: Data) {
         let dek = SymmetricKey(size: .bits256)
         let raw = dek.withUnsafeBytes { Data($0) }
         do {
@@ -66,7 +66,7 @@ public struct PHICipher: Sendable {
     }
 
     /// Unwraps a stored data key with `nodeKey`.
-    public static func open(wrapped: Data, nodeKey: NodeKey) throws(StorageError) -> PHICipher {
+    package static func open(wrapped: Data, nodeKey: NodeKey) throws(StorageError) -> PHICipher {
         do {
             let box = try AES.GCM.SealedBox(combined: wrapped)
             let raw = try AES.GCM.open(box, using: nodeKey.key, authenticating: Data("caduceus dek v1".utf8))
@@ -77,7 +77,7 @@ public struct PHICipher: Sendable {
     }
 
     /// Seals `plaintext` for `context` (e.g. `patients.record`).
-    public func seal(_ plaintext: some DataProtocol, context: String) throws(StorageError) -> Data {
+    package func seal(_ plaintext: some DataProtocol, context: String) throws(StorageError) -> Data {
         do {
             return try AES.GCM.seal(plaintext, using: dataKey, authenticating: Data(context.utf8)).combined!
         } catch {
@@ -86,7 +86,7 @@ public struct PHICipher: Sendable {
     }
 
     /// Opens a value sealed for `context`. Every failure is the same error.
-    public func open(_ sealed: Data, context: String) throws(StorageError) -> Data {
+    package func open(_ sealed: Data, context: String) throws(StorageError) -> Data {
         do {
             return try AES.GCM.open(AES.GCM.SealedBox(combined: sealed), using: dataKey, authenticating: Data(context.utf8))
         } catch {
@@ -95,14 +95,14 @@ public struct PHICipher: Sendable {
     }
 
     /// Seals a Codable value as JSON.
-    public func seal<T: Encodable>(json value: T, context: String) throws(StorageError) -> Data {
+    package func seal<T: Encodable>(json value: T, context: String) throws(StorageError) -> Data {
         let data: Data
         do { data = try JSONEncoder().encode(value) } catch { throw StorageError(.database, "a value could not be encoded") }
         return try seal(data, context: context)
     }
 
     /// Opens a JSON value.
-    public func open<T: Decodable>(json sealed: Data, as type: T.Type, context: String) throws(StorageError) -> T {
+    package func open<T: Decodable>(json sealed: Data, as type: T.Type, context: String) throws(StorageError) -> T {
         let data = try open(sealed, context: context)
         do { return try JSONDecoder().decode(T.self, from: data) } catch {
             throw StorageError(.decryptionFailed, "a stored value could not be decrypted")
@@ -110,7 +110,7 @@ public struct PHICipher: Sendable {
     }
 
     /// The blind index of `value` in `domain` (e.g. `identity`): HMAC-SHA-256, 32 bytes.
-    public func blindIndex(_ value: String, domain: String) -> Data {
+    package func blindIndex(_ value: String, domain: String) -> Data {
         var h = HMAC<SHA256>(key: indexKey)
         h.update(data: Data(domain.utf8))
         h.update(data: [0])
@@ -120,48 +120,48 @@ public struct PHICipher: Sendable {
 }
 
 /// A patient record sealed for the `patients` table (computed outside the write transaction).
-public struct SealedPatient: Sendable {
+package struct SealedPatient: Sendable {
     /// Blind index of the identity.
-    public let identityIndex: Data
+    package let identityIndex: Data
     /// The assigning authority (not PHI).
-    public let authority: String
+    package let authority: String
     /// The sealed record.
-    public let blob: Data
+    package let blob: Data
 }
 
 /// An MPI identity and its demographics sealed for `mpi_records`.
-public struct SealedMPIRecord: Sendable {
+package struct SealedMPIRecord: Sendable {
     /// Blind index of the identity.
-    public let identityIndex: Data
+    package let identityIndex: Data
     /// The assigning authority.
-    public let authority: String
+    package let authority: String
     /// Sealed identity.
-    public let identity: Data
+    package let identity: Data
     /// Sealed demographics.
-    public let demographics: Data
+    package let demographics: Data
 }
 
 /// A raw message and its answer sealed for `hl7_messages`.
-public struct SealedMessage: Sendable {
+package struct SealedMessage: Sendable {
     /// Sealed raw bytes.
-    public let raw: Data
+    package let raw: Data
     /// Sealed answer bytes.
-    public let ack: Data
+    package let ack: Data
 }
 
 extension PHICipher {
     /// The blind index of an identity (authority and id).
-    public func identityIndex(_ identity: LocalIdentity) -> Data {
+    package func identityIndex(_ identity: LocalIdentity) -> Data {
         blindIndex(identity.authority + "\u{1}" + identity.id, domain: "identity")
     }
 
     /// Seals a patient record.
-    public func seal(patient: PatientRecord) throws(StorageError) -> SealedPatient {
+    package func seal(patient: PatientRecord) throws(StorageError) -> SealedPatient {
         SealedPatient(identityIndex: identityIndex(patient.identity), authority: patient.identity.authority, blob: try seal(json: patient, context: "patients.record"))
     }
 
     /// Seals an MPI identity and demographics.
-    public func seal(mpiIdentity identity: LocalIdentity, demographics: Demographics) throws(StorageError) -> SealedMPIRecord {
+    package func seal(mpiIdentity identity: LocalIdentity, demographics: Demographics) throws(StorageError) -> SealedMPIRecord {
         SealedMPIRecord(
             identityIndex: identityIndex(identity), authority: identity.authority,
             identity: try seal(json: identity, context: "mpi_records.identity"),
@@ -169,17 +169,17 @@ extension PHICipher {
     }
 
     /// Seals a message and its answer.
-    public func seal(message raw: [UInt8], ack: [UInt8]) throws(StorageError) -> SealedMessage {
+    package func seal(message raw: [UInt8], ack: [UInt8]) throws(StorageError) -> SealedMessage {
         SealedMessage(raw: try seal(raw, context: "hl7_messages.raw"), ack: try seal(ack, context: "hl7_messages.ack"))
     }
 }
 
 /// The node's key-encryption key: 32 random bytes in a file with mode 0600, created on first start.
-public struct NodeKey: Sendable {
+package struct NodeKey: Sendable {
     let key: SymmetricKey
 
     /// Loads the key at `path`, creating it (atomically, mode 0600) when absent.
-    public static func loadOrCreate(at path: String) throws(StorageError) -> NodeKey {
+    package static func loadOrCreate(at path: String) throws(StorageError) -> NodeKey {
         if FileManager.default.fileExists(atPath: path) {
             guard let data = FileManager.default.contents(atPath: path), data.count == 32 else {
                 throw StorageError(.badNodeKey, "the node key file must hold exactly 32 bytes")
@@ -196,6 +196,6 @@ public struct NodeKey: Sendable {
     }
 
     /// A key from bytes (tests).
-    public init(bytes: Data) { key = SymmetricKey(data: bytes) }
+    package init(bytes: Data) { key = SymmetricKey(data: bytes) }
     init(key: SymmetricKey) { self.key = key }
 }

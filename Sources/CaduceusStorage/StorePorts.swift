@@ -1,48 +1,48 @@
-public import CaduceusCore
-public import CaduceusPatientIndex
-public import Foundation
+package import CaduceusCore
+package import CaduceusPatientIndex
+package import Foundation
 
 /// A stored patient in a hospital's registry (from ADT): everything PID, PD1, NK1 and IN1 carried, kept as one
 /// encrypted document per local identity.
-public struct PatientRecord: Sendable, Hashable, Codable {
+package struct PatientRecord: Sendable, Hashable, Codable {
     /// The identity the registry keys on (PID-3, first repetition in a known domain).
-    public var identity: LocalIdentity
+    package var identity: LocalIdentity
     /// Every PID-3 identifier.
-    public var identifiers: [LocalIdentity]
+    package var identifiers: [LocalIdentity]
     /// Demographics used for matching.
-    public var demographics: Demographics
+    package var demographics: Demographics
     /// Other names (PID-5 repetitions after the first), as `family^given`.
-    public var otherNames: [String]
+    package var otherNames: [String]
     /// Next of kin and emergency contacts (NK1): name, relationship, role, phone.
-    public var contacts: [Contact]
+    package var contacts: [Contact]
     /// Insurance (IN1): plan, company, policy number, group.
-    public var insurance: [Insurance]
+    package var insurance: [Insurance]
     /// Primary care provider (PD1-4).
-    public var primaryCareProvider: String
+    package var primaryCareProvider: String
     /// MSH-10 of the message that last changed the record.
-    public var lastMessageControlID: String
+    package var lastMessageControlID: String
     /// Diagnoses (DG1) from the last ADT that carried any. Optional so records stored before it existed still open.
-    public var problems: [ClinicalEntry]?
+    package var problems: [ClinicalEntry]?
     /// Allergies (AL1) from the last ADT that carried any.
-    public var allergies: [ClinicalEntry]?
+    package var allergies: [ClinicalEntry]?
     /// Medication orders (RXE from RDE^O11), accumulated.
-    public var medications: [ClinicalEntry]?
+    package var medications: [ClinicalEntry]?
 
     /// A coded clinical item (a diagnosis, an allergen, a medication) with its time and free text.
-    public struct ClinicalEntry: Sendable, Hashable, Codable {
+    package struct ClinicalEntry: Sendable, Hashable, Codable {
         /// The code (CWE-1).
-        public var code: String
+        package var code: String
         /// Its text (CWE-2).
-        public var text: String
+        package var text: String
         /// Its coding system (CWE-3: `I10`, `SCT`, `RXNORM`…).
-        public var system: String
+        package var system: String
         /// When (onset, start; HL7 TS), `""` when unknown.
-        public var time: String
+        package var time: String
         /// Free text: reaction for an allergy, instructions for a medication, type for a diagnosis.
-        public var detail: String
+        package var detail: String
         /// Severity for an allergy (`SV`, `MO`, `MI`), `""` otherwise.
-        public var severity: String
-        public init(code: String, text: String, system: String, time: String = "", detail: String = "", severity: String = "") {
+        package var severity: String
+        package init(code: String, text: String, system: String, time: String = "", detail: String = "", severity: String = "") {
             self.code = code
             self.text = text
             self.system = system
@@ -53,12 +53,12 @@ public struct PatientRecord: Sendable, Hashable, Codable {
     }
 
     /// NK1.
-    public struct Contact: Sendable, Hashable, Codable {
-        public var name: String
-        public var relationship: String
-        public var role: String
-        public var phone: String
-        public init(name: String, relationship: String, role: String, phone: String) {
+    package struct Contact: Sendable, Hashable, Codable {
+        package var name: String
+        package var relationship: String
+        package var role: String
+        package var phone: String
+        package init(name: String, relationship: String, role: String, phone: String) {
             self.name = name
             self.relationship = relationship
             self.role = role
@@ -67,12 +67,12 @@ public struct PatientRecord: Sendable, Hashable, Codable {
     }
 
     /// IN1.
-    public struct Insurance: Sendable, Hashable, Codable {
-        public var plan: String
-        public var company: String
-        public var policyNumber: String
-        public var groupNumber: String
-        public init(plan: String, company: String, policyNumber: String, groupNumber: String) {
+    package struct Insurance: Sendable, Hashable, Codable {
+        package var plan: String
+        package var company: String
+        package var policyNumber: String
+        package var groupNumber: String
+        package init(plan: String, company: String, policyNumber: String, groupNumber: String) {
             self.plan = plan
             self.company = company
             self.policyNumber = policyNumber
@@ -81,7 +81,7 @@ public struct PatientRecord: Sendable, Hashable, Codable {
     }
 
     /// Creates a record.
-    public init(identity: LocalIdentity, identifiers: [LocalIdentity], demographics: Demographics, otherNames: [String] = [], contacts: [Contact] = [], insurance: [Insurance] = [], primaryCareProvider: String = "", lastMessageControlID: String = "") {
+    package init(identity: LocalIdentity, identifiers: [LocalIdentity], demographics: Demographics, otherNames: [String] = [], contacts: [Contact] = [], insurance: [Insurance] = [], primaryCareProvider: String = "", lastMessageControlID: String = "") {
         self.identity = identity
         self.identifiers = identifiers
         self.demographics = demographics
@@ -94,17 +94,17 @@ public struct PatientRecord: Sendable, Hashable, Codable {
 }
 
 /// One observation (OBX) stored against a patient.
-public struct Observation: Sendable, Hashable, Codable {
-    public var code: String
-    public var codeSystem: String
-    public var text: String
-    public var valueType: String
-    public var values: [String]
-    public var units: String
-    public var status: String
-    public var observedAt: String
-    public var orderCode: String
-    public init(code: String, codeSystem: String, text: String, valueType: String, values: [String], units: String, status: String, observedAt: String, orderCode: String) {
+package struct Observation: Sendable, Hashable, Codable {
+    package var code: String
+    package var codeSystem: String
+    package var text: String
+    package var valueType: String
+    package var values: [String]
+    package var units: String
+    package var status: String
+    package var observedAt: String
+    package var orderCode: String
+    package init(code: String, codeSystem: String, text: String, valueType: String, values: [String], units: String, status: String, observedAt: String, orderCode: String) {
         self.code = code
         self.codeSystem = codeSystem
         self.text = text
@@ -118,16 +118,16 @@ public struct Observation: Sendable, Hashable, Codable {
 }
 
 /// A message as logged: who sent it, its control id, what it was, and the ACK sent.
-public struct LoggedMessage: Sendable, Hashable {
-    public var id: Int64
-    public var sender: String
-    public var controlID: String
-    public var messageType: String
-    public var receivedAt: Date
-    public var outcome: String
-    public var raw: Sensitive<[UInt8]>
-    public var ack: Sensitive<[UInt8]>
-    public init(id: Int64, sender: String, controlID: String, messageType: String, receivedAt: Date, outcome: String, raw: Sensitive<[UInt8]>, ack: Sensitive<[UInt8]>) {
+package struct LoggedMessage: Sendable, Hashable {
+    package var id: Int64
+    package var sender: String
+    package var controlID: String
+    package var messageType: String
+    package var receivedAt: Date
+    package var outcome: String
+    package var raw: Sensitive<[UInt8]>
+    package var ack: Sensitive<[UInt8]>
+    package init(id: Int64, sender: String, controlID: String, messageType: String, receivedAt: Date, outcome: String, raw: Sensitive<[UInt8]>, ack: Sensitive<[UInt8]>) {
         self.id = id
         self.sender = sender
         self.controlID = controlID
@@ -140,13 +140,13 @@ public struct LoggedMessage: Sendable, Hashable {
 }
 
 /// An MPI state change as an audit row: who did what to which record. No PHI (ids are internal).
-public struct MPIEvent: Sendable, Hashable {
-    public var action: String
-    public var recordID: Int64
-    public var personBefore: String?
-    public var personAfter: String?
-    public var actor: String
-    public init(action: String, recordID: Int64, personBefore: String?, personAfter: String?, actor: String) {
+package struct MPIEvent: Sendable, Hashable {
+    package var action: String
+    package var recordID: Int64
+    package var personBefore: String?
+    package var personAfter: String?
+    package var actor: String
+    package init(action: String, recordID: Int64, personBefore: String?, personAfter: String?, actor: String) {
         self.action = action
         self.recordID = recordID
         self.personBefore = personBefore
@@ -157,11 +157,11 @@ public struct MPIEvent: Sendable, Hashable {
 
 /// A security or processing event with no PHI (rejections, refusals). The tamper-evident audit trail of the
 /// access-control issue will take these over.
-public struct AuditEvent: Sendable, Hashable {
-    public var kind: String
-    public var code: String
-    public var detail: String
-    public init(kind: String, code: String, detail: String) {
+package struct AuditEvent: Sendable, Hashable {
+    package var kind: String
+    package var code: String
+    package var detail: String
+    package init(kind: String, code: String, detail: String) {
         self.kind = kind
         self.code = code
         self.detail = detail
@@ -169,13 +169,13 @@ public struct AuditEvent: Sendable, Hashable {
 }
 
 /// The MPI's persisted state, for rebuilding the in-memory index at start-up.
-public struct MPISnapshot: Sendable {
-    public var records: [(record: Int64, identity: LocalIdentity, demographics: Demographics, person: String)]
-    public var reviews: [ReviewItem]
-    public var distinct: [RecordPair]
-    public var model: MatchModel?
+package struct MPISnapshot: Sendable {
+    package var records: [(record: Int64, identity: LocalIdentity, demographics: Demographics, person: String)]
+    package var reviews: [ReviewItem]
+    package var distinct: [RecordPair]
+    package var model: MatchModel?
     /// Creates a snapshot.
-    public init(records: [(record: Int64, identity: LocalIdentity, demographics: Demographics, person: String)], reviews: [ReviewItem], distinct: [RecordPair], model: MatchModel?) {
+    package init(records: [(record: Int64, identity: LocalIdentity, demographics: Demographics, person: String)], reviews: [ReviewItem], distinct: [RecordPair], model: MatchModel?) {
         self.records = records
         self.reviews = reviews
         self.distinct = distinct
@@ -184,7 +184,7 @@ public struct MPISnapshot: Sendable {
 }
 
 /// What a write transaction can do. Everything done through one transaction commits together, or not at all.
-public protocol StoreTransaction: DocumentTransaction, AuditTransaction, ConsentTransaction {
+package protocol StoreTransaction: DocumentTransaction, AuditTransaction, ConsentTransaction {
     // HL7 message log
     /// The message already processed for (sender, control id) and the ACK sent for it, if any.
     func loggedMessage(sender: String, controlID: String) throws(StorageError) -> (raw: [UInt8], ack: [UInt8])?
@@ -215,7 +215,7 @@ public protocol StoreTransaction: DocumentTransaction, AuditTransaction, Consent
 }
 
 /// Read-only access.
-public protocol StoreReader: DocumentReader, AuditReader, ConsentReader {
+package protocol StoreReader: DocumentReader, AuditReader, ConsentReader {
     /// The patient filed under `identity`.
     func patient(_ identity: LocalIdentity) throws(StorageError) -> PatientRecord?
     /// Observations of a patient, oldest first.
@@ -236,7 +236,7 @@ public protocol StoreReader: DocumentReader, AuditReader, ConsentReader {
 
 /// The storage port (DESIGN §4, layer 2): a unit of work per write, committed durably before it returns.
 /// Adapters batch concurrent writes into one commit (group commit) but never return before the fsync.
-public protocol CaduceusStore: Sendable {
+package protocol CaduceusStore: Sendable {
     /// The PHI cipher, so callers can seal values before they enter a (serialised) write.
     var cipher: PHICipher { get }
     /// Runs `body` in a write transaction; returns after the commit is durable. If `body` throws, nothing it did

@@ -1,4 +1,4 @@
-public import CaduceusStorage
+package import CaduceusStorage
 import CaduceusCore
 import CaduceusPatientIndex
 import Foundation
@@ -9,10 +9,10 @@ import Synchronization
 /// (WAL fsynced) when it returns. Concurrent writes are batched into one transaction — group commit — each in its
 /// own savepoint, so one failing unit of work rolls back alone; every caller returns only after the shared commit
 /// is durable. PHI columns are sealed with the ``PHICipher`` unwrapped from the node key.
-public final class SQLiteStore: CaduceusStore {
+package final class SQLiteStore: CaduceusStore {
     let pool: DatabasePool
     /// The PHI cipher unwrapped from the node key.
-    public let cipher: PHICipher
+    package let cipher: PHICipher
     let queue = Mutex(Queue())
 
     struct Queue: ~Copyable {
@@ -56,7 +56,7 @@ public final class SQLiteStore: CaduceusStore {
     }
 
     /// Opens (creating and migrating) the database at `path`; PHI keys come from `nodeKey`.
-    public init(path: String, nodeKey: NodeKey) throws {
+    package init(path: String, nodeKey: NodeKey) throws {
         var configuration = Configuration()
         configuration.publicStatementArguments = false  // never log bound values (PHI)
         // Another process may hold the write lock for a moment (a CLI command beside a running node): wait for it.
@@ -180,7 +180,7 @@ public final class SQLiteStore: CaduceusStore {
         return m
     }
 
-    public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+    package func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
         let job = Job { db, cipher in try body(SQLiteTransaction(db: db, cipher: cipher)) }
         let lead = queue.withLock { q -> Bool in
             q.jobs.append(job)
@@ -236,7 +236,7 @@ public final class SQLiteStore: CaduceusStore {
         }
     }
 
-    public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
+    package func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
         let cipher = self.cipher
         return try await pool.read { db in try body(SQLiteReader(db: db, cipher: cipher)) }
     }

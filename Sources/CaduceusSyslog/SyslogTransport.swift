@@ -1,12 +1,12 @@
-public import CaduceusAudit
-public import CaduceusCore
-public import CaduceusPKI
+package import CaduceusAudit
+package import CaduceusCore
+package import CaduceusPKI
 import CaduceusTLS
-public import Logging
-public import NIOCore
+package import Logging
+package import NIOCore
 import NIOPosix
 import NIOTLS
-public import NIOSSL
+package import NIOSSL
 import X509
 import Synchronization
 
@@ -14,9 +14,9 @@ import Synchronization
 /// frames. Each connection's peer is named by its certificate (a federation node); the handler gets the Caduceus audit
 /// messages of each read, with that name, and returns whether to keep the connection (false closes it: the sender
 /// re-synchronises). Frames that are not audit messages are logged (without content) and dropped.
-public struct SyslogServer: Sendable {
+package struct SyslogServer: Sendable {
     /// What the repository does with a batch from `node`.
-    public typealias Handler = @Sendable (_ node: String, _ items: [AuditSyslog.Shipped]) async -> Bool
+    package typealias Handler = @Sendable (_ node: String, _ items: [AuditSyslog.Shipped]) async -> Bool
 
     let host: String
     let port: Int
@@ -26,7 +26,7 @@ public struct SyslogServer: Sendable {
     let handler: Handler
     let logger: Logger
 
-    public init(host: String, port: Int, tls: NIOSSLContext, validator: @escaping @Sendable () -> ChainValidator, maxFrameBytes: Int = 1 << 20, logger: Logger, handler: @escaping Handler) {
+    package init(host: String, port: Int, tls: NIOSSLContext, validator: @escaping @Sendable () -> ChainValidator, maxFrameBytes: Int = 1 << 20, logger: Logger, handler: @escaping Handler) {
         self.host = host
         self.port = port
         self.tls = tls
@@ -37,7 +37,7 @@ public struct SyslogServer: Sendable {
     }
 
     /// Binds, reports the bound address, and serves until the task is cancelled.
-    public func run(onBound: @Sendable (SocketAddress) -> Void = { _ in }) async throws {
+    package func run(onBound: @Sendable (SocketAddress) -> Void = { _ in }) async throws {
         let (tls, validator) = (self.tls, self.validator)
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 64)
@@ -101,16 +101,16 @@ public struct SyslogServer: Sendable {
 }
 
 /// Sends octet-counted syslog frames over (mutual) TLS.
-public enum SyslogClient {
+package enum SyslogClient {
     /// The error when the repository cannot be reached.
-    public struct Unreachable: CaduceusError {
-        public var code: String { "syslog.unreachable" }
-        public var message: String { "the audit repository could not be reached" }
-        public var category: ErrorCategory { .upstream }
+    package struct Unreachable: CaduceusError {
+        package var code: String { "syslog.unreachable" }
+        package var message: String { "the audit repository could not be reached" }
+        package var category: ErrorCategory { .upstream }
     }
 
     /// Connects, writes every message framed, and closes (TLS close_notify after the last byte).
-    public static func send(_ messages: [[UInt8]], host: String, port: Int, tls: NIOSSLContext, serverHostname: String? = nil) async throws {
+    package static func send(_ messages: [[UInt8]], host: String, port: Int, tls: NIOSSLContext, serverHostname: String? = nil) async throws {
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         let handshake: EventLoopFuture<Void>
         do {

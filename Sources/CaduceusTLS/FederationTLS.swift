@@ -1,16 +1,16 @@
-public import CaduceusPKI
+package import CaduceusPKI
 import Foundation
-public import NIOCore
-public import NIOSSL
+package import NIOCore
+package import NIOSSL
 import X509
 import SwiftASN1
 
 /// TLS between federation members (MLLP and HTTPS): TLS 1.2+ with the node's certificate, and client certificates verified
 /// by Caduceus's own ``ChainValidator`` (federation anchors, CRLs, clientAuth EKU) instead of OpenSSL's defaults.
-public enum FederationTLS {
+package enum FederationTLS {
     /// A server context presenting `certificateChainPEM` (leaf first) with `privateKeyPEM`, demanding a client
     /// certificate.
-    public static func serverContext(certificateChainPEM: String, privateKeyPEM: String, anchorsPEM: String) throws -> NIOSSLContext {
+    package static func serverContext(certificateChainPEM: String, privateKeyPEM: String, anchorsPEM: String) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(certificateChainPEM.utf8)).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(privateKeyPEM.utf8), format: .pem)))
@@ -21,7 +21,7 @@ public enum FederationTLS {
     }
 
     /// A client context presenting a certificate and trusting `anchorsPEM`.
-    public static func clientContext(certificateChainPEM: String?, privateKeyPEM: String?, anchorsPEM: String) throws -> NIOSSLContext {
+    package static func clientContext(certificateChainPEM: String?, privateKeyPEM: String?, anchorsPEM: String) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.minimumTLSVersion = .tlsv12
         configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(anchorsPEM.utf8)))
@@ -35,7 +35,7 @@ public enum FederationTLS {
 
     /// A verification callback that validates the peer's presented chain with `validator` for `usage`, so revoked,
     /// expired or foreign certificates are refused during the handshake, before any application byte.
-    public static func verifier(_ validator: ChainValidator, usage: CertificateUsage) -> NIOSSLCustomVerificationCallback {
+    package static func verifier(_ validator: ChainValidator, usage: CertificateUsage) -> NIOSSLCustomVerificationCallback {
         { certificates, promise in
             promise.completeWithTask {
                 do {
@@ -53,10 +53,10 @@ public enum FederationTLS {
 }
 
 /// Closes a connection when an `IdleStateHandler` before it fires (MLLP and syslog listeners).
-public final class IdleCloser: ChannelInboundHandler, Sendable {
-    public typealias InboundIn = NIOAny
-    public init() {}
-    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+package final class IdleCloser: ChannelInboundHandler, Sendable {
+    package typealias InboundIn = NIOAny
+    package init() {}
+    package func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is IdleStateHandler.IdleStateEvent {
             context.close(promise: nil)
         } else {
@@ -70,7 +70,7 @@ public final class IdleCloser: ChannelInboundHandler, Sendable {
 /// debug build ("Deinited NIOAsyncWriter without calling finish()", seen in CI-like runs of the MLLP tests). So
 /// accepted connections use NIO's close-on-deinit wrapping (deprecated only because it is not the default); every
 /// connection that does reach its owner is still served inside `executeThenClose`.
-public func acceptedConnection(_ channel: any Channel) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+package func acceptedConnection(_ channel: any Channel) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
     try NIOAsyncChannel<ByteBuffer, ByteBuffer>(synchronouslyWrapping: channel)
 }
 
@@ -79,7 +79,7 @@ public func acceptedConnection(_ channel: any Channel) throws -> NIOAsyncChannel
 /// accept loop itself would drop those unowned (a crash in debug builds, a leak otherwise). So cancellation closes the
 /// listening socket, the loop drains what was already accepted, and then the connections still being served are
 /// cancelled. Used by the MLLP and syslog listeners.
-public func serveConnections<Accepted: Sendable>(
+package func serveConnections<Accepted: Sendable>(
     of server: NIOAsyncChannel<Accepted, Never>, _ handle: @escaping @Sendable (Accepted) async -> Void
 ) async throws {
     let acceptLoop = Task {

@@ -1,12 +1,12 @@
-public import Foundation
+package import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The `caduceus` executable built beside the tests (`swift build --build-tests` builds it too).
-public enum CaduceusBinary {
+package enum CaduceusBinary {
     /// Its path; throws when it has not been built.
-    public static func path() throws -> String {
+    package static func path() throws -> String {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         for candidate in [".build/debug/caduceus", ".build/release/caduceus"] {
             let path = root.appendingPathComponent(candidate).path
@@ -19,28 +19,28 @@ public enum CaduceusBinary {
 
     /// Runs `caduceus` with `arguments`.
     @discardableResult
-    public static func run(_ arguments: [String], input: Data? = nil) throws -> ProcessRunner.Result {
+    package static func run(_ arguments: [String], input: Data? = nil) throws -> ProcessRunner.Result {
         try ProcessRunner.run(try path(), arguments, input: input)
     }
 }
 
 /// A `caduceus serve` child process on a free loopback port.
-public final class ServeProcess: Sendable {
+package final class ServeProcess: Sendable {
     let process: Process
     /// The MLLP port it listens on (0 without `--mllp`).
-    public let port: Int
+    package let port: Int
     /// The HTTPS port it listens on.
-    public let httpsPort: Int
+    package let httpsPort: Int
 
     /// Starts `caduceus serve --data DATA --mllp 127.0.0.1:0 --insecure-plain-mllp --https 127.0.0.1:0 --domain …` and waits for both
     /// "listening" lines.
-    public convenience init(data: String, domains: [String], extra: [String] = []) throws {
+    package convenience init(data: String, domains: [String], extra: [String] = []) throws {
         try self.init(arguments: ["--data", data, "--mllp", "127.0.0.1:0", "--insecure-plain-mllp", "--https", "127.0.0.1:0"] + domains.flatMap { ["--domain", $0] } + extra)
     }
 
     /// Starts `caduceus serve ARGUMENTS` (with `environment` added) and waits for its "https listening" line, and
     /// its "mllp listening" line when `--mllp` is among the arguments.
-    public init(arguments: [String], environment: [String: String] = [:]) throws {
+    package init(arguments: [String], environment: [String: String] = [:]) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try CaduceusBinary.path())
         process.arguments = ["serve"] + arguments
@@ -72,14 +72,14 @@ public final class ServeProcess: Sendable {
     }
 
     /// Asks it to stop (SIGTERM), waits, and returns its exit status.
-    public func terminate() -> Int32 {
+    package func terminate() -> Int32 {
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
         return process.terminationStatus
     }
 
     /// Kills it with SIGKILL and reaps it.
-    public func kill9() {
+    package func kill9() {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
@@ -87,7 +87,7 @@ public final class ServeProcess: Sendable {
 
 /// A loopback TCP port where nothing listens (for tests of an unreachable peer): one the kernel chose for a socket
 /// that was then closed. Tests only — servers bind port 0 and report what they got.
-public func unusedLoopbackPort() throws -> Int {
+package func unusedLoopbackPort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw CocoaError(.fileReadUnknown) }
     defer { close(fd) }

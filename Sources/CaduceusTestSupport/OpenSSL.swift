@@ -1,19 +1,19 @@
-public import Foundation
+package import Foundation
 
 /// Runs the `openssl` command-line tool (the foreign oracle for interoperability tests) and other processes.
-public enum ProcessRunner {
+package enum ProcessRunner {
     /// The result of a process run.
-    public struct Result: Sendable {
-        public let status: Int32
-        public let stdout: Data
-        public let stderr: String
-        public var ok: Bool { status == 0 }
-        public var text: String { String(decoding: stdout, as: UTF8.self) }
+    package struct Result: Sendable {
+        package let status: Int32
+        package let stdout: Data
+        package let stderr: String
+        package var ok: Bool { status == 0 }
+        package var text: String { String(decoding: stdout, as: UTF8.self) }
     }
 
     /// Runs `executable` with `arguments` in `directory`, optionally feeding `input` on stdin.
     @discardableResult
-    public static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil, input: Data? = nil)
+    package static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil, input: Data? = nil)
         throws -> Result
     {
         let process = Process()
@@ -45,12 +45,12 @@ public enum ProcessRunner {
 
     /// Runs `openssl` (found on PATH) with `arguments`.
     @discardableResult
-    public static func openssl(_ arguments: [String], in directory: URL? = nil, input: Data? = nil) throws -> Result {
+    package static func openssl(_ arguments: [String], in directory: URL? = nil, input: Data? = nil) throws -> Result {
         try run(opensslPath, arguments, in: directory, input: input)
     }
 
     /// The openssl binary.
-    public static let opensslPath: String = {
+    package static let opensslPath: String = {
         for candidate in ["/usr/bin/openssl", "/usr/local/bin/openssl"] where FileManager.default.isExecutableFile(atPath: candidate) {
             return candidate
         }
@@ -66,11 +66,11 @@ final class LockedData: @unchecked Sendable {
 }
 
 /// A temporary directory removed when the value is released.
-public final class TemporaryDirectory: @unchecked Sendable {
-    public let url: URL
-    public var path: String { url.path }
+package final class TemporaryDirectory: @unchecked Sendable {
+    package let url: URL
+    package var path: String { url.path }
 
-    public init() throws {
+    package init() throws {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("caduceus-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
@@ -79,7 +79,7 @@ public final class TemporaryDirectory: @unchecked Sendable {
 
     /// Writes `data` to a file in the directory and returns its path.
     @discardableResult
-    public func write(_ name: String, _ data: Data) throws -> String {
+    package func write(_ name: String, _ data: Data) throws -> String {
         let file = url.appendingPathComponent(name)
         try data.write(to: file)
         return file.path
@@ -87,11 +87,11 @@ public final class TemporaryDirectory: @unchecked Sendable {
 
     /// Writes text.
     @discardableResult
-    public func write(_ name: String, _ text: String) throws -> String { try write(name, Data(text.utf8)) }
+    package func write(_ name: String, _ text: String) throws -> String { try write(name, Data(text.utf8)) }
 
     /// Reads a file.
-    public func read(_ name: String) throws -> Data { try Data(contentsOf: url.appendingPathComponent(name)) }
+    package func read(_ name: String) throws -> Data { try Data(contentsOf: url.appendingPathComponent(name)) }
 
     /// The path of a file in the directory.
-    public func file(_ name: String) -> String { url.appendingPathComponent(name).path }
+    package func file(_ name: String) -> String { url.appendingPathComponent(name).path }
 }

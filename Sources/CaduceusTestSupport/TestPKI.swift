@@ -1,17 +1,17 @@
-public import CaduceusPKI
-public import X509
-public import struct Foundation.Date
+package import CaduceusPKI
+package import X509
+package import struct Foundation.Date
 import Foundation
 
 /// A federation PKI built in code for tests: root (global) → regional CA → hospital CA → leaves. Synthetic names only.
-public struct TestPKI: Sendable {
-    public let root: CertificateAuthority
-    public let regional: CertificateAuthority
-    public let hospital: CertificateAuthority
-    public let now: Date
+package struct TestPKI: Sendable {
+    package let root: CertificateAuthority
+    package let regional: CertificateAuthority
+    package let hospital: CertificateAuthority
+    package let now: Date
 
     /// Builds the hierarchy with CA keys of `caKeys`.
-    public init(now: Date = Date(), caKeys: KeyAlgorithm = .p256) throws {
+    package init(now: Date = Date(), caKeys: KeyAlgorithm = .p256) throws {
         self.now = now
         root = try CertificateAuthority.makeRoot(
             subject: try federationName(commonName: "Test Global Root CA"), key: try .generate(caKeys), now: now)
@@ -28,7 +28,7 @@ public struct TestPKI: Sendable {
     }
 
     /// A credential issued by the hospital CA.
-    public func credential(_ profile: IssuanceProfile, name: String, key algorithm: KeyAlgorithm = .p256) throws
+    package func credential(_ profile: IssuanceProfile, name: String, key algorithm: KeyAlgorithm = .p256) throws
         -> Credential
     {
         let key = try PrivateKeyMaterial.generate(algorithm)
@@ -39,7 +39,7 @@ public struct TestPKI: Sendable {
     }
 
     /// A credential with explicit validity and optionally explicit extensions (for negative tests).
-    public func customCredential(
+    package func customCredential(
         _ profile: IssuanceProfile, name: String, notBefore: Date, notAfter: Date,
         extensions: Certificate.Extensions? = nil, key algorithm: KeyAlgorithm = .p256
     ) throws -> Credential {
@@ -51,7 +51,7 @@ public struct TestPKI: Sendable {
     }
 
     /// A validator trusting this PKI's root.
-    public func validator(crls: [CertificateRevocationList] = [], revocation: RevocationRequirement = .bestEffort)
+    package func validator(crls: [CertificateRevocationList] = [], revocation: RevocationRequirement = .bestEffort)
         -> ChainValidator
     {
         ChainValidator(anchors: [root.certificate], crls: crls, revocation: revocation)
@@ -62,7 +62,7 @@ extension TemporaryDirectory {
     /// Writes `<name>.pem` (certificate), `<name>.key` (PKCS#8) and `<name>.chain.pem` (certificate + chain) and
     /// returns their paths.
     @discardableResult
-    public func write(credential: Credential, as name: String) throws -> (cert: String, key: String, chain: String) {
+    package func write(credential: Credential, as name: String) throws -> (cert: String, key: String, chain: String) {
         let cert = try write("\(name).pem", try PEM.encode([credential.certificate]))
         let key = try write("\(name).key", credential.key.pkcs8PEM)
         let chain = try write("\(name).chain.pem", try PEM.encode([credential.certificate] + credential.chain))

@@ -1,4 +1,4 @@
-public import ArgumentParser
+public import ArgumentParser  // the conformance of CaduceusPKI.KeyAlgorithm (public) below
 import CaduceusCore
 import CaduceusPKI
 import CaduceusCMS

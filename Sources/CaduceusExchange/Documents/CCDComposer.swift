@@ -1,6 +1,6 @@
-public import CaduceusPatientIndex
-public import CaduceusStorage
-public import struct Foundation.Date
+package import CaduceusPatientIndex
+package import CaduceusStorage
+package import struct Foundation.Date
 import Foundation
 import CaduceusCDA
 import CaduceusDocuments
@@ -9,10 +9,10 @@ import CaduceusCore
 /// Generates a C-CDA 2.1 CCD from what a hospital node holds about a patient: the demographics from ADT and the
 /// results from ORU (OBX), the problems (DG1) and allergies (AL1) of the last ADT that carried them, and medication
 /// orders (RXE from RDE^O11). Sections without data are written as "no information" with nullFlavor entries.
-public enum CCDComposer {
+package enum CCDComposer {
     /// The CCD for `identity`, authored by this node.
     /// - Throws: `exchange.unknown-patient` when the node holds no such patient; `cda.invalid-content`.
-    public static func compose(for identity: LocalIdentity, store: any CaduceusStore, nodeId: String, organization: String, now: Date) async throws -> [UInt8] {
+    package static func compose(for identity: LocalIdentity, store: any CaduceusStore, nodeId: String, organization: String, now: Date) async throws -> [UInt8] {
         let (record, observations) = try await store.read { r in (try r.patient(identity), try r.observations(for: identity)) }
         guard let record else { throw ExchangeError(.unknownPatient, "this node holds no patient with this identity") }
         let d = record.demographics

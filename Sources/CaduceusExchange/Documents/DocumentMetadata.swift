@@ -1,5 +1,5 @@
-public import CaduceusDocuments
-public import struct Foundation.Date
+package import CaduceusDocuments
+package import struct Foundation.Date
 import Foundation
 import CaduceusCDA
 import CaduceusDICOM
@@ -8,11 +8,11 @@ import CaduceusStorage
 
 /// Builds XDS DocumentEntry metadata from a document's own content (the CDA header, the DICOM data set), so
 /// metadata and content cannot disagree, and checks the document is about the patient the submitter named.
-public enum DocumentMetadata {
+package enum DocumentMetadata {
     /// `text/xml` (CDA) and `application/dicom` are what the repository stores.
-    public static let cdaMimeType = "text/xml"
+    package static let cdaMimeType = "text/xml"
     /// See ``cdaMimeType``.
-    public static let dicomMimeType = "application/dicom"
+    package static let dicomMimeType = "application/dicom"
 
     /// The entry for `content`.
     /// - Parameters:
@@ -20,7 +20,7 @@ public enum DocumentMetadata {
     ///   - confidentiality: overrides the document's own code when given (DICOM files carry none; default N).
     /// - Throws: `cda.*` / `dicom.*` for unreadable content, `documents.patient-mismatch` when the document is about
     ///   someone else, `documents.unsupported-format` for other MIME types.
-    public static func entry(for content: [UInt8], mimeType: String, sourcePatient: PatientIdentifier, repositoryId: String, confidentiality: String? = nil, replaces: String? = nil, now: Date) throws -> DocumentEntry {
+    package static func entry(for content: [UInt8], mimeType: String, sourcePatient: PatientIdentifier, repositoryId: String, confidentiality: String? = nil, replaces: String? = nil, now: Date) throws -> DocumentEntry {
         let hash = DocumentIntegrity.sha256(content)
         let entryUUID = "urn:uuid:" + UUID().uuidString.lowercased()
         switch mimeType {

@@ -1,13 +1,13 @@
-public import CaduceusPKI
-public import CaduceusDocuments
-public import X509
-public import struct Foundation.Date
+package import CaduceusPKI
+package import CaduceusDocuments
+package import X509
+package import struct Foundation.Date
 import Foundation
 import CaduceusCMS
 import CaduceusCore
 
 /// The operations of the exchange API; each envelope names one, and is refused on any other route.
-public enum ExchangeOperation: String, Sendable, Codable, CaseIterable {
+package enum ExchangeOperation: String, Sendable, Codable, CaseIterable {
     /// Register a patient identity (and demographics) with the regional MPI.
     case registerIdentity = "mpi.register"
     /// Find patients by demographics (PDQ).
@@ -62,25 +62,25 @@ public enum ExchangeOperation: String, Sendable, Codable, CaseIterable {
     case accessEvents = "audit.events"
 
     /// The HTTP path of the operation.
-    public var path: String { "/v1/" + rawValue.replacingOccurrences(of: ".", with: "/") }
+    package var path: String { "/v1/" + rawValue.replacingOccurrences(of: ".", with: "/") }
 }
 
 /// The JSON part that opens every payload: what the envelope is for, for whom, when, and the operation's data.
-public struct EnvelopeHeader: Codable, Sendable {
+package struct EnvelopeHeader: Codable, Sendable {
     /// The operation.
-    public var operation: ExchangeOperation
+    package var operation: ExchangeOperation
     /// The node id the envelope is addressed to.
-    public var audience: String
+    package var audience: String
     /// A fresh id (for evidence and receipts).
-    public var requestId: String
+    package var requestId: String
     /// When it was sealed.
-    public var issuedAt: Date
+    package var issuedAt: Date
     /// The operation's parameters as JSON.
-    public var body: Data
+    package var body: Data
     /// A person's sign-in assertion (compact JWS), required on `user.*` operations.
-    public var assertion: String?
+    package var assertion: String?
     /// Creates a header.
-    public init(operation: ExchangeOperation, audience: String, requestId: String, issuedAt: Date, body: Data, assertion: String? = nil) {
+    package init(operation: ExchangeOperation, audience: String, requestId: String, issuedAt: Date, body: Data, assertion: String? = nil) {
         self.operation = operation
         self.audience = audience
         self.requestId = requestId
@@ -91,19 +91,19 @@ public struct EnvelopeHeader: Codable, Sendable {
 }
 
 /// A message of the exchange: a header and document parts.
-public struct ExchangeMessage: Sendable {
+package struct ExchangeMessage: Sendable {
     /// The header.
-    public var header: EnvelopeHeader
+    package var header: EnvelopeHeader
     /// Documents (CDA, DICOM), with `Content-ID` = unique id.
-    public var documents: [MIMEPart]
+    package var documents: [MIMEPart]
     /// Creates a message.
-    public init(header: EnvelopeHeader, documents: [MIMEPart] = []) {
+    package init(header: EnvelopeHeader, documents: [MIMEPart] = []) {
         self.header = header
         self.documents = documents
     }
 
     /// Decodes the header body.
-    public func decodeBody<T: Decodable>(_ type: T.Type) throws(ExchangeError) -> T {
+    package func decodeBody<T: Decodable>(_ type: T.Type) throws(ExchangeError) -> T {
         do { return try JSONDecoder.exchange.decode(T.self, from: header.body) } catch {
             throw ExchangeError(.badRequest, "the request body is not what \(header.operation.rawValue) expects")
         }
@@ -111,33 +111,33 @@ public struct ExchangeMessage: Sendable {
 }
 
 /// A message that was opened: decrypted by us, signature and chain verified.
-public struct OpenedEnvelope: Sendable {
+package struct OpenedEnvelope: Sendable {
     /// The message.
-    public let message: ExchangeMessage
+    package let message: ExchangeMessage
     /// The signer's certificate.
-    public let signer: Certificate
+    package let signer: Certificate
     /// The signer's validated chain (leaf first, anchor last).
-    public let chain: [Certificate]
+    package let chain: [Certificate]
     /// Who the signer is (node id or person).
-    public let identity: FederationIdentity
+    package let identity: FederationIdentity
     /// The envelope as received, for evidence.
-    public let raw: [UInt8]
+    package let raw: [UInt8]
 
     /// What the signer's issuing CA may vouch for: a node writes identities only in these assigning authorities.
-    public var issuerNamespace: IssuerNamespace? { chain.count > 1 ? IssuerNamespace(of: chain[1]) : nil }
+    package var issuerNamespace: IssuerNamespace? { chain.count > 1 ? IssuerNamespace(of: chain[1]) : nil }
 }
 
 /// Sign-then-encrypt envelopes (RFC 8551 §3.7, binary as in AS2): the payload, a `multipart/mixed` MIME entity, is
 /// signed by the sender (CMS SignedData, attached) and encrypted to the recipient (CMS AuthEnvelopedData, AES-256-GCM).
 /// HTTP carries the DER with `Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data`.
-public enum Envelope {
+package enum Envelope {
     /// The HTTP content type of an envelope.
-    public static let contentType = "application/pkcs7-mime; smime-type=authEnveloped-data; name=smime.p7m"
+    package static let contentType = "application/pkcs7-mime; smime-type=authEnveloped-data; name=smime.p7m"
     /// How far an envelope's issue time may be from ours.
-    public static let maxSkew: TimeInterval = 300
+    package static let maxSkew: TimeInterval = 300
 
     /// Seals `message` from `sender` to `recipient`.
-    public static func seal(_ message: ExchangeMessage, from sender: Credential, to recipient: Certificate, now: Date) throws -> [UInt8] {
+    package static func seal(_ message: ExchangeMessage, from sender: Credential, to recipient: Certificate, now: Date) throws -> [UInt8] {
         let header = try JSONEncoder.exchange.encode(message.header)
         let parts = [MIMEPart(contentType: "application/json", id: "header", body: Array(header))] + message.documents
         let entity = Multipart.encode(parts) { Hex.encode(randomBytes(16)) }
@@ -150,7 +150,7 @@ public enum Envelope {
     /// namespace), a signing time inside the freshness window, the audience, the operation and the issue time.
     /// - Throws: ``ExchangeError``: `weak-algorithm`, `decryption-failed` (uniform), `signer-rejected`, `misdirected`,
     ///   `bad-request`.
-    public static func open(_ bytes: [UInt8], as nodeId: String, credential: Credential, validator: ChainValidator, expecting operation: ExchangeOperation?, now: Date) async throws(ExchangeError) -> OpenedEnvelope {
+    package static func open(_ bytes: [UInt8], as nodeId: String, credential: Credential, validator: ChainValidator, expecting operation: ExchangeOperation?, now: Date) async throws(ExchangeError) -> OpenedEnvelope {
         let inner: [UInt8]
         do { inner = try EnvelopedData.decrypt(bytes[...], credential: credential, authenticatedOnly: true).content } catch let e as CMSError where e.kind == .weakAlgorithm {
             throw ExchangeError(.weakAlgorithm, "the exchange accepts only AES-GCM envelopes (AuthEnvelopedData) with the federation's algorithms")
@@ -187,7 +187,7 @@ public enum Envelope {
 
 extension JSONEncoder {
     /// The exchange's JSON: ISO 8601 dates, sorted keys.
-    public static var exchange: JSONEncoder {
+    package static var exchange: JSONEncoder {
         let e = JSONEncoder()
         e.dateEncodingStrategy = .iso8601
         e.outputFormatting = [.sortedKeys]
@@ -197,7 +197,7 @@ extension JSONEncoder {
 
 extension JSONDecoder {
     /// The exchange's JSON: ISO 8601 dates.
-    public static var exchange: JSONDecoder {
+    package static var exchange: JSONDecoder {
         let d = JSONDecoder()
         d.dateDecodingStrategy = .iso8601
         return d

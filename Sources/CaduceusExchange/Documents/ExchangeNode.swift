@@ -1,17 +1,17 @@
-public import CaduceusPKI
-public import CaduceusStorage
-public import CaduceusDocuments
-public import CaduceusCore
-public import X509
+package import CaduceusPKI
+package import CaduceusStorage
+package import CaduceusDocuments
+package import CaduceusCore
+package import X509
 import CaduceusCMS
 import CaduceusAudit
-public import CaduceusPolicy
-public import CaduceusPatientIndex
+package import CaduceusPolicy
+package import CaduceusPatientIndex
 import Foundation
 import Synchronization
 
 /// The roles a node plays (DESIGN §1).
-public enum NodeRole: String, Sendable, Codable, CaseIterable {
+package enum NodeRole: String, Sendable, Codable, CaseIterable {
     /// Beside a hospital's EMRs: HL7 in, repository, document source and consumer.
     case hospital
     /// A regional HIE: registry, MPI.
@@ -21,7 +21,7 @@ public enum NodeRole: String, Sendable, Codable, CaseIterable {
 }
 
 /// Outbound calls to other nodes (implemented over HTTPS with mutual TLS by `CaduceusHTTP`).
-public protocol PeerTransport: Sendable {
+package protocol PeerTransport: Sendable {
     /// POSTs an envelope; returns the reply envelope, or throws the peer's coded error.
     func post(_ endpoint: String, path: String, envelope: [UInt8]) async throws -> [UInt8]
     /// GETs a public resource (the directory).
@@ -31,20 +31,20 @@ public protocol PeerTransport: Sendable {
 }
 
 /// A node's place in the federation.
-public struct ExchangeConfiguration: Sendable {
+package struct ExchangeConfiguration: Sendable {
     /// This node's id (its certificate's CN).
-    public var nodeId: String
+    package var nodeId: String
     /// Roles played.
-    public var roles: Set<NodeRole>
+    package var roles: Set<NodeRole>
     /// This node's public HTTPS base URL; empty until the listener is bound (then `https://host:port`).
-    public var endpoint: String
+    package var endpoint: String
     /// The regional node (registry and MPI) this node uses.
-    public var regionalNode: String
+    package var regionalNode: String
     /// The global node's base URL (directory); empty: this node's own endpoint once bound (it is its own directory),
     /// unless ``ExchangeNode/useDirectory(at:)`` names another first.
-    public var directoryEndpoint: String
+    package var directoryEndpoint: String
     /// Creates a configuration.
-    public init(nodeId: String, roles: Set<NodeRole>, endpoint: String, regionalNode: String, directoryEndpoint: String) {
+    package init(nodeId: String, roles: Set<NodeRole>, endpoint: String, regionalNode: String, directoryEndpoint: String) {
         self.nodeId = nodeId
         self.roles = roles
         self.endpoint = endpoint
@@ -57,30 +57,30 @@ public struct ExchangeConfiguration: Sendable {
 /// Every envelope received is opened (decrypted, signature and chain verified, audience/operation/freshness
 /// checked), kept as evidence, acted on, and answered with an envelope signed by this node and encrypted to the
 /// requester. Every operation, accepted or refused, leaves one audit event.
-public final class ExchangeNode: Sendable {
+package final class ExchangeNode: Sendable {
     /// What the services share.
     let core: NodeCore
     /// This node's place in the federation.
-    public var configuration: ExchangeConfiguration { core.configuration }
+    package var configuration: ExchangeConfiguration { core.configuration }
     /// The node's store.
-    public var store: any CaduceusStore { core.store }
+    package var store: any CaduceusStore { core.store }
     /// The node's document content.
-    public var blobs: BlobStore { core.blobs }
+    package var blobs: BlobStore { core.blobs }
     /// The policy decision point guarding users' operations.
-    public var policy: PolicyDecisionPoint { core.policy }
+    package var policy: PolicyDecisionPoint { core.policy }
 
     /// Creates a node. `mpi` is required for the regional role.
-    public init(configuration: ExchangeConfiguration, credential: Credential, validator: @escaping @Sendable () -> ChainValidator, store: any CaduceusStore, blobs: BlobStore, mpi: MPIService?, transport: any PeerTransport, policy: PolicyDecisionPoint, clock: any WallClock = SystemWallClock()) {
+    package init(configuration: ExchangeConfiguration, credential: Credential, validator: @escaping @Sendable () -> ChainValidator, store: any CaduceusStore, blobs: BlobStore, mpi: MPIService?, transport: any PeerTransport, policy: PolicyDecisionPoint, clock: any WallClock = SystemWallClock()) {
         core = NodeCore(configuration: configuration, credential: credential, validator: validator, store: store, blobs: blobs, mpi: mpi, transport: transport, policy: policy, clock: clock)
     }
 
     /// The audience of sign-in assertions: every node of the federation accepts them.
-    public static let federationAudience = "caduceus-federation"
+    package static let federationAudience = "caduceus-federation"
 
     /// Completes this node's place once its HTTPS listener is bound on `host:port`: an empty endpoint becomes
     /// `https://host:port`, and an empty directory endpoint this node's own. Listeners bind first (port 0: the kernel
     /// chooses) and the node learns its address from them — nothing probes for a free port.
-    public func bound(host: String, port: Int) {
+    package func bound(host: String, port: Int) {
         core.place.withLock { c in
             if c.endpoint.isEmpty { c.endpoint = "https://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
             if c.directoryEndpoint.isEmpty { c.directoryEndpoint = c.endpoint }
@@ -89,24 +89,24 @@ public final class ExchangeNode: Sendable {
 
     /// Points this node at the global directory (once the global node's listener is bound, for nodes started
     /// together on one machine).
-    public func useDirectory(at endpoint: String) {
+    package func useDirectory(at endpoint: String) {
         core.place.withLock { $0.directoryEndpoint = endpoint }
         core.directoryCache.withLock { $0.removeAll() }
     }
 
     /// Records where this node's audit repository (syslog over TLS) listens, for `audit.position` answers.
-    public func setAuditRepository(host: String, port: Int) { core.auditRepositoryAddress.withLock { $0 = (host, port) } }
+    package func setAuditRepository(host: String, port: Int) { core.auditRepositoryAddress.withLock { $0 = (host, port) } }
 
     /// Where this node's audit repository listens (nil until bound, or when it runs none).
-    public var auditRepository: (host: String, port: Int)? { core.auditRepositoryAddress.withLock { $0 } }
+    package var auditRepository: (host: String, port: Int)? { core.auditRepositoryAddress.withLock { $0 } }
 
     /// Closes this node's idle outbound connections.
-    public func closeConnections() { core.transport.close() }
+    package func closeConnections() { core.transport.close() }
 
 
     /// Restores what must survive a restart: the request ids seen within the freshness window (the replay cache)
     /// and the sign-outs of assertions not yet expired. Call once before serving.
-    public func restoreState() async throws {
+    package func restoreState() async throws {
         let now = core.clock.now()
         let (seen, signedOut) = try await core.store.read { r in (try r.seenRequests(now: now), try r.signOuts(now: now)) }
         core.seenRequests.withLock { $0.merge(seen) { a, _ in a } }
@@ -117,7 +117,7 @@ public final class ExchangeNode: Sendable {
     /// reply envelope. The envelope's signer must be that TLS client (the connection and the message name one party),
     /// and its request id must not have been seen within the freshness window.
     /// - Throws: a coded error (``ExchangeError``, ``DocumentsError``, `cda.*`, `dicom.*`, `storage.*`), already audited.
-    public func handle(path: String, envelope: [UInt8], tlsClient: Certificate) async throws -> [UInt8] {
+    package func handle(path: String, envelope: [UInt8], tlsClient: Certificate) async throws -> [UInt8] {
         guard let operation = ExchangeOperation.allCases.first(where: { $0.path == path }) else {
             throw ExchangeError(.badRequest, "no such operation")
         }
@@ -217,38 +217,38 @@ public final class ExchangeNode: Sendable {
 
 
     /// The purpose of use of a patient's own sign-in (HL7 PurposeOfUse "patient requested").
-    public static let patientPurpose = "PATRQT"
+    package static let patientPurpose = "PATRQT"
 
     // MARK: - The node's own calls (demo, tests, background services)
 
     /// A node's directory entry and validated certificate (cached).
-    public func lookUp(_ nodeId: String) async throws -> (DirectoryNode, Certificate) { try await core.lookUp(nodeId) }
+    package func lookUp(_ nodeId: String) async throws -> (DirectoryNode, Certificate) { try await core.lookUp(nodeId) }
     /// This node as the directory describes it.
-    public func selfDescription() throws -> DirectoryNode { try core.directoryService.selfDescription() }
+    package func selfDescription() throws -> DirectoryNode { try core.directoryService.selfDescription() }
     /// Publishes this node in the global directory.
-    public func publishSelf() async throws { try await core.directoryService.publishSelf() }
+    package func publishSelf() async throws { try await core.directoryService.publishSelf() }
     /// Seals a request to `nodeId`, posts it, and opens the reply (which must be signed by that node).
-    public func call(_ operation: ExchangeOperation, to nodeId: String, body: some Encodable, documents: [MIMEPart] = [], assertion: String? = nil) async throws -> OpenedEnvelope {
+    package func call(_ operation: ExchangeOperation, to nodeId: String, body: some Encodable, documents: [MIMEPart] = [], assertion: String? = nil) async throws -> OpenedEnvelope {
         try await core.call(operation, to: nodeId, body: body, documents: documents, assertion: assertion)
     }
     /// Registers a locally stored patient with the regional MPI; returns the global id.
-    public func registerWithRegion(_ identity: LocalIdentity) async throws -> PatientIdentifier { try await core.regionalMPIService.registerWithRegion(identity) }
+    package func registerWithRegion(_ identity: LocalIdentity) async throws -> PatientIdentifier { try await core.regionalMPIService.registerWithRegion(identity) }
     /// Provide-and-register (all or nothing).
-    public func publish(_ docs: [(DocumentEntry, [UInt8])], patient: PatientIdentifier, evidence: OpenedEnvelope? = nil) async throws -> [DocumentEntry] {
+    package func publish(_ docs: [(DocumentEntry, [UInt8])], patient: PatientIdentifier, evidence: OpenedEnvelope? = nil) async throws -> [DocumentEntry] {
         try await core.clinicalService.publish(docs, patient: patient, evidence: evidence)
     }
     /// Runs a stored query at the regional registry.
-    public func queryRegistry(_ query: StoredQuery) async throws -> [DocumentEntry] { try await core.clinicalService.queryRegistry(query) }
+    package func queryRegistry(_ query: StoredQuery) async throws -> [DocumentEntry] { try await core.clinicalService.queryRegistry(query) }
     /// Runs a stored query at the regional registry: entries, consents, and (GetDocuments) the signed release.
-    public func registryAnswer(_ query: StoredQuery) async throws -> EntriesResponse { try await core.clinicalService.registryAnswer(query) }
+    package func registryAnswer(_ query: StoredQuery) async throws -> EntriesResponse { try await core.clinicalService.registryAnswer(query) }
     /// Fetches documents across the federation for the user whose assertion is given (each repository decides again).
-    public func retrieveAcross(_ ids: [String], for assertion: String?, authorize: ([DocumentEntry], [ConsentRecord]) throws -> Void = { _, _ in }) async throws -> ([DocumentEntry], [MIMEPart], [String: String]) {
+    package func retrieveAcross(_ ids: [String], for assertion: String?, authorize: ([DocumentEntry], [ConsentRecord]) throws -> Void = { _, _ in }) async throws -> ([DocumentEntry], [MIMEPart], [String: String]) {
         try await core.clinicalService.retrieveAcross(ids, for: assertion, authorize: authorize)
     }
     /// Pushes documents from this node's repository to `nodeId`; returns the recipient's checked receipt.
-    public func transfer(_ ids: [String], to nodeId: String, reason: String) async throws -> TransferReceipt {
+    package func transfer(_ ids: [String], to nodeId: String, reason: String) async throws -> TransferReceipt {
         try await core.transferService.transfer(ids, to: nodeId, reason: reason, audit: nil)
     }
     /// A patient's consents as the regional registry holds them.
-    public func consentsAtRegion(_ query: ConsentQuery) async throws -> ConsentsResponse { try await core.consentService.consentsAtRegion(query, audit: nil) }
+    package func consentsAtRegion(_ query: ConsentQuery) async throws -> ConsentsResponse { try await core.consentService.consentsAtRegion(query, audit: nil) }
 }

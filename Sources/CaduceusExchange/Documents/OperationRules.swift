@@ -1,20 +1,20 @@
-public import CaduceusPKI
+package import CaduceusPKI
 
 /// Who may call an operation, and which role the answering node must play: the gate's "authorise" step for the
 /// caller's kind, checked before any handler runs (the handler then decides on the request itself: the policy, the
 /// consent, the namespace). One table, so a new operation cannot forget it: the switch is exhaustive.
-public struct OperationRule: Sendable, Equatable {
+package struct OperationRule: Sendable, Equatable {
     /// The certificate kinds that may sign the request.
-    public let callers: Set<FederationIdentity.Kind>
+    package let callers: Set<FederationIdentity.Kind>
     /// The role this node must play to answer; nil: any node answers.
-    public let role: NodeRole?
+    package let role: NodeRole?
     /// Whether the request must carry a sign-in assertion (a person acting; checked by the handler's `authorize`).
-    public let signedIn: Bool
+    package let signedIn: Bool
 }
 
 extension ExchangeOperation {
     /// The rule of this operation.
-    public var rule: OperationRule {
+    package var rule: OperationRule {
         let node: Set<FederationIdentity.Kind> = [.node], staff: Set<FederationIdentity.Kind> = [.person]
         let people: Set<FederationIdentity.Kind> = [.person, .patient]
         switch self {

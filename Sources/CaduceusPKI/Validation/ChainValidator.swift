@@ -27,6 +27,10 @@ public enum RevocationRequirement: Sendable, Equatable {
     case leaf
     /// Every non-anchor certificate's issuer must have supplied a valid CRL (like `-crl_check_all`).
     case fullChain
+    /// What a running node demands: every non-anchor certificate's issuer has a CRL signed by it whose nextUpdate,
+    /// plus `grace` seconds, is still ahead. Anything else — no CRL, a badly signed one, a stale one, one without a
+    /// nextUpdate — is `pki.revocation-unknown`: the certificate is refused, never waved through.
+    case failClosed(grace: Double)
 }
 
 /// The result of validating a certificate: the chain from leaf to anchor, or the reason it was refused.
@@ -88,7 +92,7 @@ public struct ChainValidator: Sendable {
     /// Our policies encode their code as the reason's prefix (`pki.revoked: …`); swift-certificates' own RFC 5280
     /// failures (basic constraints, name constraints, path length) become ``PKIError/Code/chainInvalid``.
     static func error(from reason: String) -> PKIError {
-        let codes: [PKIError.Code] = [.expired, .notYetValid, .revoked, .keyUsage, .crlMissing, .crlInvalid, .outsideNamespace]
+        let codes: [PKIError.Code] = [.expired, .notYetValid, .revoked, .keyUsage, .crlMissing, .crlInvalid, .revocationUnknown, .outsideNamespace]
         for code in codes where reason.hasPrefix(code.rawValue + ": ") {
             return PKIError(code, String(reason.dropFirst(code.rawValue.count + 2)))
         }
@@ -186,6 +190,16 @@ struct RevocationPolicy: VerifierPolicy {
             let issuer = certificates[index + 1]
             let candidates = crls.filter { $0.issuer == issuer.subject }
             let signed = candidates.filter { $0.isSigned(by: issuer) }
+            if case .failClosed(let grace) = requirement {
+                let current = signed.filter { crl in crl.thisUpdate <= now.addingTimeInterval(300) && (crl.nextUpdate.map { $0.addingTimeInterval(grace) >= now } ?? false) }
+                guard !current.isEmpty else {
+                    let what = candidates.isEmpty ? "no CRL from its issuer" : signed.isEmpty ? "the issuer's CRL is not signed by it" : "the issuer's CRL is stale"
+                    let role = index == 0 ? "certificate" : "issuing CA certificate"
+                    return .failsToMeetPolicy(reason: "pki.revocation-unknown: the \(role)'s revocation status is unknown (\(what))")
+                }
+                if let revoked = Self.revocation(of: subject, in: current, index: index) { return revoked }
+                continue
+            }
             let fresh = signed.filter { crl in crl.thisUpdate <= now.addingTimeInterval(300) && (crl.nextUpdate.map { $0 >= now } ?? true) }
             let required = requirement == .fullChain || (requirement == .leaf && index == 0)
             if fresh.isEmpty {
@@ -197,15 +211,22 @@ struct RevocationPolicy: VerifierPolicy {
                 }
                 continue
             }
-            for crl in fresh {
-                if let entry = crl.entry(for: subject.serialNumber) {
-                    let reason = entry.reason?.name ?? "unspecified"
-                    let role = index == 0 ? "certificate" : "issuing CA certificate"
-                    return .failsToMeetPolicy(reason: "pki.revoked: the \(role) is revoked (\(reason))")
-                }
-            }
+            if let revoked = Self.revocation(of: subject, in: fresh, index: index) { return revoked }
         }
         return .meetsPolicy
+    }
+
+    /// The refusal of `subject` (at `index` in the chain) if one of `crls` lists it (a certificate on hold too:
+    /// certificateHold is a revocation until the CA removes the entry).
+    static func revocation(of subject: Certificate, in crls: [CertificateRevocationList], index: Int) -> PolicyEvaluationResult? {
+        for crl in crls {
+            if let entry = crl.entry(for: subject.serialNumber) {
+                let reason = entry.reason?.name ?? "unspecified"
+                let role = index == 0 ? "certificate" : "issuing CA certificate"
+                return .failsToMeetPolicy(reason: "pki.revoked: the \(role) is revoked (\(reason))")
+            }
+        }
+        return nil
     }
 }
 

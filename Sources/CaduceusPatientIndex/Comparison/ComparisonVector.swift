@@ -1,5 +1,5 @@
 /// The fields compared, in the order of a ``ComparisonVector``.
-public enum MatchField: Int, Sendable, CaseIterable, Codable {
+package enum MatchField: Int, Sendable, CaseIterable, Codable {
     /// Family name: exact, similar (Jaro–Winkler ≥ 0.88 or same Soundex), different.
     case family
     /// Given name: exact, similar, different. Family and given swapped counts as similar for both.
@@ -16,7 +16,7 @@ public enum MatchField: Int, Sendable, CaseIterable, Codable {
     case phone
 
     /// How many agreement levels the field has; level 0 is "different", the highest is "exact".
-    public var levels: Int {
+    package var levels: Int {
         switch self {
         case .family, .given, .birthDate, .street: return 3
         case .sex, .postalCode, .phone: return 2
@@ -25,12 +25,12 @@ public enum MatchField: Int, Sendable, CaseIterable, Codable {
 }
 
 /// The agreement level per field for one pair of records; `-1` where either side is missing.
-public struct ComparisonVector: Sendable, Hashable {
+package struct ComparisonVector: Sendable, Hashable {
     /// Level per ``MatchField`` (raw value as index).
-    public var levels: [Int8]
+    package var levels: [Int8]
 
     /// The level of `field`, or nil when missing.
-    public subscript(field: MatchField) -> Int? {
+    package subscript(field: MatchField) -> Int? {
         let l = levels[field.rawValue]
         return l < 0 ? nil : Int(l)
     }

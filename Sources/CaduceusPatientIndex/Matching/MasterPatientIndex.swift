@@ -1,21 +1,21 @@
-public import CaduceusCore
+package import CaduceusCore
 
 /// The error type of `CaduceusPatientIndex`.
-public struct MPIError: CodedError {
+package struct MPIError: CodedError {
     /// A stable code (`mpi.*`).
-    public struct Code: ErrorCode {
+    package struct Code: ErrorCode {
         /// The code as text.
-        public let rawValue: String
+        package let rawValue: String
         init(_ rawValue: String) { self.rawValue = rawValue }
         /// The identity, record, person or review item is not known.
-        public static let unknown = Code("mpi.unknown")
+        package static let unknown = Code("mpi.unknown")
         /// The operation would not change anything or contradicts the state (e.g. unlinking a sole identity).
-        public static let invalidOperation = Code("mpi.invalid-operation")
+        package static let invalidOperation = Code("mpi.invalid-operation")
     }
     /// What went wrong.
-    public let kind: Code
+    package let kind: Code
     /// PHI-free message.
-    public let message: String
+    package let message: String
     init(_ kind: Code, _ message: String) {
         self.kind = kind
         self.message = message
@@ -23,31 +23,31 @@ public struct MPIError: CodedError {
 }
 
 /// The state change a registration or an operator action made, for the owner to persist and audit.
-public struct MPIChange: Sendable, Hashable {
+package struct MPIChange: Sendable, Hashable {
     /// Records whose person (global id) changed or was set: record → global id.
-    public var assignments: [Int64: String] = [:]
+    package var assignments: [Int64: String] = [:]
     /// For records in ``assignments`` that had a person before: that person.
-    public var previousAssignments: [Int64: String] = [:]
+    package var previousAssignments: [Int64: String] = [:]
     /// Review items added.
-    public var addedReviews: [ReviewItem] = []
+    package var addedReviews: [ReviewItem] = []
     /// Review items closed (accepted or rejected).
-    public var closedReviews: [Int64] = []
+    package var closedReviews: [Int64] = []
     /// Pairs marked as different people (so they are not queued again).
-    public var distinctPairs: [RecordPair] = []
+    package var distinctPairs: [RecordPair] = []
     /// Global ids created.
-    public var createdPersons: [String] = []
+    package var createdPersons: [String] = []
     /// The decision, for a registration.
-    public var decision: MatchDecision?
+    package var decision: MatchDecision?
 }
 
 /// An unordered pair of record ids.
-public struct RecordPair: Sendable, Hashable, Codable {
+package struct RecordPair: Sendable, Hashable, Codable {
     /// The smaller id.
-    public let low: Int64
+    package let low: Int64
     /// The larger id.
-    public let high: Int64
+    package let high: Int64
     /// Creates a pair.
-    public init(_ a: Int64, _ b: Int64) {
+    package init(_ a: Int64, _ b: Int64) {
         low = min(a, b)
         high = max(a, b)
     }
@@ -57,13 +57,13 @@ public struct RecordPair: Sendable, Hashable, Codable {
 /// each person with a global id (X-PID) under an OID root. Registration links, creates or queues for review;
 /// link, unlink, merge and review decisions are explicit operator actions and reversible. Every mutating call
 /// returns an ``MPIChange`` for the owner to persist and audit.
-public struct MasterPatientIndex: Sendable {
+package struct MasterPatientIndex: Sendable {
     /// The OID under which global ids are issued (the X-PID assigning authority).
-    public let globalAuthority: String
+    package let globalAuthority: String
     /// The match model.
-    public var model: MatchModel
+    package var model: MatchModel
     /// Link policy.
-    public var policy: MatchPolicy
+    package var policy: MatchPolicy
     var index = MatchIndex()
     var identityOf: [Int64: LocalIdentity] = [:]
     var recordOf: [LocalIdentity: Int64] = [:]
@@ -77,29 +77,29 @@ public struct MasterPatientIndex: Sendable {
     var nextPerson: Int64 = 1
 
     /// An empty index issuing global ids under `globalAuthority`.
-    public init(globalAuthority: String, model: MatchModel = .prior, policy: MatchPolicy = MatchPolicy()) {
+    package init(globalAuthority: String, model: MatchModel = .prior, policy: MatchPolicy = MatchPolicy()) {
         self.globalAuthority = globalAuthority
         self.model = model
         self.policy = policy
     }
 
     /// Number of records (local identities).
-    public var recordCount: Int { identityOf.count }
+    package var recordCount: Int { identityOf.count }
     /// Number of persons (global ids).
-    public var personCount: Int { membersOf.count }
+    package var personCount: Int { membersOf.count }
     /// The open review queue, oldest first.
-    public var reviewQueue: [ReviewItem] { reviews.values.sorted { $0.id < $1.id } }
+    package var reviewQueue: [ReviewItem] { reviews.values.sorted { $0.id < $1.id } }
 
     /// The record id of an identity.
-    public func record(of identity: LocalIdentity) -> Int64? { recordOf[identity] }
+    package func record(of identity: LocalIdentity) -> Int64? { recordOf[identity] }
     /// The identity of a record.
-    public func identity(of record: Int64) -> LocalIdentity? { identityOf[record] }
+    package func identity(of record: Int64) -> LocalIdentity? { identityOf[record] }
     /// The demographics of a record.
-    public func demographics(of record: Int64) -> Demographics? { demographicsOf[record] }
+    package func demographics(of record: Int64) -> Demographics? { demographicsOf[record] }
     /// The global id of a record.
-    public func person(of record: Int64) -> String? { personOf[record] }
+    package func person(of record: Int64) -> String? { personOf[record] }
     /// The records of a person.
-    public func members(of person: String) -> [Int64] { (membersOf[person] ?? []).sorted() }
+    package func members(of person: String) -> [Int64] { (membersOf[person] ?? []).sorted() }
 
     // MARK: Registration
 
@@ -107,7 +107,7 @@ public struct MasterPatientIndex: Sendable {
     /// to an existing person when certain, given a new person otherwise, and queued for review when uncertain. An
     /// update re-indexes the demographics and never moves the identity to another person by itself; it may queue a
     /// review.
-    public mutating func register(_ identity: LocalIdentity, _ demographics: Demographics) -> (record: Int64, change: MPIChange) {
+    package mutating func register(_ identity: LocalIdentity, _ demographics: Demographics) -> (record: Int64, change: MPIChange) {
         var change = MPIChange()
         if let existing = recordOf[identity] {
             demographicsOf[existing] = demographics
@@ -171,7 +171,7 @@ public struct MasterPatientIndex: Sendable {
     // MARK: Operator actions (reversible, audited by the owner)
 
     /// Moves `record` to the person of `target` (a manual link).
-    public mutating func link(_ record: Int64, toPersonOf target: Int64) throws(MPIError) -> MPIChange {
+    package mutating func link(_ record: Int64, toPersonOf target: Int64) throws(MPIError) -> MPIChange {
         guard identityOf[record] != nil, let person = personOf[target] else { throw MPIError(.unknown, "unknown record") }
         guard personOf[record] != person else { throw MPIError(.invalidOperation, "the records already belong to one person") }
         var change = MPIChange()
@@ -181,7 +181,7 @@ public struct MasterPatientIndex: Sendable {
     }
 
     /// Gives `record` a person of its own (undoes a link). Refused when it already stands alone.
-    public mutating func unlink(_ record: Int64) throws(MPIError) -> MPIChange {
+    package mutating func unlink(_ record: Int64) throws(MPIError) -> MPIChange {
         guard let person = personOf[record] else { throw MPIError(.unknown, "unknown record") }
         guard (membersOf[person]?.count ?? 0) > 1 else { throw MPIError(.invalidOperation, "the record is the person's only identity") }
         var change = MPIChange()
@@ -192,7 +192,7 @@ public struct MasterPatientIndex: Sendable {
     }
 
     /// Accepts a review item: links its record to the candidate's person.
-    public mutating func acceptReview(_ id: Int64) throws(MPIError) -> MPIChange {
+    package mutating func acceptReview(_ id: Int64) throws(MPIError) -> MPIChange {
         guard let item = reviews[id] else { throw MPIError(.unknown, "unknown review item") }
         var change = MPIChange()
         if personOf[item.recordID] != personOf[item.candidateRecordID], let person = personOf[item.candidateRecordID] {
@@ -204,7 +204,7 @@ public struct MasterPatientIndex: Sendable {
     }
 
     /// Rejects a review item: the two records are different people and will not be queued again.
-    public mutating func rejectReview(_ id: Int64) throws(MPIError) -> MPIChange {
+    package mutating func rejectReview(_ id: Int64) throws(MPIError) -> MPIChange {
         guard let item = reviews[id] else { throw MPIError(.unknown, "unknown review item") }
         var change = MPIChange()
         reviews[id] = nil
@@ -217,7 +217,7 @@ public struct MasterPatientIndex: Sendable {
 
     /// Merges within one domain (HL7 A40): the prior identity `from` is retired into `into`; the record of `from`
     /// joins `into`'s person and keeps its row so the merge can be undone with ``unlink(_:)``.
-    public mutating func merge(_ from: LocalIdentity, into: LocalIdentity) throws(MPIError) -> MPIChange {
+    package mutating func merge(_ from: LocalIdentity, into: LocalIdentity) throws(MPIError) -> MPIChange {
         guard let source = recordOf[from], let target = recordOf[into], let person = personOf[target] else {
             throw MPIError(.unknown, "unknown identity")
         }
@@ -230,7 +230,7 @@ public struct MasterPatientIndex: Sendable {
 
     /// PIX: every identity of the person `identity` belongs to (itself included), optionally limited to
     /// `domains`. Nil when the identity is unknown.
-    public func crossReferences(of identity: LocalIdentity, domains: Set<String>? = nil) -> (person: String, identities: [LocalIdentity])? {
+    package func crossReferences(of identity: LocalIdentity, domains: Set<String>? = nil) -> (person: String, identities: [LocalIdentity])? {
         guard let record = recordOf[identity], let person = personOf[record] else { return nil }
         let ids = members(of: person).compactMap { identityOf[$0] }.filter { domains?.contains($0.authority) ?? true }
         return (person, ids.sorted())
@@ -238,7 +238,7 @@ public struct MasterPatientIndex: Sendable {
 
     /// PDQ: persons whose records agree with every criterion given (names may be similar: same Soundex or
     /// Jaro–Winkler ≥ 0.88; birth date, sex, postal code and phone exact), best first.
-    public func search(_ criteria: Demographics, limit: Int = 1_000) -> [(person: String, record: Int64, weight: Double)] {
+    package func search(_ criteria: Demographics, limit: Int = 1_000) -> [(person: String, record: Int64, weight: Double)] {
         var probe = index
         probe.maxBlockSize = 100_000
         let query = NormalizedDemographics(criteria)
@@ -284,7 +284,7 @@ public struct MasterPatientIndex: Sendable {
     // MARK: Restore
 
     /// Restores a persisted record (at start-up). Does not match.
-    public mutating func restore(record: Int64, identity: LocalIdentity, demographics: Demographics, person: String) {
+    package mutating func restore(record: Int64, identity: LocalIdentity, demographics: Demographics, person: String) {
         identityOf[record] = identity
         recordOf[identity] = record
         demographicsOf[record] = demographics
@@ -296,17 +296,17 @@ public struct MasterPatientIndex: Sendable {
     }
 
     /// Restores an open review item.
-    public mutating func restore(review: ReviewItem) {
+    package mutating func restore(review: ReviewItem) {
         reviews[review.id] = review
         nextReviewID = max(nextReviewID, review.id + 1)
     }
 
     /// Restores a pair known to be different people.
-    public mutating func restore(distinct pair: RecordPair) { distinct.insert(pair) }
+    package mutating func restore(distinct pair: RecordPair) { distinct.insert(pair) }
 
     /// Re-estimates the model from the indexed records (EM).
-    public mutating func retrain() { model = index.trainModel() }
+    package mutating func retrain() { model = index.trainModel() }
 
     /// The matching index (for benchmarks and diagnostics).
-    public var matchIndex: MatchIndex { index }
+    package var matchIndex: MatchIndex { index }
 }

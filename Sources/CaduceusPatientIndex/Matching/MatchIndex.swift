@@ -1,11 +1,11 @@
 /// A candidate found for a query record, with its weight and comparison vector.
-public struct ScoredCandidate: Sendable, Hashable {
+package struct ScoredCandidate: Sendable, Hashable {
     /// The record's id in the index.
-    public var recordID: Int64
+    package var recordID: Int64
     /// Fellegi–Sunter weight.
-    public var weight: Double
+    package var weight: Double
     /// Field agreement levels.
-    public var vector: ComparisonVector
+    package var vector: ComparisonVector
 }
 
 /// Blocking: which records a query is compared with. Each record is filed under a few keys; a query is compared
@@ -52,21 +52,21 @@ package enum BlockingKeys {
 
 /// The in-memory matching index of the MPI: normalised demographics by record id, and the blocking index. Pure
 /// and synchronous; the owner (an actor in the exchange layer) serialises access and persists through storage.
-public struct MatchIndex: Sendable {
+package struct MatchIndex: Sendable {
     var records: [Int64: NormalizedDemographics] = [:]
     var blocks: [UInt64: [Int64]] = [:]
     /// Blocks larger than this are skipped when looking for candidates (a very common key, e.g. a default birth
     /// date, says little and would cost much). Default 2,000.
-    public var maxBlockSize: Int = 2_000
+    package var maxBlockSize: Int = 2_000
 
     /// An empty index.
-    public init() {}
+    package init() {}
 
     /// How many records are indexed.
-    public var count: Int { records.count }
+    package var count: Int { records.count }
 
     /// Adds or replaces a record.
-    public mutating func insert(_ id: Int64, _ demographics: Demographics) {
+    package mutating func insert(_ id: Int64, _ demographics: Demographics) {
         remove(id)
         let n = NormalizedDemographics(demographics)
         records[id] = n
@@ -74,7 +74,7 @@ public struct MatchIndex: Sendable {
     }
 
     /// Removes a record.
-    public mutating func remove(_ id: Int64) {
+    package mutating func remove(_ id: Int64) {
         guard let n = records.removeValue(forKey: id) else { return }
         for key in BlockingKeys.keys(n) {
             blocks[key]?.removeAll { $0 == id }
@@ -83,7 +83,7 @@ public struct MatchIndex: Sendable {
     }
 
     /// Records that share a blocking key with `demographics`, other than `excluding`.
-    public func candidates(for demographics: Demographics, excluding: Int64? = nil) -> [Int64] {
+    package func candidates(for demographics: Demographics, excluding: Int64? = nil) -> [Int64] {
         candidates(NormalizedDemographics(demographics), excluding: excluding)
     }
 
@@ -98,7 +98,7 @@ public struct MatchIndex: Sendable {
     }
 
     /// Candidates scored with `model`, best first, keeping those at or above `minimumWeight`.
-    public func matches(
+    package func matches(
         for demographics: Demographics, model: MatchModel, minimumWeight: Double, excluding: Int64? = nil
     ) -> [ScoredCandidate] {
         let n = NormalizedDemographics(demographics)
@@ -116,7 +116,7 @@ public struct MatchIndex: Sendable {
     }
 
     /// Comparison vectors of blocked candidate pairs, for training: up to `limit` pairs.
-    public func candidatePairVectors(limit: Int) -> [ComparisonVector] {
+    package func candidatePairVectors(limit: Int) -> [ComparisonVector] {
         var out: [ComparisonVector] = []
         for (_, block) in blocks where block.count > 1 && block.count <= maxBlockSize {
             for i in 0..<block.count {
@@ -131,7 +131,7 @@ public struct MatchIndex: Sendable {
     }
 
     /// Comparison vectors of pseudo-random pairs (mostly non-matches), for estimating u.
-    public func randomPairVectors(count: Int, seed: UInt64 = 0x5EED) -> [ComparisonVector] {
+    package func randomPairVectors(count: Int, seed: UInt64 = 0x5EED) -> [ComparisonVector] {
         let ids = Array(records.keys).sorted()
         guard ids.count > 1 else { return [] }
         var state = seed
@@ -154,7 +154,7 @@ public struct MatchIndex: Sendable {
     /// with the fields the rule makes agree left out (within a block they say nothing); a field's m is the
     /// pair-weighted average over the rules that do not fix it. Training on blocked pairs without this step lets EM
     /// settle on another latent class (people who share a household, say).
-    public func trainModel(pairLimit: Int = 200_000) -> MatchModel {
+    package func trainModel(pairLimit: Int = 200_000) -> MatchModel {
         let random = randomPairVectors(count: min(pairLimit, 100_000))
         var model = MatchModel.prior
         guard random.count >= 100 else { return model }

@@ -2,34 +2,34 @@ import Foundation
 
 /// Fellegi–Sunter parameters (Fellegi & Sunter 1969): for each field and agreement level, m = P(level | same person)
 /// and u = P(level | different people). A pair's weight is Σ log2(m/u) over its non-missing fields.
-public struct MatchModel: Sendable, Hashable, Codable {
+package struct MatchModel: Sendable, Hashable, Codable {
     /// m per field (outer, ``MatchField`` raw value) and level (inner).
-    public var m: [[Double]]
+    package var m: [[Double]]
     /// u per field and level.
-    public var u: [[Double]]
+    package var u: [[Double]]
     /// The estimated share of matches among the pairs it was trained on.
-    public var matchProportion: Double
+    package var matchProportion: Double
 
     /// Priors used before the index has data to learn from: typical of demographic linkage in the literature.
-    public static let prior = MatchModel(
+    package static let prior = MatchModel(
         m: [[0.03, 0.07, 0.90], [0.05, 0.10, 0.85], [0.03, 0.05, 0.92], [0.03, 0.97], [0.20, 0.10, 0.70], [0.15, 0.85], [0.25, 0.75]],
         u: [[0.95, 0.04, 0.01], [0.93, 0.05, 0.02], [0.995, 0.004, 0.001], [0.5, 0.5], [0.98, 0.01, 0.01], [0.97, 0.03], [0.999, 0.001]],
         matchProportion: 0.01)
 
     /// Creates a model.
-    public init(m: [[Double]], u: [[Double]], matchProportion: Double) {
+    package init(m: [[Double]], u: [[Double]], matchProportion: Double) {
         self.m = m
         self.u = u
         self.matchProportion = matchProportion
     }
 
     /// The weight of one field at one level: log2(m/u).
-    public func weight(_ field: MatchField, level: Int) -> Double {
+    package func weight(_ field: MatchField, level: Int) -> Double {
         log2(m[field.rawValue][level] / u[field.rawValue][level])
     }
 
     /// The total weight of a comparison vector.
-    public func weight(_ v: ComparisonVector) -> Double {
+    package func weight(_ v: ComparisonVector) -> Double {
         let table = weights
         var total = 0.0
         for f in MatchField.allCases {
@@ -47,7 +47,7 @@ public struct MatchModel: Sendable, Hashable, Codable {
     /// Jaro 1989), assuming fields independent given match status. Missing fields are skipped. Starts from `start`.
     /// With `fixU`, u stays as given (estimated elsewhere, e.g. from random pairs, as Splink does) and EM estimates
     /// only m and the match proportion: this keeps EM from settling on a latent class such as "same household".
-    public static func estimate(from vectors: [ComparisonVector], start: MatchModel = .prior, iterations: Int = 100, fixU: Bool = false) -> MatchModel {
+    package static func estimate(from vectors: [ComparisonVector], start: MatchModel = .prior, iterations: Int = 100, fixU: Bool = false) -> MatchModel {
         var patterns: [ComparisonVector: Double] = [:]
         for v in vectors { patterns[v, default: 0] += 1 }
         let distinct = Array(patterns)
@@ -91,14 +91,14 @@ public struct MatchModel: Sendable, Hashable, Codable {
 /// Where weights turn into decisions. Pairs at or above ``autoLink`` are linked automatically (unless a guard
 /// forbids it); pairs between ``review`` and ``autoLink`` go to the review queue; below ``review`` they are
 /// different people.
-public struct MatchThresholds: Sendable, Hashable, Codable {
+package struct MatchThresholds: Sendable, Hashable, Codable {
     /// Weight at or above which a link is made without review. Default 12.
-    public var autoLink: Double
+    package var autoLink: Double
     /// Weight at or above which a pair is queued for review. Default 4.
-    public var review: Double
+    package var review: Double
 
     /// Creates thresholds; `review` must not exceed `autoLink`.
-    public init(autoLink: Double = 12, review: Double = 4) {
+    package init(autoLink: Double = 12, review: Double = 4) {
         precondition(review <= autoLink, "the review threshold must not exceed the auto-link threshold")
         self.autoLink = autoLink
         self.review = review
@@ -111,7 +111,7 @@ extension MatchThresholds {
     /// 2^weight × p / (1 − p), with p the model's match proportion among the pairs it was trained on. Auto-link where
     /// the posterior reaches `autoLinkPosterior` (default 0.999), review where it reaches `reviewPosterior` (default
     /// 0.5).
-    public static func calibrated(for model: MatchModel, autoLinkPosterior: Double = 0.999, reviewPosterior: Double = 0.5) -> MatchThresholds {
+    package static func calibrated(for model: MatchModel, autoLinkPosterior: Double = 0.999, reviewPosterior: Double = 0.5) -> MatchThresholds {
         let prior = log2(model.matchProportion / (1 - model.matchProportion))
         let auto = log2(autoLinkPosterior / (1 - autoLinkPosterior)) - prior
         let review = log2(reviewPosterior / (1 - reviewPosterior)) - prior

@@ -1,5 +1,5 @@
 /// What the MPI should do with a new or changed local identity.
-public enum MatchDecision: Sendable, Hashable {
+package enum MatchDecision: Sendable, Hashable {
     /// Link to the person the best candidate belongs to: the weight clears the auto-link threshold, no guard
     /// objects, and no other person's candidate also clears it.
     case link(ScoredCandidate)
@@ -15,16 +15,16 @@ public enum MatchDecision: Sendable, Hashable {
 /// - given names that disagree outright → at most review (twins share family, birth date, address and phone);
 /// - the candidate person already has an identity from the same assigning authority → at most review (one
 ///   hospital does not give one person two record numbers without someone looking).
-public struct MatchPolicy: Sendable, Hashable {
+package struct MatchPolicy: Sendable, Hashable {
     /// Thresholds.
-    public var thresholds: MatchThresholds
+    package var thresholds: MatchThresholds
 
     /// Creates a policy.
-    public init(thresholds: MatchThresholds = MatchThresholds()) { self.thresholds = thresholds }
+    package init(thresholds: MatchThresholds = MatchThresholds()) { self.thresholds = thresholds }
 
     /// Decides. `personOf` maps a candidate record to its person (global id); `sameDomain` tells whether that
     /// person already holds an identity in the query's assigning authority.
-    public func decide(
+    package func decide(
         _ candidates: [ScoredCandidate], personOf: (Int64) -> String?, sameDomain: (String) -> Bool
     ) -> MatchDecision {
         let reviewable = candidates.filter { $0.weight >= thresholds.review }

@@ -1,26 +1,26 @@
 /// The demographics a match uses. All values are PHI: never log them; stores encrypt them.
-public struct Demographics: Sendable, Hashable, Codable {
+package struct Demographics: Sendable, Hashable, Codable {
     /// Family name (PID-5.1).
-    public var family: String
+    package var family: String
     /// Given name (PID-5.2).
-    public var given: String
+    package var given: String
     /// Second given name (PID-5.3).
-    public var middle: String
+    package var middle: String
     /// Birth date `YYYYMMDD` (PID-7, date part).
-    public var birthDate: String
+    package var birthDate: String
     /// Administrative sex (PID-8: `F`, `M`, `O`, `U`…).
-    public var sex: String
+    package var sex: String
     /// Street (PID-11.1).
-    public var street: String
+    package var street: String
     /// City (PID-11.3).
-    public var city: String
+    package var city: String
     /// Postal code (PID-11.5).
-    public var postalCode: String
+    package var postalCode: String
     /// Phone (PID-13), any format.
-    public var phone: String
+    package var phone: String
 
     /// Creates demographics; every field may be empty (missing).
-    public init(family: String = "", given: String = "", middle: String = "", birthDate: String = "", sex: String = "", street: String = "", city: String = "", postalCode: String = "", phone: String = "") {
+    package init(family: String = "", given: String = "", middle: String = "", birthDate: String = "", sex: String = "", street: String = "", city: String = "", postalCode: String = "", phone: String = "") {
         self.family = family
         self.given = given
         self.middle = middle
