@@ -151,4 +151,47 @@ struct MorePKIRefusalTests {
         guard case .rejected(let staleError) = verdict else { Issue.record("accepted with a stale CRL"); return }
         #expect(staleError.kind == .crlInvalid)
     }
+
+    @Test("fail closed: a missing CRL, one stale beyond the grace, or one signed by another key is pki.revocation-unknown; a fresh one lets the card back in; a listed one is pki.revoked")
+    func failClosedRevocation() async throws {
+        let start = Date()
+        let pki = try TestPKI(now: start.addingTimeInterval(-86_400))
+        let card = try pki.credential(.person(email: "n@hospital-a.test"), name: "nurse")
+        let grace: Double = 3600
+        func crl(_ authority: CertificateAuthority, issued: Date, hours: Double = 24, revoked: [Certificate] = [], number: UInt64 = 1) throws -> CertificateRevocationList {
+            try CertificateRevocationList.make(
+                authority: authority, entries: revoked.map { .init(serialNumber: $0.serialNumber, revocationDate: issued, reason: .keyCompromise) },
+                crlNumber: number, thisUpdate: issued, nextUpdate: issued.addingTimeInterval(hours * 3600))
+        }
+        func verdict(_ crls: [CertificateRevocationList], at now: Date) async -> String {
+            let v = await pki.validator(crls: crls, revocation: .failClosed(grace: grace)).validate(
+                card.certificate, intermediates: card.chain, usage: .smimeSigning, validityTime: now, now: now)
+            switch v {
+            case .trusted: return "trusted"
+            case .rejected(let e): return e.kind.rawValue
+            }
+        }
+        let fresh = [try crl(pki.hospital, issued: start), try crl(pki.regional, issued: start), try crl(pki.root, issued: start)]
+        #expect(await verdict(fresh, at: start) == "trusted")
+        // Missing: the hospital CA's CRL, or only an intermediate's.
+        #expect(await verdict(Array(fresh.dropFirst()), at: start) == "pki.revocation-unknown")
+        #expect(await verdict([fresh[0], fresh[2]], at: start) == "pki.revocation-unknown")
+        // Stale: past nextUpdate but inside the grace still counts; beyond it nothing does (the clock moves, not the CRLs).
+        #expect(await verdict(fresh, at: start.addingTimeInterval(24 * 3600 + grace - 60)) == "trusted")
+        #expect(await verdict(fresh, at: start.addingTimeInterval(24 * 3600 + grace + 60)) == "pki.revocation-unknown")
+        // A fresh set issued later lets the good card back in at that later time.
+        let later = start.addingTimeInterval(24 * 3600 + grace + 60)
+        let renewed = [try crl(pki.hospital, issued: later, number: 2), try crl(pki.regional, issued: later, number: 2), try crl(pki.root, issued: later, number: 2)]
+        #expect(await verdict(fresh + renewed, at: later) == "trusted")
+        // A CRL naming the hospital CA but signed by another key (a second PKI's CA of the same name) is not its CRL.
+        let impostor = try TestPKI(now: start.addingTimeInterval(-86_400))
+        #expect(impostor.hospital.certificate.subject == pki.hospital.certificate.subject)
+        #expect(await verdict([try crl(impostor.hospital, issued: start), fresh[1], fresh[2]], at: start) == "pki.revocation-unknown")
+        // On the list: revoked, whatever the other CRLs say.
+        let listing = try crl(pki.hospital, issued: start, revoked: [card.certificate], number: 3)
+        #expect(await verdict([listing, fresh[1], fresh[2]], at: start) == "pki.revoked")
+        // Best effort (the CLI's default, like openssl without -crl_check) still accepts without CRLs.
+        let lax = await pki.validator(crls: [], revocation: .bestEffort).validate(card.certificate, intermediates: card.chain, usage: .smimeSigning, validityTime: start, now: start)
+        guard case .trusted = lax else { Issue.record("best effort refused: \(lax)"); return }
+    }
 }
