@@ -6,14 +6,17 @@ import CaduceusCore
 import Foundation
 import ServiceLifecycle
 import Synchronization
-import X509
+package import X509
 
 /// A whole federation on one machine, each node isolated in its own data directory with its own keys and
 /// certificates: a global node (root CA, directory), a regional node (registry, MPI), and two hospitals. Used by
 /// `caduceus demo`, the end-to-end tests and the benchmarks.
 ///
-/// Layout under `base`: `pki/<ca>/` (CA stores), `crl/` (published CRLs), `root.pem`, `nodes/<id>/` (data
-/// directories, with `node.chain.pem` and `node.key.pem`), `users/<name>.p12` and `.password`.
+/// Layout under `base`: `pki/<ca>/` (CA stores: each hosted by the node it certifies — the root by the global node,
+/// the regional CA by the regional node, each hospital's by its node), `root.pem`, `nodes/<id>/` (data directories,
+/// with `node.chain.pem`, `node.key.pem` and `crl/`, the node's own revocation lists), `users/<name>.p12` and
+/// `.password`. Each node keeps its own trust: a revocation reaches the others through the federation (the hosting
+/// node pushes the new list), not through a shared folder.
 package final class LocalFederation: Sendable {
     /// Node ids.
     package static let global = "node.global", regional = "node.region-north", hospitalA = "node.hospital-a", hospitalB = "node.hospital-b"
@@ -40,7 +43,8 @@ package final class LocalFederation: Sendable {
     }
 
     package let base: String
-    package let trust: TrustStore
+    /// Trust as an outside client of the federation sees it (the regional node's lists).
+    package var trust: TrustStore { runtimes[Self.regional]!.trust }
     package let runtimes: [String: NodeRuntime]
     /// Cards: staff `clinician.hospital-a` (physician), `clinician.hospital-b` (nurse), `clerk.hospital-b`
     /// (administrative), `privacy.hospital-b` (privacy officer), and the demo patient's card ``patientCard``, issued by
@@ -58,7 +62,6 @@ package final class LocalFederation: Sendable {
     /// the kernel chooses when the federation runs (``run(logger:shipAudit:_:)``).
     package static func create(at base: String, hospitalBKey: KeyAlgorithm = .rsa3072, benchmarkSink: Bool = false, logger: Logger) async throws -> LocalFederation {
         guard !FileManager.default.fileExists(atPath: base) else { throw ExchangeError(.badRequest, "the federation directory exists already") }
-        try FileManager.default.createDirectory(atPath: base + "/crl", withIntermediateDirectories: true)
         let now = Date()
         let root = try CAStore.createRoot(at: base + "/pki/global", subject: try federationName(commonName: "Caduceus Global Root CA"), now: now)
         let regionalCA = try root.createSubordinate(at: base + "/pki/regional", subject: try federationName(commonName: "Region North CA"), pathLength: 1, namespace: namespace(of: "regional"), now: now)
@@ -72,7 +75,15 @@ package final class LocalFederation: Sendable {
         }
         let rootCert = try root.authority().certificate
         try AtomicFile.write(Data(try PEM.encode([rootCert]).utf8), to: base + "/root.pem")
-        let trust = TrustStore(anchors: [rootCert], crlDirectory: base + "/crl")
+        // Every CA's first revocation list (valid 24 h), provisioned to every node with the trust anchor; the
+        // hosting nodes renew and push them from then on.
+        let authorities = ["global": root, "regional": regionalCA, "hospital-a": caA, "hospital-b": caB]
+        var firstLists: [(name: String, crl: [UInt8], chain: String)] = []
+        for (name, store) in authorities.sorted(by: { $0.key < $1.key }) {
+            let authority = try store.authority()
+            firstLists.append((name, try store.makeCRL(now: now).derEncoded, try PEM.encode([authority.certificate] + authority.parents.dropLast())))
+        }
+        let hosts: [String: CAStore] = [global: root, regional: regionalCA, hospitalA: caA, hospitalB: caB]
         let nodes: [(String, CAStore, Set<NodeRole>, KeyAlgorithm)] = [
             (global, root, [.global], .p256), (regional, regionalCA, [.regional], .p256),
             (hospitalA, caA, [.hospital], .p256), (hospitalB, caB, [.hospital], hospitalBKey),
@@ -83,13 +94,19 @@ package final class LocalFederation: Sendable {
             let credential = try issue(ca, .node(dnsNames: [dns]), id, algorithm)
             let dir = base + "/nodes/" + id
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(atPath: dir + "/crl", withIntermediateDirectories: true)
             try AtomicFile.write(Data(try PEM.encode([credential.certificate] + credential.chain).utf8), to: dir + "/node.chain.pem")
             try AtomicFile.write(Data(credential.key.pkcs8PEM.utf8), to: dir + "/node.key.pem", permissions: 0o600)
+            for (name, crl, chain) in firstLists {
+                try AtomicFile.write(Data(crl), to: dir + "/crl/" + name + ".crl")
+                try AtomicFile.write(Data(chain.utf8), to: dir + "/crl/" + name + ".chain.pem")
+            }
+            let trust = TrustStore(anchors: [rootCert], crlDirectory: dir + "/crl")
             var nodeLogger = logger
             nodeLogger[metadataKey: "node"] = .string(id)
             // Endpoints are learnt at bind time; the directory's address once the global node is bound (``run``).
             let configuration = ExchangeConfiguration(nodeId: id, roles: roles, endpoint: "", regionalNode: regional, directoryEndpoint: "")
-            runtimes[id] = try await NodeRuntime(directory: dir, configuration: configuration, credential: credential, trust: trust, host: "127.0.0.1", port: 0, hl7Domains: id == hospitalA ? [domainA] : id == hospitalB ? [domainB] : [], benchmarkSink: benchmarkSink, logger: nodeLogger)
+            runtimes[id] = try await NodeRuntime(directory: dir, configuration: configuration, credential: credential, trust: trust, host: "127.0.0.1", port: 0, hl7Domains: id == hospitalA ? [domainA] : id == hospitalB ? [domainB] : [], hostedAuthorities: [hosts[id]!], benchmarkSink: benchmarkSink, logger: nodeLogger)
         }
         var users: [String: Credential] = [:]
         try FileManager.default.createDirectory(atPath: base + "/users", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -111,12 +128,11 @@ package final class LocalFederation: Sendable {
             try AtomicFile.write(Data(try PKCS12.export(card, password: password)), to: "\(base)/users/\(name).p12", permissions: 0o600)
             try AtomicFile.write(Data((password.unsafeValue + "\n").utf8), to: "\(base)/users/\(name).password", permissions: 0o600)
         }
-        return LocalFederation(base: base, trust: trust, runtimes: runtimes, users: users, authorities: ["global": root, "regional": regionalCA, "hospital-a": caA, "hospital-b": caB])
+        return LocalFederation(base: base, runtimes: runtimes, users: users, authorities: authorities)
     }
 
-    init(base: String, trust: TrustStore, runtimes: [String: NodeRuntime], users: [String: Credential], authorities: [String: CAStore]) {
+    init(base: String, runtimes: [String: NodeRuntime], users: [String: Credential], authorities: [String: CAStore]) {
         self.base = base
-        self.trust = trust
         self.runtimes = runtimes
         self.users = users
         self.authorities = authorities
@@ -140,6 +156,7 @@ package final class LocalFederation: Sendable {
             })
             if let forwarder = runtime.forwarder { services.append(forwarder) }
             services.append(runtime.checkpointer())
+            services.append(runtime.revocationPublisher())
             if runtime.node.configuration.roles.contains(.regional) {
                 services.append(try runtime.auditRepository(host: "127.0.0.1", port: 0))
             } else if shipAudit, let shipper = try runtime.auditShipper() {
@@ -186,23 +203,30 @@ package final class LocalFederation: Sendable {
     package func client(_ user: String, at nodeId: String) throws -> UserClient {
         let runtime = runtimes[nodeId]!
         let chain = try PEM.certificates(fromFile: base + "/nodes/" + nodeId + "/node.chain.pem")
-        return try UserClient(credential: users[user]!, nodeId: nodeId, endpoint: endpoint(nodeId), nodeCertificate: chain[0], anchorsPEM: trust.anchorsPEM, validator: { [trust = runtime.trust] in trust.validator() })
+        return try UserClient(credential: users[user]!, nodeId: nodeId, endpoint: endpoint(nodeId), nodeCertificate: chain[0], anchorsPEM: runtime.trust.anchorsPEM, validator: { [trust = runtime.trust] in trust.validator() })
     }
 
-    /// Revokes a node's certificate at its CA and publishes the CRL (every node reloads its trust).
-    package func revoke(nodeId: String, ca: String) throws {
-        let store = authorities[ca]!
+    /// Revokes a node's certificate at its CA; the node hosting the CA publishes the new list to every node at once.
+    package func revoke(nodeId: String, ca: String) async throws {
         let chain = try PEM.certificates(fromFile: base + "/nodes/" + nodeId + "/node.chain.pem")
-        try store.revoke(serial: chain[0].serialNumber, reason: .keyCompromise, now: Date())
-        try publishCRLs()
+        try await revoke(serial: chain[0].serialNumber, ca: ca)
     }
 
-    /// Publishes a fresh CRL from every CA and reloads trust.
-    package func publishCRLs() throws {
-        for (name, store) in authorities {
-            let crl = try store.makeCRL(now: Date())
-            try AtomicFile.write(Data(crl.derEncoded), to: base + "/crl/" + name + ".crl")
-        }
-        trust.reload()
+    /// Revokes `serial` at CA `ca` (`global`, `regional`, `hospital-a`, `hospital-b`) for `reason`; the node hosting
+    /// the CA makes the new list and pushes it to every other node before this returns.
+    package func revoke(serial: Certificate.SerialNumber, ca: String, reason: RevocationReason = .keyCompromise) async throws {
+        try authorities[ca]!.revoke(serial: serial, reason: reason, now: Date())
+        await publishCRLs()
+    }
+
+    /// Has every node hosting a CA publish what changed (as their publishers would within a second).
+    package func publishCRLs() async {
+        for runtime in runtimes.values { await runtime.publishRevocations() }
+    }
+
+    /// The node hosting CA `ca`.
+    package func host(of ca: String) -> NodeRuntime {
+        let ids = ["global": Self.global, "regional": Self.regional, "hospital-a": Self.hospitalA, "hospital-b": Self.hospitalB]
+        return runtimes[ids[ca]!]!
     }
 }

@@ -18,7 +18,10 @@ import Foundation
 /// | `federation.regional` | `node.id` | the regional node (registry, MPI) this node uses |
 /// | `federation.directory` | this node's endpoint | the global node's URL |
 /// | `tls.certificate`, `tls.key`, `tls.trust` | a local PKI made under the data directory | node chain, key, federation root (PEM files) |
-/// | `tls.crls` | `DATA/crl` | a directory of CRL files (`*.crl`) |
+/// | `tls.crls` | `DATA/crl` | the node's revocation lists (`*.crl`, kept current while it runs; revocation is required: a CA with no fresh list here is refused) |
+/// | `revocation.grace` | `3600` | seconds past a list's nextUpdate that it still counts |
+/// | `revocation.fetch` | `300` | seconds between fetches of the other nodes' lists |
+/// | `pki.hosted` | `DATA/pki/root` when the node made its local PKI | CA directories this node hosts (comma-separated): it publishes their lists |
 /// | `hl7.domains` | none | assigning authorities accepted over MLLP |
 /// | `audit.repository.host`, `audit.repository.port` | `https.host`, `6514` | where a regional node's audit repository listens (RFC 5425 syslog over mutual TLS; port 0: a free port) |
 /// | `policy.file` | the shipped default | the access policy (JSON, validated; refused if group- or world-writable); a change is audited at the next start |
@@ -36,6 +39,9 @@ package struct NodeConfiguration: Sendable {
     package var keyPath: String?
     package var trustPath: String?
     package var crlDirectory: String?
+    package var revocationGrace: Int
+    package var revocationFetch: Int
+    package var hostedCAs: [String]
     package var hl7Domains: [String]
     package var auditRepositoryHost: String
     package var auditRepositoryPort: Int
@@ -65,6 +71,12 @@ package struct NodeConfiguration: Sendable {
         keyPath = reader.string(forKey: "tls.key")
         trustPath = reader.string(forKey: "tls.trust")
         crlDirectory = reader.string(forKey: "tls.crls")
+        revocationGrace = reader.int(forKey: "revocation.grace", default: 3600)
+        revocationFetch = reader.int(forKey: "revocation.fetch", default: 300)
+        guard (0...86_400).contains(revocationGrace), (1...86_400).contains(revocationFetch) else {
+            throw ConfigurationError("revocation.grace must be 0 to 86400 seconds and revocation.fetch 1 to 86400")
+        }
+        hostedCAs = reader.string(forKey: "pki.hosted", default: "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         auditRepositoryHost = reader.string(forKey: "audit.repository.host", default: host)
         auditRepositoryPort = reader.int(forKey: "audit.repository.port", default: 6514)
         guard (0...65535).contains(auditRepositoryPort) else { throw ConfigurationError("audit.repository.port is not a TCP port") }

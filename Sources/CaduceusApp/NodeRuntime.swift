@@ -16,39 +16,6 @@ import Foundation
 import Hummingbird
 import Synchronization
 
-/// Federation trust as the node sees it: the root(s), and the CRLs published so far (reloaded on demand, so a
-/// revocation takes effect on the next handshake or envelope).
-package final class TrustStore: Sendable {
-    let anchors: [Certificate]
-    let crlDirectory: String
-    let crls = Mutex<[CertificateRevocationList]>([])
-
-    /// Trust in `anchors`, with CRLs read from `*.crl` files in `crlDirectory`.
-    package init(anchors: [Certificate], crlDirectory: String) {
-        self.anchors = anchors
-        self.crlDirectory = crlDirectory
-        reload()
-    }
-
-    /// Re-reads the CRL files.
-    package func reload() {
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: crlDirectory)) ?? []
-        let loaded = files.filter { $0.hasSuffix(".crl") }.sorted().compactMap { name -> CertificateRevocationList? in
-            guard let data = FileManager.default.contents(atPath: crlDirectory + "/" + name) else { return nil }
-            return try? CertificateRevocationList(pemOrDER: Array(data))
-        }
-        crls.withLock { $0 = loaded }
-    }
-
-    /// The validator for this instant.
-    package func validator() -> ChainValidator {
-        ChainValidator(anchors: anchors, crls: crls.withLock { $0 }, revocation: .bestEffort)
-    }
-
-    /// The anchors as PEM.
-    package var anchorsPEM: String { (try? PEM.encode(anchors)) ?? "" }
-}
-
 /// One node assembled from its data directory: the SQLite store, the blob store, the MPI (regional role), the
 /// exchange node, its peer client and its HTTPS application.
 package final class NodeRuntime: Sendable {
@@ -64,13 +31,17 @@ package final class NodeRuntime: Sendable {
     package let forwarder: RegistrationForwarder?
     /// Signs audit checkpoints.
     package let auditKey: AuditSigningKey
+    /// The CAs this node hosts (their files stay where they are): it publishes their revocation lists.
+    package let hostedAuthorities: [CAStore]
+    /// What the revocation publisher last published, per hosted CA.
+    let published = PublishedDigests()
     /// Request metrics.
     package let metrics = NodeMetrics()
     let settings: NodeServer.Settings
     let logger: Logger
 
     /// Opens the node stored under `directory` (`caduceus.sqlite`, `node.key`, `blobs/`, `xpid-authority`).
-    package init(directory: String, configuration: ExchangeConfiguration, credential: Credential, trust: TrustStore, host: String, port: Int, hl7Domains: Set<String> = [], thresholds: MatchThresholds = MatchThresholds(), policy: PolicySet? = nil, benchmarkSink: Bool = false, logger: Logger) async throws {
+    package init(directory: String, configuration: ExchangeConfiguration, credential: Credential, trust: TrustStore, host: String, port: Int, hl7Domains: Set<String> = [], thresholds: MatchThresholds = MatchThresholds(), policy: PolicySet? = nil, hostedAuthorities: [CAStore] = [], benchmarkSink: Bool = false, logger: Logger) async throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let key = try NodeKey.loadOrCreate(at: directory + "/node.key")
         auditKey = try AuditSigningKey.loadOrCreate(in: directory)
@@ -82,7 +53,7 @@ package final class NodeRuntime: Sendable {
         let transport = try PeerClient(certificateChainPEM: chainPEM, privateKeyPEM: credential.key.pkcs8PEM, anchorsPEM: trust.anchorsPEM, validator: { trust.validator() })
         let policySet = try policy ?? PolicySet.shippedDefault()
         node = ExchangeNode(configuration: configuration, credential: credential, validator: { trust.validator() }, store: store, blobs: blobs, mpi: configuration.roles.contains(.regional) ? mpi : nil, transport: transport,
-            policy: PolicyDecisionPoint(policy: policySet))
+            policy: PolicyDecisionPoint(policy: policySet), revocation: trust)
         try await node.restoreState()
         try await ConfigurationAudit.record(policySet, configuration: configuration, hl7Domains: hl7Domains, certificate: credential.certificate, store: store)
         // A hospital that is not its own region forwards the identities its EMRs register to the regional MPI.
@@ -97,6 +68,7 @@ package final class NodeRuntime: Sendable {
         hl7Configuration.queryPolicy = node.policy
         hl7 = hl7Domains.isEmpty ? nil : HL7Receiver(store: store, mpi: mpi, configuration: hl7Configuration)
         self.trust = trust
+        self.hostedAuthorities = hostedAuthorities
         var settings = NodeServer.Settings(host: host, port: port, certificateChainPEM: chainPEM, privateKeyPEM: credential.key.pkcs8PEM, anchorsPEM: trust.anchorsPEM)
         settings.benchmarkSink = benchmarkSink
         self.settings = settings
@@ -121,6 +93,17 @@ package final class NodeRuntime: Sendable {
         let tls = try FederationTLS.clientContext(certificateChainPEM: settings.certificateChainPEM, privateKeyPEM: settings.privateKeyPEM, anchorsPEM: settings.anchorsPEM)
         return AuditShipper(node: node, store: store, tls: tls, interval: interval, logger: logger)
     }
+
+    /// The service keeping this node's revocation lists current (publishing its hosted CAs' lists, fetching the
+    /// others'); `checkInterval` is how often the hosted CAs are looked at.
+    package func revocationPublisher(checkInterval: Duration = .seconds(1), fetchInterval: Duration = .seconds(300)) -> RevocationPublisher {
+        RevocationPublisher(node: node, trust: trust, hosted: hostedAuthorities, seen: published, checkInterval: checkInterval, fetchInterval: fetchInterval, logger: logger)
+    }
+
+    /// Publishes at once a new revocation list for every hosted CA whose revocations changed (what the running
+    /// publisher would do at its next look); returns how many lists were made.
+    @discardableResult
+    package func publishRevocations() async -> Int { await revocationPublisher().publishChanged() }
 
     /// The audit checkpointer of this node.
     package func checkpointer(interval: Duration = .seconds(60)) -> AuditCheckpointer {

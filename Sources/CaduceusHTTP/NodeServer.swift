@@ -81,6 +81,11 @@ package enum NodeServer {
         router.get("/metrics") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
         }
+        // The revocation lists this node holds, each with its CA's chain (signed objects: any node re-serves them).
+        router.get("/v1/crls") { _, _ -> Response in
+            guard let lists = node.revocationLists else { return error(ExchangeError(.wrongRole, "this node keeps no revocation lists")) }
+            return json(.ok, Array(try JSONEncoder.exchange.encode(lists.published())))
+        }
         router.get("/v1/node") { _, _ -> Response in
             json(.ok, Array(try JSONEncoder.exchange.encode(try node.selfDescription())))
         }

@@ -66,9 +66,7 @@ struct AccessControlTests {
             #expect(try await clerk.query(.findDocuments(.init(patientId: patientA))).isEmpty)
 
             // A revoked card cannot sign in (its TLS handshake is refused).
-            let caB = fed.authorities["hospital-b"]!
-            try caB.revoke(serial: fed.users["clerk.hospital-b"]!.certificate.serialNumber, reason: .keyCompromise, now: Date())
-            try fed.publishCRLs()
+            try await fed.revoke(serial: fed.users["clerk.hospital-b"]!.certificate.serialNumber, ca: "hospital-b")
             let revokedClerk = try fed.client("clerk.hospital-b", at: LocalFederation.hospitalB)
             #expect(await code { try await revokedClerk.signIn() } == "exchange.peer-unavailable")
         }

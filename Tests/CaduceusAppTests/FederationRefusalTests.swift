@@ -139,7 +139,7 @@ struct FederationRefusalTests {
             #expect(try await counts(fed) == mid)
 
             // A revoked node is refused at the handshake: hospital B's next query fails, A's still works.
-            try fed.revoke(nodeId: LocalFederation.hospitalB, ca: "hospital-b")
+            try await fed.revoke(nodeId: LocalFederation.hospitalB, ca: "hospital-b")
             #expect(await code { _ = try await transport(fed, as: nodeB).get(regional, path: "/health") } == "exchange.peer-unavailable")
             let clinicianB = try fed.client("clinician.hospital-b", at: LocalFederation.hospitalB)
             #expect(await code { try await clinicianB.signIn() } == "exchange.peer-unavailable", "B's server certificate is revoked too")

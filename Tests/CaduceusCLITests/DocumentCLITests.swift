@@ -148,17 +148,23 @@ struct FederationCLITests {
         let rootPEM = dir.file("ca/ca.pem")
         let regionConfig = try dir.write("region.json", """
             {"node": {"id": "node.region", "roles": "regional,global"},
+             "pki": {"hosted": "\(dir.file("ca"))"},
              "tls": {"certificate": "\(dir.file("region.chain.pem"))", "key": "\(dir.file("region.key"))", "trust": "\(rootPEM)"}}
             """)
+        // Revocation is required: the region hosts the CA (and publishes its lists); the hospital is given the first
+        // list with the trust anchor, and keeps it current from the federation.
         let region = try ServeProcess(arguments: ["--data", dir.file("region-data"), "--config", regionConfig, "--https", "127.0.0.1:0"])
         defer { region.kill9() }
         let regionURL = "https://127.0.0.1:\(region.httpsPort)"
         // The hospital is configured through the environment only.
+        let hospitalCRLs = dir.file("hosp-crl")
+        try FileManager.default.createDirectory(atPath: hospitalCRLs, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: dir.file("ca.crl"), toPath: hospitalCRLs + "/root.crl")
         let hospital = try ServeProcess(
             arguments: ["--data", dir.file("hosp-data"), "--https", "127.0.0.1:0", "--mllp", "127.0.0.1:0", "--insecure-plain-mllp"],
             environment: [
                 "NODE_ID": "node.hosp", "NODE_ROLES": "hospital", "FEDERATION_REGIONAL": "node.region", "FEDERATION_DIRECTORY": regionURL,
-                "TLS_CERTIFICATE": dir.file("hosp.chain.pem"), "TLS_KEY": dir.file("hosp.key"), "TLS_TRUST": rootPEM,
+                "TLS_CERTIFICATE": dir.file("hosp.chain.pem"), "TLS_KEY": dir.file("hosp.key"), "TLS_TRUST": rootPEM, "TLS_CRLS": hospitalCRLs,
                 "HL7_DOMAINS": "1.2.840.114350.1,2.16.840.1.113883.4.1",
             ])
         defer { hospital.kill9() }
@@ -180,6 +186,18 @@ struct FederationCLITests {
         let uid = try #require(entries.first?["uniqueId"] as? String)
         let retrieved = try CaduceusBinary.run(["doc", "retrieve"] + me + ["--out", dir.file("got"), uid])
         #expect(retrieved.ok && retrieved.text.contains("served by node.hosp"), "\(retrieved.stderr)")
+        // Her card is revoked at the CA by another process while both nodes run: the region, which hosts the CA,
+        // publishes the new list and pushes it to the hospital, which refuses her without a restart (bound generous:
+        // the region looks at the CA every second).
+        try run(["pki", "revoke", "--ca", dir.file("ca"), "--cert", dir.file("dr.chain.pem"), "--reason", "keyCompromise"])
+        var after = try CaduceusBinary.run(["doc", "query"] + me + ["--patient", "4711", "--authority", "1.2.840.114350.1"])
+        for _ in 0..<150 where after.ok {
+            Thread.sleep(forTimeInterval: 0.1)
+            after = try CaduceusBinary.run(["doc", "query"] + me + ["--patient", "4711", "--authority", "1.2.840.114350.1"])
+        }
+        #expect(!after.ok && after.stderr.contains("exchange.peer-unavailable"), "the revoked card's handshake is refused: \(after.stderr)")
+        let held = try FileManager.default.contentsOfDirectory(atPath: hospitalCRLs).filter { $0.hasSuffix(".crl") && $0 != "root.crl" }
+        #expect(held.count == 1, "the hospital kept the pushed list for its next start: \(held)")
         // The regional node holds the index, not the document.
         #expect(region.terminate() == 0)
         #expect(hospital.terminate() == 0)

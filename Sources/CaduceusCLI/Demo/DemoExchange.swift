@@ -135,6 +135,26 @@ enum DemoExchange {
             }
             if !accesses.unavailable.isEmpty { report.note("not answering: \(accesses.unavailable.joined(separator: ", "))") }
 
+            report.step("A lost card is revoked: every node refuses it within seconds, without a restart")
+            let clerk = "clerk.hospital-b", clerkCard = fed.users[clerk]!
+            _ = try await fed.client(clerk, at: LocalFederation.hospitalA).signIn(purpose: "HOPERAT")
+            report.note("the clerk of hospital B signs in at hospital A: accepted")
+            // As `caduceus pki revoke --ca pki/hospital-b` would: only the CA's files change. Hospital B's node hosts
+            // that CA; it sees the revocation, signs a new list and pushes it to every node.
+            try fed.authorities["hospital-b"]!.revoke(serial: clerkCard.certificate.serialNumber, reason: .keyCompromise, now: Date())
+            let revokedAt = ContinuousClock.now
+            var refusal: String?
+            while refusal == nil, revokedAt.duration(to: .now) < .seconds(30) {
+                do {
+                    _ = try await fed.client(clerk, at: LocalFederation.hospitalA).signIn(purpose: "HOPERAT")
+                    try await Task.sleep(for: .milliseconds(20))
+                } catch {
+                    refusal = (error as? any CaduceusError)?.code ?? "refused"
+                }
+            }
+            let elapsed = revokedAt.duration(to: .now)
+            report.note("hospital B's CA revokes her card (key compromise); her next sign-in at hospital A: \(refusal.map { "refused (\($0))" } ?? "still accepted") after \(Int(elapsed.seconds * 1000)) ms")
+
             report.step("The regional audit repository")
             let regionalStore = fed.runtimes[LocalFederation.regional]!.store
             let shippers = [LocalFederation.global, LocalFederation.hospitalA, LocalFederation.hospitalB]

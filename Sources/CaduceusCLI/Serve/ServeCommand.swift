@@ -103,6 +103,10 @@ struct ServeCommand: AsyncParsableCommand {
             }
             if let forwarder = runtime?.forwarder { services.append(forwarder) }
             if let runtime {
+                // The hosted CAs' lists are current before the first handshake; then kept current (and the other
+                // nodes' fetched) while the node runs.
+                await runtime.publishRevocations()
+                services.append(runtime.revocationPublisher(fetchInterval: .seconds(settings.revocationFetch)))
                 services.append(runtime.checkpointer())
                 if runtime.node.configuration.roles.contains(.regional) {
                     services.append(try runtime.auditRepository(host: settings.auditRepositoryHost, port: settings.auditRepositoryPort) { port in
@@ -129,6 +133,7 @@ struct ServeCommand: AsyncParsableCommand {
     func openRuntime(_ settings: NodeConfiguration, logger: Logger) async throws -> NodeRuntime? {
         guard !noHttps else { return nil }
         var certificate = settings.certificatePath, key = settings.keyPath, trust = settings.trustPath
+        var hosted = settings.hostedCAs
         if certificate == nil || key == nil || trust == nil {
             guard certificate == nil, key == nil, trust == nil else {
                 throw ConfigurationError("tls.certificate, tls.key and tls.trust go together")
@@ -138,6 +143,8 @@ struct ServeCommand: AsyncParsableCommand {
                 say("created a local federation PKI: root \(files.trust), node certificate \(files.certificate), staff card \(files.adminCard)")
             }
             (certificate, key, trust) = (files.certificate, files.key, files.trust)
+            // A node that made its own PKI hosts its root CA: it publishes the root's revocation list.
+            if hosted.isEmpty { hosted = [node.data + "/pki/root"] }
         }
         let chain = try PEM.certificates(fromFile: certificate!)
         let credential = try Credential(key: try PrivateKeyMaterial(pemEncoded: try Files.text(key!, what: "key")), certificate: chain[0], chain: Array(chain.dropFirst()))
@@ -154,10 +161,10 @@ struct ServeCommand: AsyncParsableCommand {
             nodeId: settings.nodeId, roles: settings.roles, endpoint: settings.endpoint ?? (port == 0 ? "" : "https://\(settings.host):\(port)"),
             regionalNode: settings.regionalNode ?? settings.nodeId, directoryEndpoint: settings.directoryEndpoint ?? "")
         return try await NodeRuntime(
-            directory: node.data, configuration: configuration, credential: credential, trust: TrustStore(anchors: anchors, crlDirectory: crlDirectory),
+            directory: node.data, configuration: configuration, credential: credential, trust: TrustStore(anchors: anchors, crlDirectory: crlDirectory, grace: Double(settings.revocationGrace)),
             host: settings.host, port: port, hl7Domains: Set(settings.hl7Domains),
             thresholds: MatchThresholds(autoLink: node.mpiAutoLink, review: node.mpiReview),
-            policy: try settings.policyFile.map { try PolicySet.load(file: $0) }, logger: logger)
+            policy: try settings.policyFile.map { try PolicySet.load(file: $0) }, hostedAuthorities: try hosted.map { try CAStore(opening: $0) }, logger: logger)
     }
 
     func mllpService(_ address: String, settings: NodeConfiguration, runtime: NodeRuntime?) async throws -> any Service {

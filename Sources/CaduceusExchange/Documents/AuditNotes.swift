@@ -81,6 +81,7 @@ final class AuditNotes: Sendable {
         case .userConsent, .registerConsent: return (.patientRecord, .update)
         case .userConsents, .queryConsents: return (.query, .execute)
         case .auditPosition: return (.applicationActivity, .execute)
+        case .publishCRL: return (.securityAlert, .update)
         case .userAccessReport, .accessReport, .accessEvents: return (.query, .execute)
         }
     }

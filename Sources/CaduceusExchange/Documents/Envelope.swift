@@ -60,6 +60,9 @@ package enum ExchangeOperation: String, Sendable, Codable, CaseIterable {
     case accessReport = "audit.report"
     /// The regional node asks a node for its audit events naming any of a patient's identifiers.
     case accessEvents = "audit.events"
+    /// A node tells another of newer revocation lists (CRLs, each with its CA's chain): the receiver checks each
+    /// against its own trust and swaps it in at once.
+    case publishCRL = "crl.publish"
 
     /// The HTTP path of the operation.
     package var path: String { "/v1/" + rawValue.replacingOccurrences(of: ".", with: "/") }

@@ -70,9 +70,22 @@ package final class ExchangeNode: Sendable {
     package var policy: PolicyDecisionPoint { core.policy }
 
     /// Creates a node. `mpi` is required for the regional role.
-    package init(configuration: ExchangeConfiguration, credential: Credential, validator: @escaping @Sendable () -> ChainValidator, store: any CaduceusStore, blobs: BlobStore, mpi: MPIService?, transport: any PeerTransport, policy: PolicyDecisionPoint, clock: any WallClock = SystemWallClock()) {
-        core = NodeCore(configuration: configuration, credential: credential, validator: validator, store: store, blobs: blobs, mpi: mpi, transport: transport, policy: policy, clock: clock)
+    package init(configuration: ExchangeConfiguration, credential: Credential, validator: @escaping @Sendable () -> ChainValidator, store: any CaduceusStore, blobs: BlobStore, mpi: MPIService?, transport: any PeerTransport, policy: PolicyDecisionPoint, revocation: (any RevocationLists)? = nil, clock: any WallClock = SystemWallClock()) {
+        core = NodeCore(configuration: configuration, credential: credential, validator: validator, store: store, blobs: blobs, mpi: mpi, transport: transport, policy: policy, revocation: revocation, clock: clock)
     }
+
+    /// The revocation lists this node keeps and re-serves (nil in unit tests without them).
+    package var revocationLists: (any RevocationLists)? { core.revocation }
+
+    /// Tells every other node in the directory of `crls` (concurrently; each call bounded by the peer client's
+    /// deadline); returns how many nodes answered. A node that missed it fetches it on its schedule.
+    @discardableResult
+    package func pushRevocations(_ crls: [PublishedCRL]) async -> Int { await core.revocationService.push(crls) }
+
+    /// Fetches the revocation lists every other node in the directory holds, keeping those newer than this node's;
+    /// returns how many were taken.
+    @discardableResult
+    package func fetchRevocations() async -> Int { await core.revocationService.fetch() }
 
     /// The audience of sign-in assertions: every node of the federation accepts them.
     package static let federationAudience = "caduceus-federation"
@@ -212,6 +225,7 @@ package final class ExchangeNode: Sendable {
         case .userAccessReport: return try await core.accessReportService.userAccessReport(o)
         case .accessReport: return try await core.accessReportService.accessReport(o)
         case .accessEvents: return try await core.accessReportService.accessEvents(o)
+        case .publishCRL: return try await core.revocationService.receive(o)
         }
     }
 

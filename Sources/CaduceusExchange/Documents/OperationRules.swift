@@ -24,7 +24,7 @@ extension ExchangeOperation {
             return OperationRule(callers: node, role: .hospital, signedIn: false)
         case .publishNode:
             return OperationRule(callers: node, role: .global, signedIn: false)
-        case .revokeSession, .accessEvents:
+        case .revokeSession, .accessEvents, .publishCRL:
             return OperationRule(callers: node, role: nil, signedIn: false)
         case .submit, .userTransfer:
             return OperationRule(callers: staff, role: .hospital, signedIn: true)

@@ -192,7 +192,7 @@ public struct CAStore: Sendable {
 
     /// Signs a new CRL with the next CRL number (monotonic, persisted before the CRL is returned) and writes it to
     /// `crl.der` and `crl.pem`.
-    public func makeCRL(now: Date, validityDays: Int = 7) throws -> CertificateRevocationList {
+    public func makeCRL(now: Date, validityDays: Int = 1) throws -> CertificateRevocationList {
         try locked {
             let authority = try self.authority()
             var state = try readState()

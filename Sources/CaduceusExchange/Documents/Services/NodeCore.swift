@@ -48,7 +48,11 @@ final class NodeCore: Sendable {
     let seenRequests = Mutex<[String: Date]>([:])
 
     /// Creates the shared part of a node. `mpi` is required for the regional role.
-    init(configuration: ExchangeConfiguration, credential: Credential, validator: @escaping @Sendable () -> ChainValidator, store: any CaduceusStore, blobs: BlobStore, mpi: MPIService?, transport: any PeerTransport, policy: PolicyDecisionPoint, clock: any WallClock = SystemWallClock()) {
+    /// The revocation lists this node keeps and re-serves.
+    let revocation: (any RevocationLists)?
+
+    init(configuration: ExchangeConfiguration, credential: Credential, validator: @escaping @Sendable () -> ChainValidator, store: any CaduceusStore, blobs: BlobStore, mpi: MPIService?, transport: any PeerTransport, policy: PolicyDecisionPoint, revocation: (any RevocationLists)? = nil, clock: any WallClock = SystemWallClock()) {
+        self.revocation = revocation
         self.policy = policy
         self.place = Mutex(configuration)
         self.credential = credential
@@ -246,4 +250,5 @@ final class NodeCore: Sendable {
     var clinicalService: ClinicalService { ClinicalService(core: self) }
     var consentService: ConsentService { ConsentService(core: self) }
     var accessReportService: AccessReportService { AccessReportService(core: self) }
+    var revocationService: RevocationService { RevocationService(core: self) }
 }

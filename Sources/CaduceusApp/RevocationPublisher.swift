@@ -1,0 +1,91 @@
+package import CaduceusExchange
+package import CaduceusPKI
+package import CaduceusCore
+import Crypto
+import Foundation
+import Synchronization
+package import Logging
+package import ServiceLifecycle
+import X509
+
+/// Keeps a node's revocation lists current while it runs:
+/// - for each CA the node hosts (its files stay where they are), a new CRL the moment the CA's revocations change
+///   (a `caduceus pki revoke` in another process included: the CA's state is looked at every `checkInterval`), and
+///   again when the current one is half way to its nextUpdate; each new list is swapped in here and pushed to every
+///   other node of the directory (`crl.publish`);
+/// - every `fetchInterval`, the lists every other node holds (`GET /v1/crls`), keeping the newer ones — so a node
+///   that missed a push, or whose CA host is down, still converges through any other node.
+package struct RevocationPublisher: Service {
+    let node: ExchangeNode
+    let trust: TrustStore
+    let hosted: [CAStore]
+    let validity: Int
+    let checkInterval: Duration
+    let fetchInterval: Duration
+    let logger: Logger
+    let clock: any WallClock
+    /// Per hosted CA (by directory), a digest of its revocations as last published (shared by every publisher of
+    /// the node, so an explicit ``publishChanged()`` and the running service do not publish one change twice).
+    let seen: PublishedDigests
+
+    /// A publisher for `node`, hosting `hosted` (CRLs valid `validityDays`).
+    package init(node: ExchangeNode, trust: TrustStore, hosted: [CAStore], seen: PublishedDigests, validityDays: Int = 1, checkInterval: Duration = .seconds(1), fetchInterval: Duration = .seconds(300), logger: Logger, clock: any WallClock = SystemWallClock()) {
+        self.seen = seen
+        self.node = node
+        self.trust = trust
+        self.hosted = hosted
+        self.validity = validityDays
+        self.checkInterval = checkInterval
+        self.fetchInterval = fetchInterval
+        self.logger = logger
+        self.clock = clock
+    }
+
+    package func run() async throws {
+        var lastFetch: ContinuousClock.Instant?
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            await publishChanged()
+            if lastFetch.map({ $0.duration(to: .now) >= fetchInterval }) ?? true, !node.configuration.directoryEndpoint.isEmpty {
+                await node.fetchRevocations()
+                lastFetch = .now
+            }
+            do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: checkInterval) } } catch { break }
+        }
+    }
+
+    /// Publishes a new list for every hosted CA whose revocations changed since `seen`, or whose list is missing or
+    /// half way to its nextUpdate. Returns how many lists it made.
+    @discardableResult
+    package func publishChanged() async -> Int {
+        var made: [PublishedCRL] = []
+        for ca in hosted {
+            do {
+                let authority = try ca.authority()
+                let revoked = try ca.records().filter { $0.status != "valid" }.map { "\($0.serial):\($0.status):\($0.reason ?? 0)" }.sorted()
+                let fingerprint = Array(SHA256.hash(data: Data(revoked.joined(separator: "\n").utf8)))
+                let now = clock.now()
+                let current = trust.list(of: authority.certificate.subject)
+                let halfLife = Double(validity) * 86_400 / 2
+                let due = current.map { ($0.nextUpdate ?? now).timeIntervalSince(now) < halfLife } ?? true
+                guard seen.table.withLock({ $0[ca.directory] }) != fingerprint || due else { continue }
+                let crl = try ca.makeCRL(now: now, validityDays: validity)
+                // The CA's chain below the anchor: the CA, then its parents (the root CA's chain is itself).
+                let chain = [authority.certificate] + authority.parents.filter { !trust.anchors.contains($0) }
+                let published = PublishedCRL(crl: Data(crl.derEncoded), chain: try PEM.encode(chain))
+                if try await trust.accept(published) { made.append(published) }
+                seen.table.withLock { $0[ca.directory] = fingerprint }
+            } catch {
+                logger.error("could not publish a revocation list", metadata: ["ca": .string(ca.directory), "code": .string((error as? any CaduceusError)?.code ?? "pki.io")])
+            }
+        }
+        if !made.isEmpty { await node.pushRevocations(made) }
+        return made.count
+    }
+}
+
+/// Per hosted CA (by directory), a digest of its revocations as last published.
+package final class PublishedDigests: Sendable {
+    let table = Mutex<[String: [UInt8]]>([:])
+    /// An empty table.
+    package init() {}
+}

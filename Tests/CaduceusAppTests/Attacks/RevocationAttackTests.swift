@@ -1,0 +1,57 @@
+import CaduceusApp
+import CaduceusCore
+import CaduceusExchange
+import CaduceusPKI
+import CaduceusTestSupport
+import Foundation
+import Testing
+import X509
+
+/// The `crl.publish` door: a node takes a pushed revocation list only from a CA that chains to its own anchors, only
+/// when it is newer than the one it holds.
+@Suite("Attacks: revocation lists", .serialized)
+struct RevocationAttackTests {
+    @Test("a node pushes a list signed by an impostor CA named like hospital B's (lifting every revocation): refused, pki.crl-invalid, the list held is unchanged")
+    func impostorList() async throws {
+        try await withSeededFederation(shipAudit: false) { fed, _, _, _ in
+            let a = fed.runtimes[LocalFederation.hospitalA]!
+            let issuerB = fed.users["clinician.hospital-b"]!.certificate.issuer
+            let held = try #require(a.trust.list(of: issuerB))
+            let dir = try TemporaryDirectory()
+            let impostor = try CAStore.createRoot(at: dir.file("impostor"), subject: issuerB, now: Date())
+            let forged = try impostor.makeCRL(now: Date().addingTimeInterval(60))
+            let published = PublishedCRL(crl: Data(forged.derEncoded), chain: try PEM.encode([try impostor.authority().certificate]))
+            let nodeB = try nodeCredential(fed, LocalFederation.hospitalB), nodeA = try nodeCredential(fed, LocalFederation.hospitalA)
+            let refused = try await attack(fed, auditedAt: LocalFederation.hospitalA) {
+                let sealed = try envelope(.publishCRL, to: LocalFederation.hospitalA, body: [published], from: nodeB, encryptedTo: nodeA.certificate)
+                _ = try await transport(fed, as: nodeB).post(fed.endpoint(LocalFederation.hospitalA), path: ExchangeOperation.publishCRL.path, envelope: sealed)
+            }
+            #expect(refused == "pki.crl-invalid")
+            #expect(a.trust.list(of: issuerB)?.derEncoded == held.derEncoded)
+        }
+    }
+
+    @Test("an older genuine list pushed again (to bring back a revoked card) is not taken; a staff card cannot push lists at all")
+    func olderListAndWrongCaller() async throws {
+        try await withSeededFederation(shipAudit: false) { fed, _, _, _ in
+            let a = fed.runtimes[LocalFederation.hospitalA]!
+            let issuerB = fed.users["clinician.hospital-b"]!.certificate.issuer
+            let old = try #require(a.trust.published().first { (try? CertificateRevocationList(derEncoded: Array($0.crl)))?.issuer == issuerB })
+            try await fed.revoke(serial: fed.users["clerk.hospital-b"]!.certificate.serialNumber, ca: "hospital-b")
+            let current = try #require(a.trust.list(of: issuerB))
+            #expect(current.entry(for: fed.users["clerk.hospital-b"]!.certificate.serialNumber) != nil, "the push reached A")
+            let nodeB = try nodeCredential(fed, LocalFederation.hospitalB), nodeA = try nodeCredential(fed, LocalFederation.hospitalA)
+            let sealed = try envelope(.publishCRL, to: LocalFederation.hospitalA, body: [old], from: nodeB, encryptedTo: nodeA.certificate)
+            let answer = try await transport(fed, as: nodeB).post(fed.endpoint(LocalFederation.hospitalA), path: ExchangeOperation.publishCRL.path, envelope: sealed)
+            _ = answer
+            #expect(a.trust.list(of: issuerB)?.derEncoded == current.derEncoded, "the older list did not replace the newer one")
+            // A person's card is not a node: the gate refuses before the lists are looked at.
+            let card = fed.users["clinician.hospital-a"]!
+            let refused = try await attack(fed, auditedAt: LocalFederation.hospitalA) {
+                let byCard = try envelope(.publishCRL, to: LocalFederation.hospitalA, body: [old], from: card, encryptedTo: nodeA.certificate)
+                _ = try await transport(fed, as: card).post(fed.endpoint(LocalFederation.hospitalA), path: ExchangeOperation.publishCRL.path, envelope: byCard)
+            }
+            #expect(refused == "exchange.forbidden")
+        }
+    }
+}
