@@ -100,7 +100,7 @@ extension SQLiteReader {
 
     func emergencyAccesses(unreviewedOnly: Bool) throws(StorageError) -> [EmergencyAccess] {
         let rows = try sql("read the emergency review queue") {
-            try Data.fetchAll(db, sql: "SELECT record FROM emergency_access \(unreviewedOnly ? "WHERE reviewed = 0" : "") ORDER BY started_at DESC LIMIT 1000")
+            try Data.fetchAll(db, sql: "SELECT record FROM emergency_access \(unreviewedOnly ? "WHERE reviewed = 0" : "") ORDER BY started_at DESC, id DESC LIMIT 1000")
         }
         var out: [EmergencyAccess] = []
         for sealed in rows { out.append(try cipher.open(json: sealed, as: EmergencyAccess.self, context: "emergency_access.record")) }
