@@ -254,6 +254,9 @@ let package = Package(
             dependencies: [
                 "CaduceusCore",
                 "CaduceusPKI",
+                // The in-memory store and the in-process transport (fakes for the use-case services' unit tests).
+                "CaduceusStorage", "CaduceusPatientIndex", "CaduceusDocuments", "CaduceusAudit", "CaduceusPolicy",
+                "CaduceusExchange",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
