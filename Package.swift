@@ -319,6 +319,16 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // One storage conformance suite, run against every adapter (SQLite, in memory; PostgreSQL later).
+        .testTarget(
+            name: "CaduceusStorageTests",
+            dependencies: [
+                "CaduceusStorage", "CaduceusStorageSQLite", "CaduceusTestSupport", "CaduceusCore", "CaduceusAudit",
+                "CaduceusDocuments", "CaduceusPolicy", "CaduceusPatientIndex",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "CaduceusPolicyTests",
             dependencies: ["CaduceusPolicy"],
