@@ -99,8 +99,10 @@ struct ServiceTests {
         let fed = try await Fed()
         let mrn = try await fed.admit("MRN-404")
         let doc = fed.document(3, patient: mrn)
-        let code = await failure { _ = try await fed.hospital.publish([doc], patient: PatientIdentifier(id: mrn.id, authority: mrn.authority)) }
-        #expect(code == "exchange.unknown-patient", "the region's refusal, passed on with its code")
+        let refusal = await #expect(throws: RemoteError.self, "the region's refusal, as received over the wire") {
+            _ = try await fed.hospital.publish([doc], patient: PatientIdentifier(id: mrn.id, authority: mrn.authority))
+        }
+        #expect(refusal?.code == "exchange.unknown-patient" && refusal?.category == .notFound, "its code and category kept")
         #expect(try await fed.hospital.store.read { try $0.repositoryCount() } == 0)
         #expect(try await fed.region.store.read { try $0.registryCount() } == 0)
         let files = FileManager.default.enumerator(atPath: fed.hospital.blobs.directory)?.compactMap { $0 as? String }.filter {

@@ -45,7 +45,7 @@ struct CoreConformanceTests {
         #expect(try await s.write { _ in 42 } == 42)
     }
 
-    @Test("concurrent writes all commit (one failing alone), each seeing the others' committed work", arguments: StoreKind.allCases)
+    @Test("concurrent writes all commit, each under its own row id; the ones that throw roll back alone", arguments: StoreKind.allCases)
     func concurrentWrites(_ kind: StoreKind) async throws {
         let s = try kind.make()
         let sealed = try s.cipher.seal(message: Array("MSH|x".utf8), ack: Array("MSA|AA".utf8))
