@@ -254,6 +254,9 @@ let package = Package(
             dependencies: [
                 "CaduceusCore",
                 "CaduceusPKI",
+                // The in-memory store and the in-process transport (fakes for the use-case services' unit tests).
+                "CaduceusStorage", "CaduceusPatientIndex", "CaduceusDocuments", "CaduceusAudit", "CaduceusPolicy",
+                "CaduceusExchange",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -313,6 +316,16 @@ let package = Package(
                 "CaduceusAudit", "CaduceusCore", "CaduceusStorage", "CaduceusStorageSQLite", "CaduceusTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // One storage conformance suite, run against every adapter (SQLite, in memory; PostgreSQL later).
+        .testTarget(
+            name: "CaduceusStorageTests",
+            dependencies: [
+                "CaduceusStorage", "CaduceusStorageSQLite", "CaduceusTestSupport", "CaduceusCore", "CaduceusAudit",
+                "CaduceusDocuments", "CaduceusPolicy", "CaduceusPatientIndex",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings
         ),

@@ -4,24 +4,6 @@ import Foundation
 import CaduceusCore
 import GRDB
 
-extension PHICipher {
-    /// The pseudonym a patient identifier (CX) is audited under at this node: an HMAC blind index, so the trail
-    /// holds no identifier in clear yet a patient's events can still be found.
-    func auditPseudonym(_ cx: String) -> String {
-        "pseudonym:" + Hex.encode(blindIndex(cx, domain: "audit.patient").prefix(16))
-    }
-
-    /// `m` with its patient objects replaced by pseudonyms.
-    func pseudonymized(_ m: AuditMessage) -> AuditMessage {
-        var m = m
-        m.objects = m.objects.map { o in
-            guard o.typeCode == 1, o.role == 1, !o.id.hasPrefix("pseudonym:") else { return o }
-            return AuditObject(typeCode: 1, role: 1, idType: AuditCode("pseudonym", system: "caduceus-audit", display: "Patient pseudonym"), id: auditPseudonym(o.id))
-        }
-        return m
-    }
-}
-
 extension SQLiteTransaction {
     @discardableResult
     func appendAudit(_ messages: [AuditMessage]) throws -> [ChainedRecord] {

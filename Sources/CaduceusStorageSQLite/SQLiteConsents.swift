@@ -17,7 +17,7 @@ extension SQLiteTransaction {
 
     func saveConsent(_ record: ConsentRecord) throws(StorageError) {
         let sealed = try cipher.seal(json: record, context: "consents.record")
-        let key = cipher.blindIndex(record.patientId, domain: "consents.patient")
+        let key = cipher.consentPatientIndex(record.patientId)
         let exists = try sql("read a consent") { try Bool.fetchOne(db, sql: "SELECT 1 FROM consents WHERE id = ?", arguments: [record.directive.id]) ?? false }
         guard !exists else { throw StorageError(.conflict, "a consent with this id is already recorded") }
         try sql("record a consent") {
@@ -79,7 +79,7 @@ extension SQLiteTransaction {
 
 extension SQLiteReader {
     func consents(patientId: String) throws(StorageError) -> [ConsentRecord] {
-        let key = cipher.blindIndex(patientId, domain: "consents.patient")
+        let key = cipher.consentPatientIndex(patientId)
         let rows = try sql("read consents") { try Data.fetchAll(db, sql: "SELECT record FROM consents WHERE patient = ? ORDER BY recorded_at, id", arguments: [key]) }
         var out: [ConsentRecord] = []
         for sealed in rows { out.append(try cipher.open(json: sealed, as: ConsentRecord.self, context: "consents.record")) }
@@ -100,7 +100,7 @@ extension SQLiteReader {
 
     func emergencyAccesses(unreviewedOnly: Bool) throws(StorageError) -> [EmergencyAccess] {
         let rows = try sql("read the emergency review queue") {
-            try Data.fetchAll(db, sql: "SELECT record FROM emergency_access \(unreviewedOnly ? "WHERE reviewed = 0" : "") ORDER BY started_at DESC LIMIT 1000")
+            try Data.fetchAll(db, sql: "SELECT record FROM emergency_access \(unreviewedOnly ? "WHERE reviewed = 0" : "") ORDER BY started_at DESC, id DESC LIMIT 1000")
         }
         var out: [EmergencyAccess] = []
         for sealed in rows { out.append(try cipher.open(json: sealed, as: EmergencyAccess.self, context: "emergency_access.record")) }

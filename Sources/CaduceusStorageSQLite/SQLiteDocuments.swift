@@ -4,13 +4,6 @@ import CaduceusStorage
 import Foundation
 import GRDB
 
-extension PHICipher {
-    /// The blind index a registry files a patient's entries under.
-    func registryPatientIndex(_ p: PatientIdentifier) -> Data {
-        blindIndex(p.authority + "\u{1}" + p.id, domain: "registry.patient")
-    }
-}
-
 extension SQLiteTransaction {
     func saveRepositoryDocument(_ document: RepositoryDocument, at: Date) throws {
         let exists = try sql("read the repository") {

@@ -19,20 +19,35 @@ struct NoNetwork: PeerTransport {
     func close() {}
 }
 
-/// One node (every role) over a SQLite store in a temporary directory and no network: the gate and the services
-/// are exercised through `handle`, with envelopes sealed in process — no socket.
+/// The store a fixture's node keeps its state in: in memory (the default, for unit tests), or SQLite in the
+/// fixture's temporary directory.
+enum FixtureStore: String, CaseIterable, Sendable {
+    case memory
+    case sqlite
+
+    func make(in dir: TemporaryDirectory) throws -> any CaduceusStore {
+        let key = NodeKey(bytes: Data(repeating: 7, count: 32))
+        switch self {
+        case .memory: return try InMemoryStore(nodeKey: key)
+        case .sqlite: return try SQLiteStore(path: dir.file("n.sqlite"), nodeKey: key)
+        }
+    }
+}
+
+/// One node (every role) over a store (in memory by default) and no network: the gate and the services are
+/// exercised through `handle`, with envelopes sealed in process — no socket. Blobs go to a temporary directory.
 struct GateFixture {
     let pki: TestPKI
     let dir: TemporaryDirectory
     let node: ExchangeNode
     let nodeCredential: Credential
-    let store: SQLiteStore
+    let store: any CaduceusStore
 
-    init(roles: Set<NodeRole> = [.hospital, .regional, .global]) async throws {
+    init(roles: Set<NodeRole> = [.hospital, .regional, .global], store kind: FixtureStore = .memory) async throws {
         pki = try TestPKI()
         dir = try TemporaryDirectory()
         nodeCredential = try pki.credential(.node(dnsNames: ["node.unit.test"]), name: "node.unit")
-        store = try SQLiteStore(path: dir.file("n.sqlite"), nodeKey: NodeKey(bytes: Data(repeating: 7, count: 32)))
+        store = try kind.make(in: dir)
         let blobs = try BlobStore(directory: dir.file("blobs"), cipher: store.cipher)
         let mpi = try await MPIService(store: store, globalAuthority: "2.25.99")
         let configuration = ExchangeConfiguration(nodeId: "node.unit", roles: roles, endpoint: "https://127.0.0.1:1", regionalNode: "node.unit", directoryEndpoint: "https://127.0.0.1:1")
@@ -75,9 +90,9 @@ struct GateFixture {
 
 @Suite("The gate and the services, in process")
 struct GateTests {
-    @Test("the operation rule table: a card on a node operation, a node on a user operation, a person without a sign-in — each refused with one audit event")
-    func callerKinds() async throws {
-        let f = try await GateFixture()
+    @Test("the operation rule table: a card on a node operation, a node on a user operation, a person without a sign-in — each refused with one audit event", arguments: FixtureStore.allCases)
+    func callerKinds(_ kind: FixtureStore) async throws {
+        let f = try await GateFixture(store: kind)
         let nurse = try f.card("Nurse (synthetic)", role: "nurse")
         let before = try await f.auditCount()
         #expect(try await f.code(.query, StoredQuery.getDocuments(uniqueIds: ["2.25.1"]), from: nurse) == "exchange.forbidden")
@@ -97,9 +112,9 @@ struct GateTests {
         #expect(try await f.code(.publishNode, ["x": "y"], from: f.nodeCredential) == "exchange.wrong-role")
     }
 
-    @Test("the TLS client must be the envelope's signer; a request id is accepted once")
-    func bindings() async throws {
-        let f = try await GateFixture()
+    @Test("the TLS client must be the envelope's signer; a request id is accepted once", arguments: FixtureStore.allCases)
+    func bindings(_ kind: FixtureStore) async throws {
+        let f = try await GateFixture(store: kind)
         let other = try f.pki.credential(.node(dnsNames: ["other.unit.test"]), name: "node.other")
         #expect(try await f.code(.query, StoredQuery.getDocuments(uniqueIds: ["2.25.1"]), from: f.nodeCredential, tls: other) == "exchange.peer-mismatch")
         let sealed = try f.seal(.query, StoredQuery.getDocuments(uniqueIds: ["2.25.1"]), from: other)

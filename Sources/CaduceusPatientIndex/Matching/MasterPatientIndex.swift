@@ -38,6 +38,8 @@ package struct MPIChange: Sendable, Hashable {
     package var createdPersons: [String] = []
     /// The decision, for a registration.
     package var decision: MatchDecision?
+    /// An empty change (storage adapters' tests build changes field by field).
+    package init() {}
 }
 
 /// An unordered pair of record ids.
