@@ -201,9 +201,22 @@ package final class LocalFederation: Sendable {
 
     /// A client for a staff member at a node.
     package func client(_ user: String, at nodeId: String) throws -> UserClient {
+        try client(card: users[user]!, at: nodeId)
+    }
+
+    /// A client for the holder of `card` at a node (a new connection: its handshake sees the node's lists as they are).
+    package func client(card: Credential, at nodeId: String) throws -> UserClient {
         let runtime = runtimes[nodeId]!
         let chain = try PEM.certificates(fromFile: base + "/nodes/" + nodeId + "/node.chain.pem")
-        return try UserClient(credential: users[user]!, nodeId: nodeId, endpoint: endpoint(nodeId), nodeCertificate: chain[0], anchorsPEM: runtime.trust.anchorsPEM, validator: { [trust = runtime.trust] in trust.validator() })
+        return try UserClient(credential: card, nodeId: nodeId, endpoint: endpoint(nodeId), nodeCertificate: chain[0], anchorsPEM: runtime.trust.anchorsPEM, validator: { [trust = runtime.trust] in trust.validator() })
+    }
+
+    /// Issues a new staff card at hospital CA `ca` (`hospital-a`, `hospital-b`) in `role`.
+    package func issueCard(_ name: String, ca: String, role: String) throws -> Credential {
+        let store = authorities[ca]!, home = "node." + ca
+        let key = try PrivateKeyMaterial.generate(.p256)
+        let cert = try store.issue(profile: .person(email: "\(role)@\(ca).caduceus.test"), subject: try federationName(commonName: name, organization: home, unit: role), publicKey: key.publicKey, now: Date())
+        return try Credential(key: key, certificate: cert, chain: try store.authority().chain.dropLast().map { $0 })
     }
 
     /// Revokes a node's certificate at its CA; the node hosting the CA publishes the new list to every node at once.

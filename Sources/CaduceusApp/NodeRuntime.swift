@@ -96,7 +96,7 @@ package final class NodeRuntime: Sendable {
 
     /// The service keeping this node's revocation lists current (publishing its hosted CAs' lists, fetching the
     /// others'); `checkInterval` is how often the hosted CAs are looked at.
-    package func revocationPublisher(checkInterval: Duration = .seconds(1), fetchInterval: Duration = .seconds(300)) -> RevocationPublisher {
+    package func revocationPublisher(checkInterval: Duration = .milliseconds(200), fetchInterval: Duration = .seconds(300)) -> RevocationPublisher {
         RevocationPublisher(node: node, trust: trust, hosted: hostedAuthorities, seen: published, checkInterval: checkInterval, fetchInterval: fetchInterval, logger: logger)
     }
 

@@ -29,7 +29,7 @@ package struct RevocationPublisher: Service {
     let seen: PublishedDigests
 
     /// A publisher for `node`, hosting `hosted` (CRLs valid `validityDays`).
-    package init(node: ExchangeNode, trust: TrustStore, hosted: [CAStore], seen: PublishedDigests, validityDays: Int = 1, checkInterval: Duration = .seconds(1), fetchInterval: Duration = .seconds(300), logger: Logger, clock: any WallClock = SystemWallClock()) {
+    package init(node: ExchangeNode, trust: TrustStore, hosted: [CAStore], seen: PublishedDigests, validityDays: Int = 1, checkInterval: Duration = .milliseconds(200), fetchInterval: Duration = .seconds(300), logger: Logger, clock: any WallClock = SystemWallClock()) {
         self.seen = seen
         self.node = node
         self.trust = trust
@@ -53,27 +53,40 @@ package struct RevocationPublisher: Service {
         }
     }
 
-    /// Publishes a new list for every hosted CA whose revocations changed since `seen`, or whose list is missing or
-    /// half way to its nextUpdate. Returns how many lists it made.
+    /// Publishes a new list for every hosted CA whose revocations changed since the last look, or whose list is
+    /// missing or half way to its nextUpdate. A look is a `stat` of the CA's state file while nothing changed; the
+    /// CA's key is read only to sign. Returns how many lists it made.
     @discardableResult
     package func publishChanged() async -> Int {
         var made: [PublishedCRL] = []
         for ca in hosted {
             do {
-                let authority = try ca.authority()
+                let attributes = try FileManager.default.attributesOfItem(atPath: ca.directory + "/state.json")
+                let stamp = "\((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0):\((attributes[.size] as? NSNumber)?.intValue ?? 0)"
+                var last = seen.table.withLock { $0[ca.directory] } ?? PublishedDigests.Entry()
+                if last.subject == nil { last.subject = try PEM.certificates(fromFile: ca.directory + "/ca.pem").first?.subject }
+                let now = clock.now()
+                let current = last.subject.flatMap { trust.list(of: $0) }
+                let due = current.map { ($0.nextUpdate ?? now).timeIntervalSince(now) < Double(validity) * 86_400 / 2 } ?? true
+                if !due, stamp == last.stamp { continue }
                 let revoked = try ca.records().filter { $0.status != "valid" }.map { "\($0.serial):\($0.status):\($0.reason ?? 0)" }.sorted()
                 let fingerprint = Array(SHA256.hash(data: Data(revoked.joined(separator: "\n").utf8)))
-                let now = clock.now()
-                let current = trust.list(of: authority.certificate.subject)
-                let halfLife = Double(validity) * 86_400 / 2
-                let due = current.map { ($0.nextUpdate ?? now).timeIntervalSince(now) < halfLife } ?? true
-                guard seen.table.withLock({ $0[ca.directory] }) != fingerprint || due else { continue }
+                last.stamp = stamp
+                if !due, fingerprint == last.fingerprint {
+                    seen.table.withLock { $0[ca.directory] = last }
+                    continue
+                }
                 let crl = try ca.makeCRL(now: now, validityDays: validity)
+                let authority = try ca.authority()
                 // The CA's chain below the anchor: the CA, then its parents (the root CA's chain is itself).
                 let chain = [authority.certificate] + authority.parents.filter { !trust.anchors.contains($0) }
                 let published = PublishedCRL(crl: Data(crl.derEncoded), chain: try PEM.encode(chain))
                 if try await trust.accept(published) { made.append(published) }
-                seen.table.withLock { $0[ca.directory] = fingerprint }
+                // Signing wrote the state file (the CRL number): its new stamp is ours, not a change to look at.
+                let signed = try FileManager.default.attributesOfItem(atPath: ca.directory + "/state.json")
+                last.stamp = "\((signed[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0):\((signed[.size] as? NSNumber)?.intValue ?? 0)"
+                last.fingerprint = fingerprint
+                seen.table.withLock { $0[ca.directory] = last }
             } catch {
                 logger.error("could not publish a revocation list", metadata: ["ca": .string(ca.directory), "code": .string((error as? any CaduceusError)?.code ?? "pki.io")])
             }
@@ -83,9 +96,15 @@ package struct RevocationPublisher: Service {
     }
 }
 
-/// Per hosted CA (by directory), a digest of its revocations as last published.
+/// Per hosted CA (by directory): its state file's stamp and the digest of its revocations as last looked at, and its
+/// name.
 package final class PublishedDigests: Sendable {
-    let table = Mutex<[String: [UInt8]]>([:])
+    struct Entry: Sendable {
+        var stamp = ""
+        var fingerprint: [UInt8] = []
+        var subject: DistinguishedName?
+    }
+    let table = Mutex<[String: Entry]>([:])
     /// An empty table.
     package init() {}
 }

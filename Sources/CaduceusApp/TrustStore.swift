@@ -105,7 +105,7 @@ package final class TrustStore: RevocationLists, Sendable {
     /// Keeps `crl` if it is newer than the list held for its issuer (later thisUpdate, or the same with a higher CRL
     /// number). A chain already known is kept when the new list comes without one.
     @discardableResult
-    func keepIfNewer(_ crl: CertificateRevocationList, chain: [Certificate]) -> Bool {
+    package func keepIfNewer(_ crl: CertificateRevocationList, chain: [Certificate]) -> Bool {
         guard let key = try? Self.key(crl.issuer) else { return false }
         return held.withLock { table in
             if let current = table[key], !Self.isNewer(crl, than: current.crl) { return false }

@@ -24,8 +24,9 @@ package struct MLLPServerConfiguration: Sendable {
     /// TLS (mutual TLS when the context verifies client certificates); nil = plain TCP, which needs
     /// ``insecurePlainTCP``.
     package var tls: NIOSSLContext?
-    /// Validates client certificates (mutual TLS) with the federation PKI; also names each connection's peer.
-    package var clientValidator: ChainValidator?
+    /// Validates client certificates (mutual TLS) with the federation PKI; also names each connection's peer. Asked
+    /// for each connection, so revocation lists the node takes while it runs apply to the next handshake.
+    package var clientValidator: (@Sendable () -> ChainValidator)?
     /// Allows a listener without TLS (`--insecure-plain-mllp`): senders are then identified by address only. Off by
     /// default; a listener with neither TLS nor this refuses to start.
     package var insecurePlainTCP = false
@@ -83,7 +84,7 @@ package struct MLLPServer: Sendable {
                     // The chain the client presented, noted in the handshake, names the connection's peer.
                     let presented = PresentedChain()
                     if let tls = configuration.tls, let validator = configuration.clientValidator {
-                        let verify = FederationTLS.verifier(validator, usage: .tlsClient)
+                        let verify = FederationTLS.verifier(validator(), usage: .tlsClient)
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls, customVerificationCallback: { certificates, promise in
                             let chain = certificates.compactMap { try? $0.toDERBytes() }.compactMap { try? Certificate(derEncoded: $0) }
                             presented.set(chain)
@@ -118,7 +119,7 @@ package struct MLLPServer: Sendable {
         }
         guard let leaf = chain.first else { return .unidentified }
         let now = Date()
-        guard case .trusted(let path) = await validator.validate(leaf, intermediates: Array(chain.dropFirst()), usage: .tlsClient, validityTime: now, now: now),
+        guard case .trusted(let path) = await validator().validate(leaf, intermediates: Array(chain.dropFirst()), usage: .tlsClient, validityTime: now, now: now),
               let identity = FederationIdentity(leaf)
         else { return .unidentified }
         return .certified(identity, issuerNamespace: path.count > 1 ? IssuerNamespace(of: path[1]) : nil)

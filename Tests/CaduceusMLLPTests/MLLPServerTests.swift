@@ -157,7 +157,7 @@ struct MLLPServerTests {
             configuration.tls = try FederationTLS.serverContext(
                 certificateChainPEM: try String(contentsOfFile: serverFiles.chain, encoding: .utf8),
                 privateKeyPEM: try String(contentsOfFile: serverFiles.key, encoding: .utf8), anchorsPEM: anchors)
-            configuration.clientValidator = pki.validator(crls: [crl])
+            configuration.clientValidator = { [validator = pki.validator(crls: [crl])] in validator }
         }) { port, store in
             try await MLLPClient.withConnection(host: "127.0.0.1", port: port, tls: good, serverHostname: "mllp.hospital.test") { connection in
                 do { let answer = try await connection.send(adt(1)); #expect(try msa(answer) == "AA") }

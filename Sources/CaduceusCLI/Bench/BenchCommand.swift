@@ -8,7 +8,7 @@ import X509
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks beside a peer tool, same files, same run.",
-        subcommands: [SMIMEBench.self, HL7ParseBench.self, MLLPIngestBench.self, MPIBench.self, ExchangeBench.self, AuditBench.self, ShipBench.self, PolicyBench.self])
+        subcommands: [SMIMEBench.self, HL7ParseBench.self, MLLPIngestBench.self, MPIBench.self, ExchangeBench.self, AuditBench.self, ShipBench.self, PolicyBench.self, RevocationBench.self])
 
     struct SMIMEBench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -37,7 +37,7 @@ enum DemoHL7 {
         configuration.tls = try FederationTLS.serverContext(
             certificateChainPEM: try PEM.encode([regionalNode.certificate] + regionalNode.chain), privateKeyPEM: regionalNode.key.pkcs8PEM,
             anchorsPEM: anchorsPEM)
-        configuration.clientValidator = ChainValidator(anchors: anchors, crls: crls)
+        configuration.clientValidator = { [validator = ChainValidator(anchors: anchors, crls: crls)] in validator }
         var logger = Logger(label: "caduceus.demo.mllp")
         logger.logLevel = .critical
         let server = MLLPServer(configuration: configuration, logger: logger, handler: { await receiver.receive($1, from: HL7Peer($0)) }, oversized: { await receiver.rejectOversized(head: $0) })

@@ -192,7 +192,16 @@ struct ServeCommand: AsyncParsableCommand {
             let anchors = try PEM.certificates(fromPEM: anchorsPEM)
             var crls: [CertificateRevocationList] = []
             for path in tlsCrl { crls.append(try CertificateRevocationList(pemOrDER: try Files.read(path, what: "CRL"))) }
-            configuration.clientValidator = ChainValidator(anchors: anchors, crls: crls)
+            if let trust = runtime?.trust, trust.anchors == anchors {
+                // The node's own lists, kept current while it runs, and required (fail closed), as for HTTPS. Files
+                // given with --tls-crl are taken into them when newer.
+                for crl in crls { trust.keepIfNewer(crl, chain: []) }
+                configuration.clientValidator = { trust.validator() }
+            } else {
+                // An MLLP listener on its own (no HTTPS node) or under another PKI: the lists given, best effort.
+                let validator = ChainValidator(anchors: anchors, crls: crls)
+                configuration.clientValidator = { validator }
+            }
         } else if tlsCert != nil || tlsKey != nil || tlsCa != nil {
             throw CLIError.usage("TLS needs --tls-cert, --tls-key and --tls-ca together")
         } else if insecurePlainMllp {

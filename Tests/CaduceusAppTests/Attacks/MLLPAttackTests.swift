@@ -25,7 +25,7 @@ struct MLLPAttackTests {
         configuration.port = 0
         configuration.tls = try FederationTLS.serverContext(
             certificateChainPEM: try PEM.encode([nodeA.certificate] + nodeA.chain), privateKeyPEM: nodeA.key.pkcs8PEM, anchorsPEM: fed.trust.anchorsPEM)
-        configuration.clientValidator = fed.trust.validator()
+        configuration.clientValidator = { [trust = fed.trust] in trust.validator() }
         let server = MLLPServer(configuration: configuration, logger: quiet, handler: { await receiver.receive($1, from: HL7Peer($0)) })
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         try await withThrowingTaskGroup(of: Void.self) { group in
