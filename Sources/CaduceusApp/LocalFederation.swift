@@ -157,6 +157,7 @@ package final class LocalFederation: Sendable {
             if let forwarder = runtime.forwarder { services.append(forwarder) }
             services.append(runtime.checkpointer())
             services.append(runtime.revocationPublisher())
+            services.append(runtime.revocationListener(host: "127.0.0.1", port: 0))
             if runtime.node.configuration.roles.contains(.regional) {
                 services.append(try runtime.auditRepository(host: "127.0.0.1", port: 0))
             } else if shipAudit, let shipper = try runtime.auditShipper() {

@@ -21,6 +21,7 @@ import Foundation
 /// | `tls.crls` | `DATA/crl` | the node's revocation lists (`*.crl`, kept current while it runs; revocation is required: a CA with no fresh list here is refused) |
 /// | `revocation.grace` | `3600` | seconds past a list's nextUpdate that it still counts |
 /// | `revocation.fetch` | `300` | seconds between fetches of the other nodes' lists |
+/// | `revocation.http` | none | `HOST:PORT` of a plain-HTTP listener serving the node's revocation lists and nothing else (`GET /crl`, `GET /crl/NAME.crl`), for CRL distribution points |
 /// | `pki.hosted` | `DATA/pki/root` when the node made its local PKI | CA directories this node hosts (comma-separated): it publishes their lists |
 /// | `hl7.domains` | none | assigning authorities accepted over MLLP |
 /// | `audit.repository.host`, `audit.repository.port` | `https.host`, `6514` | where a regional node's audit repository listens (RFC 5425 syslog over mutual TLS; port 0: a free port) |
@@ -42,6 +43,7 @@ package struct NodeConfiguration: Sendable {
     package var revocationGrace: Int
     package var revocationFetch: Int
     package var hostedCAs: [String]
+    package var revocationHTTP: String?
     package var hl7Domains: [String]
     package var auditRepositoryHost: String
     package var auditRepositoryPort: Int
@@ -76,6 +78,7 @@ package struct NodeConfiguration: Sendable {
         guard (0...86_400).contains(revocationGrace), (1...86_400).contains(revocationFetch) else {
             throw ConfigurationError("revocation.grace must be 0 to 86400 seconds and revocation.fetch 1 to 86400")
         }
+        revocationHTTP = reader.string(forKey: "revocation.http")
         hostedCAs = reader.string(forKey: "pki.hosted", default: "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         auditRepositoryHost = reader.string(forKey: "audit.repository.host", default: host)
         auditRepositoryPort = reader.int(forKey: "audit.repository.port", default: 6514)

@@ -35,6 +35,7 @@ package final class NodeRuntime: Sendable {
     package let hostedAuthorities: [CAStore]
     /// What the revocation publisher last published, per hosted CA.
     let published = PublishedDigests()
+    let revocationPortBox = Mutex<Int?>(nil)
     /// Request metrics.
     package let metrics = NodeMetrics()
     let settings: NodeServer.Settings
@@ -99,6 +100,18 @@ package final class NodeRuntime: Sendable {
     package func revocationPublisher(checkInterval: Duration = .milliseconds(200), fetchInterval: Duration = .seconds(300)) -> RevocationPublisher {
         RevocationPublisher(node: node, trust: trust, hosted: hostedAuthorities, seen: published, checkInterval: checkInterval, fetchInterval: fetchInterval, logger: logger)
     }
+
+    /// The plain-HTTP listener serving this node's revocation lists (and nothing else) on `host:port` (0: the kernel
+    /// chooses); once bound, its port is in ``revocationPort`` and `onRunning` gets it.
+    package func revocationListener(host: String, port: Int, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> any Service {
+        RevocationListener.application(trust: trust, host: host, port: port, logger: logger) { [self] bound in
+            revocationPortBox.withLock { $0 = bound }
+            await onRunning(bound)
+        }
+    }
+
+    /// The port of the plain-HTTP revocation listener, once bound.
+    package var revocationPort: Int? { revocationPortBox.withLock { $0 } }
 
     /// Publishes at once a new revocation list for every hosted CA whose revocations changed (what the running
     /// publisher would do at its next look); returns how many lists were made.

@@ -93,6 +93,9 @@ package final class TrustStore: RevocationLists, Sendable {
         return true
     }
 
+    /// The newest list of every CA held.
+    package func heldLists() -> [CertificateRevocationList] { held.withLock { $0.values.map(\.crl) } }
+
     /// The newest list of every CA held, with its chain.
     package func published() -> [PublishedCRL] {
         held.withLock { table in

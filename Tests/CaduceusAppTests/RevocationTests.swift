@@ -12,7 +12,7 @@ import X509
 /// the moment the CA revokes and pushes it to every other node; nobody restarts.
 @Suite("Revocation across a running federation", .serialized)
 struct RevocationTests {
-    @Test("a card revoked at hospital B's CA (by another process's hand, in the CA files) is refused at hospital A and at the regional node within seconds, without a restart")
+    @Test("a card revoked at hospital B's CA (by another process's hand, in the CA files) is refused at hospital A and at the regional node within seconds, without a restart; every node holds the list, and serves it on plain HTTP where openssl reads it")
     func revokedCardRefusedEverywhere() async throws {
         try await withSeededFederation(shipAudit: false) { fed, _, _, _ in
             let nurse = "clinician.hospital-b"
@@ -37,6 +37,20 @@ struct RevocationTests {
                 #expect(list.entry(for: fed.users[nurse]!.certificate.serialNumber) != nil, "\(id) holds the list naming her")
                 #expect(before.map { list.thisUpdate >= $0.thisUpdate } ?? false)
             }
+            // Any node serves the lists on plain HTTP (a CRL distribution point): openssl reads the one naming her.
+            let port = try #require(fed.runtimes[LocalFederation.regional]!.revocationPort)
+            let fetch = "import urllib.request, sys; sys.stdout.buffer.write(urllib.request.urlopen(sys.argv[1]).read())"
+            let index = try ProcessRunner.run(MetricsTests.python, ["-c", fetch, "http://127.0.0.1:\(port)/crl"])
+            #expect(index.ok && index.text.split(separator: "\n").count == 4, "one line per CA: \(index.text) \(index.stderr)")
+            let line = try #require(index.text.split(separator: "\n").first { $0.contains("Hospital B") })
+            let name = String(line.split(separator: "\t")[0])
+            let der = try ProcessRunner.run(MetricsTests.python, ["-c", fetch, "http://127.0.0.1:\(port)/crl/" + name])
+            #expect(der.ok)
+            let text = try ProcessRunner.run("/usr/bin/env", ["openssl", "crl", "-inform", "DER", "-noout", "-text"], input: der.stdout)
+            let serial = Hex.encode(fed.users[nurse]!.certificate.serialNumber.bytes).uppercased()
+            #expect(text.ok && text.text.contains("Key Compromise") && text.text.replacingOccurrences(of: ":", with: "").uppercased().contains(serial), "\(text.text) \(text.stderr)")
+            let missing = try ProcessRunner.run(MetricsTests.python, ["-c", fetch, "http://127.0.0.1:\(port)/v1/crls"])
+            #expect(!missing.ok && missing.stderr.contains("404"), "the plain listener serves lists only")
             // Her colleague's card still works at A.
             _ = try await fed.client("clerk.hospital-b", at: LocalFederation.hospitalA).signIn(purpose: "HOPERAT")
         }

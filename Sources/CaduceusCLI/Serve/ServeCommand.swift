@@ -107,6 +107,12 @@ struct ServeCommand: AsyncParsableCommand {
                 // nodes' fetched) while the node runs.
                 await runtime.publishRevocations()
                 services.append(runtime.revocationPublisher(fetchInterval: .seconds(settings.revocationFetch)))
+                if let address = settings.revocationHTTP {
+                    let (host, port) = try Self.hostPort(address)
+                    services.append(runtime.revocationListener(host: host, port: port) { bound in
+                        say("revocation lists on http://\(host):\(bound)/crl (plain HTTP: signed lists only)")
+                    })
+                }
                 services.append(runtime.checkpointer())
                 if runtime.node.configuration.roles.contains(.regional) {
                     services.append(try runtime.auditRepository(host: settings.auditRepositoryHost, port: settings.auditRepositoryPort) { port in
