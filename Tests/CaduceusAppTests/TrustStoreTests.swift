@@ -1,0 +1,61 @@
+import CaduceusApp
+import CaduceusExchange
+import CaduceusPKI
+import CaduceusTestSupport
+import Foundation
+import Testing
+import X509
+
+/// A node's trust store alone: lists taken, kept on disk, read back at the next start, and the fail-closed verdicts
+/// at chosen instants (the validation time is an input: no waiting a day for a list to go stale).
+@Suite("Trust store: revocation lists kept and required")
+struct TrustStoreTests {
+    let start = Date()
+
+    func list(_ authority: CertificateAuthority, issued: Date, revoked: [Certificate] = [], number: UInt64) throws -> PublishedCRL {
+        let crl = try CertificateRevocationList.make(
+            authority: authority, entries: revoked.map { .init(serialNumber: $0.serialNumber, revocationDate: issued, reason: .keyCompromise) },
+            crlNumber: number, thisUpdate: issued, nextUpdate: issued.addingTimeInterval(86_400))
+        return PublishedCRL(crl: Data(crl.derEncoded), chain: try PEM.encode([authority.certificate] + authority.parents.dropLast()))
+    }
+
+    func verdict(_ trust: TrustStore, _ card: Credential, at now: Date) async -> String {
+        switch await trust.validator().validate(card.certificate, intermediates: card.chain, usage: .smimeSigning, validityTime: now, now: now) {
+        case .trusted: return "trusted"
+        case .rejected(let e): return e.kind.rawValue
+        }
+    }
+
+    @Test("missing → pki.revocation-unknown; fresh lists taken → trusted; stale beyond the grace → unknown; newer lists → trusted again; a listed card → pki.revoked; kept on disk for the next start")
+    func lifecycle() async throws {
+        let pki = try TestPKI(now: start.addingTimeInterval(-86_400))
+        let card = try pki.credential(.person(email: "n@hospital-a.test"), name: "nurse")
+        let dir = try TemporaryDirectory()
+        let trust = TrustStore(anchors: [pki.root.certificate], crlDirectory: dir.file("crl"), grace: 3600)
+        #expect(await verdict(trust, card, at: start) == "pki.revocation-unknown", "no list yet: refused, not waved through")
+        for authority in [pki.root, pki.regional, pki.hospital] {
+            #expect(try await trust.accept(try list(authority, issued: start, number: 1)))
+        }
+        #expect(await verdict(trust, card, at: start) == "trusted")
+        #expect(await verdict(trust, card, at: start.addingTimeInterval(86_400 + 1800)) == "trusted", "inside the grace")
+        let late = start.addingTimeInterval(86_400 + 3600 + 60)
+        #expect(await verdict(trust, card, at: late) == "pki.revocation-unknown", "stale beyond the grace")
+        for authority in [pki.root, pki.regional, pki.hospital] {
+            #expect(try await trust.accept(try list(authority, issued: late, number: 2)))
+        }
+        #expect(await verdict(trust, card, at: late) == "trusted", "fresh lists let the good card back in")
+        // The same list again, or an older one, is not taken.
+        #expect(try await trust.accept(try list(pki.hospital, issued: late, number: 2)) == false)
+        #expect(try await trust.accept(try list(pki.hospital, issued: start, number: 3)) == false)
+        // Her card revoked: the newer list names it.
+        #expect(try await trust.accept(try list(pki.hospital, issued: late.addingTimeInterval(1), revoked: [card.certificate], number: 4)))
+        #expect(await verdict(trust, card, at: late.addingTimeInterval(2)) == "pki.revoked")
+        // A node starting again from the same folder holds the same lists.
+        let restarted = TrustStore(anchors: [pki.root.certificate], crlDirectory: dir.file("crl"), grace: 3600)
+        #expect(await verdict(restarted, card, at: late.addingTimeInterval(2)) == "pki.revoked")
+        #expect(restarted.published().count == 3)
+        // Garbage is a coded refusal and changes nothing.
+        await #expect(throws: PKIError(.malformed, "")) { _ = try await trust.accept(PublishedCRL(crl: Data([0x30, 0x03, 0x02, 0x01]), chain: "")) }
+        #expect(await verdict(trust, card, at: late.addingTimeInterval(2)) == "pki.revoked")
+    }
+}
