@@ -14,26 +14,19 @@ package import X509
 /// is the list, DER (`application/pkix-crl`). Anything else is 404; bodies are refused. Everything else a node serves
 /// stays behind mutual TLS.
 package enum RevocationListener {
-    /// The file name of a CA's list (the same as in the node's `crl` folder).
-    static func name(of issuer: DistinguishedName) -> String? {
-        guard let key = try? TrustStore.key(issuer) else { return nil }
-        return Hex.encode(Array(SHA256.hash(data: key))).prefix(16) + ".crl"
-    }
-
     /// The listener on `host:port` (0: the kernel chooses); `onRunning` gets the bound port.
     package static func application(trust: TrustStore, host: String, port: Int, logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = Router()
         router.get("/crl") { _, _ -> Response in
             let formatter = ISO8601DateFormatter()
-            let lines = trust.heldLists().compactMap { crl -> String? in
-                guard let name = name(of: crl.issuer) else { return nil }
-                return "\(name)\t\(crl.issuer)\t\(formatter.string(from: crl.thisUpdate))\t\(crl.nextUpdate.map { formatter.string(from: $0) } ?? "-")"
+            let lines = trust.heldLists().map { name, crl -> String in
+                "\(name)\t\(crl.issuer)\t\(formatter.string(from: crl.thisUpdate))\t\(crl.nextUpdate.map { formatter.string(from: $0) } ?? "-")"
             }.sorted()
             return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: lines.joined(separator: "\n") + "\n")))
         }
         router.get("/crl/:name") { _, context -> Response in
             let wanted = context.parameters.get("name") ?? ""
-            guard let crl = trust.heldLists().first(where: { name(of: $0.issuer) == wanted }) else {
+            guard let crl = trust.heldLists().first(where: { $0.name == wanted })?.crl else {
                 return Response(status: .notFound, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "no such list\n")))
             }
             return Response(status: .ok, headers: [.contentType: "application/pkix-crl"], body: .init(byteBuffer: ByteBuffer(bytes: crl.derEncoded)))

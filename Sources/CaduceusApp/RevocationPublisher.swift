@@ -41,58 +41,78 @@ package struct RevocationPublisher: Service {
         self.clock = clock
     }
 
+    /// Two loops, so a slow peer never delays a revocation: publishing (every `checkInterval`) and fetching (every
+    /// `fetchInterval`, each peer asked concurrently; the CRL folder is read again too, so a list an operator drops
+    /// there is taken without a restart).
     package func run() async throws {
-        var lastFetch: ContinuousClock.Instant?
-        while !Task.isCancelled, !Task.isShuttingDownGracefully {
-            await publishChanged()
-            if lastFetch.map({ $0.duration(to: .now) >= fetchInterval }) ?? true, !node.configuration.directoryEndpoint.isEmpty {
-                await node.fetchRevocations()
-                lastFetch = .now
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled, !Task.isShuttingDownGracefully {
+                    await publishChanged()
+                    do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: checkInterval) } } catch { break }
+                }
             }
-            do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: checkInterval) } } catch { break }
+            group.addTask {
+                while !Task.isCancelled, !Task.isShuttingDownGracefully {
+                    var wait = fetchInterval
+                    if node.configuration.directoryEndpoint.isEmpty {
+                        wait = .seconds(1)  // not bound or not pointed at the directory yet
+                    } else {
+                        await node.fetchRevocations()
+                        trust.reload()
+                    }
+                    do { try await cancelWhenGracefulShutdown { [wait] in try await Task.sleep(for: wait) } } catch { break }
+                }
+            }
         }
     }
 
     /// Publishes a new list for every hosted CA whose revocations changed since the last look, or whose list is
     /// missing or half way to its nextUpdate. A look is a `stat` of the CA's state file while nothing changed; the
-    /// CA's key is read only to sign. Returns how many lists it made.
+    /// CA's key is read only to sign. After a failure the CA is left alone for a minute (no re-signing loop). Returns
+    /// how many lists it made.
     @discardableResult
     package func publishChanged() async -> Int {
         var made: [PublishedCRL] = []
         for ca in hosted {
+            var last = seen.table.withLock { $0[ca.directory] } ?? PublishedDigests.Entry()
+            if let failed = last.failedAt, failed.duration(to: .now) < .seconds(60) { continue }
             do {
-                let attributes = try FileManager.default.attributesOfItem(atPath: ca.directory + "/state.json")
-                let stamp = "\((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0):\((attributes[.size] as? NSNumber)?.intValue ?? 0)"
-                var last = seen.table.withLock { $0[ca.directory] } ?? PublishedDigests.Entry()
-                if last.subject == nil { last.subject = try PEM.certificates(fromFile: ca.directory + "/ca.pem").first?.subject }
+                // The stamp is taken before the records are read: a revocation landing after it changes the stamp
+                // again, so the next look reads it (signing changes the stamp too; the next look then finds the same
+                // revocations and signs nothing).
+                let stamp = try Self.stamp(ca.directory + "/state.json")
+                if last.certificate == nil { last.certificate = try PEM.certificates(fromFile: ca.directory + "/ca.pem").first }
                 let now = clock.now()
-                let current = last.subject.flatMap { trust.list(of: $0) }
+                let current = last.certificate.flatMap { trust.list(of: $0) }
                 let due = current.map { ($0.nextUpdate ?? now).timeIntervalSince(now) < Double(validity) * 86_400 / 2 } ?? true
                 if !due, stamp == last.stamp { continue }
-                let revoked = try ca.records().filter { $0.status != "valid" }.map { "\($0.serial):\($0.status):\($0.reason ?? 0)" }.sorted()
+                let revoked = try ca.records().filter { $0.status == "revoked" }.map { "\($0.serial):\($0.reason ?? 0)" }.sorted()
                 let fingerprint = Array(SHA256.hash(data: Data(revoked.joined(separator: "\n").utf8)))
                 last.stamp = stamp
-                if !due, fingerprint == last.fingerprint {
-                    seen.table.withLock { $0[ca.directory] = last }
-                    continue
+                if due || fingerprint != last.fingerprint {
+                    let crl = try ca.makeCRL(now: now, validityDays: validity)
+                    let authority = try ca.authority()
+                    // The CA's chain below the anchor: the CA, then its parents (the root CA's chain is itself).
+                    let chain = [authority.certificate] + authority.parents.filter { !trust.anchors.contains($0) }
+                    let published = PublishedCRL(crl: Data(crl.derEncoded), chain: try PEM.encode(chain))
+                    if try await trust.accept(published) { made.append(published) }
+                    last.fingerprint = fingerprint
                 }
-                let crl = try ca.makeCRL(now: now, validityDays: validity)
-                let authority = try ca.authority()
-                // The CA's chain below the anchor: the CA, then its parents (the root CA's chain is itself).
-                let chain = [authority.certificate] + authority.parents.filter { !trust.anchors.contains($0) }
-                let published = PublishedCRL(crl: Data(crl.derEncoded), chain: try PEM.encode(chain))
-                if try await trust.accept(published) { made.append(published) }
-                // Signing wrote the state file (the CRL number): its new stamp is ours, not a change to look at.
-                let signed = try FileManager.default.attributesOfItem(atPath: ca.directory + "/state.json")
-                last.stamp = "\((signed[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0):\((signed[.size] as? NSNumber)?.intValue ?? 0)"
-                last.fingerprint = fingerprint
-                seen.table.withLock { $0[ca.directory] = last }
+                last.failedAt = nil
             } catch {
+                last.failedAt = .now
                 logger.error("could not publish a revocation list", metadata: ["ca": .string(ca.directory), "code": .string((error as? any CaduceusError)?.code ?? "pki.io")])
             }
+            seen.table.withLock { [last] in $0[ca.directory] = last }
         }
         if !made.isEmpty { await node.pushRevocations(made) }
         return made.count
+    }
+
+    static func stamp(_ path: String) throws -> String {
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        return "\((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0):\((attributes[.size] as? NSNumber)?.intValue ?? 0)"
     }
 }
 
@@ -102,7 +122,8 @@ package final class PublishedDigests: Sendable {
     struct Entry: Sendable {
         var stamp = ""
         var fingerprint: [UInt8] = []
-        var subject: DistinguishedName?
+        var certificate: Certificate?
+        var failedAt: ContinuousClock.Instant?
     }
     let table = Mutex<[String: Entry]>([:])
     /// An empty table.

@@ -27,8 +27,14 @@ package final class TrustStore: RevocationLists, Sendable {
         var crl: CertificateRevocationList
         var chain: [Certificate]
     }
-    /// The newest list per issuer (keyed by the issuer name's DER).
+    /// The newest list per issuing CA, keyed by the CA's name and public key (the name alone for a list read from the
+    /// folder without its chain): a list under a CA's name but another key sits beside the genuine one and is never
+    /// used for it (validation takes only lists signed by the issuer actually in the path), and cannot displace it.
     let held = Mutex<[[UInt8]: Held]>([:])
+    /// At most this many lists are held.
+    static let maxLists = 512
+    /// How far ahead of this node's clock a list's thisUpdate may be (clock skew between nodes).
+    static let maxSkew: Double = 300
 
     /// Trust in `anchors`, with the lists found in `crlDirectory`; `grace` seconds past nextUpdate (default 1 h).
     package init(anchors: [Certificate], crlDirectory: String, grace: Double = 3600, clock: any WallClock = SystemWallClock()) {
@@ -48,8 +54,19 @@ package final class TrustStore: RevocationLists, Sendable {
             else { continue }
             let chainFile = crlDirectory + "/" + name.dropLast(4) + ".chain.pem"
             let chain = (try? PEM.certificates(fromFile: chainFile)) ?? []
-            keepIfNewer(crl, chain: chain)
+            // The node's own folder is trusted as its anchors are; still, a list its chain's CA did not sign, or one
+            // dated in the future, is not taken from it.
+            if let issuer = chain.first, !crl.isSigned(by: issuer) { continue }
+            guard (try? Self.requireSaneDates(crl, now: clock.now())) != nil else { continue }
+            _ = try? keepIfNewer(crl, chain: chain, save: false)
         }
+    }
+
+    /// Takes a list an operator gave (a file named on the command line), as one read from the folder: unless it is
+    /// dated in the future or has no sensible nextUpdate; not written to the folder.
+    package func takeLocal(_ crl: CertificateRevocationList) {
+        guard (try? Self.requireSaneDates(crl, now: clock.now())) != nil else { return }
+        _ = try? keepIfNewer(crl, chain: [], save: false)
     }
 
     /// The validator for this instant: revocation required, with the lists held now.
@@ -60,10 +77,15 @@ package final class TrustStore: RevocationLists, Sendable {
     /// The anchors as PEM.
     package var anchorsPEM: String { (try? PEM.encode(anchors)) ?? "" }
 
-    /// The list held for the CA named `issuer`.
-    package func list(of issuer: DistinguishedName) -> CertificateRevocationList? {
-        guard let key = try? Self.key(issuer) else { return nil }
+    /// The list held for the CA certificate `ca` (its name and key).
+    package func list(of ca: Certificate) -> CertificateRevocationList? {
+        guard let key = try? Self.key(ca.subject, ca) else { return nil }
         return held.withLock { $0[key]?.crl }
+    }
+
+    /// The newest list held under the CA name `issuer` that its issuer's certificate `ca`, when given, signed.
+    package func list(of issuer: DistinguishedName) -> CertificateRevocationList? {
+        held.withLock { $0.values.map(\.crl) }.filter { $0.issuer == issuer }.max { Self.isNewer($1, than: $0) }
     }
 
     /// Keeps `published` if its CA chains to the anchors (or is one), the CA signed it, it has a nextUpdate, and it is
@@ -77,24 +99,47 @@ package final class TrustStore: RevocationLists, Sendable {
         } catch {
             throw PKIError(.malformed, "a published revocation list or its CA chain could not be parsed")
         }
-        guard let issuer = chain.first, issuer.subject == crl.issuer, crl.isSigned(by: issuer), crl.nextUpdate != nil else {
-            throw PKIError(.crlInvalid, "the revocation list is not signed by the CA its chain names, or has no nextUpdate")
+        guard let issuer = chain.first, issuer.subject == crl.issuer, crl.isSigned(by: issuer) else {
+            throw PKIError(.crlInvalid, "the revocation list is not signed by the CA its chain names")
         }
+        try Self.requireSaneDates(crl, now: clock.now())
         if !anchors.contains(issuer) {
-            // The CA itself must chain to our anchors (its own revocation checked on the lists held, as far as held).
+            // The CA must chain to our anchors, as a CA: every CA above it must allow one more CA below it (pathLen
+            // counts the list's issuer, which acts as a CA here — a pathLen-0 hospital CA cannot mint a CA that
+            // publishes lists under the root's or the region's name).
             let now = clock.now()
             let checker = ChainValidator(anchors: anchors, crls: held.withLock { $0.values.map(\.crl) }, revocation: .bestEffort)
-            guard case .trusted = await checker.validate(issuer, intermediates: Array(chain.dropFirst()), usage: .any, validityTime: now, now: now),
-                  case .isCertificateAuthority = try? issuer.extensions.basicConstraints
-            else { throw PKIError(.crlInvalid, "the revocation list's CA does not chain to this node's trust anchors") }
+            guard case .trusted(let path) = await checker.validate(issuer, intermediates: Array(chain.dropFirst()), usage: .any, validityTime: now, now: now),
+                  case .isCertificateAuthority = try? issuer.extensions.basicConstraints,
+                  Self.pathLengthsAllow(path)
+            else { throw PKIError(.crlInvalid, "the revocation list's CA does not chain to this node's trust anchors as a CA") }
         }
-        guard keepIfNewer(crl, chain: chain) else { return false }
-        try save(crl, chain: chain)
+        guard try keepIfNewer(crl, chain: chain) else { return false }
         return true
     }
 
-    /// The newest list of every CA held.
-    package func heldLists() -> [CertificateRevocationList] { held.withLock { $0.values.map(\.crl) } }
+    /// A list whose thisUpdate is ahead of this node's clock (beyond the skew), or whose nextUpdate is missing or not
+    /// after its thisUpdate, is refused: a list dated in the future would make every genuine later list look older.
+    static func requireSaneDates(_ crl: CertificateRevocationList, now: Date) throws(PKIError) {
+        guard crl.thisUpdate <= now.addingTimeInterval(maxSkew), let next = crl.nextUpdate, next > crl.thisUpdate else {
+            throw PKIError(.crlInvalid, "the revocation list is dated in the future, or its nextUpdate is not after its thisUpdate")
+        }
+    }
+
+    /// Whether every CA of `path` (the list's issuer first, the anchor last) allows the CAs below it.
+    static func pathLengthsAllow(_ path: [Certificate]) -> Bool {
+        for (index, ca) in path.enumerated() where index > 0 {
+            if case .isCertificateAuthority(let maxPathLength)? = try? ca.extensions.basicConstraints, let limit = maxPathLength, index > limit {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// The newest list of every CA held, with its file name (as in the CRL folder and on the plain-HTTP listener).
+    package func heldLists() -> [(name: String, crl: CertificateRevocationList)] {
+        held.withLock { table in table.map { (Self.fileName($0.key), $0.value.crl) } }
+    }
 
     /// The newest list of every CA held, with its chain.
     package func published() -> [PublishedCRL] {
@@ -105,14 +150,19 @@ package final class TrustStore: RevocationLists, Sendable {
         }
     }
 
-    /// Keeps `crl` if it is newer than the list held for its issuer (later thisUpdate, or the same with a higher CRL
-    /// number). A chain already known is kept when the new list comes without one.
+    /// Keeps `crl` if it is newer than the list held for its CA (later thisUpdate, or the same with a higher CRL
+    /// number), and (unless `save` is false) writes it to the folder under the same lock, so the file is never older
+    /// than the list held. `chain` (the CA first) keys it by the CA's key too.
     @discardableResult
-    package func keepIfNewer(_ crl: CertificateRevocationList, chain: [Certificate]) -> Bool {
-        guard let key = try? Self.key(crl.issuer) else { return false }
-        return held.withLock { table in
+    package func keepIfNewer(_ crl: CertificateRevocationList, chain: [Certificate], save: Bool = true) throws -> Bool {
+        let key = try Self.key(crl.issuer, chain.first)
+        return try held.withLock { table in
             if let current = table[key], !Self.isNewer(crl, than: current.crl) { return false }
-            table[key] = Held(crl: crl, chain: chain.isEmpty ? (table[key]?.chain ?? []) : chain)
+            guard table[key] != nil || table.count < Self.maxLists else {
+                throw PKIError(.crlInvalid, "this node holds as many revocation lists as it keeps")
+            }
+            if save { try self.save(crl, chain: chain, key: key) }
+            table[key] = Held(crl: crl, chain: chain)
             return true
         }
     }
@@ -124,17 +174,22 @@ package final class TrustStore: RevocationLists, Sendable {
         return x.count != y.count ? x.count > y.count : y.lexicographicallyPrecedes(x)
     }
 
-    /// Writes the list (and its chain) under the issuer's hash, atomically.
-    func save(_ crl: CertificateRevocationList, chain: [Certificate]) throws {
-        let name = crlDirectory + "/" + Hex.encode(Array(SHA256.hash(data: try Self.key(crl.issuer)))).prefix(16)
+    /// Writes the list (and its chain) under its key's file name, atomically.
+    func save(_ crl: CertificateRevocationList, chain: [Certificate], key: [UInt8]) throws {
+        let path = crlDirectory + "/" + Self.fileName(key).dropLast(4)
         try FileManager.default.createDirectory(atPath: crlDirectory, withIntermediateDirectories: true)
-        try AtomicFile.write(Data(crl.derEncoded), to: name + ".crl")
-        if !chain.isEmpty { try AtomicFile.write(Data(try PEM.encode(chain).utf8), to: name + ".chain.pem") }
+        try AtomicFile.write(Data(crl.derEncoded), to: path + ".crl")
+        if !chain.isEmpty { try AtomicFile.write(Data(try PEM.encode(chain).utf8), to: path + ".chain.pem") }
     }
 
-    static func key(_ name: DistinguishedName) throws -> [UInt8] {
+    /// A list's key: its CA's name, and the CA's public key when known.
+    static func key(_ name: DistinguishedName, _ ca: Certificate? = nil) throws -> [UInt8] {
         var serializer = DER.Serializer()
         try serializer.serialize(name)
+        if let ca { try serializer.serialize(ca.publicKey) }
         return serializer.serializedBytes
     }
+
+    /// The file name of a key's list.
+    static func fileName(_ key: [UInt8]) -> String { Hex.encode(Array(SHA256.hash(data: key))).prefix(16) + ".crl" }
 }

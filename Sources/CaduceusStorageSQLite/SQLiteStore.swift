@@ -55,6 +55,17 @@ package final class SQLiteStore: CaduceusStore {
         }
     }
 
+    /// The writer connection's journal mode and `synchronous` level (2 = FULL), as SQLite reports them now.
+    package func writerDurability() throws -> (journalMode: String, synchronous: Int) {
+        do {
+            return try pool.writeWithoutTransaction { db in
+                (try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "", try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1)
+            }
+        } catch {
+            throw StorageError(.database, "the database could not be read")
+        }
+    }
+
     /// Opens (creating and migrating) the database at `path`; PHI keys come from `nodeKey`.
     package init(path: String, nodeKey: NodeKey) throws {
         var configuration = Configuration()
@@ -66,6 +77,10 @@ package final class SQLiteStore: CaduceusStore {
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            // GRDB turns WAL on for the writer after prepareDatabase, and with it synchronous back to NORMAL (a commit
+            // then reaches the disk only at the next checkpoint). Set FULL again on the one writer connection, so
+            // every commit — and so every acknowledgement after it — is fsynced.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(pool)
             cipher = try pool.write { db -> PHICipher in
                 if let wrapped = try Data.fetchOne(db, sql: "SELECT wrapped_key FROM data_keys WHERE id = 1") {

@@ -5,6 +5,16 @@ import CaduceusTestSupport
 import Foundation
 import Testing
 import X509
+import CaduceusCore
+import Synchronization
+
+/// A clock the test moves.
+final class SettableClock: WallClock {
+    let instant: Mutex<Date>
+    init(_ start: Date) { instant = Mutex(start) }
+    func now() -> Date { instant.withLock { $0 } }
+    func set(_ date: Date) { instant.withLock { $0 = date } }
+}
 
 /// A node's trust store alone: lists taken, kept on disk, read back at the next start, and the fail-closed verdicts
 /// at chosen instants (the validation time is an input: no waiting a day for a list to go stale).
@@ -26,12 +36,13 @@ struct TrustStoreTests {
         }
     }
 
-    @Test("missing → pki.revocation-unknown; fresh lists taken → trusted; stale beyond the grace → unknown; newer lists → trusted again; a listed card → pki.revoked; kept on disk for the next start")
+    @Test("missing → pki.revocation-unknown; fresh lists taken → trusted; stale beyond the grace → unknown; a future-dated list refused; newer lists → trusted again; a listed card → pki.revoked; kept on disk for the next start")
     func lifecycle() async throws {
         let pki = try TestPKI(now: start.addingTimeInterval(-86_400))
         let card = try pki.credential(.person(email: "n@hospital-a.test"), name: "nurse")
         let dir = try TemporaryDirectory()
-        let trust = TrustStore(anchors: [pki.root.certificate], crlDirectory: dir.file("crl"), grace: 3600)
+        let clock = SettableClock(start)
+        let trust = TrustStore(anchors: [pki.root.certificate], crlDirectory: dir.file("crl"), grace: 3600, clock: clock)
         #expect(await verdict(trust, card, at: start) == "pki.revocation-unknown", "no list yet: refused, not waved through")
         for authority in [pki.root, pki.regional, pki.hospital] {
             #expect(try await trust.accept(try list(authority, issued: start, number: 1)))
@@ -40,6 +51,9 @@ struct TrustStoreTests {
         #expect(await verdict(trust, card, at: start.addingTimeInterval(86_400 + 1800)) == "trusted", "inside the grace")
         let late = start.addingTimeInterval(86_400 + 3600 + 60)
         #expect(await verdict(trust, card, at: late) == "pki.revocation-unknown", "stale beyond the grace")
+        // A list dated ahead of the node's clock is refused: it would make every genuine later list look older.
+        await #expect(throws: PKIError(.crlInvalid, "")) { _ = try await trust.accept(try list(pki.hospital, issued: late, number: 2)) }
+        clock.set(late)
         for authority in [pki.root, pki.regional, pki.hospital] {
             #expect(try await trust.accept(try list(authority, issued: late, number: 2)))
         }
@@ -51,7 +65,8 @@ struct TrustStoreTests {
         #expect(try await trust.accept(try list(pki.hospital, issued: late.addingTimeInterval(1), revoked: [card.certificate], number: 4)))
         #expect(await verdict(trust, card, at: late.addingTimeInterval(2)) == "pki.revoked")
         // A node starting again from the same folder holds the same lists.
-        let restarted = TrustStore(anchors: [pki.root.certificate], crlDirectory: dir.file("crl"), grace: 3600)
+        clock.set(late.addingTimeInterval(2))
+        let restarted = TrustStore(anchors: [pki.root.certificate], crlDirectory: dir.file("crl"), grace: 3600, clock: clock)
         #expect(await verdict(restarted, card, at: late.addingTimeInterval(2)) == "pki.revoked")
         #expect(restarted.published().count == 3)
         // Garbage is a coded refusal and changes nothing.

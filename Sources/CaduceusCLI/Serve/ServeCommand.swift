@@ -201,7 +201,7 @@ struct ServeCommand: AsyncParsableCommand {
             if let trust = runtime?.trust, trust.anchors == anchors {
                 // The node's own lists, kept current while it runs, and required (fail closed), as for HTTPS. Files
                 // given with --tls-crl are taken into them when newer.
-                for crl in crls { trust.keepIfNewer(crl, chain: []) }
+                for crl in crls { trust.takeLocal(crl) }
                 configuration.clientValidator = { trust.validator() }
             } else {
                 // An MLLP listener on its own (no HTTPS node) or under another PKI: the lists given, best effort.

@@ -1,7 +1,7 @@
 import CaduceusApp
 import CaduceusCore
 import CaduceusExchange
-import CaduceusPKI
+@testable import CaduceusPKI
 import CaduceusTestSupport
 import Foundation
 import Testing
@@ -31,6 +31,41 @@ struct RevocationAttackTests {
         }
     }
 
+    @Test("hospital A's CA (pathLen 0) mints a CA named like the regional CA and publishes a list under that name: refused (pki.crl-invalid); the regional CA's genuine list still decides")
+    func subordinateImpostor() async throws {
+        try await withSeededFederation(shipAudit: false) { fed, _, _, _ in
+            let a = fed.runtimes[LocalFederation.hospitalA]!, b = fed.runtimes[LocalFederation.hospitalB]!
+            let regionalCA = try fed.authorities["regional"]!.authority().certificate
+            let genuine = try #require(b.trust.list(of: regionalCA))
+            // Our issuance refuses it (pathLen 0), so the attacker, who holds A's CA key, signs it by hand: a CA
+            // certificate carrying the regional CA's exact name, no namespace.
+            let caA = try fed.authorities["hospital-a"]!.authority()
+            let mintedKey = try PrivateKeyMaterial.generate(.p256)
+            let mintedCert = try Certificate(
+                version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: mintedKey.publicKey,
+                notValidBefore: Date().addingTimeInterval(-60), notValidAfter: Date().addingTimeInterval(86_400),
+                issuer: caA.certificate.subject, subject: regionalCA.subject, signatureAlgorithm: caA.key.signatureAlgorithm,
+                // The federation's CA profile and an empty namespace, as our issuance would write them.
+                extensions: try CertificateAuthority.extensions(
+                    for: .issuingCA(pathLength: 0, permittedDNSDomains: [], namespace: IssuerNamespace(nodes: [], organizations: [], authorities: [], roles: [])),
+                    publicKey: mintedKey.publicKey, issuerPublicKey: caA.certificate.publicKey),
+                issuerPrivateKey: caA.key.certificateKey)
+            let minted = try CertificateAuthority(certificate: mintedCert, key: mintedKey, parents: caA.chain)
+            let forged = try CertificateRevocationList.make(authority: minted, entries: [], crlNumber: 99, thisUpdate: Date(), nextUpdate: Date().addingTimeInterval(86_400))
+            let chain = try PEM.encode([mintedCert] + caA.chain.dropLast())
+            let nodeA = try nodeCredential(fed, LocalFederation.hospitalA), nodeB = try nodeCredential(fed, LocalFederation.hospitalB)
+            let refused = try await attack(fed, auditedAt: LocalFederation.hospitalB) {
+                let sealed = try envelope(.publishCRL, to: LocalFederation.hospitalB, body: [PublishedCRL(crl: Data(forged.derEncoded), chain: chain)], from: nodeA, encryptedTo: nodeB.certificate)
+                _ = try await transport(fed, as: nodeA).post(fed.endpoint(LocalFederation.hospitalB), path: ExchangeOperation.publishCRL.path, envelope: sealed)
+            }
+            #expect(refused == "pki.crl-invalid")
+            #expect(b.trust.list(of: regionalCA)?.derEncoded == genuine.derEncoded)
+            // Even beside it, a list signed by another key never counts for the regional CA: B still accepts A's node.
+            _ = try await transport(fed, as: nodeA).get(fed.endpoint(LocalFederation.hospitalB), path: "/health")
+            _ = a
+        }
+    }
+
     @Test("an older genuine list pushed again (to bring back a revoked card) is not taken; a staff card cannot push lists at all")
     func olderListAndWrongCaller() async throws {
         try await withSeededFederation(shipAudit: false) { fed, _, _, _ in
@@ -43,7 +78,8 @@ struct RevocationAttackTests {
             let nodeB = try nodeCredential(fed, LocalFederation.hospitalB), nodeA = try nodeCredential(fed, LocalFederation.hospitalA)
             let sealed = try envelope(.publishCRL, to: LocalFederation.hospitalA, body: [old], from: nodeB, encryptedTo: nodeA.certificate)
             let answer = try await transport(fed, as: nodeB).post(fed.endpoint(LocalFederation.hospitalA), path: ExchangeOperation.publishCRL.path, envelope: sealed)
-            _ = answer
+            let opened = try await Envelope.open(answer, as: LocalFederation.hospitalB, credential: nodeB, validator: fed.trust.validator(), expecting: .publishCRL, now: Date())
+            #expect(try opened.message.decodeBody(PublishCRLResponse.self).accepted == 0, "answered, and nothing taken")
             #expect(a.trust.list(of: issuerB)?.derEncoded == current.derEncoded, "the older list did not replace the newer one")
             // A person's card is not a node: the gate refuses before the lists are looked at.
             let card = fed.users["clinician.hospital-a"]!

@@ -39,6 +39,8 @@ struct RevocationService: Sendable {
 
     /// At most this many lists in one `crl.publish`.
     static let maxLists = 32
+    /// At most this many bytes in a node's `GET /v1/crls` answer.
+    static let maxFetch = 16 << 20
 
     /// `crl.publish`: keeps each list that is newer than the one held (each checked by the trust store itself).
     func receive(_ o: ExchangeRequest) async throws -> ExchangeMessage {
@@ -68,14 +70,23 @@ struct RevocationService: Sendable {
     /// were taken. Unreachable nodes are skipped (the next round tries again).
     func fetch() async -> Int {
         guard let lists = core.revocation, let others = await core.otherNodes() else { return 0 }
-        var taken = 0
-        for node in others {
-            guard let (entry, _) = try? await core.lookUp(node),
-                  let bytes = try? await core.transport.get(entry.endpoint, path: "/v1/crls"),
-                  let held = try? JSONDecoder.exchange.decode([PublishedCRL].self, from: Data(bytes))
-            else { continue }
-            for p in held.prefix(256) where (try? await lists.accept(p)) == true { taken += 1 }
+        // Every node at once: an unreachable or slow one holds up only itself.
+        let answers = await withTaskGroup(of: [PublishedCRL].self) { group in
+            for node in others {
+                group.addTask {
+                    guard let (entry, _) = try? await core.lookUp(node),
+                          let bytes = try? await core.transport.get(entry.endpoint, path: "/v1/crls"), bytes.count <= Self.maxFetch,
+                          let held = try? JSONDecoder.exchange.decode([PublishedCRL].self, from: Data(bytes))
+                    else { return [] }
+                    return Array(held.prefix(256))
+                }
+            }
+            var all: [PublishedCRL] = []
+            for await lists in group { all += lists }
+            return all
         }
+        var taken = 0
+        for p in answers where (try? await lists.accept(p)) == true { taken += 1 }
         return taken
     }
 }
