@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 # The whole list goes to apt every time (apt skips what is there): a package installed by hand on a developer's
 # machine must not hide a line missing here from a green CI.
-packages=(openssl libsqlite3-dev libxml2-utils python3-venv)
+packages=(openssl libsqlite3-dev libxml2-utils python3-venv strace)
 if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
