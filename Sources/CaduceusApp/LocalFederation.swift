@@ -144,7 +144,8 @@ package final class LocalFederation: Sendable {
     package func run<T: Sendable>(logger: Logger, shipAudit: Bool = true, _ body: @escaping @Sendable (LocalFederation) async throws -> T) async throws -> T {
         let started = AsyncStream<Void>.makeStream()
         let count = Mutex(0)
-        let total = runtimes.count
+        // Every node's HTTPS listener and its plain-HTTP revocation list listener.
+        let total = runtimes.count * 2
         var services: [any Service] = []
         for runtime in runtimes.values {
             services.append(try runtime.service { _ in
@@ -157,7 +158,9 @@ package final class LocalFederation: Sendable {
             if let forwarder = runtime.forwarder { services.append(forwarder) }
             services.append(runtime.checkpointer())
             services.append(runtime.revocationPublisher())
-            services.append(runtime.revocationListener(host: "127.0.0.1", port: 0))
+            services.append(runtime.revocationListener(host: "127.0.0.1", port: 0) { _ in
+                if count.withLock({ c in c += 1; return c == total }) { started.continuation.yield() }
+            })
             if runtime.node.configuration.roles.contains(.regional) {
                 services.append(try runtime.auditRepository(host: "127.0.0.1", port: 0))
             } else if shipAudit, let shipper = try runtime.auditShipper() {

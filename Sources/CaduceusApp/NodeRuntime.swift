@@ -106,6 +106,7 @@ package final class NodeRuntime: Sendable {
     package func revocationListener(host: String, port: Int, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> any Service {
         RevocationListener.application(trust: trust, host: host, port: port, logger: logger) { [self] bound in
             revocationPortBox.withLock { $0 = bound }
+            node.servesRevocationLists(at: "http://\(host.contains(":") ? "[\(host)]" : host):\(bound)")
             await onRunning(bound)
         }
     }

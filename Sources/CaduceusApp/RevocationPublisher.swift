@@ -59,12 +59,39 @@ package struct RevocationPublisher: Service {
                         wait = .seconds(1)  // not bound or not pointed at the directory yet
                     } else {
                         await node.fetchRevocations()
+                        await fetchPlain()
                         trust.reload()
                     }
                     do { try await cancelWhenGracefulShutdown { [wait] in try await Task.sleep(for: wait) } } catch { break }
                 }
             }
         }
+    }
+
+    /// Fetches the lists the other nodes serve on plain HTTP (the sources the directory names, remembered for the next
+    /// outage): the way back when every list has gone stale and no mutual-TLS handshake can be validated. Each list is
+    /// checked on its own (its CA already known here, its signature, its dates, newer than the one held).
+    @discardableResult
+    package func fetchPlain() async -> Int {
+        trust.remember(sources: await node.revocationSources())
+        return await Self.fetchPlain(from: trust.sources(), into: trust)
+    }
+
+    /// Fetches every list `sources` serve on plain HTTP into `trust` (each checked by ``TrustStore/acceptKnown(_:)``);
+    /// returns how many were taken.
+    package static func fetchPlain(from sources: [String], into trust: TrustStore) async -> Int {
+        var taken = 0
+        for source in sources {
+            guard let index = try? await PlainHTTP.get(source + "/crl", limit: 1 << 20) else { continue }
+            let names = String(decoding: index, as: UTF8.self).split(separator: "\n").compactMap { line -> String? in
+                let name = line.split(separator: "\t").first.map(String.init) ?? ""
+                return name.count == 20 && name.hasSuffix(".crl") && name.dropLast(4).allSatisfy(\.isHexDigit) ? name : nil
+            }
+            for name in names.prefix(64) {
+                if let der = try? await PlainHTTP.get(source + "/crl/" + name), (try? await trust.acceptKnown(der)) == true { taken += 1 }
+            }
+        }
+        return taken
     }
 
     /// Publishes a new list for every hosted CA whose revocations changed since the last look, or whose list is

@@ -136,6 +136,33 @@ package final class TrustStore: RevocationLists, Sendable {
         return true
     }
 
+    /// Takes a list fetched without its chain (from a plain-HTTP listener) when a CA this node already holds a list
+    /// of — under that name, with its chain — signed it; then as ``accept(_:)``. False when no such CA is known or the
+    /// list is not newer.
+    package func acceptKnown(_ der: [UInt8]) async throws -> Bool {
+        let crl: CertificateRevocationList
+        do { crl = try CertificateRevocationList(derEncoded: der) } catch { throw PKIError(.malformed, "a fetched revocation list could not be parsed") }
+        let chains = held.withLock { $0.values.filter { $0.crl.issuer == crl.issuer && !$0.chain.isEmpty }.map(\.chain) }
+        let known = chains.first { crl.isSigned(by: $0[0]) } ?? anchors.filter { $0.subject == crl.issuer && crl.isSigned(by: $0) }.map { [$0] }.first
+        guard let chain = known else { return false }
+        return try await accept(PublishedCRL(crl: Data(der), chain: try PEM.encode(chain)))
+    }
+
+    /// The plain-HTTP revocation list sources this node has learnt (from the directory) or was given, kept in the
+    /// folder (`sources.txt`) so a restart during an outage still knows where to look.
+    package func sources() -> [String] {
+        guard let text = try? String(contentsOfFile: crlDirectory + "/sources.txt", encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").map(String.init).filter { $0.hasPrefix("http://") }
+    }
+
+    /// Adds `urls` to the sources kept (at most 64).
+    package func remember(sources urls: [String]) {
+        let all = Array(Set(sources() + urls.filter { $0.hasPrefix("http://") && $0.count < 256 })).sorted().prefix(64)
+        guard Set(all) != Set(sources()) else { return }
+        try? FileManager.default.createDirectory(atPath: crlDirectory, withIntermediateDirectories: true)
+        try? AtomicFile.write(Data((all.joined(separator: "\n") + "\n").utf8), to: crlDirectory + "/sources.txt")
+    }
+
     /// The newest list of every CA held, with its file name (as in the CRL folder and on the plain-HTTP listener).
     package func heldLists() -> [(name: String, crl: CertificateRevocationList)] {
         held.withLock { table in table.map { (Self.fileName($0.key), $0.value.crl) } }

@@ -51,8 +51,12 @@ package struct DirectoryNode: Sendable, Hashable, Codable {
     package var certificatePEM: String
     /// The regional node it belongs to (empty for regional and global nodes).
     package var region: String
+    /// Its plain-HTTP revocation list listener (`http://host:port`, serving `/crl`), if it runs one: lists are fetched
+    /// there when no mutual-TLS handshake can be validated (every list stale).
+    package var revocationEndpoint: String?
     /// Creates a node.
-    package init(id: String, roles: [String], endpoint: String, certificatePEM: String, region: String = "") {
+    package init(id: String, roles: [String], endpoint: String, certificatePEM: String, region: String = "", revocationEndpoint: String? = nil) {
+        self.revocationEndpoint = revocationEndpoint
         self.id = id
         self.roles = roles
         self.endpoint = endpoint

@@ -51,6 +51,12 @@ struct RevocationTests {
             #expect(text.ok && text.text.contains("Key Compromise") && text.text.replacingOccurrences(of: ":", with: "").uppercased().contains(serial), "\(text.text) \(text.stderr)")
             let missing = try ProcessRunner.run(MetricsTests.python, ["-c", fetch, "http://127.0.0.1:\(port)/v1/crls"])
             #expect(!missing.ok && missing.stderr.contains("404"), "the plain listener serves lists only")
+            // Every node's directory entry names its plain-HTTP listener; node A learns them (and keeps them for an
+            // outage) and can fetch from them without a handshake (nothing newer to take now).
+            let a = fed.runtimes[LocalFederation.hospitalA]!
+            #expect(Set(await a.node.revocationSources()).count == 3)
+            _ = await a.revocationPublisher().fetchPlain()
+            #expect(a.trust.sources().count == 3 && a.trust.sources().allSatisfy { $0.hasPrefix("http://127.0.0.1:") })
             // Her colleague's card still works at A.
             _ = try await fed.client("clerk.hospital-b", at: LocalFederation.hospitalA).signIn(purpose: "HOPERAT")
         }

@@ -7,6 +7,8 @@ import Testing
 import X509
 import CaduceusCore
 import Synchronization
+import Logging
+import Hummingbird
 
 /// A clock the test moves.
 final class SettableClock: WallClock {
@@ -72,5 +74,36 @@ struct TrustStoreTests {
         // Garbage is a coded refusal and changes nothing.
         await #expect(throws: PKIError(.malformed, "")) { _ = try await trust.accept(PublishedCRL(crl: Data([0x30, 0x03, 0x02, 0x01]), chain: "")) }
         #expect(await verdict(trust, card, at: late.addingTimeInterval(2)) == "pki.revoked")
+    }
+
+    @Test("a node whose lists all went stale (no handshake can be validated) recovers them from another node's plain-HTTP listener; a list from an unknown CA is not taken that way")
+    func recoveryOverPlainHTTP() async throws {
+        let pki = try TestPKI(now: start.addingTimeInterval(-86_400))
+        let card = try pki.credential(.person(email: "n@hospital-a.test"), name: "nurse")
+        let dirs = (try TemporaryDirectory(), try TemporaryDirectory())
+        let late = start.addingTimeInterval(2 * 86_400)
+        // The stale node: yesterday's lists, now two days later.
+        let staleClock = SettableClock(start)
+        let stale = TrustStore(anchors: [pki.root.certificate], crlDirectory: dirs.0.file("crl"), grace: 3600, clock: staleClock)
+        for authority in [pki.root, pki.regional, pki.hospital] { #expect(try await stale.accept(try list(authority, issued: start, number: 1))) }
+        staleClock.set(late)
+        #expect(await verdict(stale, card, at: late) == "pki.revocation-unknown")
+        // Another node holds today's lists and serves them on plain HTTP.
+        let fresh = TrustStore(anchors: [pki.root.certificate], crlDirectory: dirs.1.file("crl"), grace: 3600, clock: SettableClock(late))
+        for authority in [pki.root, pki.regional, pki.hospital] { #expect(try await fresh.accept(try list(authority, issued: late, number: 2))) }
+        let (ports, reported) = AsyncStream.makeStream(of: Int.self)
+        let app = RevocationListener.application(trust: fresh, host: "127.0.0.1", port: 0, logger: Logger(label: "test")) { reported.yield($0) }
+        let serving = Task { try await app.runService() }
+        defer { serving.cancel() }
+        var it = ports.makeAsyncIterator()
+        let port = try #require(await it.next())
+        let taken = await RevocationPublisher.fetchPlain(from: ["http://127.0.0.1:\(port)"], into: stale)
+        #expect(taken == 3)
+        #expect(await verdict(stale, card, at: late) == "trusted", "recovered without any handshake")
+        // A list of a CA the stale node has never held (no chain to check it with) is not taken from plain HTTP.
+        let other = try TestPKI(now: start)
+        let strangerDir = try TemporaryDirectory()
+        let stranger = TrustStore(anchors: [other.root.certificate], crlDirectory: strangerDir.file("crl"), clock: SettableClock(late))
+        #expect(await RevocationPublisher.fetchPlain(from: ["http://127.0.0.1:\(port)"], into: stranger) == 0)
     }
 }

@@ -111,6 +111,8 @@ struct ServeCommand: AsyncParsableCommand {
                     let (host, port) = try Self.hostPort(address)
                     services.append(runtime.revocationListener(host: host, port: port) { bound in
                         say("revocation lists on http://\(host):\(bound)/crl (plain HTTP: signed lists only)")
+                        // Published in the directory entry (again, if HTTPS bound first).
+                        if !runtime.node.configuration.endpoint.isEmpty { try? await runtime.node.publishSelf() }
                     })
                 }
                 services.append(runtime.checkpointer())

@@ -40,6 +40,8 @@ package struct ExchangeConfiguration: Sendable {
     package var endpoint: String
     /// The regional node (registry and MPI) this node uses.
     package var regionalNode: String
+    /// This node's plain-HTTP revocation list listener (`http://host:port`), empty when it runs none.
+    package var revocationEndpoint = ""
     /// The global node's base URL (directory); empty: this node's own endpoint once bound (it is its own directory),
     /// unless ``ExchangeNode/useDirectory(at:)`` names another first.
     package var directoryEndpoint: String
@@ -98,6 +100,18 @@ package final class ExchangeNode: Sendable {
             if c.endpoint.isEmpty { c.endpoint = "https://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
             if c.directoryEndpoint.isEmpty { c.directoryEndpoint = c.endpoint }
         }
+    }
+
+    /// Records where this node's plain-HTTP revocation list listener is bound (published in its directory entry).
+    package func servesRevocationLists(at url: String) { core.place.withLock { $0.revocationEndpoint = url } }
+
+    /// The plain-HTTP revocation list listeners of the other nodes, as the directory lists them (empty when the
+    /// directory cannot be read).
+    package func revocationSources() async -> [String] {
+        guard let listing = try? await core.transport.get(core.configuration.directoryEndpoint, path: "/v1/directory/nodes"),
+              let nodes = try? JSONDecoder.exchange.decode([DirectoryNode].self, from: Data(listing))
+        else { return [] }
+        return nodes.filter { $0.id != core.id }.compactMap(\.revocationEndpoint).filter { $0.hasPrefix("http://") }
     }
 
     /// Points this node at the global directory (once the global node's listener is bound, for nodes started

@@ -29,7 +29,8 @@ struct DirectoryService: Sendable {
     /// This node as the directory describes it (public: id, roles, endpoint, certificate chain).
     func selfDescription() throws -> DirectoryNode {
         let pem = try PEM.encode([core.credential.certificate] + core.credential.chain)
-        return DirectoryNode(id: core.id, roles: core.configuration.roles.map(\.rawValue).sorted(), endpoint: core.configuration.endpoint, certificatePEM: pem, region: core.configuration.roles.contains(.hospital) ? core.configuration.regionalNode : "")
+        return DirectoryNode(id: core.id, roles: core.configuration.roles.map(\.rawValue).sorted(), endpoint: core.configuration.endpoint, certificatePEM: pem, region: core.configuration.roles.contains(.hospital) ? core.configuration.regionalNode : "",
+            revocationEndpoint: core.configuration.revocationEndpoint.isEmpty ? nil : core.configuration.revocationEndpoint)
     }
 
     /// Publishes this node in the global directory.
