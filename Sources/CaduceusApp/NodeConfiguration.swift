@@ -21,7 +21,7 @@ import Foundation
 /// | `tls.crls` | `DATA/crl` | the node's revocation lists (`*.crl`, kept current while it runs; revocation is required: a CA with no fresh list here is refused) |
 /// | `revocation.grace` | `3600` | seconds past a list's nextUpdate that it still counts |
 /// | `revocation.fetch` | `300` | seconds between fetches of the other nodes' lists |
-/// | `revocation.http` | none | `HOST:PORT` of a plain-HTTP listener serving the node's revocation lists and nothing else (`GET /crl`, `GET /crl/NAME.crl`), for CRL distribution points |
+/// | `revocation.http` | `https.host`, a port the kernel chooses | `HOST:PORT` of the plain-HTTP listener serving the node's revocation lists and nothing else (`GET /crl`, `GET /crl/NAME.crl`; named in the directory entry), for CRL distribution points and the way back from stale lists; `off` for none |
 /// | `pki.hosted` | `DATA/pki/root` when the node made its local PKI | CA directories this node hosts (comma-separated): it publishes their lists |
 /// | `hl7.domains` | none | assigning authorities accepted over MLLP |
 /// | `audit.repository.host`, `audit.repository.port` | `https.host`, `6514` | where a regional node's audit repository listens (RFC 5425 syslog over mutual TLS; port 0: a free port) |

@@ -107,8 +107,10 @@ struct ServeCommand: AsyncParsableCommand {
                 // nodes' fetched) while the node runs.
                 await runtime.publishRevocations()
                 services.append(runtime.revocationPublisher(fetchInterval: .seconds(settings.revocationFetch)))
-                if let address = settings.revocationHTTP {
-                    let (host, port) = try Self.hostPort(address)
+                // On by default (on the HTTPS host, a port the kernel chooses, named in the directory entry): the
+                // federation's way back when every list has gone stale. `revocation.http: off` turns it off.
+                if settings.revocationHTTP != "off" {
+                    let (host, port) = try settings.revocationHTTP.map { try Self.hostPort($0) } ?? (settings.host, 0)
                     services.append(runtime.revocationListener(host: host, port: port) { bound in
                         say("revocation lists on http://\(host):\(bound)/crl (plain HTTP: signed lists only)")
                         // Published in the directory entry (again, if HTTPS bound first).
