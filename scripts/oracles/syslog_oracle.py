@@ -97,6 +97,9 @@ def ship(host, port, cert, key, ca, node, seq, prev_hex, body_file):
                                   structured_data={"caduceus@32473": {"seq": str(seq), "prev": prev_hex, "hash": h.hexdigest()}})
     log.info(body.decode("utf-8"), extra={"msgid": "CADUCEUS-AUDIT"})
     # RFC 5425 section 4.4: a sender ends with a TLS close_notify (the handler itself would just drop the socket).
+    # The handler's socket timeout is short; the listener answers the close_notify after it has read the frame, which
+    # on a loaded machine (the whole test suite on two cores) can take longer.
+    handler.transport.socket.settimeout(30)
     handler.transport.socket.unwrap().close()
     handler.close()
     print(h.hexdigest())
