@@ -111,7 +111,13 @@ package final class ExchangeNode: Sendable {
         guard let listing = try? await core.transport.get(core.configuration.directoryEndpoint, path: "/v1/directory/nodes"),
               let nodes = try? JSONDecoder.exchange.decode([DirectoryNode].self, from: Data(listing))
         else { return [] }
-        return nodes.filter { $0.id != core.id }.compactMap(\.revocationEndpoint).filter { $0.hasPrefix("http://") }
+        // Only on the node's own HTTPS host: a directory entry cannot send every node fetching from another machine.
+        return nodes.filter { $0.id != core.id }.compactMap { node -> String? in
+            guard let url = node.revocationEndpoint, url.hasPrefix("http://"), let host = URL(string: url)?.host,
+                  host == URL(string: node.endpoint)?.host
+            else { return nil }
+            return url
+        }
     }
 
     /// Points this node at the global directory (once the global node's listener is bound, for nodes started

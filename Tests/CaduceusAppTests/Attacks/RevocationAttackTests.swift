@@ -90,4 +90,16 @@ struct RevocationAttackTests {
             #expect(refused == "exchange.forbidden")
         }
     }
+
+    @Test("a node's directory entry names a plain-HTTP list source on another machine (to send every node fetching there): the others ignore it")
+    func foreignRevocationSource() async throws {
+        try await withSeededFederation(shipAudit: false) { fed, _, _, _ in
+            let a = fed.runtimes[LocalFederation.hospitalA]!, b = fed.runtimes[LocalFederation.hospitalB]!
+            #expect(await a.node.revocationSources().count == 3)
+            b.node.servesRevocationLists(at: "http://192.0.2.1:9")
+            try await b.node.publishSelf()
+            let sources = await a.node.revocationSources()
+            #expect(sources.count == 2 && !sources.contains { $0.contains("192.0.2.1") }, "\(sources)")
+        }
+    }
 }
