@@ -74,6 +74,10 @@ package final class NodeRuntime: Sendable {
         settings.benchmarkSink = benchmarkSink
         self.settings = settings
         self.logger = logger
+        // A hospital node issues its cards from the hosted CA that vouches for its organisation.
+        if configuration.roles.contains(.hospital), let ca = HostedCardAuthority.choose(for: configuration.nodeId, among: hostedAuthorities) {
+            node.useCardAuthority(HostedCardAuthority(store: ca, publish: { [self] in await self.publishRevocations() }))
+        }
     }
 
     /// The audit repository of a regional node: an RFC 5425 listener (syslog over mutual TLS) on `host:port` (0: a free

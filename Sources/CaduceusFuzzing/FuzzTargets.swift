@@ -30,7 +30,7 @@ public enum FuzzTargets {
     public static let all: [(name: String, run: Target)] = [
         ("hl7", hl7), ("hl7batch", hl7Batch), ("mllp", mllp), ("smime", smime), ("multipart", multipart),
         ("cms", cms), ("pkcs12", pkcs12), ("xml", xml), ("cda", cda), ("dicom", dicom), ("jws", jws),
-        ("syslog", syslog), ("syslogframer", syslogFramer),
+        ("syslog", syslog), ("syslogframer", syslogFramer), ("csv", csv),
     ]
 
     /// The target named `name`.
@@ -291,6 +291,20 @@ public enum FuzzTargets {
         } catch {
             throw InvariantViolation(target: "jws", property: "an error other than a refusal")
         }
+    }
+
+    // MARK: - CSV
+
+    /// RFC 4180 CSV (HR personnel exports): a parsed table re-encodes (every field as written) and parses back to the
+    /// same rows, each field as ``CSV/guarded(_:)`` wrote it.
+    public static func csv(_ bytes: [UInt8]) throws(InvariantViolation) {
+        guard let rows = try? CSV.parse(bytes, maxRows: 1000, maxFields: 64, maxFieldBytes: 4096) else { return }
+        guard let again = try? CSV.parse(Array(CSV.encode(rows).utf8), maxRows: 1000, maxFields: 64, maxFieldBytes: 8192) else {
+            throw InvariantViolation(target: "csv", property: "an encoded table does not parse")
+        }
+        // A row of one empty field encodes as a blank line, which parsing skips.
+        let expected = rows.filter { !($0.count == 1 && $0[0].isEmpty) }.map { $0.map(CSV.guarded) }
+        try check(again == expected, "csv", "parse → encode → parse changes the table (beyond the formula guard)")
     }
 
     // MARK: - Syslog

@@ -126,4 +126,31 @@ package struct UserClient: Sendable {
     package func reviewEmergency(_ id: String, note: String) async throws -> EmergencyAccess {
         try await call(.userEmergencyReview, body: EmergencyReviewRequest(id: id, note: note)).message.decodeBody(EmergencyAccess.self)
     }
+
+    // MARK: - Personnel and card stations
+
+    /// Imports an HR export (CSV) into the node's personnel registry (a personnel administrator).
+    package func importStaff(csv: String) async throws -> StaffImportResponse {
+        try await call(.staffImport, body: StaffImportRequest(csv: csv)).message.decodeBody(StaffImportResponse.self)
+    }
+
+    /// The node's personnel registry.
+    package func staff(includeInactive: Bool = false) async throws -> [StaffMember] {
+        try await call(.staffList, body: StaffListRequest(includeInactive: includeInactive)).message.decodeBody([StaffMember].self)
+    }
+
+    /// Enrols a staff member or a patient for a card (a card officer).
+    package func enrollCard(_ request: CardEnrollRequest) async throws -> CardRecord {
+        try await call(.cardEnroll, body: request).message.decodeBody(CardRecord.self)
+    }
+
+    /// A move of a card's lifecycle (approve: a card approver; the rest: a card officer).
+    package func cardAction(_ card: String, _ action: CardLifecycle.Action, csr: String? = nil) async throws -> CardActionResponse {
+        try await call(.cardAction, body: CardActionRequest(card: card, action: action, csr: csr)).message.decodeBody(CardActionResponse.self)
+    }
+
+    /// The node's card registry (or one card, or one staff member's cards).
+    package func cards(_ request: CardListRequest = CardListRequest()) async throws -> [CardRecord] {
+        try await call(.cardList, body: request).message.decodeBody([CardRecord].self)
+    }
 }

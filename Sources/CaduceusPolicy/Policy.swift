@@ -90,6 +90,12 @@ package struct PolicySet: Sendable, Hashable, Codable {
     package var accessReportReaders: [String]?
     /// Functional roles that read and review a node's break-glass queue (a privacy officer).
     package var emergencyReviewers: [String]?
+    /// Functional roles that keep a hospital's personnel registry (HR import, edits) — the admin station.
+    package var personnelAdministrators: [String]?
+    /// Functional roles that enrol, issue, block, unblock, report lost, terminate and renew cards — the card station.
+    package var cardOfficers: [String]?
+    /// Functional roles that approve or reject a card enrolment (never the person who enrolled it: four eyes).
+    package var cardApprovers: [String]?
 
     /// Reads and validates a policy file.
     package static func load(_ data: Data) throws(PolicyError) -> PolicySet {

@@ -192,6 +192,14 @@ package final class SQLiteStore: CaduceusStore {
                 CREATE TABLE revoked_sessions (jti TEXT PRIMARY KEY, expires REAL NOT NULL) WITHOUT ROWID;
                 """)
         }
+        m.registerMigration("v7-cards") { db in
+            // The personnel registry and the card registry: sealed records (they name people).
+            try db.execute(sql: """
+                CREATE TABLE staff (id TEXT PRIMARY KEY, record BLOB NOT NULL) WITHOUT ROWID;
+                CREATE TABLE cards (id TEXT PRIMARY KEY, record BLOB NOT NULL, enrolled_at REAL NOT NULL) WITHOUT ROWID;
+                CREATE INDEX cards_enrolled ON cards (enrolled_at, id);
+                """)
+        }
         return m
     }
 

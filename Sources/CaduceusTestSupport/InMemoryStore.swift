@@ -95,6 +95,9 @@ struct InMemoryState: Sendable {
     // Consents and the emergency-access review queue
     var consents: [String: ConsentRow] = [:]
     var emergencies: [String: EmergencyRow] = [:]
+    // The personnel registry and the card registry (sealed)
+    var staff: [String: Data] = [:]
+    var cards: [String: (record: Data, enrolledAt: Double)] = [:]
 }
 
 /// SQL `LIMIT n`: a negative limit is no limit.

@@ -48,6 +48,25 @@ struct CAStoreTests {
         }
     }
 
+    @Test("a hold (certificateHold) is on the CRL until lifted; a final revocation cannot be lifted; a held certificate can still be revoked for good")
+    func holdAndRelease() throws {
+        let (_, hospital) = try makeHierarchy()
+        let key = try PrivateKeyMaterial.generate(.p256)
+        let cert = try hospital.issue(profile: .person(email: "held@hospital-a.test"), subject: try federationName(commonName: "Held Person", organization: "hospital-a.test"), publicKey: key.publicKey, now: Date())
+        #expect(throws: PKIError(.notFound, "")) { try hospital.releaseHold(serial: cert.serialNumber) }
+        try hospital.revoke(serial: cert.serialNumber, reason: .certificateHold, now: Date())
+        #expect(try hospital.makeCRL(now: Date()).entry(for: cert.serialNumber)?.reason == .certificateHold)
+        try hospital.releaseHold(serial: cert.serialNumber)
+        #expect(try hospital.record(serial: cert.serialNumber)?.status == "issued")
+        #expect(try hospital.makeCRL(now: Date()).entry(for: cert.serialNumber) == nil)
+        // Held again, then reported lost: the hold becomes a final revocation, which no release lifts.
+        try hospital.revoke(serial: cert.serialNumber, reason: .certificateHold, now: Date())
+        #expect(throws: PKIError(.alreadyRevoked, "")) { try hospital.revoke(serial: cert.serialNumber, reason: .certificateHold, now: Date()) }
+        try hospital.revoke(serial: cert.serialNumber, reason: .keyCompromise, now: Date())
+        #expect(throws: PKIError(.alreadyRevoked, "")) { try hospital.releaseHold(serial: cert.serialNumber) }
+        #expect(try hospital.makeCRL(now: Date()).entry(for: cert.serialNumber)?.reason == .keyCompromise)
+    }
+
     @Test("a crash after reserving a serial never lets that serial be used again")
     func crashAfterReserve() throws {
         let (_, hospital) = try makeHierarchy()

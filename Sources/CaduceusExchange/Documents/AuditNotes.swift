@@ -83,6 +83,10 @@ final class AuditNotes: Sendable {
         case .auditPosition: return (.applicationActivity, .execute)
         case .publishCRL: return (.securityAlert, .update)
         case .userAccessReport, .accessReport, .accessEvents: return (.query, .execute)
+        case .staffImport: return (.securityAlert, .update)
+        case .cardEnroll: return (.securityAlert, .create)
+        case .cardAction: return (.securityAlert, .update)
+        case .staffList, .cardList: return (.query, .execute)
         }
     }
 

@@ -63,6 +63,16 @@ package enum ExchangeOperation: String, Sendable, Codable, CaseIterable {
     /// A node tells another of newer revocation lists (CRLs, each with its CA's chain): the receiver checks each
     /// against its own trust and swaps it in at once.
     case publishCRL = "crl.publish"
+    /// An administrator imports the hospital's HR export into its personnel registry.
+    case staffImport = "staff.import"
+    /// The personnel registry, for the admin and card stations.
+    case staffList = "staff.list"
+    /// A card officer enrols a staff member or a patient for a card.
+    case cardEnroll = "card.enroll"
+    /// A move of a card's lifecycle: approve, reject, issue, block, unblock, lost, terminate, renew.
+    case cardAction = "card.action"
+    /// The card registry, for the card station.
+    case cardList = "card.list"
 
     /// The HTTP path of the operation.
     package var path: String { "/v1/" + rawValue.replacingOccurrences(of: ".", with: "/") }

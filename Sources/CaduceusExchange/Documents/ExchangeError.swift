@@ -37,6 +37,10 @@ package struct ExchangeError: CodedError {
         package static let replayed = Code("exchange.replayed", .conflict)
         /// The TLS client certificate is not the envelope's signer.
         package static let peerMismatch = Code("exchange.peer-mismatch", .unauthenticated)
+        /// A card (or enrolment) cannot make that move from where it is (issue before approval, unblock a lost card…).
+        package static let invalidTransition = Code("exchange.invalid-transition", .conflict)
+        /// No card, enrolment or staff member with that id at this node.
+        package static let notFound = Code("exchange.not-found", .notFound)
     }
     /// What went wrong.
     package let kind: Code

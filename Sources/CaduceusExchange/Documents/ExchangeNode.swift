@@ -102,6 +102,9 @@ package final class ExchangeNode: Sendable {
         }
     }
 
+    /// Attaches the CA this hospital node issues cards from (the card station's operations need it).
+    package func useCardAuthority(_ authority: any CardAuthority) { core.cardAuthorityBox.withLock { $0 = authority } }
+
     /// Records where this node's plain-HTTP revocation list listener is bound (published in its directory entry).
     package func servesRevocationLists(at url: String) { core.place.withLock { $0.revocationEndpoint = url } }
 
@@ -246,6 +249,11 @@ package final class ExchangeNode: Sendable {
         case .accessReport: return try await core.accessReportService.accessReport(o)
         case .accessEvents: return try await core.accessReportService.accessEvents(o)
         case .publishCRL: return try await core.revocationService.receive(o)
+        case .staffImport: return try await core.cardService.staffImport(o)
+        case .staffList: return try await core.cardService.staffList(o)
+        case .cardEnroll: return try await core.cardService.enroll(o)
+        case .cardAction: return try await core.cardService.action(o)
+        case .cardList: return try await core.cardService.list(o)
         }
     }
 

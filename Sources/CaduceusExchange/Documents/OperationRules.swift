@@ -26,7 +26,7 @@ extension ExchangeOperation {
             return OperationRule(callers: node, role: .global, signedIn: false)
         case .revokeSession, .accessEvents, .publishCRL:
             return OperationRule(callers: node, role: nil, signedIn: false)
-        case .submit, .userTransfer:
+        case .submit, .userTransfer, .staffImport, .staffList, .cardEnroll, .cardAction, .cardList:
             return OperationRule(callers: staff, role: .hospital, signedIn: true)
         case .userQuery, .userRetrieve, .userFindPatients, .userEmergencies, .userEmergencyReview:
             return OperationRule(callers: staff, role: nil, signedIn: true)

@@ -180,7 +180,11 @@ public struct CAStore: Sendable {
             guard let index = state.records.firstIndex(where: { $0.serial == hex && $0.status != "reserved" }) else {
                 throw PKIError(.notFound, "this CA did not issue a certificate with that serial")
             }
-            guard state.records[index].status != "revoked" else {
+            // A certificate on hold may still be revoked for good (a blocked card reported lost); nothing else is
+            // revoked twice.
+            guard state.records[index].status != "revoked"
+                || (state.records[index].reason == RevocationReason.certificateHold.rawValue && reason != .certificateHold)
+            else {
                 throw PKIError(.alreadyRevoked, "the certificate is already revoked")
             }
             state.records[index].status = "revoked"
@@ -188,6 +192,34 @@ public struct CAStore: Sendable {
             state.records[index].reason = reason.rawValue
             try writeState(state)
         }
+    }
+
+    /// Lifts a certificate hold (RFC 5280 §5.3.1 `certificateHold`): the certificate is valid again and leaves the
+    /// next CRL. Only a hold can be lifted; any other revocation is final.
+    /// - Throws: `pki.not-found` (not issued here, or not on hold), `pki.already-revoked` (revoked for good).
+    public func releaseHold(serial: Certificate.SerialNumber) throws {
+        try locked {
+            var state = try readState()
+            let hex = Hex.encode(serial.bytes)
+            guard let index = state.records.firstIndex(where: { $0.serial == hex && $0.status != "reserved" }) else {
+                throw PKIError(.notFound, "this CA did not issue a certificate with that serial")
+            }
+            let record = state.records[index]
+            guard record.status == "revoked" else { throw PKIError(.notFound, "the certificate is not on hold") }
+            guard record.reason == RevocationReason.certificateHold.rawValue else {
+                throw PKIError(.alreadyRevoked, "only a certificate hold can be lifted; this revocation is final")
+            }
+            state.records[index].status = "issued"
+            state.records[index].revokedAt = nil
+            state.records[index].reason = nil
+            try writeState(state)
+        }
+    }
+
+    /// The record of one certificate this CA issued, by serial (nil when it issued none with that serial).
+    public func record(serial: Certificate.SerialNumber) throws -> Record? {
+        let hex = Hex.encode(serial.bytes)
+        return try readState().records.first { $0.serial == hex }
     }
 
     /// Signs a new CRL with the next CRL number (monotonic, persisted before the CRL is returned) and writes it to

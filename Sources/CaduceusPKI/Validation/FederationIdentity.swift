@@ -83,7 +83,8 @@ public struct FederationName: Sendable, Hashable {
         var counts = [0, 0, 0]
         for rdn in name {
             for attribute in rdn {
-                let value = String(describing: attribute.value)
+                // The text itself (a name may hold a comma); RFC 4514's escaped form only for a non-string value.
+                let value = String(attribute.value) ?? String(describing: attribute.value)
                 if attribute.type == .RDNAttributeType.commonName { commonName = value; counts[0] += 1 }
                 if attribute.type == .RDNAttributeType.organizationalUnitName { unit = value; counts[1] += 1 }
                 if attribute.type == .RDNAttributeType.organizationName { organization = value; counts[2] += 1 }

@@ -51,6 +51,10 @@ final class NodeCore: Sendable {
     /// The revocation lists this node keeps and re-serves.
     let revocation: (any RevocationLists)?
 
+    /// The CA this (hospital) node issues cards from, once the composition root attached one.
+    let cardAuthorityBox = Mutex<(any CardAuthority)?>(nil)
+    var cardAuthority: (any CardAuthority)? { cardAuthorityBox.withLock { $0 } }
+
     init(configuration: ExchangeConfiguration, credential: Credential, validator: @escaping @Sendable () -> ChainValidator, store: any CaduceusStore, blobs: BlobStore, mpi: MPIService?, transport: any PeerTransport, policy: PolicyDecisionPoint, revocation: (any RevocationLists)? = nil, clock: any WallClock = SystemWallClock()) {
         self.revocation = revocation
         self.policy = policy
@@ -251,4 +255,5 @@ final class NodeCore: Sendable {
     var consentService: ConsentService { ConsentService(core: self) }
     var accessReportService: AccessReportService { AccessReportService(core: self) }
     var revocationService: RevocationService { RevocationService(core: self) }
+    var cardService: CardService { CardService(core: self) }
 }

@@ -1,0 +1,45 @@
+import CaduceusExchange
+package import CaduceusPKI
+package import Foundation
+package import X509
+
+/// The card CA of a hospital node: a CA the node hosts (``CAStore``, its files where they are) whose namespace
+/// admits the node's organisation. Revocations and holds are published through the node's revocation publisher
+/// before the card operation answers.
+package struct HostedCardAuthority: CardAuthority {
+    package let store: CAStore
+    let publishNow: @Sendable () async -> Void
+
+    /// Wraps `store`; `publish` makes and pushes the new revocation list.
+    package init(store: CAStore, publish: @escaping @Sendable () async -> Void) {
+        self.store = store
+        self.publishNow = publish
+    }
+
+    /// The hosted CA that issues `organization`'s cards: the first whose namespace admits the organisation.
+    package static func choose(for organization: String, among hosted: [CAStore]) -> CAStore? {
+        hosted.first { store in
+            guard let namespace = try? store.authority().namespace else { return false }
+            return !namespace.organizations.contains("*") && IssuerNamespace.admits(namespace.organizations, organization)
+        }
+    }
+
+    package func namespace() throws -> IssuerNamespace {
+        guard let namespace = try store.authority().namespace else { throw PKIError(.outsideNamespace, "the card CA carries no namespace") }
+        return namespace
+    }
+
+    package func issue(profile: IssuanceProfile, subject: DistinguishedName, publicKey: Certificate.PublicKey, now: Date) throws -> (certificate: Certificate, chain: [Certificate]) {
+        let certificate = try store.issue(profile: profile, subject: subject, publicKey: publicKey, now: now)
+        // The chain below the anchor: the CA and its parents, without the root.
+        return (certificate, Array(try store.authority().chain.dropLast()))
+    }
+
+    package func revoke(serial: Certificate.SerialNumber, reason: RevocationReason, now: Date) throws {
+        try store.revoke(serial: serial, reason: reason, now: now)
+    }
+
+    package func releaseHold(serial: Certificate.SerialNumber) throws { try store.releaseHold(serial: serial) }
+
+    package func publish() async { await publishNow() }
+}
