@@ -16,12 +16,14 @@ package struct HostedCardAuthority: CardAuthority {
         self.publishNow = publish
     }
 
-    /// The hosted CA that issues `organization`'s cards: the first whose namespace admits the organisation.
+    /// The hosted CA that issues `organization`'s cards: one whose namespace names the organisation, else one that
+    /// admits any (a first `serve`'s local root).
     package static func choose(for organization: String, among hosted: [CAStore]) -> CAStore? {
-        hosted.first { store in
-            guard let namespace = try? store.authority().namespace else { return false }
-            return !namespace.organizations.contains("*") && IssuerNamespace.admits(namespace.organizations, organization)
+        let named = hosted.compactMap { store -> (CAStore, IssuerNamespace)? in
+            guard let namespace = try? store.authority().namespace else { return nil }
+            return (store, namespace)
         }
+        return (named.first { $0.1.organizations.contains(organization) } ?? named.first { IssuerNamespace.admits($0.1.organizations, organization) })?.0
     }
 
     package func namespace() throws -> IssuerNamespace {

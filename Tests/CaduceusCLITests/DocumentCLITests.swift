@@ -205,3 +205,66 @@ struct FederationCLITests {
         #expect(regionalBlobs.isEmpty)
     }
 }
+
+@Suite("serve + staff / card CLI")
+struct CardCLITests {
+    @Test("staff import and list (CSV), card enrol, four-eyes approve, issue to files (PKCS#12 read by openssl, 0600), block, status; the patient card's emergency data set verifies offline and fails when altered")
+    func cardStation() throws {
+        let dir = try TemporaryDirectory()
+        let data = dir.url.appendingPathComponent("node").path
+        let server = try ServeProcess(data: data, domains: ["1.2.840.114350.1"])
+        defer { server.kill9() }
+        #expect(try CaduceusBinary.run(["hl7", "send", "--to", "127.0.0.1:\(server.port)", try dir.write("a08.hl7", SampleHL7.adtA08Clinical)]).ok)
+        // Two administrators (card officer and approver), issued by the node's local CA.
+        var admins: [[String]] = []
+        for name in ["officer", "approver"] {
+            let issued = try CaduceusBinary.run(["pki", "issue", "--ca", data + "/pki/root", "--profile", "person", "--name", "Admin \(name) (synthetic)", "--email", "\(name)@local.test", "--role", "administrative", "--organization", "node.local", "--out", dir.file(name)])
+            #expect(issued.ok, "\(issued.stderr)")
+            admins.append(["--node", "https://127.0.0.1:\(server.httpsPort)", "--trust", data + "/root.pem", "--cert", dir.file("\(name).chain.pem"), "--key", dir.file("\(name).key"), "--purpose", "HOPERAT"])
+        }
+        let (officer, approver) = (admins[0], admins[1])
+        let csv = try dir.write("hr.csv", "Employee ID,Last Name,First Name,Department,Role,Email,Status\r\nE7,=Berg,Ola,ICU,nurse,ola@local.test,Active\r\n")
+        let imported = try CaduceusBinary.run(["staff", "import"] + officer + [csv])
+        #expect(imported.ok && imported.text.contains("\"added\" : 1"), "\(imported.text) \(imported.stderr)")
+        let listed = try CaduceusBinary.run(["staff", "list", "--csv"] + officer)
+        #expect(listed.ok && listed.text.contains("E7,'=Berg,Ola,ICU,nurse,ola@local.test,Active"), "a formula-like cell comes back guarded: \(listed.text)")
+        let badRole = try CaduceusBinary.run(["staff", "import"] + officer + [try dir.write("bad.csv", "id,family,given,role\nE8,X,Y,wizard\n")])
+        #expect(badRole.status == 1 && badRole.stderr.contains("exchange.bad-request") && badRole.stderr.contains("row 2") && !badRole.stderr.contains("wizard"))
+
+        func cardId(_ r: ProcessRunner.Result) throws -> String {
+            let json = try #require(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
+            return try #require((json["card"] as? [String: Any])?["id"] as? String ?? json["id"] as? String)
+        }
+        let enrolled = try CaduceusBinary.run(["card", "enroll"] + officer + ["--staff", "E7", "--role", "nurse"])
+        #expect(enrolled.ok, "\(enrolled.stderr)")
+        let id = try cardId(enrolled)
+        #expect(try CaduceusBinary.run(["card", "approve"] + officer + [id]).stderr.contains("exchange.forbidden"), "four eyes")
+        #expect(try CaduceusBinary.run(["card", "approve"] + approver + [id]).ok)
+        #expect(try CaduceusBinary.run(["card", "issue"] + officer + [id]).stderr.contains("cli.usage"), "issue needs --out")
+        let issued = try CaduceusBinary.run(["card", "issue"] + officer + [id, "--out", dir.file("cards")])
+        #expect(issued.ok && !issued.text.contains("password"), "\(issued.stderr)")
+        let p12 = dir.file("cards/\(id).p12"), password = dir.file("cards/\(id).password")
+        #expect((try FileManager.default.attributesOfItem(atPath: p12)[.posixPermissions] as? Int) == 0o600)
+        let opened = try ProcessRunner.openssl(["pkcs12", "-in", p12, "-passin", "file:" + password, "-nokeys", "-clcerts"])
+        #expect(opened.ok && opened.text.contains("BEGIN CERTIFICATE") && opened.text.contains("Berg"), "\(opened.stderr)")
+        #expect(try CaduceusBinary.run(["card", "block"] + officer + [id]).ok)
+        let status = try CaduceusBinary.run(["card", "status"] + officer + ["--card", id])
+        #expect(status.ok && status.text.contains("\"status\" : \"blocked\""), "\(status.text)")
+
+        // The patient's card and its emergency data set.
+        let patient = try CaduceusBinary.run(["card", "enroll"] + officer + ["--patient", "4711", "--authority", "1.2.840.114350.1"])
+        let pid = try cardId(patient)
+        #expect(try CaduceusBinary.run(["card", "approve"] + approver + [pid]).ok)
+        #expect(try CaduceusBinary.run(["card", "issue"] + officer + [pid, "--out", dir.file("cards")]).ok)
+        let eds = dir.file("cards/\(pid).emergency.p7s")
+        let verified = try CaduceusBinary.run(["card", "verify-emergency", "--trust", data + "/root.pem", eds])
+        #expect(verified.ok && verified.text.contains("Penicillin G") && verified.text.contains("Peanut"), "\(verified.stderr)")
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: eds))
+        let at = try #require(bytes.firstRange(of: Data("Peanut".utf8)))
+        bytes[at.lowerBound] = UInt8(ascii: "B")
+        try bytes.write(to: URL(fileURLWithPath: dir.file("tampered.p7s")))
+        let tampered = try CaduceusBinary.run(["card", "verify-emergency", "--trust", data + "/root.pem", dir.file("tampered.p7s")])
+        #expect(tampered.status == 1 && tampered.stderr.contains("cms.") && !tampered.text.contains("Penicillin"), "\(tampered.stderr)")
+        #expect(server.terminate() == 0)
+    }
+}
