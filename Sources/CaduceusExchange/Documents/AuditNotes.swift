@@ -90,10 +90,22 @@ final class AuditNotes: Sendable {
         }
     }
 
-    /// The operation's audit message, followed (on success) by its Security Alerts.
+    /// DICOM "Node Authentication" (110126): the alert type of a refusal for unknown revocation status.
+    static let nodeAuthentication = AuditCode("110126", system: "DCM", display: "Node Authentication")
+
+    /// The operation's audit message, followed (on success) by its Security Alerts; a refusal for unknown
+    /// revocation status (`pki.revocation-unknown`) is followed by a Security Alert of its own.
     static func messages(for operation: ExchangeOperation, notes: AuditNotes, node: String, endpoint: String, error: (any Error)?, time: Date) -> [AuditMessage] {
         let main = message(for: operation, notes: notes, node: node, endpoint: endpoint, error: error, time: time)
-        guard error == nil else { return [main] }
+        if let error {
+            // A certificate refused because its issuer's revocation status is unknown (no list, or a stale one) is a
+            // Security Alert too: the federation's revocation lists are not reaching this node.
+            guard main.errorCode.hasSuffix("revocation-unknown") else { return [main] }
+            _ = error
+            return [main, AuditMessage(
+                eventID: .securityAlert, eventTypes: [nodeAuthentication], action: .execute, outcome: .minorFailure, time: time, sourceID: node,
+                purposeOfUse: main.purposeOfUse, emergency: main.emergency, errorCode: main.errorCode, participants: main.participants, objects: [])]
+        }
         return notes.state.withLock { $0.alerts }.map { type in
             AuditMessage(
                 eventID: .securityAlert, eventTypes: [type], action: .execute, outcome: .success, time: time, sourceID: node,
