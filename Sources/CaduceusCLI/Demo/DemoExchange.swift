@@ -3,6 +3,7 @@ import CaduceusCore
 import CaduceusDocuments
 import CaduceusExchange
 import CaduceusPatientIndex
+import CaduceusPKI
 import CaduceusPolicy
 import CaduceusHTTP
 import Foundation
@@ -134,6 +135,26 @@ enum DemoExchange {
                 report.note("\(node): \(group.count) event(s); people: \(people.isEmpty ? "-" : people.joined(separator: ", ")); emergency overrides: \(group.filter(\.emergency).count)")
             }
             if !accesses.unavailable.isEmpty { report.note("not answering: \(accesses.unavailable.joined(separator: ", "))") }
+
+            report.step("The card station at hospital B: HR import, enrolment, a second administrator's approval, issue, block and unblock")
+            let cardOfficer = try fed.client("clerk.hospital-b", at: LocalFederation.hospitalB)
+            try await cardOfficer.signIn(purpose: "HOPERAT")
+            let approver = try fed.client(card: try fed.issueCard("Administrator Two (synthetic)", ca: "hospital-b", role: "administrative"), at: LocalFederation.hospitalB)
+            try await approver.signIn(purpose: "HOPERAT")
+            let imported = try await cardOfficer.importStaff(csv: "Employee ID,Last Name,First Name,Department,Role,Email,Status\r\nE-2001,Marlowe,Tamsin,Emergency,nurse,tamsin.marlowe@hospital-b.caduceus.test,Active\r\n")
+            report.note("the HR export: \(imported.added) staff added; registry: \(try await cardOfficer.staff().count) active")
+            let enrolment = try await cardOfficer.enrollCard(CardEnrollRequest(staffId: "E-2001", role: "nurse"))
+            _ = try await approver.cardAction(enrolment.id, .approve)
+            let issuedCard = try await cardOfficer.cardAction(enrolment.id, .issue)
+            let newCard = try PKCS12.importCredential(Array(issuedCard.issued?.pkcs12 ?? Data()), password: Sensitive(issuedCard.issued?.password ?? ""))
+            report.note("enrolled by the clerk, approved by a second administrator, issued as a PKCS#12 under a one-time password")
+            _ = try await fed.client(card: newCard, at: LocalFederation.regional).signIn()
+            _ = try await cardOfficer.cardAction(enrolment.id, .block)
+            let blocked = (try? await fed.client(card: newCard, at: LocalFederation.regional).signIn()) == nil
+            _ = try await cardOfficer.cardAction(enrolment.id, .unblock)
+            let back = (try? await fed.client(card: newCard, at: LocalFederation.regional).signIn()) != nil
+            report.note("the new nurse signs in at the regional node; blocked: \(blocked ? "refused" : "still accepted"); unblocked: \(back ? "accepted" : "still refused")")
+            report.note("hospital B's card registry: \(try await cardOfficer.cards().map { $0.status.rawValue }.joined(separator: ", "))")
 
             report.step("A lost card is revoked: every node refuses it within seconds, without a restart")
             let clerk = "clerk.hospital-b", clerkCard = fed.users[clerk]!
