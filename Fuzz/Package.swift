@@ -22,5 +22,6 @@ let package = Package(
         .executableTarget(name: "fuzz-jws", dependencies: [.product(name: "CaduceusFuzzing", package: "Caduceus")], path: "Sources/fuzz-jws"),
         .executableTarget(name: "fuzz-syslog", dependencies: [.product(name: "CaduceusFuzzing", package: "Caduceus")], path: "Sources/fuzz-syslog"),
         .executableTarget(name: "fuzz-syslogframer", dependencies: [.product(name: "CaduceusFuzzing", package: "Caduceus")], path: "Sources/fuzz-syslogframer"),
+        .executableTarget(name: "fuzz-ocsp", dependencies: [.product(name: "CaduceusFuzzing", package: "Caduceus")], path: "Sources/fuzz-ocsp"),
     ]
 )
