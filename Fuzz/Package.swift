@@ -23,5 +23,6 @@ let package = Package(
         .executableTarget(name: "fuzz-syslog", dependencies: [.product(name: "CaduceusFuzzing", package: "Caduceus")], path: "Sources/fuzz-syslog"),
         .executableTarget(name: "fuzz-syslogframer", dependencies: [.product(name: "CaduceusFuzzing", package: "Caduceus")], path: "Sources/fuzz-syslogframer"),
         .executableTarget(name: "fuzz-csv", dependencies: [.product(name: "CaduceusFuzzing", package: "Caduceus")], path: "Sources/fuzz-csv"),
+        .executableTarget(name: "fuzz-ocsp", dependencies: [.product(name: "CaduceusFuzzing", package: "Caduceus")], path: "Sources/fuzz-ocsp"),
     ]
 )

@@ -6,7 +6,7 @@
 #   scripts/fuzz.sh [seconds-per-target] [target...]
 #
 # Default: 30 s for every target (a smoke run); the full battery is 600 s per target. Targets: hl7 hl7batch mllp
-# smime multipart cms pkcs12 xml cda dicom jws syslog syslogframer csv.
+# smime multipart cms pkcs12 xml cda dicom jws syslog syslogframer csv ocsp.
 #
 # Each run: -max_total_time=SECONDS -rss_limit_mb=2048 -timeout=10 (an input taking over 10 s is a hang). New inputs
 # libFuzzer finds go to .build-fuzz/corpus/<target>/ (the repository's Fuzz/Corpus/<target>/ is read, never written;
@@ -19,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL_TARGETS=(hl7 hl7batch mllp smime multipart cms pkcs12 xml cda dicom jws syslog syslogframer csv)
+ALL_TARGETS=(hl7 hl7batch mllp smime multipart cms pkcs12 xml cda dicom jws syslog syslogframer csv ocsp)
 seconds=${1:-30}
 shift || true
 targets=("$@")

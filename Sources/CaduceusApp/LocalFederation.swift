@@ -140,8 +140,9 @@ package final class LocalFederation: Sendable {
 
     /// Runs every node's server (and the regional audit repository, with every other node shipping its trail to it
     /// unless `shipAudit` is false), publishes every node in the directory, runs `body`, then shuts the servers down
-    /// gracefully.
-    package func run<T: Sendable>(logger: Logger, shipAudit: Bool = true, _ body: @escaping @Sendable (LocalFederation) async throws -> T) async throws -> T {
+    /// gracefully. With `publishRevocations` false the nodes' revocation publishers do not run (lists change only
+    /// through ``publishCRLs()``): tests of what a node does while its lists are older than its CAs' records.
+    package func run<T: Sendable>(logger: Logger, shipAudit: Bool = true, publishRevocations: Bool = true, _ body: @escaping @Sendable (LocalFederation) async throws -> T) async throws -> T {
         let started = AsyncStream<Void>.makeStream()
         let count = Mutex(0)
         // Every node's HTTPS listener and its plain-HTTP revocation list listener.
@@ -157,7 +158,7 @@ package final class LocalFederation: Sendable {
             })
             if let forwarder = runtime.forwarder { services.append(forwarder) }
             services.append(runtime.checkpointer())
-            services.append(runtime.revocationPublisher())
+            if publishRevocations { services.append(runtime.revocationPublisher()) }
             services.append(runtime.revocationListener(host: "127.0.0.1", port: 0) { _ in
                 if count.withLock({ c in c += 1; return c == total }) { started.continuation.yield() }
             })

@@ -22,6 +22,8 @@ import Foundation
 /// | `revocation.grace` | `3600` | seconds past a list's nextUpdate that it still counts |
 /// | `revocation.fetch` | `300` | seconds between fetches of the other nodes' lists |
 /// | `revocation.http` | `https.host`, a port the kernel chooses | `HOST:PORT` of the plain-HTTP listener serving the node's revocation lists and nothing else (`GET /crl`, `GET /crl/NAME.crl`; named in the directory entry), for CRL distribution points and the way back from stale lists; `off` for none |
+/// | `revocation.ocsp` | `60` | seconds a verified OCSP answer about a card is reused at sign-in (0: ask every time); `off`: ask no responder (the CRLs alone decide) |
+/// | `revocation.responder` | `600` | seconds an answer of this node's OCSP responders is fresh (its nextUpdate) |
 /// | `pki.hosted` | `DATA/pki/root` when the node made its local PKI | CA directories this node hosts (comma-separated): it publishes their lists |
 /// | `hl7.domains` | none | assigning authorities accepted over MLLP |
 /// | `audit.repository.host`, `audit.repository.port` | `https.host`, `6514` | where a regional node's audit repository listens (RFC 5425 syslog over mutual TLS; port 0: a free port) |
@@ -44,6 +46,8 @@ package struct NodeConfiguration: Sendable {
     package var revocationFetch: Int
     package var hostedCAs: [String]
     package var revocationHTTP: String?
+    /// OCSP: the client's cache and the responders' answer validity.
+    package var ocsp: OCSPSettings
     package var hl7Domains: [String]
     package var auditRepositoryHost: String
     package var auditRepositoryPort: Int
@@ -79,6 +83,12 @@ package struct NodeConfiguration: Sendable {
             throw ConfigurationError("revocation.grace must be 0 to 86400 seconds and revocation.fetch 1 to 86400")
         }
         revocationHTTP = reader.string(forKey: "revocation.http")
+        let ocspCache = reader.string(forKey: "revocation.ocsp", default: "60")
+        let responderValidity = reader.int(forKey: "revocation.responder", default: 600)
+        guard ocspCache == "off" || Int(ocspCache).map({ (0...3600).contains($0) }) == true, (60...86_400).contains(responderValidity) else {
+            throw ConfigurationError("revocation.ocsp must be 0 to 3600 seconds or off, and revocation.responder 60 to 86400 seconds")
+        }
+        ocsp = OCSPSettings(cacheSeconds: ocspCache == "off" ? nil : Int(ocspCache), responderValidity: responderValidity)
         hostedCAs = reader.string(forKey: "pki.hosted", default: "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         auditRepositoryHost = reader.string(forKey: "audit.repository.host", default: host)
         auditRepositoryPort = reader.int(forKey: "audit.repository.port", default: 6514)

@@ -33,6 +33,10 @@ package final class NodeRuntime: Sendable {
     package let auditKey: AuditSigningKey
     /// The CAs this node hosts (their files stay where they are): it publishes their revocation lists.
     package let hostedAuthorities: [CAStore]
+    /// The OCSP responders of the hosted CAs (served on the plain-HTTP revocation listener).
+    package let ocspResponders: OCSPService
+    /// The OCSP client the node asks about every card that signs in (nil: `revocation.ocsp` is `off`).
+    package let ocspClient: OCSPClient?
     /// What the revocation publisher last published, per hosted CA.
     let published = PublishedDigests()
     let revocationPortBox = Mutex<Int?>(nil)
@@ -42,7 +46,7 @@ package final class NodeRuntime: Sendable {
     let logger: Logger
 
     /// Opens the node stored under `directory` (`caduceus.sqlite`, `node.key`, `blobs/`, `xpid-authority`).
-    package init(directory: String, configuration: ExchangeConfiguration, credential: Credential, trust: TrustStore, host: String, port: Int, hl7Domains: Set<String> = [], thresholds: MatchThresholds = MatchThresholds(), policy: PolicySet? = nil, hostedAuthorities: [CAStore] = [], benchmarkSink: Bool = false, logger: Logger) async throws {
+    package init(directory: String, configuration: ExchangeConfiguration, credential: Credential, trust: TrustStore, host: String, port: Int, hl7Domains: Set<String> = [], thresholds: MatchThresholds = MatchThresholds(), policy: PolicySet? = nil, hostedAuthorities: [CAStore] = [], ocsp: OCSPSettings = OCSPSettings(), benchmarkSink: Bool = false, logger: Logger) async throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let key = try NodeKey.loadOrCreate(at: directory + "/node.key")
         auditKey = try AuditSigningKey.loadOrCreate(in: directory)
@@ -53,8 +57,11 @@ package final class NodeRuntime: Sendable {
         let chainPEM = try PEM.encode([credential.certificate] + credential.chain)
         let transport = try PeerClient(certificateChainPEM: chainPEM, privateKeyPEM: credential.key.pkcs8PEM, anchorsPEM: trust.anchorsPEM, validator: { trust.validator() })
         let policySet = try policy ?? PolicySet.shippedDefault()
+        let ocspClient = ocsp.cacheSeconds.map { OCSPClient(cacheSeconds: Double($0)) }
+        self.ocspClient = ocspClient
+        ocspResponders = OCSPService(hosted: hostedAuthorities, validity: Double(ocsp.responderValidity))
         node = ExchangeNode(configuration: configuration, credential: credential, validator: { trust.validator() }, store: store, blobs: blobs, mpi: configuration.roles.contains(.regional) ? mpi : nil, transport: transport,
-            policy: PolicyDecisionPoint(policy: policySet), revocation: trust)
+            policy: PolicyDecisionPoint(policy: policySet), revocation: trust, onlineStatus: ocspClient)
         try await node.restoreState()
         try await ConfigurationAudit.record(policySet, configuration: configuration, hl7Domains: hl7Domains, certificate: credential.certificate, store: store)
         // A hospital that is not its own region forwards the identities its EMRs register to the regional MPI.
@@ -105,10 +112,11 @@ package final class NodeRuntime: Sendable {
         RevocationPublisher(node: node, trust: trust, hosted: hostedAuthorities, seen: published, checkInterval: checkInterval, fetchInterval: fetchInterval, logger: logger)
     }
 
-    /// The plain-HTTP listener serving this node's revocation lists (and nothing else) on `host:port` (0: the kernel
-    /// chooses); once bound, its port is in ``revocationPort`` and `onRunning` gets it.
+    /// The plain-HTTP listener serving this node's revocation lists and its hosted CAs' OCSP responders (and nothing
+    /// else) on `host:port` (0: the kernel chooses); once bound, its port is in ``revocationPort`` and `onRunning`
+    /// gets it.
     package func revocationListener(host: String, port: Int, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> any Service {
-        RevocationListener.application(trust: trust, host: host, port: port, logger: logger) { [self] bound in
+        RevocationListener.application(trust: trust, ocsp: ocspResponders, host: host, port: port, logger: logger) { [self] bound in
             revocationPortBox.withLock { $0 = bound }
             node.servesRevocationLists(at: "http://\(host.contains(":") ? "[\(host)]" : host):\(bound)")
             await onRunning(bound)
@@ -167,5 +175,20 @@ struct AuditRepositoryService: Service {
         } catch where Task.isShuttingDownGracefully {
             // Closing the listener at shutdown is not a failure.
         }
+    }
+}
+
+/// OCSP at a node (RFC 6960): how long its client keeps a verified answer, and how long its responders' answers are
+/// fresh.
+package struct OCSPSettings: Sendable {
+    /// Seconds a verified answer about a card is reused at sign-in (`revocation.ocsp`, default 60; 0: asked every
+    /// time); nil: the node asks no responder at sign-in (the CRLs alone decide).
+    package var cacheSeconds: Int?
+    /// Seconds between thisUpdate and nextUpdate in this node's responders' answers (`revocation.responder`, 600).
+    package var responderValidity: Int
+    /// The defaults.
+    package init(cacheSeconds: Int? = 60, responderValidity: Int = 600) {
+        self.cacheSeconds = cacheSeconds
+        self.responderValidity = responderValidity
     }
 }

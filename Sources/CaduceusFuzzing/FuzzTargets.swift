@@ -6,6 +6,7 @@ import CaduceusDICOM
 import CaduceusDocuments
 import CaduceusHL7
 import CaduceusPKI
+import Foundation
 
 /// A property a fuzz target checks that did not hold: a bug, not a refusal. Parsers refusing input (throwing their
 /// coded errors) is the expected answer to garbage and is swallowed; a crash, a hang or an ``InvariantViolation`` is
@@ -30,7 +31,7 @@ public enum FuzzTargets {
     public static let all: [(name: String, run: Target)] = [
         ("hl7", hl7), ("hl7batch", hl7Batch), ("mllp", mllp), ("smime", smime), ("multipart", multipart),
         ("cms", cms), ("pkcs12", pkcs12), ("xml", xml), ("cda", cda), ("dicom", dicom), ("jws", jws),
-        ("syslog", syslog), ("syslogframer", syslogFramer), ("csv", csv),
+        ("syslog", syslog), ("syslogframer", syslogFramer), ("csv", csv), ("ocsp", ocsp),
     ]
 
     /// The target named `name`.
@@ -305,6 +306,53 @@ public enum FuzzTargets {
         // A row of one empty field encodes as a blank line, which parsing skips.
         let expected = rows.filter { !($0.count == 1 && $0[0].isEmpty) }.map { $0.map(CSV.guarded) }
         try check(again == expected, "csv", "parse → encode → parse changes the table (beyond the formula guard)")
+    }
+
+    // MARK: - OCSP
+
+    /// A responder for a throwaway CA (made once): the fuzz target's requests are answered by it.
+    static let ocspResponder: OCSPResponder? = {
+        guard let key = try? PrivateKeyMaterial.generate(.p256), let name = try? federationName(commonName: "Fuzz CA"),
+            let ca = try? CertificateAuthority.makeRoot(subject: name, key: key, now: Date(timeIntervalSince1970: 1_800_000_000))
+        else { return nil }
+        return OCSPResponder(authority: ca.certificate, parents: [], signer: OCSPSigner(authority: ca), records: [], validity: 600)
+    }()
+
+    /// RFC 6960 bytes from outside: the OCSP request parser a responder runs on what its listener receives, the whole
+    /// responder on it, and the response parser our client runs on what a responder sends. Refusals are
+    /// `pki.malformed` (requests) and `pki.ocsp-invalid` (responses); a parsed request asks about 1 to 16 certificates
+    /// and re-encodes to a request with the same ones and the same nonce; the responder answers every input with a
+    /// response that parses — successful with one answer per certificate asked about and the nonce echoed, or
+    /// malformedRequest for what does not parse; a parsed response is successful exactly when it carries a signed part.
+    public static func ocsp(_ bytes: [UInt8]) throws(InvariantViolation) {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        var parsed: OCSPRequest?
+        do { parsed = try OCSPRequest(derEncoded: bytes) } catch {
+            try check(error.kind == .malformed, "ocsp", "the request parser refused with a code other than pki.malformed")
+        }
+        if let request = parsed {
+            try check((1...OCSPRequest.maxCertificates).contains(request.certificateIDs.count), "ocsp", "a parsed request asks about no certificate or too many")
+            let again = try? OCSPRequest(certificateIDs: request.certificateIDs, nonce: request.nonce)
+            try check(again.map { a in a.nonce == request.nonce && zip(a.certificateIDs, request.certificateIDs).allSatisfy { $0.sameCertificate(as: $1) } && a.certificateIDs.count == request.certificateIDs.count } == true, "ocsp", "a parsed request does not re-encode to the same request")
+        }
+        if let responder = ocspResponder {
+            let answer = responder.respond(to: bytes, now: now)
+            let response = try? OCSPResponse(derEncoded: answer)
+            try check(response != nil, "ocsp", "the responder's answer does not parse")
+            if let request = parsed {
+                try check(response?.status == .successful && response?.basic?.responses.count == request.certificateIDs.count, "ocsp", "a readable request is not answered once per certificate")
+                try check(response?.basic?.nonce == request.nonce, "ocsp", "the responder does not echo the nonce")
+            } else {
+                try check(response?.status == .malformedRequest, "ocsp", "an unreadable request is not answered malformedRequest")
+            }
+        }
+        var response: OCSPResponse?
+        do { response = try OCSPResponse(derEncoded: bytes) } catch {
+            try check(error.kind == .ocspInvalid, "ocsp", "the response parser refused with a code other than pki.ocsp-invalid")
+        }
+        if let response {
+            try check((response.status == .successful) == (response.basic != nil), "ocsp", "a response's status and signed part disagree")
+        }
     }
 
     // MARK: - Syslog

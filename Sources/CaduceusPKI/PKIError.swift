@@ -49,6 +49,13 @@ public struct PKIError: CodedError {
         public static let revocationUnknown = Code("pki.revocation-unknown")
         /// A name lies outside what the issuing CA may vouch for (its ``IssuerNamespace``), or the CA carries none.
         public static let outsideNamespace = Code("pki.outside-namespace")
+        /// An OCSP response must not be considered (RFC 6960 §3.2): not valid DER, not signed by the certificate's CA
+        /// or a responder that CA delegated (§4.2.2.2), a nonce that is not the request's (RFC 8954), an answer for
+        /// another certificate, or dates that make it stale or from the future.
+        public static let ocspInvalid = Code("pki.ocsp-invalid")
+        /// The OCSP responder gave no status: it could not be reached, or answered with an unsuccessful (unsigned)
+        /// response status (RFC 6960 §4.2.1: malformedRequest, internalError, tryLater, sigRequired, unauthorized).
+        public static let ocspUnavailable = Code("pki.ocsp-unavailable")
         /// An I/O operation failed.
         public static let io = Code("pki.io")
     }

@@ -112,7 +112,7 @@ struct ServeCommand: AsyncParsableCommand {
                 if settings.revocationHTTP != "off" {
                     let (host, port) = try settings.revocationHTTP.map { try Self.hostPort($0) } ?? (settings.host, 0)
                     services.append(runtime.revocationListener(host: host, port: port) { bound in
-                        say("revocation lists on http://\(host):\(bound)/crl (plain HTTP: signed lists only)")
+                        say("revocation lists on http://\(host):\(bound)/crl, OCSP on http://\(host):\(bound)/ocsp (plain HTTP: signed objects only)")
                         // Published in the directory entry (again, if HTTPS bound first).
                         if !runtime.node.configuration.endpoint.isEmpty { try? await runtime.node.publishSelf() }
                     })
@@ -174,7 +174,7 @@ struct ServeCommand: AsyncParsableCommand {
             directory: node.data, configuration: configuration, credential: credential, trust: TrustStore(anchors: anchors, crlDirectory: crlDirectory, grace: Double(settings.revocationGrace)),
             host: settings.host, port: port, hl7Domains: Set(settings.hl7Domains),
             thresholds: MatchThresholds(autoLink: node.mpiAutoLink, review: node.mpiReview),
-            policy: try settings.policyFile.map { try PolicySet.load(file: $0) }, hostedAuthorities: try hosted.map { try CAStore(opening: $0) }, logger: logger)
+            policy: try settings.policyFile.map { try PolicySet.load(file: $0) }, hostedAuthorities: try hosted.map { try CAStore(opening: $0) }, ocsp: settings.ocsp, logger: logger)
     }
 
     func mllpService(_ address: String, settings: NodeConfiguration, runtime: NodeRuntime?) async throws -> any Service {

@@ -71,9 +71,10 @@ package final class ExchangeNode: Sendable {
     /// The policy decision point guarding users' operations.
     package var policy: PolicyDecisionPoint { core.policy }
 
-    /// Creates a node. `mpi` is required for the regional role.
-    package init(configuration: ExchangeConfiguration, credential: Credential, validator: @escaping @Sendable () -> ChainValidator, store: any CaduceusStore, blobs: BlobStore, mpi: MPIService?, transport: any PeerTransport, policy: PolicyDecisionPoint, revocation: (any RevocationLists)? = nil, clock: any WallClock = SystemWallClock()) {
-        core = NodeCore(configuration: configuration, credential: credential, validator: validator, store: store, blobs: blobs, mpi: mpi, transport: transport, policy: policy, revocation: revocation, clock: clock)
+    /// Creates a node. `mpi` is required for the regional role; `onlineStatus`, when given, is asked about every card
+    /// that signs in (OCSP, after the CRL check).
+    package init(configuration: ExchangeConfiguration, credential: Credential, validator: @escaping @Sendable () -> ChainValidator, store: any CaduceusStore, blobs: BlobStore, mpi: MPIService?, transport: any PeerTransport, policy: PolicyDecisionPoint, revocation: (any RevocationLists)? = nil, onlineStatus: (any OnlineRevocationChecker)? = nil, clock: any WallClock = SystemWallClock()) {
+        core = NodeCore(configuration: configuration, credential: credential, validator: validator, store: store, blobs: blobs, mpi: mpi, transport: transport, policy: policy, revocation: revocation, onlineStatus: onlineStatus, clock: clock)
     }
 
     /// The revocation lists this node keeps and re-serves (nil in unit tests without them).

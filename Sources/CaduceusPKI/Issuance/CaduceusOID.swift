@@ -24,6 +24,12 @@ public enum CaduceusOID {
     public static let crlNumber: ASN1ObjectIdentifier = [2, 5, 29, 20]
     /// RFC 5280 §5.3.1 reasonCode.
     public static let crlReason: ASN1ObjectIdentifier = [2, 5, 29, 21]
+    /// RFC 6960 §4.2.2.2.1 id-pkix-ocsp-nocheck: the responder's own certificate is not checked for revocation.
+    public static let ocspNoCheck: ASN1ObjectIdentifier = [1, 3, 6, 1, 5, 5, 7, 48, 1, 5]
+    /// RFC 6960 §4.4.1 / RFC 8954 id-pkix-ocsp-nonce.
+    public static let ocspNonce: ASN1ObjectIdentifier = [1, 3, 6, 1, 5, 5, 7, 48, 1, 2]
+    /// RFC 6960 §4.2.1 id-pkix-ocsp-basic, the response type of a BasicOCSPResponse.
+    public static let ocspBasic: ASN1ObjectIdentifier = [1, 3, 6, 1, 5, 5, 7, 48, 1, 1]
     /// RFC 5280 §4.2.1.1 authorityKeyIdentifier.
     public static let authorityKeyIdentifier: ASN1ObjectIdentifier = [2, 5, 29, 35]
 }

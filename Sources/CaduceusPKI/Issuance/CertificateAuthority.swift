@@ -152,7 +152,7 @@ public struct CertificateAuthority: Sendable {
             guard dns.allSatisfy(isPlausibleDNSName) else {
                 throw PKIError(.profileViolation, "a permitted DNS domain is not a valid DNS name")
             }
-        case .rootCA:
+        case .rootCA, .ocspSigning:
             break
         }
     }
@@ -162,13 +162,16 @@ public struct CertificateAuthority: Sendable {
 
     /// Refuses a subject outside this CA's namespace (``IssuerNamespace``), as validation would.
     public func checkNamespace(_ profile: IssuanceProfile, subject: DistinguishedName) throws {
+        // A delegated OCSP signer vouches for no name: it is no federation identity (no Caduceus policy) and speaks
+        // only for this CA's revocation status.
+        guard let kind = profile.kind else { return }
         guard let namespace else {
             throw PKIError(.outsideNamespace, "this CA certificate carries no namespace, so it issues nothing")
         }
         let names = FederationName(subject)
         var child: IssuerNamespace?
         if case .issuingCA(_, _, let ns) = profile { child = ns }
-        if let refusal = namespace.refusal(kind: profile.kind, commonName: names.commonName ?? "", organization: names.organization, unit: names.unit, child: child) {
+        if let refusal = namespace.refusal(kind: kind, commonName: names.commonName ?? "", organization: names.organization, unit: names.unit, child: child) {
             throw PKIError(.outsideNamespace, refusal)
         }
     }
@@ -284,6 +287,15 @@ public struct CertificateAuthority: Sendable {
             list.append(try .init(ski, critical: false))
             list.append(try .init(aki, critical: false))
             policy = CaduceusOID.policyInterface
+        case .ocspSigning:
+            // RFC 6960 §4.2.2.2: EKU id-kp-OCSPSigning; §4.2.2.2.1: id-pkix-ocsp-nocheck, value NULL. No policy.
+            list.append(try .init(BasicConstraints.notCertificateAuthority, critical: true))
+            list.append(try .init(KeyUsage(digitalSignature: true), critical: true))
+            list.append(try .init(ExtendedKeyUsage([.ocspSigning]), critical: false))
+            list.append(Certificate.Extension(oid: CaduceusOID.ocspNoCheck, critical: false, value: [0x05, 0x00]))
+            list.append(try .init(ski, critical: false))
+            list.append(try .init(aki, critical: false))
+            return try Certificate.Extensions(list)
         }
         list.append(try certificatePolicies([policy]))
         return try Certificate.Extensions(list)

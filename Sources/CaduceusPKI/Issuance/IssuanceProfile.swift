@@ -20,8 +20,15 @@ public enum IssuanceProfile: Sendable, Equatable {
     /// An EMR interface that sends HL7 v2 over MLLP with mutual TLS: client authentication only. The subject names the
     /// sending application (CN), the sending facility (OU) and the organisation (O).
     case interface
+    /// A CA's delegated OCSP responder (RFC 6960 §4.2.2.2): issued directly by the CA whose revocation status it
+    /// signs, keyUsage digitalSignature, EKU id-kp-OCSPSigning only, and id-pkix-ocsp-nocheck (§4.2.2.2.1: a client
+    /// does not ask about the responder's own status, so its validity is short instead — ``defaultValidityDays``).
+    /// It carries no Caduceus certificate policy: it is no federation identity, and validates as nothing but a
+    /// responder (no TLS, no S/MIME, no namespace).
+    case ocspSigning
 
-    /// A short name used in the CA's records and the CLI (`root`, `ca`, `node`, `person`, `patient`).
+    /// A short name used in the CA's records and the CLI (`root`, `ca`, `node`, `person`, `patient`, `interface`,
+    /// `ocsp`).
     public var name: String {
         switch self {
         case .rootCA: return "root"
@@ -30,17 +37,20 @@ public enum IssuanceProfile: Sendable, Equatable {
         case .person: return "person"
         case .patient: return "patient"
         case .interface: return "interface"
+        case .ocspSigning: return "ocsp"
         }
     }
 
-    /// The identity kind a certificate of this profile has.
-    public var kind: FederationIdentity.Kind {
+    /// The identity kind a certificate of this profile has; `nil` for an OCSP signer, which is no federation
+    /// identity.
+    public var kind: FederationIdentity.Kind? {
         switch self {
         case .rootCA, .issuingCA: return .ca
         case .node: return .node
         case .person: return .person
         case .patient: return .patient
         case .interface: return .interface
+        case .ocspSigning: return nil
         }
     }
 
@@ -53,13 +63,14 @@ public enum IssuanceProfile: Sendable, Equatable {
     }
 
     /// Default validity in days: 20 years for a root, 10 for issuing CAs, 397 for nodes (the CA/B limit for TLS),
-    /// two years for cards.
+    /// two years for cards, 7 days for an OCSP signer (no revocation check applies to it: RFC 6960 §4.2.2.2.1).
     public var defaultValidityDays: Int {
         switch self {
         case .rootCA: return 7305
         case .issuingCA: return 3652
         case .node, .interface: return 397
         case .person, .patient: return 730
+        case .ocspSigning: return 7
         }
     }
 }

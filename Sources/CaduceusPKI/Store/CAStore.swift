@@ -11,6 +11,7 @@ import SwiftASN1
 /// <dir>/ca.pem          the CA certificate           <dir>/state.json   serials, revocations, CRL number
 /// <dir>/ca.key.pem      PKCS#8 key, mode 0600         <dir>/issued/<serial>.pem
 /// <dir>/parents.pem     chain above the CA            <dir>/crl.der / crl.pem (last CRL written)
+/// <dir>/ocsp.pem        delegated OCSP responder       <dir>/ocsp.key.pem (its key, mode 0600; made on first use)
 /// ```
 ///
 /// Every write is atomic (temp file, fsync, rename, directory fsync) and every mutation holds an exclusive `flock` on
@@ -127,38 +128,101 @@ public struct CAStore: Sendable {
             certificate: first, key: try PrivateKeyMaterial(pemEncoded: keyText), parents: parents)
     }
 
+    /// The CA's certificate, then the chain above it (from `ca.pem` and `parents.pem`; the key is not read).
+    public func chain() throws -> [Certificate] {
+        let certificate = try PEM.certificates(fromFile: directory + "/ca.pem")
+        guard let first = certificate.first else { throw PKIError(.storeCorrupt, "ca.pem holds no certificate") }
+        return [first] + (try PEM.certificates(fromFile: directory + "/parents.pem", allowEmpty: true))
+    }
+
     /// Issues a certificate for a public key under `profile`, journaled as described on the type.
     public func issue(
         profile: IssuanceProfile, subject: DistinguishedName, publicKey: Certificate.PublicKey, now: Date,
         validityDays: Int? = nil
     ) throws -> Certificate {
         try locked {
-            let authority = try self.authority()
-            var state = try readState()
-            let known = Set(state.records.map(\.serial))
-            var serial = SerialNumberGenerator.random()
-            while known.contains(Hex.encode(serial.bytes)) { serial = SerialNumberGenerator.random() }
-            let serialHex = Hex.encode(serial.bytes)
-            // Validate the request before reserving, so refusals leave no trace in the state.
-            try CertificateAuthority.checkProfileInput(profile, subject: subject)
-            try authority.checkNamespace(profile, subject: subject)
-            state.records.append(
-                Record(serial: serialHex, status: "reserved", profile: profile.name, subject: subject.description))
-            try writeState(state)
-            if crashAt == .afterReserve { throw PKIError(.io, "simulated crash after reserving a serial") }
-            let certificate = try authority.issue(
-                profile: profile, subject: subject, publicKey: publicKey, serialNumber: serial, now: now,
-                validityDays: validityDays)
-            try write(Data(try PEM.encode([certificate]).utf8), "issued/\(serialHex).pem")
-            if crashAt == .afterCertificateWritten {
-                throw PKIError(.io, "simulated crash after writing the certificate")
-            }
-            let index = state.records.firstIndex { $0.serial == serialHex }!
-            state.records[index].status = "issued"
-            state.records[index].notAfter = certificate.notValidAfter
-            try writeState(state)
-            return certificate
+            try issueHoldingLock(
+                profile: profile, subject: subject, publicKey: publicKey, now: now, validityDays: validityDays)
         }
+    }
+
+    private func issueHoldingLock(
+        profile: IssuanceProfile, subject: DistinguishedName, publicKey: Certificate.PublicKey, now: Date,
+        validityDays: Int?
+    ) throws -> Certificate {
+        let authority = try self.authority()
+        var state = try readState()
+        let known = Set(state.records.map(\.serial))
+        var serial = SerialNumberGenerator.random()
+        while known.contains(Hex.encode(serial.bytes)) { serial = SerialNumberGenerator.random() }
+        let serialHex = Hex.encode(serial.bytes)
+        // Validate the request before reserving, so refusals leave no trace in the state.
+        try CertificateAuthority.checkProfileInput(profile, subject: subject)
+        try authority.checkNamespace(profile, subject: subject)
+        state.records.append(
+            Record(serial: serialHex, status: "reserved", profile: profile.name, subject: subject.description))
+        try writeState(state)
+        if crashAt == .afterReserve { throw PKIError(.io, "simulated crash after reserving a serial") }
+        let certificate = try authority.issue(
+            profile: profile, subject: subject, publicKey: publicKey, serialNumber: serial, now: now,
+            validityDays: validityDays)
+        try write(Data(try PEM.encode([certificate]).utf8), "issued/\(serialHex).pem")
+        if crashAt == .afterCertificateWritten {
+            throw PKIError(.io, "simulated crash after writing the certificate")
+        }
+        let index = state.records.firstIndex { $0.serial == serialHex }!
+        state.records[index].status = "issued"
+        state.records[index].notAfter = certificate.notValidAfter
+        try writeState(state)
+        return certificate
+    }
+
+    /// The CA's delegated OCSP responder (RFC 6960 §4.2.2.2), kept in `<dir>/ocsp.pem` and `<dir>/ocsp.key.pem`
+    /// (mode 0600) beside the CA's other files. Made on first use, and made again (a new key, a new certificate,
+    /// journaled like any issuance under the profile ``IssuanceProfile/ocspSigning``) when fewer than `renewBefore`
+    /// seconds of its validity are left, when it no longer matches its key, or when it was not issued by this CA's
+    /// current key. Under the CA's lock, so two processes never write a key and a certificate that do not match.
+    public func ocspSigner(now: Date, renewBefore: TimeInterval = 3 * 86_400) throws -> OCSPSigner {
+        if let current = try? loadOCSPSigner(), current.certificate.notValidAfter.timeIntervalSince(now) > renewBefore,
+            current.certificate.notValidBefore <= now
+        {
+            return current
+        }
+        return try locked {
+            // Another process may have renewed it while this one waited for the lock.
+            if let current = try? loadOCSPSigner(),
+                current.certificate.notValidAfter.timeIntervalSince(now) > renewBefore,
+                current.certificate.notValidBefore <= now
+            {
+                return current
+            }
+            let authority = try self.authority()
+            let key = try PrivateKeyMaterial.generate(.p256)
+            let names = FederationName(authority.certificate.subject)
+            let subject = try federationName(
+                commonName: (names.commonName ?? "CA") + " OCSP Responder",
+                organization: names.organization ?? "Caduceus Federation")
+            let certificate = try issueHoldingLock(
+                profile: .ocspSigning, subject: subject, publicKey: key.publicKey, now: now, validityDays: nil)
+            // Key first: ocsp.pem names the pair, and a reader checks that they match.
+            try write(Data(key.pkcs8PEM.utf8), "ocsp.key.pem", permissions: 0o600)
+            try write(Data(try PEM.encode([certificate]).utf8), "ocsp.pem")
+            return try OCSPSigner(certificate: certificate, key: key, issuer: authority.certificate)
+        }
+    }
+
+    /// Reads `ocsp.pem` / `ocsp.key.pem`, checking that the pair matches and that this CA's key issued it.
+    private func loadOCSPSigner() throws -> OCSPSigner {
+        guard let certificate = try PEM.certificates(fromFile: directory + "/ocsp.pem").first else {
+            throw PKIError(.notFound, "ocsp.pem holds no certificate")
+        }
+        let keyText: String
+        do { keyText = try String(contentsOfFile: directory + "/ocsp.key.pem", encoding: .utf8) } catch {
+            throw PKIError(.notFound, "the OCSP signing key cannot be read")
+        }
+        let caCertificate = try PEM.certificates(fromFile: directory + "/ca.pem")
+        guard let ca = caCertificate.first else { throw PKIError(.storeCorrupt, "ca.pem holds no certificate") }
+        return try OCSPSigner(certificate: certificate, key: try PrivateKeyMaterial(pemEncoded: keyText), issuer: ca)
     }
 
     /// Issues a certificate from a PKCS#10 request after the proof-of-possession check.

@@ -47,7 +47,6 @@ final class NodeCore: Sendable {
     /// Request ids seen within the freshness window (per signer), restored from the store at start.
     let seenRequests = Mutex<[String: Date]>([:])
 
-    /// Creates the shared part of a node. `mpi` is required for the regional role.
     /// The revocation lists this node keeps and re-serves.
     let revocation: (any RevocationLists)?
 
@@ -55,8 +54,13 @@ final class NodeCore: Sendable {
     let cardAuthorityBox = Mutex<(any CardAuthority)?>(nil)
     var cardAuthority: (any CardAuthority)? { cardAuthorityBox.withLock { $0 } }
 
-    init(configuration: ExchangeConfiguration, credential: Credential, validator: @escaping @Sendable () -> ChainValidator, store: any CaduceusStore, blobs: BlobStore, mpi: MPIService?, transport: any PeerTransport, policy: PolicyDecisionPoint, revocation: (any RevocationLists)? = nil, clock: any WallClock = SystemWallClock()) {
+    /// Asks CAs' OCSP responders about cards at sign-in (nil: the CRLs alone decide).
+    let onlineStatus: (any OnlineRevocationChecker)?
+
+    /// Creates the shared part of a node. `mpi` is required for the regional role.
+    init(configuration: ExchangeConfiguration, credential: Credential, validator: @escaping @Sendable () -> ChainValidator, store: any CaduceusStore, blobs: BlobStore, mpi: MPIService?, transport: any PeerTransport, policy: PolicyDecisionPoint, revocation: (any RevocationLists)? = nil, onlineStatus: (any OnlineRevocationChecker)? = nil, clock: any WallClock = SystemWallClock()) {
         self.revocation = revocation
+        self.onlineStatus = onlineStatus
         self.policy = policy
         self.place = Mutex(configuration)
         self.credential = credential

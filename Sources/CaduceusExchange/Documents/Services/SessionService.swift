@@ -20,6 +20,8 @@ struct SessionService: Sendable {
 
     func signIn(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         try core.requirePerson(o, allowPatients: true)
+        // The CRLs held here passed the card; its CA's OCSP responder may know of a later revocation.
+        try await OnlineStatusCheck(core: core).require(o)
         let request = try o.message.decodeBody(SignInRequest.self)
         let role: String
         if o.identity.kind == .patient {
