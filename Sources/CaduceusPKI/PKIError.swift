@@ -49,6 +49,9 @@ public struct PKIError: CodedError {
         public static let revocationUnknown = Code("pki.revocation-unknown")
         /// A name lies outside what the issuing CA may vouch for (its ``IssuerNamespace``), or the CA carries none.
         public static let outsideNamespace = Code("pki.outside-namespace")
+        /// The key lives on a token (PKCS#11): it cannot be exported, written to a file or PKCS#12, or sign through
+        /// swift-certificates (certificates, CRLs).
+        public static let keyNotExportable = Code("pki.key-not-exportable")
         /// An I/O operation failed.
         public static let io = Code("pki.io")
     }
