@@ -16,9 +16,8 @@ struct Attribute {
 }
 
 /// A session with one token (base §5.6), logged in as the user when a PIN was given. PKCS#11 sessions do not take
-/// concurrent operations, so every call holds the session's lock; the session closes when the value is released.
-///
-/// `@unchecked Sendable` is not needed: the handle sits in a `Mutex` and the module is `Sendable`.
+/// concurrent operations, so every call holds the session's lock; the session closes when the value is released
+/// (closing a token's last session of the process also logs it out, base §5.6).
 final class PKCS11Session: Sendable {
     let module: PKCS11Module
     let slot: PKCS11Module.Slot

@@ -201,7 +201,18 @@ package final class PKCS11Token: Sendable {
     /// One object on a token, as ``objects()`` lists it.
     package struct ObjectSummary: Sendable, Hashable {
         /// The object class.
-        package enum Kind: String, Sendable { case privateKey = "private key", publicKey = "public key", certificate, secretKey = "secret key", other }
+        package enum Kind: String, Sendable {
+            /// `CKO_PRIVATE_KEY`.
+            case privateKey = "private key"
+            /// `CKO_PUBLIC_KEY`.
+            case publicKey = "public key"
+            /// `CKO_CERTIFICATE`.
+            case certificate
+            /// `CKO_SECRET_KEY`.
+            case secretKey = "secret key"
+            /// Any other class (data objects, vendor classes).
+            case other
+        }
         /// Its class.
         package let kind: Kind
         /// `CKA_LABEL`.

@@ -47,6 +47,7 @@ package enum SoftHSM {
 
     /// Why the tokens could not be made (softhsm2-util missing or failing).
     package struct SetupFailed: Error, CustomStringConvertible {
+        /// What failed (softhsm2-util's message).
         package let description: String
     }
 
