@@ -51,6 +51,21 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // PKCS#11 tokens (SoftHSM2, OpenSC for PIV cards, HSMs): the C declarations only (no library is linked), and
+        // a loader that dlopens a module at run time, so the project builds and runs without one.
+        .target(
+            name: "CCaduceusPKCS11"
+        ),
+        .target(
+            name: "CaduceusPKCS11",
+            dependencies: [
+                "CCaduceusPKCS11", "CaduceusCore", "CaduceusPKI",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "CaduceusCMS",
             dependencies: [
@@ -132,6 +147,7 @@ let package = Package(
             name: "CaduceusTLS",
             dependencies: [
                 "CaduceusCore", "CaduceusPKI",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -225,6 +241,7 @@ let package = Package(
                 "CaduceusApp",
                 "CaduceusAudit",
                 "CaduceusPolicy",
+                "CaduceusPKCS11",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -275,6 +292,15 @@ let package = Package(
                 "CaduceusPKI", "CaduceusCore", "CaduceusTestSupport",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "CaduceusPKCS11Tests",
+            dependencies: [
+                "CaduceusPKCS11", "CaduceusPKI", "CaduceusCMS", "CaduceusCore", "CaduceusTestSupport",
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings
@@ -366,7 +392,7 @@ let package = Package(
             dependencies: [
                 "CaduceusApp", "CaduceusExchange", "CaduceusHTTP", "CaduceusDocuments", "CaduceusPKI", "CaduceusCore",
                 "CaduceusCMS", "CaduceusStorage", "CaduceusTestSupport", "CaduceusPatientIndex", "CaduceusAudit", "CaduceusPolicy",
-                "CaduceusSyslog", "CaduceusTLS", "CaduceusMLLP", "CaduceusHL7", "CaduceusFuzzing",
+                "CaduceusSyslog", "CaduceusTLS", "CaduceusMLLP", "CaduceusHL7", "CaduceusFuzzing", "CaduceusPKCS11",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Logging", package: "swift-log"),
@@ -383,7 +409,7 @@ let package = Package(
         .testTarget(
             name: "CaduceusCLITests",
             dependencies: [
-                "CaduceusCLI", "CaduceusTestSupport", "CaduceusCore", "CaduceusPKI", "CaduceusExchange",
+                "CaduceusCLI", "CaduceusTestSupport", "CaduceusCore", "CaduceusPKI", "CaduceusExchange", "CaduceusPKCS11",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

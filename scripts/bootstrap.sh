@@ -2,13 +2,15 @@
 # Installs what the tests need that a fresh machine may lack, idempotently:
 #   - the `openssl` CLI (CMS/PKI interop oracle), libsqlite3-dev (GRDB links the system SQLite), `xmllint`
 #     (libxml2-utils: validates generated CCDs against the CDA schema);
+#   - softhsm2 (a PKCS#11 token for the tests: each test run makes its own token directory, never the system's) and
+#     opensc (its PKCS#11 module for PIV cards, loaded by a test; `pkcs11-tool`, the oracle that lists token objects);
 #   - a Python venv at .venv with the oracles (python-hl7, hl7apy, recordlinkage, pydicom, PyJWT, prometheus-client), pinned.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The whole list goes to apt every time (apt skips what is there): a package installed by hand on a developer's
 # machine must not hide a line missing here from a green CI.
-packages=(openssl libsqlite3-dev libxml2-utils python3-venv strace)
+packages=(openssl libsqlite3-dev libxml2-utils python3-venv strace softhsm2 opensc)
 if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -218,8 +218,13 @@ package final class LocalFederation: Sendable {
 
     /// Issues a new staff card at hospital CA `ca` (`hospital-a`, `hospital-b`) in `role`.
     package func issueCard(_ name: String, ca: String, role: String) throws -> Credential {
+        try issueCard(name, ca: ca, role: role, key: try PrivateKeyMaterial.generate(.p256))
+    }
+
+    /// Issues a staff card for `key`, which may live on a token (the CA certifies its public half; the key never
+    /// comes here).
+    package func issueCard(_ name: String, ca: String, role: String, key: PrivateKeyMaterial) throws -> Credential {
         let store = authorities[ca]!, home = "node." + ca
-        let key = try PrivateKeyMaterial.generate(.p256)
         let cert = try store.issue(profile: .person(email: "\(role)@\(ca).caduceus.test"), subject: try federationName(commonName: name, organization: home, unit: role), publicKey: key.publicKey, now: Date())
         return try Credential(key: key, certificate: cert, chain: try store.authority().chain.dropLast().map { $0 })
     }

@@ -77,7 +77,7 @@ package final class NodeRuntime: Sendable {
         hl7 = hl7Domains.isEmpty ? nil : HL7Receiver(store: store, mpi: mpi, configuration: hl7Configuration)
         self.trust = trust
         self.hostedAuthorities = hostedAuthorities
-        var settings = NodeServer.Settings(host: host, port: port, certificateChainPEM: chainPEM, privateKeyPEM: credential.key.pkcs8PEM, anchorsPEM: trust.anchorsPEM)
+        var settings = NodeServer.Settings(host: host, port: port, certificateChainPEM: chainPEM, privateKeyPEM: try credential.key.pkcs8PEM, anchorsPEM: trust.anchorsPEM)
         settings.benchmarkSink = benchmarkSink
         self.settings = settings
         self.logger = logger

@@ -28,6 +28,12 @@ package struct PeerClient: PeerTransport {
         self.validator = validator
     }
 
+    /// A client presenting `credential` — its key in memory or on a token (the handshake then signs on the token).
+    package init(credential: Credential, anchorsPEM: String, validator: @escaping @Sendable () -> ChainValidator) throws {
+        self.context = try FederationTLS.clientContext(credential: credential, anchorsPEM: anchorsPEM)
+        self.validator = validator
+    }
+
     /// A client without a certificate (to show that servers refuse it).
     package init(anchorsPEM: String, validator: @escaping @Sendable () -> ChainValidator) throws {
         self.context = try FederationTLS.clientContext(certificateChainPEM: nil, privateKeyPEM: nil, anchorsPEM: anchorsPEM)

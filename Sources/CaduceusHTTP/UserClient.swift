@@ -32,7 +32,7 @@ package struct UserClient: Sendable {
         self.endpoint = endpoint
         self.nodeCertificate = nodeCertificate
         self.trust = validator
-        self.transport = try PeerClient(certificateChainPEM: try PEM.encode([credential.certificate] + credential.chain), privateKeyPEM: credential.key.pkcs8PEM, anchorsPEM: anchorsPEM, validator: validator)
+        self.transport = try PeerClient(credential: credential, anchorsPEM: anchorsPEM, validator: validator)
     }
 
     /// Sends one request and opens the reply.

@@ -56,6 +56,9 @@ public struct PKIError: CodedError {
         /// The OCSP responder gave no status: it could not be reached, or answered with an unsuccessful (unsigned)
         /// response status (RFC 6960 §4.2.1: malformedRequest, internalError, tryLater, sigRequired, unauthorized).
         public static let ocspUnavailable = Code("pki.ocsp-unavailable")
+        /// The key lives on a token (PKCS#11): it cannot be exported, written to a file or PKCS#12, or sign through
+        /// swift-certificates (certificates, CRLs).
+        public static let keyNotExportable = Code("pki.key-not-exportable")
         /// An I/O operation failed.
         public static let io = Code("pki.io")
     }

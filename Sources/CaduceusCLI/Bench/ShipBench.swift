@@ -33,7 +33,7 @@ struct ShipBench: AsyncParsableCommand {
                 let chain = try PEM.encode([cert] + root.authority().chain)
                 try AtomicFile.write(Data(chain.utf8), to: "\(dir)/\(name).chain.pem")
                 try AtomicFile.write(Data(key.pkcs8PEM.utf8), to: "\(dir)/\(name).key", permissions: 0o600)
-                return (chain, key.pkcs8PEM)
+                return (chain, try key.pkcs8PEM)
             }
             let anchorsPEM = try PEM.encode([try root.authority().certificate])
             try AtomicFile.write(Data(anchorsPEM.utf8), to: dir + "/root.pem")

@@ -34,7 +34,7 @@ struct DocCommand: AsyncParsableCommand {
             let anchors = try PEM.certificates(fromFile: trust)
             let validator = ChainValidator(anchors: anchors)
             let anchorsPEM = try PEM.encode(anchors)
-            let probe = try PeerClient(certificateChainPEM: try PEM.encode([me.certificate] + me.chain), privateKeyPEM: me.key.pkcs8PEM, anchorsPEM: anchorsPEM, validator: { validator })
+            let probe = try PeerClient(credential: me, anchorsPEM: anchorsPEM, validator: { validator })
             let bytes = try await probe.get(node, path: "/v1/node")
             probe.close()
             guard let entry = try? JSONDecoder.exchange.decode(DirectoryNode.self, from: Data(bytes)),

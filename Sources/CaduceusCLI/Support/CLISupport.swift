@@ -2,6 +2,7 @@ public import ArgumentParser  // the conformance of CaduceusPKI.KeyAlgorithm (pu
 import CaduceusCore
 import CaduceusPKI
 import CaduceusCMS
+import CaduceusPKCS11
 import Foundation
 import X509
 #if canImport(Glibc)
@@ -89,10 +90,26 @@ enum Files {
         guard !text.isEmpty else { throw CLIError.usage("the password file is empty") }
         return Sensitive(text)
     }
+
+    /// The first line of a secret file (a token PIN), wrapped so it never prints.
+    static func secret(_ path: String, what: String) throws -> Sensitive<String> {
+        let text = try text(path, what: what)
+        let line = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r" }).first.map(String.init) ?? ""
+        guard !line.isEmpty else { throw CLIError.usage("the \(what) file is empty") }
+        return Sensitive(line)
+    }
 }
 
-/// `--cert`/`--key` or `--p12`/`--password-file`: how a command gets a credential.
+/// `--cert`/`--key`, `--p12`/`--password-file`, or `--token`/`--label`/`--pin-file`: how a command gets a credential.
 struct CredentialOptions: ParsableArguments {
+    @Option(help: "PKCS#11 module whose token holds the key (instead of --key or --p12); the key never leaves it.")
+    var token: String?
+    @Option(help: "The token's label (with --token).")
+    var label: String?
+    @Option(help: "File whose first line is the token's user PIN (with --token).")
+    var pinFile: String?
+    @Option(help: "CKA_ID of the key on the token, hexadecimal (with --token; default: the token's only private key).")
+    var keyId: String?
     @Option(help: "PEM file: the certificate, then its chain (included in signatures).")
     var cert: String?
     @Option(help: "PEM private key (PKCS#8, SEC1 or PKCS#1).")
@@ -103,6 +120,16 @@ struct CredentialOptions: ParsableArguments {
     var passwordFile: String?
 
     func load() throws -> Credential {
+        if let token {
+            guard let label, let pinFile else { throw CLIError.usage("--token needs --label and --pin-file") }
+            guard key == nil, p12 == nil else { throw CLIError.usage("give --token or --key or --p12, not several") }
+            let opened = try PKCS11Token(modulePath: token, label: label, pin: try Files.secret(pinFile, what: "PIN"))
+            let id = try keyId.map { text -> [UInt8] in
+                guard let bytes = Hex.decode(text), !bytes.isEmpty else { throw CLIError.usage("--key-id must be hexadecimal") }
+                return bytes
+            }
+            return try opened.credential(id: id, certificates: try cert.map { try PEM.certificates(fromFile: $0) } ?? [])
+        }
         if let p12 {
             guard let passwordFile else { throw CLIError.usage("--p12 needs --password-file") }
             return try PKCS12.importCredential(try Files.read(p12, what: "PKCS#12"), password: try Files.password(passwordFile))

@@ -116,6 +116,14 @@ package struct ParsedEnvelope {
                     sharedSecret: try privateKey.sharedSecretFromKeyAgreement(with: ephemeral),
                     wrapAlgorithm: wrap.oid, wrapKeyLength: wrap.length, ukm: ukm)
                 return try AES.KeyWrap.unwrap(encryptedKey, using: kek)
+            case (.keyAgreement(let algorithm, let originator?, let ukm, let encryptedKey), .external(let tokenKey)):
+                // The token derives Z (PKCS#11 CKM_ECDH1_DERIVE, no KDF); the X9.63 KDF and the unwrap run here.
+                let ephemeral = try P256.KeyAgreement.PublicKey(x963Representation: originator)
+                let wrap = try ParsedEnvelope.wrapKeyLength(algorithm)!
+                let kek = try EnvelopedData.ecdhKEK(
+                    sharedSecretBytes: try tokenKey.sharedSecret(with: ephemeral),
+                    wrapAlgorithm: wrap.oid, wrapKeyLength: wrap.length, ukm: ukm)
+                return try AES.KeyWrap.unwrap(encryptedKey, using: kek)
             default:
                 throw CMSError.decryptionFailed
             }

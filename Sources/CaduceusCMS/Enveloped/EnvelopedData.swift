@@ -187,6 +187,33 @@ public enum EnvelopedData {
     static func ecdhKEK(
         sharedSecret: SharedSecret, wrapAlgorithm: ASN1ObjectIdentifier, wrapKeyLength: Int, ukm: ArraySlice<UInt8>?
     ) throws -> SymmetricKey {
+        let info = try eccCMSSharedInfo(wrapAlgorithm: wrapAlgorithm, wrapKeyLength: wrapKeyLength, ukm: ukm)
+        return sharedSecret.x963DerivedSymmetricKey(using: SHA256.self, sharedInfo: info, outputByteCount: wrapKeyLength)
+    }
+
+    /// The same KEK from a shared secret Z given as bytes (derived on a token): ANSI X9.63 KDF with SHA-256 (SEC 1
+    /// §3.6.1: SHA-256(Z ‖ counter ‖ SharedInfo), counter from 1, big-endian), as RFC 5753 §7.2 specifies.
+    static func ecdhKEK(
+        sharedSecretBytes z: [UInt8], wrapAlgorithm: ASN1ObjectIdentifier, wrapKeyLength: Int, ukm: ArraySlice<UInt8>?
+    ) throws -> SymmetricKey {
+        let info = try eccCMSSharedInfo(wrapAlgorithm: wrapAlgorithm, wrapKeyLength: wrapKeyLength, ukm: ukm)
+        var output: [UInt8] = []
+        var counter: UInt32 = 1
+        while output.count < wrapKeyLength {
+            var hash = SHA256()
+            hash.update(data: z)
+            hash.update(data: [UInt8(counter >> 24), UInt8((counter >> 16) & 0xff), UInt8((counter >> 8) & 0xff), UInt8(counter & 0xff)])
+            hash.update(data: info)
+            output += hash.finalize()
+            counter += 1
+        }
+        return SymmetricKey(data: output.prefix(wrapKeyLength))
+    }
+
+    /// ECC-CMS-SharedInfo (RFC 5753 §7.2): the wrap algorithm, the optional ukm, the KEK length in bits.
+    private static func eccCMSSharedInfo(
+        wrapAlgorithm: ASN1ObjectIdentifier, wrapKeyLength: Int, ukm: ArraySlice<UInt8>?
+    ) throws -> [UInt8] {
         var info = DER.Serializer()
         try info.appendConstructedNode(identifier: .sequence) { s in
             try s.serialize(AlgorithmIdentifierValue(algorithm: wrapAlgorithm))
@@ -199,7 +226,6 @@ public enum EnvelopedData {
                     ASN1OctetString(contentBytes: [UInt8(bits >> 24), UInt8((bits >> 16) & 0xff), UInt8((bits >> 8) & 0xff), UInt8(bits & 0xff)][...]))
             }
         }
-        return sharedSecret.x963DerivedSymmetricKey(
-            using: SHA256.self, sharedInfo: info.serializedBytes, outputByteCount: wrapKeyLength)
+        return info.serializedBytes
     }
 }

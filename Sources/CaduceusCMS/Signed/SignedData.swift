@@ -60,8 +60,7 @@ public enum SignedData {
                 if digests[digestOID] == nil { digests[digestOID] = try Digests.compute(digestOID, content) }
                 let attributes = try signedAttributes(
                     contentType: contentType, digest: digests[digestOID]!, signingTime: signingTime)
-                let signature = try signer.key.certificateKey.sign(
-                    bytes: attributes.setEncoding, signatureAlgorithm: signatureAlgorithm)
+                let signature = try signer.key.cmsSignature(for: attributes.setEncoding)
                 var info = DER.Serializer()
                 try info.appendConstructedNode(identifier: .sequence) { c in
                     try c.serialize(1)
@@ -69,7 +68,7 @@ public enum SignedData {
                     try c.serialize(digestID)
                     c.serializeRawBytes(attributes.implicitEncoding)
                     try c.serialize(try SignatureAlgorithms.identifier(for: signatureAlgorithm))
-                    try c.serialize(ASN1OctetString(contentBytes: signature.rawRepresentation[...]))
+                    try c.serialize(ASN1OctetString(contentBytes: signature[...]))
                 }
                 signerInfos.append(info.serializedBytes)
                 for certificate in [signer.certificate] + signer.chain where !certificates.contains(certificate) {
@@ -101,6 +100,8 @@ public enum SignedData {
             throw error
         } catch let error as PKIError {
             throw CMSError(.weakAlgorithm, error.message)
+        } catch let error as any CaduceusError where signers.contains(where: { $0.key.isExternal }) {
+            throw error  // a token's own refusal (`pkcs11.*`: PIN, session, device) says more than "unsupported"
         } catch {
             throw CMSError(.unsupported, "the content could not be signed with the signer's key")
         }

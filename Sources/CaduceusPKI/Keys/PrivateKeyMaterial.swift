@@ -4,10 +4,13 @@ public import X509
 import SwiftASN1
 import Foundation
 
-/// A private key the PKI can sign with and a CMS recipient can decrypt with: P-256 or RSA (≥ 2048 bits).
+/// A private key the PKI can sign with and a CMS recipient can decrypt with: P-256 or RSA (≥ 2048 bits) in memory, or a
+/// P-256 key on a token (``ExternalP256Key``, e.g. PKCS#11) that never leaves it.
 ///
 /// Serialised as PKCS#8 (`PRIVATE KEY`); SEC1 (`EC PRIVATE KEY`) and PKCS#1 (`RSA PRIVATE KEY`) are accepted on
-/// input, so keys written by OpenSSL load as they are. `description` never shows key material.
+/// input, so keys written by OpenSSL load as they are. A token key cannot be serialised (`pki.key-not-exportable`), nor
+/// sign certificates or CRLs through swift-certificates (``certificateKey``): it signs CMS (``cmsSignature(for:)``),
+/// JWS and TLS handshakes. `description` never shows key material.
 public struct PrivateKeyMaterial: Sendable, CustomStringConvertible {
     /// The concrete key.
     public enum Backing: Sendable {
@@ -15,6 +18,8 @@ public struct PrivateKeyMaterial: Sendable, CustomStringConvertible {
         case p256(P256.Signing.PrivateKey)
         /// An RSA key.
         case rsa(_RSA.Signing.PrivateKey)
+        /// A P-256 key held outside the process (a PKCS#11 token): it signs and derives there, and is never exported.
+        case external(any ExternalP256Key)
     }
 
     /// The concrete key.
@@ -100,35 +105,70 @@ public struct PrivateKeyMaterial: Sendable, CustomStringConvertible {
         try key.serializeAsPEM().derBytes
     }
 
-    /// PKCS#8 PrivateKeyInfo DER.
+    /// PKCS#8 PrivateKeyInfo DER. Throws `pki.key-not-exportable` for a key on a token.
     public var pkcs8DER: [UInt8] {
-        switch backing {
-        case .p256(let k): return Array(k.derRepresentation)
-        case .rsa(let k): return Array(k.pkcs8DERRepresentation)
+        get throws {
+            switch backing {
+            case .p256(let k): return Array(k.derRepresentation)
+            case .rsa(let k): return Array(k.pkcs8DERRepresentation)
+            case .external: throw Self.notExportable
+            }
         }
     }
 
-    /// PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`).
+    /// PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`). Throws `pki.key-not-exportable` for a key on a token.
     public var pkcs8PEM: String {
-        PEMDocument(type: "PRIVATE KEY", derBytes: pkcs8DER).pemString + "\n"
+        get throws { PEMDocument(type: "PRIVATE KEY", derBytes: try pkcs8DER).pemString + "\n" }
     }
 
-    /// The key as swift-certificates uses it for signing.
+    /// The key as swift-certificates uses it for signing (certificates, CRLs). A key on a token has none: it cannot
+    /// be a CA key here (`pki.key-not-exportable`).
     public var certificateKey: Certificate.PrivateKey {
-        switch backing {
-        case .p256(let k): return Certificate.PrivateKey(k)
-        case .rsa(let k): return Certificate.PrivateKey(k)
+        get throws {
+            switch backing {
+            case .p256(let k): return Certificate.PrivateKey(k)
+            case .rsa(let k): return Certificate.PrivateKey(k)
+            case .external: throw Self.notExportable
+            }
         }
+    }
+
+    /// Whether the key lives outside the process (a token).
+    public var isExternal: Bool {
+        if case .external = backing { return true }
+        return false
+    }
+
+    private static var notExportable: PKIError {
+        PKIError(.keyNotExportable, "the key is on a token: it cannot be exported or used outside the token's operations")
     }
 
     /// The matching public key.
-    public var publicKey: Certificate.PublicKey { certificateKey.publicKey }
+    public var publicKey: Certificate.PublicKey {
+        switch backing {
+        case .p256(let k): return Certificate.PublicKey(k.publicKey)
+        case .rsa(let k): return Certificate.PublicKey(k.publicKey)
+        case .external(let k): return Certificate.PublicKey(k.publicKey)
+        }
+    }
+
+    /// Signs `bytes` with ``signatureAlgorithm`` and returns the signature as CMS (RFC 5652 §5.3 SignatureValue) and
+    /// X.509 carry it: a DER `Ecdsa-Sig-Value` for ECDSA (RFC 5480 §2.2 / RFC 5758 §3.2), the PKCS#1 v1.5 block for RSA.
+    /// A token key hashes here and signs the digest on the token.
+    public func cmsSignature(for bytes: [UInt8]) throws -> [UInt8] {
+        switch backing {
+        case .external(let k):
+            return Array(try k.signature(forDigest: SHA256.hash(data: bytes)).derRepresentation)
+        case .p256, .rsa:
+            return try certificateKey.sign(bytes: bytes, signatureAlgorithm: signatureAlgorithm).rawRepresentation
+        }
+    }
 
     /// The signature algorithm this key signs certificates, CRLs and CMS with: ECDSA-SHA256 or RSA-SHA256 (PKCS#1 v1.5,
     /// as RFC 8551 and OpenSSL use by default).
     public var signatureAlgorithm: Certificate.SignatureAlgorithm {
         switch backing {
-        case .p256: return .ecdsaWithSHA256
+        case .p256, .external: return .ecdsaWithSHA256
         case .rsa: return .sha256WithRSAEncryption
         }
     }
@@ -138,6 +178,7 @@ public struct PrivateKeyMaterial: Sendable, CustomStringConvertible {
         switch backing {
         case .p256: return "P-256"
         case .rsa(let k): return "RSA-\(k.keySizeInBits)"
+        case .external: return "P-256 (token)"
         }
     }
 

@@ -37,7 +37,7 @@ public enum CompactJWS {
     public static func sign(_ payload: Data, type: String, by credential: Credential) throws -> String {
         let alg: String
         switch credential.key.backing {
-        case .p256: alg = "ES256"
+        case .p256, .external: alg = "ES256"
         case .rsa: alg = "PS256"
         }
         let x5c = try ([credential.certificate] + credential.chain).map { cert -> String in
@@ -51,6 +51,8 @@ public enum CompactJWS {
         switch credential.key.backing {
         case .p256(let k): signature = try k.signature(for: Data(input.utf8)).rawRepresentation
         case .rsa(let k): signature = try k.signature(for: Data(input.utf8), padding: .PSS).rawRepresentation
+        // RFC 7518 §3.4: ES256 is R ‖ S, what a token's CKM_ECDSA returns.
+        case .external(let k): signature = try k.signature(forDigest: SHA256.hash(data: Data(input.utf8))).rawRepresentation
         }
         return input + "." + base64url(signature)
     }
