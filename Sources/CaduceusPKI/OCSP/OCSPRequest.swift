@@ -132,19 +132,7 @@ public struct OCSPRequest: Sendable {
         try DER.explicitlyTagged(node, tagNumber: tag, tagClass: .contextSpecific) { inner in
             let list = try ASN1Children.of(inner)
             guard list.count <= 16 else { throw ASN1Error.invalidASN1Object(reason: "too many extensions") }
-            return try list.map { ext in
-                try DER.sequence(ext, identifier: .sequence) { nodes in
-                    let oid = try ASN1ObjectIdentifier(derEncoded: &nodes)
-                    var critical = false
-                    var next = nodes.next()
-                    if let n = next, n.identifier == .boolean {
-                        critical = try Bool(derEncoded: n)
-                        next = nodes.next()
-                    }
-                    guard let value = next else { throw ASN1Error.invalidASN1Object(reason: "no extnValue") }
-                    return (oid, critical, Array(try ASN1OctetString(derEncoded: value).bytes))
-                }
-            }
+            return try list.map(CertificateRevocationList.parseExtension)
         }
     }
 

@@ -143,7 +143,8 @@ public struct CertificateRevocationList: Sendable {
         }
     }
 
-    private static func parseExtension(_ node: ASN1Node) throws -> (ASN1ObjectIdentifier, Bool, [UInt8]) {
+    /// One X.509 `Extension` (RFC 5280 §4.1): `(extnID, critical, extnValue)`; CRLs, CRL entries and OCSP share it.
+    static func parseExtension(_ node: ASN1Node) throws -> (ASN1ObjectIdentifier, Bool, [UInt8]) {
         try DER.sequence(node, identifier: .sequence) { nodes in
             let oid = try ASN1ObjectIdentifier(derEncoded: &nodes)
             var critical = false
