@@ -107,10 +107,10 @@ public enum CSV {
         return rows
     }
 
-    /// A field as `encode` writes it: one starting with `=`, `+`, `-` or `@` gets a leading `'`, so a spreadsheet
+    /// A field as `encode` writes it: one starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`, so a spreadsheet
     /// opening the file shows it as text instead of running it as a formula (CSV injection).
     public static func guarded(_ field: String) -> String {
-        if let c = field.first, "=+-@".contains(c) { return "'" + field }
+        if let c = field.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(c) { return "'" + field }
         return field
     }
 

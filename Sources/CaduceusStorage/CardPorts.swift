@@ -64,10 +64,14 @@ package struct CardEvent: Sendable, Hashable, Codable {
     /// Who did it (the signed-in person's name, or `hr-import`).
     package var by: String
     package var at: Date
-    package init(action: String, by: String, at: Date) {
+    /// Who acted, as a stable key (`staff:<employee id>` for a card of the registry, else `cn:<CN>`): four eyes
+    /// compare these, not display names.
+    package var actor: String?
+    package init(action: String, by: String, at: Date, actor: String? = nil) {
         self.action = action
         self.by = by
         self.at = at
+        self.actor = actor
     }
 }
 

@@ -89,11 +89,15 @@ struct CardLifecycleTests {
                 #expect(await Self.signInCode(fed, card, at: node) == nil, "unblocked: signs in at \(node)")
             }
 
-            // Lost: the old card is refused, the replacement (a new key) works.
+            // Lost: the old card is refused at once; the replacement is enrolled, approved by a second person, and
+            // issued under a new key.
             let lost = try await officer.cardAction(enrolled.id, .lost)
             let replacement = try #require(lost.replacement)
-            #expect(lost.card.status == .lost && lost.card.replacedBy == replacement.id && replacement.replaces == enrolled.id && replacement.status == .issued)
-            let newCard = try Self.open(lost.issued)
+            #expect(lost.card.status == .lost && lost.card.replacedBy == replacement.id && replacement.replaces == enrolled.id && replacement.status == .requested)
+            #expect(lost.issued == nil)
+            #expect(await code { _ = try await officer.cardAction(replacement.id, .approve) } == "exchange.forbidden")
+            _ = try await approver.cardAction(replacement.id, .approve)
+            let newCard = try Self.open(try await officer.cardAction(replacement.id, .issue).issued)
             #expect(newCard.certificate.publicKey != card.certificate.publicKey)
             #expect(await Self.signInCode(fed, card, at: LocalFederation.hospitalA) != nil, "lost: refused")
             #expect(await Self.signInCode(fed, newCard, at: LocalFederation.hospitalA) == nil, "replacement: accepted")
@@ -111,10 +115,11 @@ struct CardLifecycleTests {
             // Every step is one event at B; credential changes carry a Security Alert (110137).
             let trail = try await Self.trail(fed, after: head)
             let ops = trail.compactMap { m in m.eventTypes.first { $0.system == "caduceus-operation" }?.code }
-            #expect(ops.filter { $0 == "card.action" }.count == 11, "\(ops)")  // 2 refused + approve, issue, block, refused block, unblock, lost, refused unblock, terminate, refused unblock
+            // 2 refused + approve, issue, block, refused block, unblock, lost, refused approve, approve, issue, refused unblock, terminate, refused unblock
+            #expect(ops.filter { $0 == "card.action" }.count == 14, "\(ops)")
             #expect(ops.filter { $0 == "card.enroll" }.count == 6 && ops.filter { $0 == "staff.import" }.count == 2)
             let alerts = trail.filter { $0.eventTypes.contains { $0.code == "110137" } }
-            #expect(alerts.count == 5, "issue, block, unblock, lost, terminate: \(alerts.count)")
+            #expect(alerts.count == 6, "issue, block, unblock, lost, the replacement's issue, terminate: \(alerts.count)")
             let refused = trail.filter { $0.outcome != .success }
             #expect(refused.allSatisfy { !$0.errorCode.isEmpty })
         }
@@ -139,14 +144,20 @@ struct CardLifecycleTests {
             #expect(chain1[0].publicKey == key1.publicKey && FederationIdentity(chain1[0])?.commonName == "Per Lindqvist, Jr", "\(String(describing: FederationIdentity(chain1[0])?.commonName))")
             let card1 = try Credential(key: key1, certificate: chain1[0], chain: Array(chain1.dropFirst()))
             #expect(await Self.signInCode(fed, card1, at: LocalFederation.hospitalA) == nil)
-            // A CSR whose signature does not match its key proves nothing: refused.
-            var forged = Array(csr1.utf8)
-            forged[forged.count / 2] ^= 0x01
-            #expect(await code { _ = try await officer.cardAction(issued.card.id, .renew, csr: String(decoding: forged, as: UTF8.self)) } != nil)
-
             let (key2, csr2) = try csr()
-            let renewed = try await officer.cardAction(enrolled.id, .renew, csr: csr2)
-            #expect(renewed.card.status == .superseded && renewed.replacement?.status == .issued)
+            let renewal = try await officer.cardAction(enrolled.id, .renew)
+            let successor = try #require(renewal.replacement)
+            #expect(renewal.card.status == .issued && successor.status == .requested && successor.replaces == enrolled.id)
+            #expect(await code { _ = try await officer.cardAction(enrolled.id, .renew) } == "exchange.invalid-transition", "one renewal at a time")
+            #expect(await Self.signInCode(fed, card1, at: LocalFederation.hospitalA) == nil, "the old card works until its successor is out")
+            _ = try await approver.cardAction(successor.id, .approve)
+            // A CSR whose signature does not match its key proves nothing: refused, nothing issued.
+            var forged = Array(csr2.utf8)
+            forged[forged.count / 2] ^= 0x01
+            #expect(await code { _ = try await officer.cardAction(successor.id, .issue, csr: String(decoding: forged, as: UTF8.self)) } != nil)
+            let renewed = try await officer.cardAction(successor.id, .issue, csr: csr2)
+            #expect(renewed.card.status == .issued)
+            #expect(try await officer.cards(CardListRequest(card: enrolled.id)).first?.status == .superseded)
             let chain2 = try PEM.certificates(fromPEM: try #require(renewed.issued?.certificateChain))
             let card2 = try Credential(key: key2, certificate: chain2[0], chain: Array(chain2.dropFirst()))
             #expect(await Self.signInCode(fed, card1, at: LocalFederation.hospitalA) != nil, "superseded: refused")
@@ -200,6 +211,10 @@ struct CardLifecycleTests {
             #expect(set.medications.map(\.code) == ["860975"])
             #expect(set.bloodType == "O Pos")
             #expect(set.contacts.first?.name.contains("HAROLD") == true)
+            // Tied to its card: verified with the card, refused with another card, refused after the card's end.
+            _ = try await EmergencyDataSet.verify(signed, validator: offline, now: Date(), card: card.certificate)
+            await #expect(throws: ExchangeError(.badRequest, "")) { _ = try await EmergencyDataSet.verify(signed, validator: offline, now: Date(), card: fed.users[LocalFederation.patientCard]!.certificate) }
+            #expect(set.expires == card.certificate.notValidAfter)
             // openssl, default mode, with the federation root only.
             let dir = try TemporaryDirectory()
             try Data(signed).write(to: URL(fileURLWithPath: dir.file("eds.p7s")))

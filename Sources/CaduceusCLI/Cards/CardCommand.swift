@@ -6,6 +6,7 @@ import CaduceusHTTP
 import CaduceusPKI
 import CaduceusStorage
 import Foundation
+import X509
 
 /// `caduceus staff import|list`: the hospital's personnel registry, through its node, as a personnel administrator
 /// signed in with their card.
@@ -84,11 +85,11 @@ struct CardCommand: AsyncParsableCommand {
         @OptionGroup var connection: DocCommand.Connection
         @Argument(help: "The card's id.") var card: String
         @Option(help: "PKCS#10 request (PEM) for a key the holder made (a token); without it the node makes the key and hands it over once as a PKCS#12.") var csr: String?
-        @Option(help: "Directory for what is issued (issue, lost, renew): <card>.p12 and <card>.password (mode 0600), <card>.chain.pem, <card>.emergency.p7s.") var out: String?
+        @Option(help: "Directory for what is issued (issue): <card>.p12, <card>.password and <card>.emergency.p7s (mode 0600), <card>.chain.pem.") var out: String?
 
         func run(_ move: CardLifecycle.Action) async throws {
             try await reportingErrors {
-                let issues = [.issue, .lost, .renew].contains(move)
+                let issues = move == .issue
                 guard !issues || out != nil else { throw CLIError.usage("\(move.rawValue) issues a card: give --out DIRECTORY") }
                 let csrText = try csr.map { try Files.text($0, what: "certificate request") }
                 let response = try await connection.client().cardAction(card, move, csr: csrText)
@@ -100,7 +101,7 @@ struct CardCommand: AsyncParsableCommand {
                         try Files.write(Array(p12), to: "\(out)/\(id).p12", permissions: 0o600)
                         try Files.write(Array((password + "\n").utf8), to: "\(out)/\(id).password", permissions: 0o600)
                     }
-                    if let eds = issued.emergencyDataSet { try Files.write(Array(eds), to: "\(out)/\(id).emergency.p7s") }
+                    if let eds = issued.emergencyDataSet { try Files.write(Array(eds), to: "\(out)/\(id).emergency.p7s", permissions: 0o600) }
                 }
                 var shown = response
                 shown.issued = nil
@@ -140,7 +141,7 @@ struct CardCommand: AsyncParsableCommand {
     }
 
     struct Lost: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Report a card lost: revoked for good, a replacement issued under a new key (--out).")
+        static let configuration = CommandConfiguration(abstract: "Report a card lost: revoked for good at once; a replacement is enrolled for the same holder and role (approve, then issue it).")
         @OptionGroup var options: MoveOptions
         func run() async throws { try await options.run(.lost) }
     }
@@ -152,7 +153,7 @@ struct CardCommand: AsyncParsableCommand {
     }
 
     struct Renew: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Renew a card: a successor under a new key (--out), then the old one revoked as superseded.")
+        static let configuration = CommandConfiguration(abstract: "Renew a card: a successor is enrolled (approve, then issue it under a new key); the old card is revoked as superseded when the successor is issued.")
         @OptionGroup var options: MoveOptions
         func run() async throws { try await options.run(.renew) }
     }
@@ -174,13 +175,18 @@ struct CardCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "verify-emergency", abstract: "Verify a patient card's emergency data set offline (the issuing node's signature, its chain to --trust) and print it.")
         @Option(help: "Federation root certificate(s), PEM.") var trust: String
+        @Option(help: "The patient card's certificate (<card>.chain.pem): the set must be this card's.") var card: String?
         @Argument(help: "The signed data set (<card>.emergency.p7s, DER).") var file: String
 
         func run() async throws {
             try await reportingErrors {
                 let signed = try Files.read(file, what: "emergency data set")
                 let validator = ChainValidator(anchors: try PEM.certificates(fromFile: trust))
-                try DocCommand.printJSON(try await EmergencyDataSet.verify(signed, validator: validator, now: Date()))
+                let cardCertificate = try card.map { path -> Certificate in
+                    guard let first = try PEM.certificates(fromFile: path).first else { throw CLIError.usage("--card holds no certificate") }
+                    return first
+                }
+                try DocCommand.printJSON(try await EmergencyDataSet.verify(signed, validator: validator, now: Date(), card: cardCertificate))
             }
         }
     }

@@ -24,6 +24,10 @@ struct CardService: Sendable {
     /// `staff.import`: an HR export replaces the registry's records of the staff it lists (all or nothing); staff
     /// whose affiliation it ends lose every card.
     func staffImport(_ o: ExchangeRequest) async throws -> ExchangeMessage {
+        try await core.stationLock.run { try await staffImportLocked(o) }
+    }
+
+    func staffImportLocked(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         let claims = try await authorizeStation(o, roles: core.policy.policy.personnelAdministrators, what: "keep the personnel registry")
         let request = try o.message.decodeBody(StaffImportRequest.self)
         let now = core.clock.now()
@@ -33,7 +37,14 @@ struct CardService: Sendable {
         var response = StaffImportResponse(added: 0, updated: 0, unchanged: 0, deactivated: 0, cardsTerminated: 0)
         var changed: [StaffMember] = []
         var ended: Set<String> = []
-        for member in members {
+        var lostRoles: [String: Set<String>] = [:]
+        for var member in members {
+            // An affiliation ended at the station is not revived by a stale HR file.
+            if let old = byId[member.id], !old.active, old.source == "station" { member.active = false }
+            if let old = byId[member.id] {
+                let dropped = Set(old.roles).subtracting(member.roles)
+                if !dropped.isEmpty { lostRoles[member.id] = dropped }
+            }
             guard let old = byId[member.id] else {
                 response.added += 1
                 changed.append(member)
@@ -56,7 +67,8 @@ struct CardService: Sendable {
         // Affiliations ended: every live card of those staff is revoked (or its enrolment withdrawn) first.
         let cards = try await core.store.read { r in try r.cards() }
         var terminated: [CardRecord] = []
-        for card in cards where card.holderKind == "staff" && ended.contains(card.holder) {
+        // Cards in a role HR took away end too.
+        for card in cards where card.holderKind == "staff" && (ended.contains(card.holder) || lostRoles[card.holder]?.contains(card.role) == true) {
             guard let (next, _) = CardLifecycle.move(card.status, .terminate) else { continue }
             terminated.append(try await apply(card, .terminate, to: next, by: "hr-import", now: now))
         }
@@ -87,6 +99,10 @@ struct CardService: Sendable {
     /// `card.enroll`: asks for a card for an active staff member in one of their roles, or for a patient of this
     /// hospital; waits for approval. One live card per holder and role.
     func enroll(_ o: ExchangeRequest) async throws -> ExchangeMessage {
+        try await core.stationLock.run { try await enrollLocked(o) }
+    }
+
+    func enrollLocked(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         let claims = try await authorizeStation(o, roles: core.policy.policy.cardOfficers, what: "enrol cards")
         let request = try o.message.decodeBody(CardEnrollRequest.self)
         let now = core.clock.now()
@@ -111,7 +127,7 @@ struct CardService: Sendable {
         default:
             throw ExchangeError(.badRequest, "enrol either a staff member (staffId and role) or a patient")
         }
-        card.history = [CardEvent(action: "enroll", by: claims.sub, at: now)]
+        card.history = [CardEvent(action: "enroll", by: claims.sub, at: now, actor: try await actor(o))]
         let (holder, role) = (card.holder, card.role)
         let fresh = card
         try await core.store.write { tx in
@@ -130,6 +146,10 @@ struct CardService: Sendable {
     /// replacement issued under a new key); terminate (revoked for good, the staff member's affiliation ended);
     /// renew (a successor under a new key, then the old card revoked as superseded).
     func action(_ o: ExchangeRequest) async throws -> ExchangeMessage {
+        try await core.stationLock.run { try await actionLocked(o) }
+    }
+
+    func actionLocked(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         let request = try o.message.decodeBody(CardActionRequest.self)
         let policy = core.policy.policy
         let deciding = request.action == .approve || request.action == .reject
@@ -142,8 +162,14 @@ struct CardService: Sendable {
         guard let (next, _) = CardLifecycle.move(card.status, request.action) else {
             throw ExchangeError(.invalidTransition, "a card that is \(card.status.rawValue) cannot take the action \(request.action.rawValue)")
         }
-        if deciding, card.history.first?.by == claims.sub {
-            throw ExchangeError(.forbidden, "an enrolment is approved or rejected by someone other than the officer who made it")
+        if deciding {
+            // Four eyes on people, not names: the approver's card maps to a staff member through the card registry;
+            // they must be neither the officer who enrolled nor the card's holder.
+            let approver = try await actor(o)
+            let enroller = card.history.first?.actor ?? "cn:" + (card.history.first?.by ?? "")
+            guard approver != enroller, approver != "cn:" + (card.history.first?.by ?? ""), approver != "staff:" + card.holder || card.holderKind != "staff" else {
+                throw ExchangeError(.forbidden, "an enrolment is approved or rejected by someone other than the officer who made it and its holder")
+            }
         }
         let now = core.clock.now()
         var response = CardActionResponse(card: card)
@@ -156,7 +182,16 @@ struct CardService: Sendable {
             let (issued, material) = try await issue(card, csr: request.csr, by: claims.sub, now: now)
             response.card = issued
             response.issued = material
-            try await core.store.write { [c = issued] tx in try tx.saveCard(c) }
+            // A renewal's successor is out: the card it replaces is revoked as superseded.
+            var superseded: CardRecord?
+            if let previous = card.replaces, let old = try await core.store.read({ r in try r.card(id: previous) }), old.status == .issued {
+                superseded = try await apply(old, .renew, to: .superseded, by: claims.sub, now: now)
+                await core.cardAuthority?.publish()
+            }
+            try await core.store.write { [c = issued, superseded] tx in
+                try tx.saveCard(c)
+                if let superseded { try tx.saveCard(superseded) }
+            }
             o.audit.alert(Self.credentialChanged)
         case .block, .unblock:
             response.card = try await apply(card, request.action, to: next, by: claims.sub, now: now)
@@ -165,31 +200,27 @@ struct CardService: Sendable {
             o.audit.alert(Self.credentialChanged)
         case .lost, .renew:
             try await requireActiveHolder(card)
-            // A successor under a new key: issued first for a renewal (the old card works until then); for a lost
-            // card the old one is revoked first.
+            // The successor is a new enrolment for the same holder and role, approved by a second person like any
+            // other; a lost card is revoked now, a renewed one when its successor is issued.
             var old = card
             if request.action == .lost {
                 old = try await apply(card, .lost, to: next, by: claims.sub, now: now)
                 await core.cardAuthority?.publish()
+                o.audit.alert(Self.credentialChanged)
+            } else {
+                guard card.replacedBy == nil else { throw ExchangeError(.invalidTransition, "a renewal of this card is already waiting") }
+                old.history.append(CardEvent(action: "renew-requested", by: claims.sub, at: now))
             }
-            var successor = CardRecord(id: Self.newId(), holderKind: card.holderKind, holder: card.holder, commonName: card.commonName, role: card.role, organization: card.organization, status: .approved, history: [CardEvent(action: request.action == .lost ? "replace" : "renew", by: claims.sub, at: now)])
+            var successor = CardRecord(id: Self.newId(), holderKind: card.holderKind, holder: card.holder, commonName: card.commonName, role: card.role, organization: card.organization, status: .requested, history: [CardEvent(action: request.action == .lost ? "replace" : "renew", by: claims.sub, at: now, actor: try await actor(o))])
             successor.replaces = card.id
-            let (issued, material) = try await issue(successor, csr: request.csr, by: claims.sub, now: now)
-            successor = issued
-            if request.action == .renew {
-                old = try await apply(card, .renew, to: next, by: claims.sub, now: now)
-                await core.cardAuthority?.publish()
-            }
             old.replacedBy = successor.id
             response.card = old
             response.replacement = successor
-            response.issued = material
             try await core.store.write { [old, successor] tx in
                 try tx.saveCard(old)
                 try tx.saveCard(successor)
             }
             o.audit.add(Self.object("card", successor.id))
-            o.audit.alert(Self.credentialChanged)
         case .terminate:
             // The affiliation ends: this card and every other live card of the holder, and (staff) the registry entry.
             let all = try await core.store.read { r in try r.cards() }
@@ -240,6 +271,11 @@ struct CardService: Sendable {
     func authorizeStation(_ o: ExchangeRequest, roles: [String]?, what: String) async throws -> AssertionClaims {
         let claims = try await core.authorize(o)
         try core.requireHome(claims)
+        // The station trusts no other node's word on who may run it: the assertion must be this node's own, and its
+        // organisation and role must be the presenting card's (not only its CN).
+        guard claims.iss == core.id, o.identity.organization == claims.org, o.identity.role == claims.role else {
+            throw ExchangeError(.forbidden, "the station takes only this node's own sign-in, for the card that presents it")
+        }
         guard roles?.contains(claims.role) == true else {
             throw ExchangeError(.forbidden, "the policy does not let this functional role \(what)")
         }
@@ -256,6 +292,14 @@ struct CardService: Sendable {
             roles.formIntersection(granted)
         }
         return roles
+    }
+
+    /// Who is acting, as a stable key: `staff:<employee id>` when the presenting card is in this node's card
+    /// registry, else `cn:<card CN>@<issuer>`.
+    func actor(_ o: ExchangeRequest) async throws -> String {
+        let serial = Hex.encode(o.signer.serialNumber.bytes), issuer = String(describing: o.signer.issuer)
+        let known = try await core.store.read { r in try r.cards().first { $0.serial == serial && $0.issuer == issuer && $0.holderKind == "staff" } }
+        return known.map { "staff:" + $0.holder } ?? "cn:" + o.identity.commonName
     }
 
     /// A staff holder must still be active (a terminated affiliation gets no new card).
@@ -308,7 +352,8 @@ struct CardService: Sendable {
             guard let member = try await core.store.read({ [h = card.holder] r in try r.staffMember(id: h) }) else {
                 throw ExchangeError(.notFound, "no staff member with that id in this hospital's personnel registry")
             }
-            subject = try federationName(commonName: member.displayName, organization: card.organization, unit: card.role)
+            // The name and role approved at enrolment, not whatever the registry says now.
+            subject = try federationName(commonName: card.commonName, organization: card.organization, unit: card.role)
             profile = .person(email: member.email)
         }
         var key: PrivateKeyMaterial?
@@ -334,7 +379,7 @@ struct CardService: Sendable {
         if let patientIdentity {
             let (record, observations) = try await core.store.read { r in (try r.patient(patientIdentity), try r.observations(for: patientIdentity)) }
             guard let record else { throw ExchangeError(.unknownPatient, "no patient with that identifier at this hospital") }
-            let set = EmergencyDataSet(record: record, observations: observations, issuer: core.id, cardSerial: serial, issued: now)
+            let set = EmergencyDataSet(record: record, observations: observations, issuer: core.id, cardSerial: serial, issued: now, expires: certificate.notValidAfter)
             material.emergencyDataSet = Data(try set.signed(by: core.credential, at: now))
         }
         var issued = card

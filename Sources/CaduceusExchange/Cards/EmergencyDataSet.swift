@@ -1,4 +1,6 @@
 package import CaduceusPKI
+package import X509
+import CaduceusCore
 package import Foundation
 import CaduceusCMS
 package import CaduceusStorage
@@ -22,6 +24,8 @@ package struct EmergencyDataSet: Codable, Sendable, Equatable {
     /// ABO and Rh group (LOINC 882-1) from the newest result, `""` when the feeds carried none.
     package var bloodType: String
     package var contacts: [Contact]
+    /// The end of the card's validity: the set is not taken after it (a lost or renewed card's set goes with it).
+    package var expires: Date?
 
     /// A coded clinical item.
     package struct Item: Codable, Sendable, Equatable {
@@ -42,7 +46,8 @@ package struct EmergencyDataSet: Codable, Sendable, Equatable {
     }
 
     /// The set for `record`, from its stored clinical data.
-    package init(record: PatientRecord, observations: [Observation], issuer: String, cardSerial: String, issued: Date) {
+    package init(record: PatientRecord, observations: [Observation], issuer: String, cardSerial: String, issued: Date, expires: Date? = nil) {
+        self.expires = expires
         patient = "\(record.identity.id)^^^&\(record.identity.authority)&ISO"
         self.issuer = issuer
         self.cardSerial = cardSerial
@@ -64,7 +69,9 @@ package struct EmergencyDataSet: Codable, Sendable, Equatable {
     /// the signature, the signer's chain, and that the signer is the node the set names as its issuer.
     /// - Throws: the CMS error of a bad signature or chain; `exchange.bad-request` when the content is not a set
     ///   or the signer is not its issuer.
-    package static func verify(_ signed: [UInt8], validator: ChainValidator, now: Date) async throws -> EmergencyDataSet {
+    /// With `card` (the patient card the set came with), the set must also be that card's: its serial, the patient
+    /// it names (CN and OU), the node of its organisation as signer.
+    package static func verify(_ signed: [UInt8], validator: ChainValidator, now: Date, card: Certificate? = nil) async throws -> EmergencyDataSet {
         let verified = try await SignedData.verify(ArraySlice(signed), validator: validator, now: now)
         guard let set = try? JSONDecoder.exchange.decode(EmergencyDataSet.self, from: Data(verified.content)),
               set.format == "caduceus-emergency-data-set/1"
@@ -72,6 +79,13 @@ package struct EmergencyDataSet: Codable, Sendable, Equatable {
         guard verified.signers.count == 1, let signer = FederationIdentity(verified.signers[0].certificate),
               signer.kind == .node, signer.commonName == set.issuer
         else { throw ExchangeError(.signerRejected, "an emergency data set must be signed by the node it names as issuer") }
+        if let expires = set.expires, now > expires { throw ExchangeError(.badRequest, "the emergency data set has expired with its card") }
+        if let card {
+            guard let holder = FederationIdentity(card), holder.kind == .patient,
+                  set.cardSerial == Hex.encode(card.serialNumber.bytes), set.patient == "\(holder.commonName)^^^&\(holder.role ?? "")&ISO",
+                  holder.organization == set.issuer
+            else { throw ExchangeError(.badRequest, "the emergency data set is not this card's") }
+        }
         return set
     }
 }

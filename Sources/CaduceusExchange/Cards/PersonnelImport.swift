@@ -54,6 +54,9 @@ package enum PersonnelImport {
             guard seen.insert(id).inserted else { throw ExchangeError(.badRequest, "row \(line): the employee id appears twice") }
             let family = value("family"), given = value("given")
             guard !family.isEmpty || !given.isEmpty else { throw ExchangeError(.badRequest, "row \(line): no name") }
+            guard [family, given, value("department"), value("email")].allSatisfy({ $0.unicodeScalars.allSatisfy { !CharacterSet.controlCharacters.contains($0) } }) else {
+                throw ExchangeError(.badRequest, "row \(line): a field holds a control character (a line break, a tab)")
+            }
             guard family.count <= 128, given.count <= 128, value("department").count <= 128, value("email").count <= 254 else {
                 throw ExchangeError(.badRequest, "row \(line): a field is longer than the registry keeps")
             }

@@ -3,6 +3,7 @@ import CaduceusCore
 import CaduceusDocuments
 import CaduceusExchange
 import CaduceusHTTP
+import CaduceusPKI
 import CaduceusStorage
 import CaduceusTestSupport
 import Foundation
@@ -69,6 +70,23 @@ struct CardAttackTests {
             #expect(try await attack(fed, auditedAt: LocalFederation.hospitalA) { _ = try await patient.cards() } != nil)
             #expect(try await cards(fed) == before)
             #expect(try await fed.runtimes[LocalFederation.hospitalB]!.store.read { try $0.staff() } == staffBefore)
+        }
+    }
+
+    @Test("hospital A's node signs an assertion making an A card B's administrator (org B, role administrative), and the card presents it at B's station: refused — the station takes only B's own sign-in, for the card's own organisation and role")
+    func forgedAssertionFromAnotherNode() async throws {
+        try await withSeededFederation(shipAudit: false) { fed, _, _, _ in
+            let (_, card) = try await enrolled(fed)
+            let mallory = try fed.issueCard("Mallory (synthetic)", ca: "hospital-a", role: "nurse")
+            let t = Int64(Date().timeIntervalSince1970)
+            let claims = AssertionClaims(iss: LocalFederation.hospitalA, sub: "Mallory (synthetic)", aud: ExchangeNode.federationAudience, role: "administrative", org: LocalFederation.hospitalB, pou: "HOPERAT", iat: t, nbf: t, exp: t + 3600, jti: UUID().uuidString.lowercased())
+            let token = try SignedAssertion.issue(claims, by: try nodeCredential(fed, LocalFederation.hospitalA))
+            let atB = try fed.client(card: mallory, at: LocalFederation.hospitalB)
+            atB.use(assertion: token)
+            let before = try await cards(fed)
+            #expect(try await attack(fed, auditedAt: LocalFederation.hospitalB) { _ = try await atB.cardAction(card.id, .approve) } == "exchange.forbidden")
+            #expect(try await attack(fed, auditedAt: LocalFederation.hospitalB) { _ = try await atB.importStaff(csv: "id,family,given,role\nE9,Mallory,Eve,administrative\n") } == "exchange.forbidden")
+            #expect(try await cards(fed) == before)
         }
     }
 }

@@ -53,6 +53,8 @@ final class NodeCore: Sendable {
     /// The CA this (hospital) node issues cards from, once the composition root attached one.
     let cardAuthorityBox = Mutex<(any CardAuthority)?>(nil)
     var cardAuthority: (any CardAuthority)? { cardAuthorityBox.withLock { $0 } }
+    /// The card station's writes, one at a time.
+    let stationLock = StationLock()
 
     /// Asks CAs' OCSP responders about cards at sign-in (nil: the CRLs alone decide).
     let onlineStatus: (any OnlineRevocationChecker)?
@@ -141,6 +143,11 @@ final class NodeCore: Sendable {
         guard let token = o.message.header.assertion else { throw ExchangeError(.forbidden, "sign in first (no assertion in the request)") }
         let claims = try await SignedAssertion.verify(token, audience: ExchangeNode.federationAudience, validator: validatorSource(), now: clock.now())
         try SignedAssertion.requireHolder(claims, signer: o.identity.commonName)
+        // Bound to the presenting card, not only its CN: the organisation (and a staff member's role) the assertion
+        // names are the card's own, whichever node signed it.
+        guard claims.org == o.identity.organization, o.identity.kind != .person || claims.role == o.identity.role else {
+            throw ExchangeError(.forbidden, "the assertion names another organisation or role than the card presenting it")
+        }
         try sessions.use(claims, now: clock.now())
         o.audit.purpose(claims.pou)
         try await noteEmergencyUse(claims)
