@@ -109,6 +109,9 @@ struct CardLifecycleTests {
             #expect(await code { _ = try await officer.cardAction(replacement.id, .unblock) } == "exchange.invalid-transition")
             #expect(await code { _ = try await officer.enrollCard(CardEnrollRequest(staffId: "E100", role: "nurse")) } == "exchange.forbidden")
             #expect(try await officer.staff(includeInactive: true).first { $0.id == "E100" }?.active == false)
+            // A stale HR file still listing her as active does not revive an affiliation ended at the station.
+            _ = try await officer.importStaff(csv: Self.hrExport)
+            #expect(try await officer.staff(includeInactive: true).first { $0.id == "E100" }?.active == false)
             let hold = try fed.authorities["hospital-b"]!.record(serial: newCard.certificate.serialNumber)
             #expect(hold?.reason == RevocationReason.affiliationChanged.rawValue)
 
@@ -117,7 +120,7 @@ struct CardLifecycleTests {
             let ops = trail.compactMap { m in m.eventTypes.first { $0.system == "caduceus-operation" }?.code }
             // 2 refused + approve, issue, block, refused block, unblock, lost, refused approve, approve, issue, refused unblock, terminate, refused unblock
             #expect(ops.filter { $0 == "card.action" }.count == 14, "\(ops)")
-            #expect(ops.filter { $0 == "card.enroll" }.count == 6 && ops.filter { $0 == "staff.import" }.count == 2)
+            #expect(ops.filter { $0 == "card.enroll" }.count == 6 && ops.filter { $0 == "staff.import" }.count == 3)
             let alerts = trail.filter { $0.eventTypes.contains { $0.code == "110137" } }
             #expect(alerts.count == 6, "issue, block, unblock, lost, the replacement's issue, terminate: \(alerts.count)")
             let refused = trail.filter { $0.outcome != .success }
@@ -163,11 +166,15 @@ struct CardLifecycleTests {
             #expect(await Self.signInCode(fed, card1, at: LocalFederation.hospitalA) != nil, "superseded: refused")
             #expect(await Self.signInCode(fed, card2, at: LocalFederation.hospitalA) == nil, "renewed: accepted")
 
-            // HR ends the affiliation: the import revokes the live card.
-            let ended = try await officer.importStaff(csv: Self.hrExport.replacingOccurrences(of: "per.lindqvist@hospital-b.caduceus.test,Active", with: "per.lindqvist@hospital-b.caduceus.test,Terminated"))
-            #expect(ended.deactivated == 1 && ended.cardsTerminated == 1 && ended.updated == 1)
-            #expect(await Self.signInCode(fed, card2, at: LocalFederation.regional) != nil, "affiliation ended: refused")
+            // HR takes the physician role away: the import ends the card in that role.
+            let demoted = try await officer.importStaff(csv: Self.hrExport.replacingOccurrences(of: "physician;researcher", with: "researcher"))
+            #expect(demoted.cardsTerminated == 1 && demoted.updated == 1 && demoted.deactivated == 0)
+            #expect(await Self.signInCode(fed, card2, at: LocalFederation.regional) != nil, "role taken away: refused")
             #expect(try await officer.cards(CardListRequest(staffId: "E101")).map(\.status) == [.superseded, .terminated])
+            // HR ends the affiliation: recorded; no live card is left to end.
+            let ended = try await officer.importStaff(csv: Self.hrExport.replacingOccurrences(of: "per.lindqvist@hospital-b.caduceus.test,Active", with: "per.lindqvist@hospital-b.caduceus.test,Terminated"))
+            #expect(ended.deactivated == 1 && ended.cardsTerminated == 0)
+            #expect(await code { _ = try await officer.enrollCard(CardEnrollRequest(staffId: "E101", role: "physician")) } == "exchange.forbidden")
         }
     }
 
