@@ -20,21 +20,23 @@ package struct HostedCardAuthority: CardAuthority {
     /// admits any (a first `serve`'s local root).
     package static func choose(for organization: String, among hosted: [CAStore]) -> CAStore? {
         let named = hosted.compactMap { store -> (CAStore, IssuerNamespace)? in
-            guard let namespace = try? store.authority().namespace else { return nil }
+            guard let ca = try? store.chain().first, let namespace = IssuerNamespace(of: ca) else { return nil }
             return (store, namespace)
         }
         return (named.first { $0.1.organizations.contains(organization) } ?? named.first { IssuerNamespace.admits($0.1.organizations, organization) })?.0
     }
 
     package func namespace() throws -> IssuerNamespace {
-        guard let namespace = try store.authority().namespace else { throw PKIError(.outsideNamespace, "the card CA carries no namespace") }
+        // The certificates only: the CA key stays on disk until something is signed.
+        guard let ca = try store.chain().first, let namespace = IssuerNamespace(of: ca) else { throw PKIError(.outsideNamespace, "the card CA carries no namespace") }
         return namespace
     }
 
     package func issue(profile: IssuanceProfile, subject: DistinguishedName, publicKey: Certificate.PublicKey, now: Date) throws -> (certificate: Certificate, chain: [Certificate]) {
         let certificate = try store.issue(profile: profile, subject: subject, publicKey: publicKey, now: now)
-        // The chain below the anchor: the CA and its parents, without the root.
-        return (certificate, Array(try store.authority().chain.dropLast()))
+        // The chain below the anchor: the CA and its parents, without the root (read without the key, which `issue`
+        // has just read to sign).
+        return (certificate, Array(try store.chain().dropLast()))
     }
 
     package func revoke(serial: Certificate.SerialNumber, reason: RevocationReason, now: Date) throws {

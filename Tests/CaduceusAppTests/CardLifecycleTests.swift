@@ -63,6 +63,8 @@ struct CardLifecycleTests {
             #expect(await code { _ = try await officer.enrollCard(CardEnrollRequest(staffId: "E100", role: "physician")) } == "exchange.bad-request")
             #expect(await code { _ = try await officer.enrollCard(CardEnrollRequest(staffId: "E102", role: "physician")) } == "exchange.forbidden")
             #expect(await code { _ = try await officer.enrollCard(CardEnrollRequest(staffId: "E999", role: "nurse")) } == "exchange.not-found")
+            #expect(await code { _ = try await officer.cards(CardListRequest(card: "no-such-card")) } == "exchange.not-found")
+            #expect(await code { _ = try await officer.cardAction("no-such-card", .block) } == "exchange.not-found")
             let enrolled = try await officer.enrollCard(CardEnrollRequest(staffId: "E100", role: "nurse"))
             #expect(enrolled.status == .requested && enrolled.commonName == "Ngozi Okafor")
             #expect(await code { _ = try await officer.enrollCard(CardEnrollRequest(staffId: "E100", role: "nurse")) } == "exchange.invalid-transition", "one live card per holder and role")
@@ -118,8 +120,8 @@ struct CardLifecycleTests {
             // Every step is one event at B; credential changes carry a Security Alert (110137).
             let trail = try await Self.trail(fed, after: head)
             let ops = trail.compactMap { m in m.eventTypes.first { $0.system == "caduceus-operation" }?.code }
-            // 2 refused + approve, issue, block, refused block, unblock, lost, refused approve, approve, issue, refused unblock, terminate, refused unblock
-            #expect(ops.filter { $0 == "card.action" }.count == 14, "\(ops)")
+            // 2 refused + an unknown card + approve, issue, block, refused block, unblock, lost, refused approve, approve, issue, refused unblock, terminate, refused unblock
+            #expect(ops.filter { $0 == "card.action" }.count == 15, "\(ops)")
             #expect(ops.filter { $0 == "card.enroll" }.count == 6 && ops.filter { $0 == "staff.import" }.count == 3)
             let alerts = trail.filter { $0.eventTypes.contains { $0.code == "110137" } }
             #expect(alerts.count == 6, "issue, block, unblock, lost, the replacement's issue, terminate: \(alerts.count)")
@@ -222,6 +224,7 @@ struct CardLifecycleTests {
             _ = try await EmergencyDataSet.verify(signed, validator: offline, now: Date(), card: card.certificate)
             await #expect(throws: ExchangeError(.badRequest, "")) { _ = try await EmergencyDataSet.verify(signed, validator: offline, now: Date(), card: fed.users[LocalFederation.patientCard]!.certificate) }
             #expect(set.expires == card.certificate.notValidAfter)
+            await #expect(throws: ExchangeError(.badRequest, "")) { _ = try await EmergencyDataSet.verify(signed, validator: offline, now: card.certificate.notValidAfter.addingTimeInterval(60)) }
             // openssl, default mode, with the federation root only.
             let dir = try TemporaryDirectory()
             try Data(signed).write(to: URL(fileURLWithPath: dir.file("eds.p7s")))

@@ -28,7 +28,7 @@ struct CardService: Sendable {
     }
 
     func staffImportLocked(_ o: ExchangeRequest) async throws -> ExchangeMessage {
-        let claims = try await authorizeStation(o, roles: core.policy.policy.personnelAdministrators, what: "keep the personnel registry")
+        _ = try await authorizeStation(o, roles: core.policy.policy.personnelAdministrators, what: "keep the personnel registry")
         let request = try o.message.decodeBody(StaffImportRequest.self)
         let now = core.clock.now()
         let members = try PersonnelImport.read(Array(request.csv.utf8), organization: core.id, allowedRoles: try allowedStaffRoles(), now: now)
@@ -81,7 +81,6 @@ struct CardService: Sendable {
         o.audit.add(Self.object("staff-import", "\(members.count) staff"))
         for c in terminated { o.audit.add(Self.object("card", c.id)) }
         if !terminated.isEmpty { o.audit.alert(Self.credentialChanged) }
-        _ = claims
         return try core.reply(o, response)
     }
 

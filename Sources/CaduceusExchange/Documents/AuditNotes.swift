@@ -97,11 +97,10 @@ final class AuditNotes: Sendable {
     /// revocation status (`pki.revocation-unknown`) is followed by a Security Alert of its own.
     static func messages(for operation: ExchangeOperation, notes: AuditNotes, node: String, endpoint: String, error: (any Error)?, time: Date) -> [AuditMessage] {
         let main = message(for: operation, notes: notes, node: node, endpoint: endpoint, error: error, time: time)
-        if let error {
+        if error != nil {
             // A certificate refused because its issuer's revocation status is unknown (no list, or a stale one) is a
             // Security Alert too: the federation's revocation lists are not reaching this node.
             guard main.errorCode.hasSuffix("revocation-unknown") else { return [main] }
-            _ = error
             return [main, AuditMessage(
                 eventID: .securityAlert, eventTypes: [nodeAuthentication], action: .execute, outcome: .minorFailure, time: time, sourceID: node,
                 purposeOfUse: main.purposeOfUse, emergency: main.emergency, errorCode: main.errorCode, participants: main.participants, objects: [])]
