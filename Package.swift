@@ -409,7 +409,8 @@ let package = Package(
         .testTarget(
             name: "CaduceusCLITests",
             dependencies: [
-                "CaduceusCLI", "CaduceusTestSupport", "CaduceusCore", "CaduceusPKI", "CaduceusExchange", "CaduceusPKCS11",
+                "CaduceusCLI", "CaduceusTestSupport", "CaduceusCore", "CaduceusPKI", "CaduceusExchange", "CaduceusPKCS11", "CaduceusHTTP",
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

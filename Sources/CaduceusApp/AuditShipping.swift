@@ -34,7 +34,7 @@ package final class AuditShipper: Service, Sendable {
 
     let node: ExchangeNode
     let store: any CaduceusStore
-    let tls: NIOSSLContext
+    let tls: @Sendable () throws -> NIOSSLContext
     let interval: Duration
     let logger: Logger
     let batch: Int
@@ -42,7 +42,7 @@ package final class AuditShipper: Service, Sendable {
     let state = Mutex<(acknowledged: (sequence: UInt64, checkpoint: UInt64), alarms: Set<String>)>(((0, 0), []))
 
     /// A shipper for `node`'s log in `store`, presenting `tls`'s client certificate.
-    package init(node: ExchangeNode, store: any CaduceusStore, tls: NIOSSLContext, interval: Duration = .seconds(1), batch: Int = 5000, logger: Logger) {
+    package init(node: ExchangeNode, store: any CaduceusStore, tls: @escaping @Sendable () throws -> NIOSSLContext, interval: Duration = .seconds(1), batch: Int = 5000, logger: Logger) {
         self.node = node
         self.store = store
         self.tls = tls
@@ -81,7 +81,7 @@ package final class AuditShipper: Service, Sendable {
         var frames = records.map { AuditSyslog.message($0, node: node.configuration.nodeId, time: now).encoded() }
         frames += checkpoints.filter { $0.sequence <= last }.map { AuditSyslog.message($0).encoded() }
         guard !frames.isEmpty else { return .upToDate(position.sequence) }
-        try await SyslogClient.send(frames, host: address?.host ?? position.syslogHost, port: address?.port ?? position.syslogPort, tls: tls)
+        try await SyslogClient.send(frames, host: address?.host ?? position.syslogHost, port: address?.port ?? position.syslogPort, tls: try tls())
         return .shipped(from: position.sequence + 1, to: last)
     }
 

@@ -3,7 +3,7 @@ package import CaduceusHTTP
 package import CaduceusPKI
 package import Logging
 import CaduceusCore
-import Foundation
+package import Foundation
 import ServiceLifecycle
 import Synchronization
 package import X509
@@ -69,7 +69,8 @@ package final class LocalFederation: Sendable {
         let caB = try regionalCA.createSubordinate(at: base + "/pki/hospital-b", subject: try federationName(commonName: "Hospital B CA"), pathLength: 0, permittedDNSDomains: ["hospital-b.caduceus.test"], namespace: namespace(of: "hospital-b"), now: now)
         func issue(_ store: CAStore, _ profile: IssuanceProfile, _ cn: String, _ algorithm: KeyAlgorithm = .p256) throws -> Credential {
             let key = try PrivateKeyMaterial.generate(algorithm)
-            let cert = try store.issue(profile: profile, subject: try federationName(commonName: cn), publicKey: key.publicKey, now: now)
+            // Node certificates are short-lived (``RenewalSettings``): each node renews its own from the CA it hosts.
+            let cert = try store.issue(profile: profile, subject: try federationName(commonName: cn), publicKey: key.publicKey, now: now, validityDays: RenewalSettings().lifetimeDays)
             let authority = try store.authority()
             return try Credential(key: key, certificate: cert, chain: authority.chain.dropLast().map { $0 })
         }
@@ -158,6 +159,7 @@ package final class LocalFederation: Sendable {
             })
             if let forwarder = runtime.forwarder { services.append(forwarder) }
             services.append(runtime.checkpointer())
+            services.append(renewer(runtime.node.configuration.nodeId, logger: logger))
             if publishRevocations { services.append(runtime.revocationPublisher()) }
             services.append(runtime.revocationListener(host: "127.0.0.1", port: 0) { _ in
                 if count.withLock({ c in c += 1; return c == total }) { started.continuation.yield() }
@@ -245,6 +247,12 @@ package final class LocalFederation: Sendable {
     /// Has every node hosting a CA publish what changed (as their publishers would within a second).
     package func publishCRLs() async {
         for runtime in runtimes.values { await runtime.publishRevocations() }
+    }
+
+    /// The renewer of a node's own certificate, writing back to its `node.chain.pem` and `node.key.pem`.
+    package func renewer(_ nodeId: String, settings: RenewalSettings = RenewalSettings(), clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger) -> NodeCertificateRenewer {
+        let dir = base + "/nodes/" + nodeId
+        return NodeCertificateRenewer(runtime: runtimes[nodeId]!, files: NodeCredentialFiles(certificate: dir + "/node.chain.pem", key: dir + "/node.key.pem"), settings: settings, clock: clock, logger: logger)
     }
 
     /// The node hosting CA `ca`.

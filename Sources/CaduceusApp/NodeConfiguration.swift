@@ -28,6 +28,10 @@ import Foundation
 /// | `hl7.domains` | none | assigning authorities accepted over MLLP |
 /// | `audit.repository.host`, `audit.repository.port` | `https.host`, `6514` | where a regional node's audit repository listens (RFC 5425 syslog over mutual TLS; port 0: a free port) |
 /// | `policy.file` | the shipped default | the access policy (JSON, validated; refused if group- or world-writable); a change is audited at the next start |
+/// | `node.certificate.lifetime` | `7` | days a renewed node certificate is valid; `off`: the node never renews its own certificate |
+/// | `node.certificate.renew` | `33` | renew when less than this percentage of the certificate's validity is left (5 to 90) |
+/// | `node.certificate.check` | `3600` | seconds between looks at the node certificate's expiry (60 to 86400) |
+/// | `node.token.module`, `node.token.label`, `node.token.pin-file`, `node.token.key-id` | none | the node's key on a PKCS#11 token (an HSM): module path, token label, a file whose first line is the PIN, the key's CKA_ID in hex (default: the token's only key); `tls.certificate` then names the certificate and chain, and `tls.key` is not read |
 /// | `audit.ship` | `true` | whether a node that is not regional ships its audit trail to its regional repository |
 package struct NodeConfiguration: Sendable {
     package var nodeId: String
@@ -53,6 +57,10 @@ package struct NodeConfiguration: Sendable {
     package var auditRepositoryPort: Int
     package var auditShip: Bool
     package var policyFile: String?
+    /// Renewal of the node's own certificate.
+    package var renewal: RenewalSettings
+    /// The node's key on a PKCS#11 token, when it lives there.
+    package var token: NodeTokenSettings?
 
     /// Reads the configuration.
     /// - Throws: `config.invalid` for an unknown role or a bad port.
@@ -95,8 +103,38 @@ package struct NodeConfiguration: Sendable {
         guard (0...65535).contains(auditRepositoryPort) else { throw ConfigurationError("audit.repository.port is not a TCP port") }
         auditShip = reader.bool(forKey: "audit.ship", default: true)
         policyFile = reader.string(forKey: "policy.file")
+        var renewal = RenewalSettings()
+        let lifetime = reader.string(forKey: "node.certificate.lifetime", default: "7")
+        if lifetime == "off" {
+            renewal.enabled = false
+        } else {
+            guard let days = Int(lifetime), (1...825).contains(days) else { throw ConfigurationError("node.certificate.lifetime must be 1 to 825 days, or off") }
+            renewal.lifetimeDays = days
+        }
+        renewal.renewAtPercentLeft = reader.int(forKey: "node.certificate.renew", default: 33)
+        renewal.checkSeconds = reader.int(forKey: "node.certificate.check", default: 3600)
+        guard (5...90).contains(renewal.renewAtPercentLeft), (60...86_400).contains(renewal.checkSeconds) else {
+            throw ConfigurationError("node.certificate.renew must be 5 to 90 (percent) and node.certificate.check 60 to 86400 seconds")
+        }
+        self.renewal = renewal
+        if let module = reader.string(forKey: "node.token.module") {
+            guard let label = reader.string(forKey: "node.token.label"), let pinFile = reader.string(forKey: "node.token.pin-file") else {
+                throw ConfigurationError("node.token.module needs node.token.label and node.token.pin-file")
+            }
+            token = NodeTokenSettings(module: module, label: label, pinFile: pinFile, keyId: reader.string(forKey: "node.token.key-id"))
+        } else {
+            token = nil
+        }
         hl7Domains = reader.string(forKey: "hl7.domains", default: "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
+}
+
+/// Where a node's own key lives when it is on a PKCS#11 token (`node.token.*`).
+package struct NodeTokenSettings: Sendable, Equatable {
+    package var module: String
+    package var label: String
+    package var pinFile: String
+    package var keyId: String?
 }
 
 /// A configuration that cannot be used.
@@ -121,13 +159,13 @@ package enum LocalPKI {
     }
 
     /// Makes the PKI once; later calls return the same files.
-    package static func ensure(in data: String, nodeId: String) throws -> Files {
+    package static func ensure(in data: String, nodeId: String, nodeCertificateDays: Int = 397) throws -> Files {
         let files = Files(certificate: data + "/node.chain.pem", key: data + "/node.key.pem", trust: data + "/root.pem", adminCard: data + "/users/admin.p12", created: false)
         if FileManager.default.fileExists(atPath: files.certificate), FileManager.default.fileExists(atPath: files.key) { return files }
         let now = Date()
         let root = try CAStore.createRoot(at: data + "/pki/root", subject: try federationName(commonName: "Caduceus Local Root CA"), now: now)
         let key = try PrivateKeyMaterial.generate(.p256)
-        let cert = try root.issue(profile: .node(dnsNames: ["localhost"]), subject: try federationName(commonName: nodeId), publicKey: key.publicKey, now: now)
+        let cert = try root.issue(profile: .node(dnsNames: ["localhost"]), subject: try federationName(commonName: nodeId), publicKey: key.publicKey, now: now, validityDays: nodeCertificateDays)
         let rootCert = try root.authority().certificate
         try AtomicFile.write(Data(try PEM.encode([rootCert]).utf8), to: files.trust)
         try AtomicFile.write(Data(try PEM.encode([cert]).utf8), to: files.certificate)

@@ -8,9 +8,10 @@ package import ServiceLifecycle
 package import CaduceusStorageSQLite
 package import Logging
 import CaduceusCore
+import CaduceusAudit
 import CaduceusStorage
 import CaduceusSyslog
-import CaduceusTLS
+package import CaduceusTLS
 import NIOCore
 import Foundation
 import Hummingbird
@@ -40,6 +41,10 @@ package final class NodeRuntime: Sendable {
     /// What the revocation publisher last published, per hosted CA.
     let published = PublishedDigests()
     let revocationPortBox = Mutex<Int?>(nil)
+    /// The patient id domains this node's EMR feeds register (part of its configuration fingerprint).
+    let hl7Domains: Set<String>
+    /// TLS presenting the node's current (renewable) credential.
+    package let tls: RenewableTLS
     /// Request metrics.
     package let metrics = NodeMetrics()
     let settings: NodeServer.Settings
@@ -55,14 +60,20 @@ package final class NodeRuntime: Sendable {
         // Every node keeps an MPI: the regional one is the federation's; a hospital's links its own EMRs' ids.
         let mpi = try await MPIService(store: store, globalAuthority: try NodeRuntime.globalAuthority(directory), thresholds: thresholds)
         let chainPEM = try PEM.encode([credential.certificate] + credential.chain)
-        let transport = try PeerClient(certificateChainPEM: chainPEM, privateKeyPEM: credential.key.pkcs8PEM, anchorsPEM: trust.anchorsPEM, validator: { trust.validator() })
+        // The node's own credential, renewed in place (``NodeCertificateRenewer``): TLS servers and clients, envelopes
+        // and assertions all take the current one when they use it.
+        let credentials = RenewableCredential(credential)
+        let renewableTLS = RenewableTLS(credentials: credentials, anchorsPEM: trust.anchorsPEM)
+        self.tls = renewableTLS
+        let transport = try PeerClient(tls: renewableTLS, validator: { trust.validator() })
         let policySet = try policy ?? PolicySet.shippedDefault()
         let ocspClient = ocsp.cacheSeconds.map { OCSPClient(cacheSeconds: Double($0)) }
         self.ocspClient = ocspClient
         ocspResponders = OCSPService(hosted: hostedAuthorities, validity: Double(ocsp.responderValidity))
-        node = ExchangeNode(configuration: configuration, credential: credential, validator: { trust.validator() }, store: store, blobs: blobs, mpi: configuration.roles.contains(.regional) ? mpi : nil, transport: transport,
+        node = ExchangeNode(configuration: configuration, credentials: credentials, validator: { trust.validator() }, store: store, blobs: blobs, mpi: configuration.roles.contains(.regional) ? mpi : nil, transport: transport,
             policy: PolicyDecisionPoint(policy: policySet), revocation: trust, onlineStatus: ocspClient)
         try await node.restoreState()
+        self.hl7Domains = hl7Domains
         try await ConfigurationAudit.record(policySet, configuration: configuration, hl7Domains: hl7Domains, certificate: credential.certificate, store: store)
         // A hospital that is not its own region forwards the identities its EMRs register to the regional MPI.
         var hl7Configuration = HL7ReceiverConfiguration(knownAuthorities: hl7Domains)
@@ -77,8 +88,9 @@ package final class NodeRuntime: Sendable {
         hl7 = hl7Domains.isEmpty ? nil : HL7Receiver(store: store, mpi: mpi, configuration: hl7Configuration)
         self.trust = trust
         self.hostedAuthorities = hostedAuthorities
-        var settings = NodeServer.Settings(host: host, port: port, certificateChainPEM: chainPEM, privateKeyPEM: try credential.key.pkcs8PEM, anchorsPEM: trust.anchorsPEM)
+        var settings = NodeServer.Settings(host: host, port: port, certificateChainPEM: chainPEM, privateKeyPEM: (try? credential.key.pkcs8PEM) ?? "", anchorsPEM: trust.anchorsPEM)
         settings.benchmarkSink = benchmarkSink
+        settings.tls = renewableTLS
         self.settings = settings
         self.logger = logger
         // A hospital node issues its cards from the hosted CA that vouches for its organisation.
@@ -90,7 +102,7 @@ package final class NodeRuntime: Sendable {
     /// The audit repository of a regional node: an RFC 5425 listener (syslog over mutual TLS) on `host:port` (0: a free
     /// port) keeping every node's shipped trail; `audit.position` answers name the bound address.
     package func auditRepository(host: String, port: Int, onBound: @escaping @Sendable (Int) -> Void = { _ in }) throws -> any Service {
-        let tls = try FederationTLS.serverContext(certificateChainPEM: settings.certificateChainPEM, privateKeyPEM: settings.privateKeyPEM, anchorsPEM: settings.anchorsPEM)
+        let tls = try self.tls.serverContext()
         let receiver = AuditRepositoryReceiver(store: store, nodeId: node.configuration.nodeId, logger: logger)
         let server = SyslogServer(host: host, port: port, tls: tls, validator: { [trust] in trust.validator() }, logger: logger) { node, items in
             await receiver.receive(from: node, items)
@@ -102,8 +114,8 @@ package final class NodeRuntime: Sendable {
     package func auditShipper(interval: Duration = .seconds(1)) throws -> AuditShipper? {
         let configuration = node.configuration
         guard !configuration.roles.contains(.regional), configuration.regionalNode != configuration.nodeId else { return nil }
-        let tls = try FederationTLS.clientContext(certificateChainPEM: settings.certificateChainPEM, privateKeyPEM: settings.privateKeyPEM, anchorsPEM: settings.anchorsPEM)
-        return AuditShipper(node: node, store: store, tls: tls, interval: interval, logger: logger)
+        _ = try tls.clientContext()
+        return AuditShipper(node: node, store: store, tls: { [tls] in try tls.clientContext() }, interval: interval, logger: logger)
     }
 
     /// The service keeping this node's revocation lists current (publishing its hosted CAs' lists, fetching the
@@ -143,6 +155,24 @@ package final class NodeRuntime: Sendable {
             node.bound(host: settings.host, port: port)
             await onRunning(port)
         }
+    }
+
+    /// Puts a renewal of the node's certificate on the trail: `node.certificate-renewed` naming both serials, and the
+    /// node's configuration fingerprint anew (which raises the Security Alert "Security Configuration").
+    func recordRenewal(from old: Certificate, to new: Certificate, at now: Date) async throws {
+        let configuration = node.configuration
+        let participants = [
+            AuditParticipant(userID: "renewal@" + configuration.nodeId, roles: [AuditCode("configuration", system: "caduceus-audit", display: "the node's configuration")], isRequestor: true),
+            AuditParticipant(userID: configuration.nodeId, isRequestor: false, networkAccessPoint: configuration.endpoint),
+        ]
+        func serial(_ c: Certificate) -> AuditObject {
+            AuditObject(typeCode: 2, role: 13, idType: AuditCode("certificate-serial", system: "caduceus-audit", display: "Certificate serial"), id: Hex.encode(c.serialNumber.bytes))
+        }
+        let event = AuditMessage(
+            eventID: .applicationActivity, eventTypes: [AuditCode("node.certificate-renewed", system: "caduceus-operation", display: "Node certificate renewed")],
+            action: .update, outcome: .success, time: now, sourceID: configuration.nodeId, participants: participants, objects: [serial(old), serial(new)])
+        try await store.write { tx in _ = try tx.appendAudit([event]) }
+        try await ConfigurationAudit.record("configuration", try ConfigurationAudit.fingerprint(configuration, hl7Domains: hl7Domains, certificate: new), display: "Node configuration", store: store, node: configuration.nodeId, endpoint: configuration.endpoint)
     }
 
     /// The OID under which a regional node issues global patient ids (2.25.<UUID>, made once).

@@ -61,6 +61,13 @@ public enum AtomicFile {
         try syncDirectory(dir)
     }
 
+    /// Atomically and durably renames `source` to `path` (replacing it).
+    public static func move(_ source: String, to path: String) throws {
+        guard rename(source, path) == 0 else { throw WriteError(message: "rename failed (errno \(errno))") }
+        let directory = (path as NSString).deletingLastPathComponent
+        try syncDirectory(directory.isEmpty ? "." : directory)
+    }
+
     /// fsyncs a directory so that a rename or create inside it survives a crash.
     public static func syncDirectory(_ directory: String) throws {
         let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

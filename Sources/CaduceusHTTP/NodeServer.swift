@@ -5,7 +5,7 @@ package import Logging
 package import CaduceusCore
 import CaduceusDocuments
 import CaduceusStorage
-import CaduceusTLS
+package import CaduceusTLS
 import Foundation
 import HummingbirdTLS
 import NIOCore
@@ -32,6 +32,9 @@ package enum NodeServer {
         package var privateKeyPEM: String
         /// Federation trust anchors, PEM.
         package var anchorsPEM: String
+        /// The node's renewable credential: when set, every handshake presents its current certificate (the PEMs above
+        /// are then only its first).
+        package var tls: RenewableTLS?
         /// Serve `POST /bench/sink` (reads a body, answers its size): the raw-HTTPS peer of `caduceus bench exchange`.
         package var benchmarkSink = false
         /// Creates settings.
@@ -54,12 +57,18 @@ package enum NodeServer {
                 return json(.ok, Array("{\"bytes\":\(body.readableBytes)}".utf8))
             }
         }
-        var tls = TLSConfiguration.makeServerConfiguration(
-            certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(settings.certificateChainPEM.utf8)).map { .certificate($0) },
-            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(settings.privateKeyPEM.utf8), format: .pem)))
-        tls.minimumTLSVersion = .tlsv12
-        tls.certificateVerification = .noHostnameVerification  // a client certificate is required
-        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(settings.anchorsPEM.utf8)))
+        var tls: TLSConfiguration
+        if let renewable = settings.tls {
+            // The node's current certificate in every handshake: a renewal reaches new connections at once.
+            tls = try renewable.serverConfiguration()
+        } else {
+            tls = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(settings.certificateChainPEM.utf8)).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(settings.privateKeyPEM.utf8), format: .pem)))
+            tls.minimumTLSVersion = .tlsv12
+            tls.certificateVerification = .noHostnameVerification  // a client certificate is required
+            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(settings.anchorsPEM.utf8)))
+        }
         let channel = TLSChannelConfiguration(tlsConfiguration: tls) { certificates, promise in
             // Re-read the validator per handshake so a CRL published meanwhile takes effect.
             FederationTLS.verifier(validator(), usage: .tlsClient)(certificates, promise)

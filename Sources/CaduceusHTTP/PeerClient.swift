@@ -2,7 +2,7 @@ package import CaduceusExchange
 package import CaduceusPKI
 import NIOSSL
 import CaduceusCore
-import CaduceusTLS
+package import CaduceusTLS
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -14,7 +14,10 @@ import Synchronization
 /// or foreign peer fails the handshake. Connections are kept alive and reused per endpoint (a pool of idle
 /// connections), so a call costs one handshake only when no idle connection is left.
 package struct PeerClient: PeerTransport {
-    let context: NIOSSLContext
+    let contextSource: @Sendable () throws -> NIOSSLContext
+    /// Which credential the context presents (grows on renewal): idle connections are pooled per generation, so no
+    /// request goes out on a connection authenticated with a certificate the envelope is no longer signed with.
+    var generation: @Sendable () -> Int = { 0 }
     let validator: @Sendable () -> ChainValidator
     let pool = ConnectionPool()
     /// Largest answer accepted.
@@ -24,19 +27,30 @@ package struct PeerClient: PeerTransport {
 
     /// A client presenting `certificateChainPEM`/`privateKeyPEM`.
     package init(certificateChainPEM: String, privateKeyPEM: String, anchorsPEM: String, validator: @escaping @Sendable () -> ChainValidator) throws {
-        self.context = try FederationTLS.clientContext(certificateChainPEM: certificateChainPEM, privateKeyPEM: privateKeyPEM, anchorsPEM: anchorsPEM)
+        let context = try FederationTLS.clientContext(certificateChainPEM: certificateChainPEM, privateKeyPEM: privateKeyPEM, anchorsPEM: anchorsPEM)
+        self.contextSource = { context }
+        self.validator = validator
+    }
+
+    /// A node's client, presenting its current credential (a renewal reaches the next new connection).
+    package init(tls: RenewableTLS, validator: @escaping @Sendable () -> ChainValidator) throws {
+        _ = try tls.clientContext()
+        self.contextSource = { try tls.clientContext() }
+        self.generation = { tls.credentials.generation }
         self.validator = validator
     }
 
     /// A client presenting `credential` — its key in memory or on a token (the handshake then signs on the token).
     package init(credential: Credential, anchorsPEM: String, validator: @escaping @Sendable () -> ChainValidator) throws {
-        self.context = try FederationTLS.clientContext(credential: credential, anchorsPEM: anchorsPEM)
+        let context = try FederationTLS.clientContext(credential: credential, anchorsPEM: anchorsPEM)
+        self.contextSource = { context }
         self.validator = validator
     }
 
     /// A client without a certificate (to show that servers refuse it).
     package init(anchorsPEM: String, validator: @escaping @Sendable () -> ChainValidator) throws {
-        self.context = try FederationTLS.clientContext(certificateChainPEM: nil, privateKeyPEM: nil, anchorsPEM: anchorsPEM)
+        let context = try FederationTLS.clientContext(certificateChainPEM: nil, privateKeyPEM: nil, anchorsPEM: anchorsPEM)
+        self.contextSource = { context }
         self.validator = validator
     }
 
@@ -74,18 +88,19 @@ package struct PeerClient: PeerTransport {
         if let contentType { head.headers.add(name: "Content-Type", value: contentType) }
         head.headers.add(name: "Content-Length", value: String(body?.count ?? 0))
         let payload = body.map { ByteBuffer(bytes: $0) }
-        if let reused = pool.take(endpoint) {
+        let poolKey = endpoint + "#" + String(generation())
+        if let reused = pool.take(poolKey) {
             if method == .GET {
-                if let answer = try? await exchange(reused, head, payload, endpoint: endpoint) { return answer }
+                if let answer = try? await exchange(reused, head, payload, endpoint: poolKey) { return answer }
             } else {
-                do { return try await exchange(reused, head, payload, endpoint: endpoint) } catch let e as ExchangeError { throw e } catch {
+                do { return try await exchange(reused, head, payload, endpoint: poolKey) } catch let e as ExchangeError { throw e } catch {
                     throw ExchangeError(.peerUnavailable, "the connection to the peer failed (TLS refused or closed)")
                 }
             }
         }
         let fresh = try await connect(host: host, port: port)
         do {
-            return try await exchange(fresh, head, payload, endpoint: endpoint)
+            return try await exchange(fresh, head, payload, endpoint: poolKey)
         } catch let e as ExchangeError {
             throw e
         } catch {
@@ -120,7 +135,8 @@ package struct PeerClient: PeerTransport {
     }
 
     func connect(host: String, port: Int) async throws -> PooledConnection {
-        let context = self.context
+        let context: NIOSSLContext
+        do { context = try contextSource() } catch { throw ExchangeError(.peerUnavailable, "the node's TLS credential could not be loaded") }
         let chainValidator = validator()
         do {
             return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)

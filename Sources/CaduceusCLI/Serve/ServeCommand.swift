@@ -11,6 +11,7 @@ import NIOSSL
 import X509
 import CaduceusApp
 import CaduceusPatientIndex
+import CaduceusPKCS11
 import Configuration
 import ServiceLifecycle
 import SystemPackage
@@ -88,7 +89,8 @@ struct ServeCommand: AsyncParsableCommand {
             try FileManager.default.createDirectory(atPath: node.data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             var logger = Logger(label: "caduceus")
             logger.logLevel = .info
-            let runtime = try await openRuntime(settings, logger: logger)
+            var credentialFiles: NodeCredentialFiles?
+            let runtime = try await openRuntime(settings, logger: logger, credentialFiles: &credentialFiles)
             var services: [any Service] = []
             if let runtime {
                 services.append(try runtime.service { port in
@@ -118,6 +120,8 @@ struct ServeCommand: AsyncParsableCommand {
                     })
                 }
                 services.append(runtime.checkpointer())
+                // Short-lived node certificates: renewed before they expire by the CA this node hosts, without a restart.
+                services.append(NodeCertificateRenewer(runtime: runtime, files: credentialFiles, settings: settings.renewal, logger: logger))
                 if runtime.node.configuration.roles.contains(.regional) {
                     services.append(try runtime.auditRepository(host: settings.auditRepositoryHost, port: settings.auditRepositoryPort) { port in
                         say("audit repository listening on port \(port) (RFC 5425 syslog over mutual TLS)")
@@ -140,15 +144,18 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// The HTTPS node (nil with --no-https, in which case MLLP runs over a store opened on its own).
-    func openRuntime(_ settings: NodeConfiguration, logger: Logger) async throws -> NodeRuntime? {
+    func openRuntime(_ settings: NodeConfiguration, logger: Logger, credentialFiles: inout NodeCredentialFiles?) async throws -> NodeRuntime? {
         guard !noHttps else { return nil }
         var certificate = settings.certificatePath, key = settings.keyPath, trust = settings.trustPath
         var hosted = settings.hostedCAs
-        if certificate == nil || key == nil || trust == nil {
+        if settings.token != nil {
+            guard certificate != nil, trust != nil else { throw ConfigurationError("a node key on a token needs tls.certificate and tls.trust") }
+        } else if certificate == nil || key == nil || trust == nil {
             guard certificate == nil, key == nil, trust == nil else {
                 throw ConfigurationError("tls.certificate, tls.key and tls.trust go together")
             }
-            let files = try LocalPKI.ensure(in: node.data, nodeId: settings.nodeId)
+            // Short-lived when the node renews it (it hosts the root that issues it); 397 days when renewal is off.
+            let files = try LocalPKI.ensure(in: node.data, nodeId: settings.nodeId, nodeCertificateDays: settings.renewal.enabled ? settings.renewal.lifetimeDays : 397)
             if files.created {
                 say("created a local federation PKI: root \(files.trust), node certificate \(files.certificate), staff card \(files.adminCard)")
             }
@@ -156,8 +163,25 @@ struct ServeCommand: AsyncParsableCommand {
             // A node that made its own PKI hosts its root CA: it publishes the root's revocation list.
             if hosted.isEmpty { hosted = [node.data + "/pki/root"] }
         }
-        let chain = try PEM.certificates(fromFile: certificate!)
-        let credential = try Credential(key: try PrivateKeyMaterial(pemEncoded: try Files.text(key!, what: "key")), certificate: chain[0], chain: Array(chain.dropFirst()))
+        // The node's key in its file, or on a token (an HSM) when `node.token.*` says so; a renewal left half done
+        // is completed here (``NodeCredentialFiles``).
+        let credential: Credential
+        if let token = settings.token {
+            let opened = try PKCS11Token(modulePath: token.module, label: token.label, pin: try Files.secret(token.pinFile, what: "PIN"))
+            let id = try token.keyId.map { text -> [UInt8] in
+                guard let bytes = Hex.decode(text), !bytes.isEmpty else { throw ConfigurationError("node.token.key-id must be hexadecimal") }
+                return bytes
+            }
+            let onToken = try opened.credential(id: id, certificates: try PEM.certificates(fromFile: certificate!))
+            let files = NodeCredentialFiles(certificate: certificate!, key: nil)
+            credential = try files.load(tokenKey: onToken.key)
+            credentialFiles = files
+        } else {
+            let files = NodeCredentialFiles(certificate: certificate!, key: key!)
+            credential = try files.load()
+            credentialFiles = files
+        }
+        let chain = [credential.certificate] + credential.chain
         guard FederationIdentity(chain[0])?.commonName == settings.nodeId else {
             throw ConfigurationError("node.id is not the CN of the node certificate")
         }

@@ -164,12 +164,24 @@ package enum Envelope {
     /// - Throws: ``ExchangeError``: `weak-algorithm`, `decryption-failed` (uniform), `signer-rejected`, `misdirected`,
     ///   `bad-request`.
     package static func open(_ bytes: [UInt8], as nodeId: String, credential: Credential, validator: ChainValidator, expecting operation: ExchangeOperation?, now: Date) async throws(ExchangeError) -> OpenedEnvelope {
-        let inner: [UInt8]
-        do { inner = try EnvelopedData.decrypt(bytes[...], credential: credential, authenticatedOnly: true).content } catch let e as CMSError where e.kind == .weakAlgorithm {
-            throw ExchangeError(.weakAlgorithm, "the exchange accepts only AES-GCM envelopes (AuthEnvelopedData) with the federation's algorithms")
-        } catch {
-            throw ExchangeError(.decryptionFailed, "the envelope could not be decrypted by this node")
+        try await open(bytes, as: nodeId, decryptors: [credential], validator: validator, expecting: operation, now: now)
+    }
+
+    /// Opens an envelope as above, decrypting with the first of `decryptors` (a node's current credential, then the
+    /// ones a renewal replaced) that is among its recipients; the failure is the same whichever was tried.
+    package static func open(_ bytes: [UInt8], as nodeId: String, decryptors: [Credential], validator: ChainValidator, expecting operation: ExchangeOperation?, now: Date) async throws(ExchangeError) -> OpenedEnvelope {
+        var opened: [UInt8]?
+        for credential in decryptors {
+            do {
+                opened = try EnvelopedData.decrypt(bytes[...], credential: credential, authenticatedOnly: true).content
+                break
+            } catch let e as CMSError where e.kind == .weakAlgorithm {
+                throw ExchangeError(.weakAlgorithm, "the exchange accepts only AES-GCM envelopes (AuthEnvelopedData) with the federation's algorithms")
+            } catch {
+                continue
+            }
         }
+        guard let inner = opened else { throw ExchangeError(.decryptionFailed, "the envelope could not be decrypted by this node") }
         let verified: VerifiedContent
         do { verified = try await SMIME.verify(inner[...], validator: validator, now: now, validity: .now) } catch {
             throw ExchangeError(.signerRejected, "the envelope's signature or signer certificate was not accepted")

@@ -73,8 +73,13 @@ package final class ExchangeNode: Sendable {
 
     /// Creates a node. `mpi` is required for the regional role; `onlineStatus`, when given, is asked about every card
     /// that signs in (OCSP, after the CRL check).
-    package init(configuration: ExchangeConfiguration, credential: Credential, validator: @escaping @Sendable () -> ChainValidator, store: any CaduceusStore, blobs: BlobStore, mpi: MPIService?, transport: any PeerTransport, policy: PolicyDecisionPoint, revocation: (any RevocationLists)? = nil, onlineStatus: (any OnlineRevocationChecker)? = nil, clock: any WallClock = SystemWallClock()) {
-        core = NodeCore(configuration: configuration, credential: credential, validator: validator, store: store, blobs: blobs, mpi: mpi, transport: transport, policy: policy, revocation: revocation, onlineStatus: onlineStatus, clock: clock)
+    package convenience init(configuration: ExchangeConfiguration, credential: Credential, validator: @escaping @Sendable () -> ChainValidator, store: any CaduceusStore, blobs: BlobStore, mpi: MPIService?, transport: any PeerTransport, policy: PolicyDecisionPoint, revocation: (any RevocationLists)? = nil, onlineStatus: (any OnlineRevocationChecker)? = nil, clock: any WallClock = SystemWallClock()) {
+        self.init(configuration: configuration, credentials: RenewableCredential(credential), validator: validator, store: store, blobs: blobs, mpi: mpi, transport: transport, policy: policy, revocation: revocation, onlineStatus: onlineStatus, clock: clock)
+    }
+
+    /// Creates a node whose own credential may be renewed while it runs (see ``RenewableCredential``).
+    package init(configuration: ExchangeConfiguration, credentials: RenewableCredential, validator: @escaping @Sendable () -> ChainValidator, store: any CaduceusStore, blobs: BlobStore, mpi: MPIService?, transport: any PeerTransport, policy: PolicyDecisionPoint, revocation: (any RevocationLists)? = nil, onlineStatus: (any OnlineRevocationChecker)? = nil, clock: any WallClock = SystemWallClock()) {
+        core = NodeCore(configuration: configuration, credentials: credentials, validator: validator, store: store, blobs: blobs, mpi: mpi, transport: transport, policy: policy, revocation: revocation, onlineStatus: onlineStatus, clock: clock)
     }
 
     /// The revocation lists this node keeps and re-serves (nil in unit tests without them).
@@ -102,6 +107,9 @@ package final class ExchangeNode: Sendable {
             if c.directoryEndpoint.isEmpty { c.directoryEndpoint = c.endpoint }
         }
     }
+
+    /// The node's own credential (renewed in place by the composition root's renewer).
+    package var credentials: RenewableCredential { core.credentials }
 
     /// Attaches the CA this hospital node issues cards from (the card station's operations need it).
     package func useCardAuthority(_ authority: any CardAuthority) { core.cardAuthorityBox.withLock { $0 = authority } }
@@ -163,7 +171,7 @@ package final class ExchangeNode: Sendable {
         let notes = AuditNotes()
         var remember: (String, Date)?
         do {
-            let opened = try await Envelope.open(envelope, as: core.id, credential: core.credential, validator: core.validatorSource(), expecting: operation, now: core.clock.now())
+            let opened = try await Envelope.open(envelope, as: core.id, decryptors: core.credentials.decryptors(at: core.clock.now()), validator: core.validatorSource(), expecting: operation, now: core.clock.now())
             notes.signer = opened.identity
             guard opened.signer == tlsClient else {
                 throw ExchangeError(.peerMismatch, "the TLS client certificate is not the envelope's signer")

@@ -19,7 +19,10 @@ final class NodeCore: Sendable {
     let place: Mutex<ExchangeConfiguration>
     var configuration: ExchangeConfiguration { place.withLock { $0 } }
 
-    let credential: Credential
+    /// The node's own credential, renewed in place (``RenewableCredential``).
+    let credentials: RenewableCredential
+    /// The credential to sign with now.
+    var credential: Credential { credentials.current }
 
     let validatorSource: @Sendable () -> ChainValidator
 
@@ -33,7 +36,10 @@ final class NodeCore: Sendable {
 
     let clock: any WallClock
 
-    let directoryCache = Mutex<[String: (DirectoryNode, Certificate)]>([:])
+    /// Directory entries looked up, with when: an entry is looked up again after ``directoryCacheSeconds`` (a
+    /// node's renewed certificate reaches its peers) or once its certificate has expired.
+    let directoryCache = Mutex<[String: (DirectoryNode, Certificate, Date)]>([:])
+    static let directoryCacheSeconds: TimeInterval = 300
 
     /// The policy decision point guarding users' operations.
     let policy: PolicyDecisionPoint
@@ -60,12 +66,12 @@ final class NodeCore: Sendable {
     let onlineStatus: (any OnlineRevocationChecker)?
 
     /// Creates the shared part of a node. `mpi` is required for the regional role.
-    init(configuration: ExchangeConfiguration, credential: Credential, validator: @escaping @Sendable () -> ChainValidator, store: any CaduceusStore, blobs: BlobStore, mpi: MPIService?, transport: any PeerTransport, policy: PolicyDecisionPoint, revocation: (any RevocationLists)? = nil, onlineStatus: (any OnlineRevocationChecker)? = nil, clock: any WallClock = SystemWallClock()) {
+    init(configuration: ExchangeConfiguration, credentials: RenewableCredential, validator: @escaping @Sendable () -> ChainValidator, store: any CaduceusStore, blobs: BlobStore, mpi: MPIService?, transport: any PeerTransport, policy: PolicyDecisionPoint, revocation: (any RevocationLists)? = nil, onlineStatus: (any OnlineRevocationChecker)? = nil, clock: any WallClock = SystemWallClock()) {
         self.revocation = revocation
         self.onlineStatus = onlineStatus
         self.policy = policy
         self.place = Mutex(configuration)
-        self.credential = credential
+        self.credentials = credentials
         self.validatorSource = validator
         self.store = store
         self.blobs = blobs
@@ -217,7 +223,10 @@ final class NodeCore: Sendable {
 
     /// A node's directory entry and validated certificate (cached).
     func lookUp(_ nodeId: String) async throws -> (DirectoryNode, Certificate) {
-        if let hit = directoryCache.withLock({ $0[nodeId] }) { return hit }
+        let now = clock.now()
+        if let hit = directoryCache.withLock({ $0[nodeId] }), now.timeIntervalSince(hit.2) < Self.directoryCacheSeconds, hit.1.notValidAfter > now {
+            return (hit.0, hit.1)
+        }
         let bytes: [UInt8]
         do {
             bytes = try await transport.get(configuration.directoryEndpoint, path: "/v1/directory/nodes/" + nodeId)
@@ -231,7 +240,7 @@ final class NodeCore: Sendable {
         guard case .trusted = verdict, FederationIdentity(leaf)?.commonName == nodeId, FederationIdentity(leaf)?.kind == .node else {
             throw ExchangeError(.signerRejected, "the directory's certificate for this node is not a valid federation node certificate")
         }
-        directoryCache.withLock { $0[nodeId] = (node, leaf) }
+        directoryCache.withLock { $0[nodeId] = (node, leaf, now) }
         return (node, leaf)
     }
 
@@ -248,7 +257,7 @@ final class NodeCore: Sendable {
             documents: documents)
         let sealed = try Envelope.seal(message, from: credential, to: certificate, now: clock.now())
         let answer = try await transport.post(endpoint, path: operation.path, envelope: sealed)
-        let opened = try await Envelope.open(answer, as: id, credential: credential, validator: validatorSource(), expecting: operation, now: clock.now())
+        let opened = try await Envelope.open(answer, as: id, decryptors: credentials.decryptors(at: clock.now()), validator: validatorSource(), expecting: operation, now: clock.now())
         guard opened.identity.kind == .node, opened.identity.commonName == nodeId, opened.message.header.requestId == message.header.requestId else {
             throw ExchangeError(.signerRejected, "the reply is not signed by the node that was asked, or answers another request")
         }
