@@ -379,7 +379,7 @@ let package = Package(
             name: "CaduceusMLLPTests",
             dependencies: [
                 "CaduceusMLLP", "CaduceusTLS", "CaduceusHL7", "CaduceusCore", "CaduceusTestSupport", "CaduceusPKI", "CaduceusAudit",
-                "CaduceusStorage", "CaduceusStorageSQLite", "CaduceusExchange",
+                "CaduceusStorage", "CaduceusStorageSQLite", "CaduceusExchange", "CaduceusPatientIndex",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -409,7 +409,8 @@ let package = Package(
         .testTarget(
             name: "CaduceusCLITests",
             dependencies: [
-                "CaduceusCLI", "CaduceusTestSupport", "CaduceusCore", "CaduceusPKI", "CaduceusExchange", "CaduceusPKCS11",
+                "CaduceusCLI", "CaduceusTestSupport", "CaduceusCore", "CaduceusPKI", "CaduceusExchange", "CaduceusPKCS11", "CaduceusCMS",
+                "CaduceusHL7",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
