@@ -124,8 +124,9 @@ struct SignedDataInteropTests {
             let entity = try MIMEEntity.parse(Array(result.stdout)[...])
             #expect(try entity.decodedContent() == (isText ? canonicalText : bytes), "\(tool) \(name)")
         }
-        if isText {
-            // -text strips the text/plain header: what a mail client shows.
+        if isText, bytes.allSatisfy({ $0 < 0x80 }) {
+            // -text strips the text/plain header (it does not undo base64, which non-ASCII text is sent in): what a
+            // mail client shows.
             let shown = try ProcessRunner.openssl(["cms", "-verify", "-text", "-in", input, "-CAfile", rootPath])
             #expect(shown.ok && Array(shown.stdout) == canonicalText)
         }

@@ -58,7 +58,7 @@ public struct HL7BatchAcknowledgement: Sendable {
     public mutating func record(_ answer: [UInt8], accepted: Bool, isResponse: Bool = false) {
         received += 1
         if accepted { self.accepted += 1 }
-        guard !accepted || isResponse else { return }
+        guard !accepted || isResponse, !answer.isEmpty else { return }
         guard answerCount < maxAnswers else {
             omitted += 1
             return
