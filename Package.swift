@@ -379,7 +379,7 @@ let package = Package(
             name: "CaduceusMLLPTests",
             dependencies: [
                 "CaduceusMLLP", "CaduceusTLS", "CaduceusHL7", "CaduceusCore", "CaduceusTestSupport", "CaduceusPKI", "CaduceusAudit",
-                "CaduceusStorage", "CaduceusStorageSQLite", "CaduceusExchange",
+                "CaduceusStorage", "CaduceusStorageSQLite", "CaduceusExchange", "CaduceusPatientIndex",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -410,6 +410,7 @@ let package = Package(
             name: "CaduceusCLITests",
             dependencies: [
                 "CaduceusCLI", "CaduceusTestSupport", "CaduceusCore", "CaduceusPKI", "CaduceusExchange", "CaduceusPKCS11", "CaduceusHTTP",
+                "CaduceusCMS", "CaduceusHL7",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -64,6 +64,13 @@ def main():
         write("hl7batch", "fhs-bhs-3", batch)
         write("hl7batch", "bare-run", hl7["adtA40"] + hl7["qbpQ23"])
         write("hl7batch", "two-batches", b"BHS|^~\\&|A\r" + hl7["adtA40"] + b"BTS|1\rBHS|^~\\&|A\r" + hl7["qbpQ22"] + b"BTS|1\r")
+        # The first byte seeds the streaming reader's chunk sizes (the rest is the batch).
+        write("hl7batch", "chunked-fhs-bhs-3", b"\x05" + batch)
+        two = b"BHS|^~\\&|A\r" + hl7["adtA40"] + b"BTS|1\rBHS|^~\\&|A\r" + hl7["qbpQ22"] + b"BTS|1\r"
+        write("hl7batch", "chunked-two-batches-lf", b"\x02" + two.replace(b"\r", b"\r\n"))
+        msg = b"MSH|^~\\&|EMR|H|CAD|H|20260101||ADT^A01|M1|P|2.5.1\rPID|1||1^^^A||^Mar\xc3\xada\r"
+        write("hl7batch", "chunked-utf8-undeclared-wrong-count", b"\x03BHS|^~\\&|EMR|H||||||||B1\r" + msg + msg.replace(b"M1", b"M2") + b"BTS|3\r")
+        write("hl7batch", "chunked-mixed-delimiters", b"\x07FHS|^~\\&|A\rMSH|^~\\&|A|B|C|D|1||ADT^A01|1|P|2.5.1\rPID|1\rMSH#^~\\&#A\rPV1|1\rFTS|2\rMSH|^~\\&|A\r")
     if wanted("mllp"):
         frame = lambda p: b"\x0b" + p + b"\x1c\x0d"
         write("mllp", "one-frame", b"\x07" + frame(hl7["adtA40"]))

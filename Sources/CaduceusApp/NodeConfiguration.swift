@@ -1,6 +1,7 @@
 package import CaduceusExchange
 package import Configuration
 package import CaduceusCore
+package import CaduceusHL7
 import CaduceusPKI
 import Foundation
 
@@ -26,6 +27,7 @@ import Foundation
 /// | `revocation.responder` | `600` | seconds an answer of this node's OCSP responders is fresh (its nextUpdate) |
 /// | `pki.hosted` | `DATA/pki/root` when the node made its local PKI | CA directories this node hosts (comma-separated): it publishes their lists |
 /// | `hl7.domains` | none | assigning authorities accepted over MLLP |
+/// | `hl7.charset` | `UTF-8` | the MLLP interface's character set for messages without MSH-18 (`UTF-8`, `ISO-8859-1`, `ASCII`), like an interface engine's connector encoding |
 /// | `audit.repository.host`, `audit.repository.port` | `https.host`, `6514` | where a regional node's audit repository listens (RFC 5425 syslog over mutual TLS; port 0: a free port) |
 /// | `policy.file` | the shipped default | the access policy (JSON, validated; refused if group- or world-writable); a change is audited at the next start |
 /// | `node.certificate.lifetime` | `7` | days a renewed node certificate is valid; `off`: the node never renews its own certificate |
@@ -53,6 +55,8 @@ package struct NodeConfiguration: Sendable {
     /// OCSP: the client's cache and the responders' answer validity.
     package var ocsp: OCSPSettings
     package var hl7Domains: [String]
+    /// The MLLP interface's character set for messages that do not declare one in MSH-18.
+    package var hl7CharacterSet: HL7CharacterSet
     package var auditRepositoryHost: String
     package var auditRepositoryPort: Int
     package var auditShip: Bool
@@ -126,6 +130,11 @@ package struct NodeConfiguration: Sendable {
             token = nil
         }
         hl7Domains = reader.string(forKey: "hl7.domains", default: "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let charset = reader.string(forKey: "hl7.charset", default: "UTF-8")
+        guard let hl7CharacterSet = HL7CharacterSet(name: charset) else {
+            throw ConfigurationError("hl7.charset names a character set other than UTF-8, ISO-8859-1, ASCII")
+        }
+        self.hl7CharacterSet = hl7CharacterSet
     }
 }
 

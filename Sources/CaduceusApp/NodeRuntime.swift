@@ -1,4 +1,5 @@
 package import CaduceusExchange
+package import CaduceusHL7
 package import CaduceusPatientIndex
 package import CaduceusPolicy
 package import CaduceusHTTP
@@ -51,7 +52,7 @@ package final class NodeRuntime: Sendable {
     let logger: Logger
 
     /// Opens the node stored under `directory` (`caduceus.sqlite`, `node.key`, `blobs/`, `xpid-authority`).
-    package init(directory: String, configuration: ExchangeConfiguration, credential: Credential, trust: TrustStore, host: String, port: Int, hl7Domains: Set<String> = [], thresholds: MatchThresholds = MatchThresholds(), policy: PolicySet? = nil, hostedAuthorities: [CAStore] = [], ocsp: OCSPSettings = OCSPSettings(), benchmarkSink: Bool = false, logger: Logger) async throws {
+    package init(directory: String, configuration: ExchangeConfiguration, credential: Credential, trust: TrustStore, host: String, port: Int, hl7Domains: Set<String> = [], hl7CharacterSet: HL7CharacterSet = .utf8, thresholds: MatchThresholds = MatchThresholds(), policy: PolicySet? = nil, hostedAuthorities: [CAStore] = [], ocsp: OCSPSettings = OCSPSettings(), benchmarkSink: Bool = false, logger: Logger) async throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let key = try NodeKey.loadOrCreate(at: directory + "/node.key")
         auditKey = try AuditSigningKey.loadOrCreate(in: directory)
@@ -77,6 +78,7 @@ package final class NodeRuntime: Sendable {
         try await ConfigurationAudit.record(policySet, configuration: configuration, hl7Domains: hl7Domains, certificate: credential.certificate, store: store)
         // A hospital that is not its own region forwards the identities its EMRs register to the regional MPI.
         var hl7Configuration = HL7ReceiverConfiguration(knownAuthorities: hl7Domains)
+        hl7Configuration.defaultCharacterSet = hl7CharacterSet
         if configuration.roles.contains(.hospital), !configuration.roles.contains(.regional) {
             let forwarder = RegistrationForwarder(node: node, logger: logger)
             hl7Configuration.onPatientStored = { forwarder.enqueue($0) }

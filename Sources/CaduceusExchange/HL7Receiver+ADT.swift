@@ -82,8 +82,10 @@ extension HL7Receiver {
                 try cipher.seal(mpiIdentity: identity, demographics: record.demographics))
         default:
             let names = try pid.names
-            guard let name = names.first, !name.family.isEmpty else {
-                throw HL7Error(.requiredFieldMissing, "PID-5 is required", at: HL7Location(segment: "PID", field: 5, repetition: 1, component: 1))
+            // A name is what exists of it: a given name alone (PID-5 `^Maria`, as EMRs send for newborns, mononyms
+            // and unknown surnames) is registered and matched on it; only a name with neither part is refused.
+            guard let name = names.first, !name.family.isEmpty || !name.given.isEmpty else {
+                throw HL7Error(.requiredFieldMissing, "PID-5 needs a family or a given name", at: HL7Location(segment: "PID", field: 5, repetition: 1, component: 1))
             }
             let record = try patientRecord(pid, message, identity, identifiers, controlID)
             effect = .upsert(identity, record.demographics, try cipher.seal(patient: record), try cipher.seal(mpiIdentity: identity, demographics: record.demographics), record)

@@ -63,39 +63,97 @@ package final class HL7Receiver: Sendable {
     /// Processes one message from `peer` and returns the bytes of the answer (never throws: every failure is an ACK).
     /// A peer that may not send this message (``HL7Peer``) gets AR `hl7.peer-not-authorized` and one audit record.
     package func receive(_ bytes: [UInt8], from peer: HL7Peer = .inProcess) async -> [UInt8] {
-        let now = Date()
+        await receiveAll([bytes], from: peer)[0].bytes
+    }
+
+    /// Processes messages from `peer` in order — each exactly as ``receive(_:from:)`` would, with its own outcome,
+    /// its own message-log entry and audit record — but commits their units of work together (``CaduceusStore/
+    /// writeAll(_:)``): a message sees the effect of every one before it (an ORU^R01 the patient its A01 created
+    /// just before), and the batch shares one durable commit. A query waits for the messages before it to commit.
+    package func receiveAll(_ messages: [[UInt8]], from peer: HL7Peer = .inProcess) async -> [HL7Answer] {
+        var answers: [HL7Answer?] = Array(repeating: nil, count: messages.count)
+        var pending: [(index: Int, unit: WriteUnit)] = []
+        for (index, bytes) in messages.enumerated() {
+            switch stage(bytes, from: peer, now: Date()) {
+            case .write(let unit):
+                pending.append((index, unit))
+            case .query(let run):
+                for (i, answer) in await commit(pending) { answers[i] = answer }
+                pending = []
+                answers[index] = await run()
+            }
+        }
+        for (i, answer) in await commit(pending) { answers[i] = answer }
+        return answers.map { $0! }
+    }
+
+    /// What one message needs done: a unit of work to commit (with what to answer once it has), or a query to run.
+    enum Staged {
+        case write(WriteUnit)
+        case query(@Sendable () async -> HL7Answer)
+    }
+
+    /// A unit of work and how its outcome becomes the answer.
+    struct WriteUnit: Sendable {
+        let body: @Sendable (any StoreTransaction) throws -> UnitResult
+        let finish: @Sendable (Result<UnitResult, any Error>) async -> HL7Answer
+    }
+
+    /// What a committed unit returns: the answer, and whether it was fresh (not the stored answer to a repeat).
+    struct UnitResult: Sendable {
+        let answer: [UInt8]
+        let fresh: Bool
+    }
+
+    /// Commits the staged units together, in order; rebuilds the MPI once if any failed for a reason other than the
+    /// message (the index may hold a change the store does not).
+    func commit(_ units: [(index: Int, unit: WriteUnit)]) async -> [(Int, HL7Answer)] {
+        guard !units.isEmpty else { return [] }
+        let results = await store.writeAll(units.map(\.unit.body))
+        let storageFailed = results.contains { result in
+            guard case .failure(let error) = result else { return false }
+            return !(error is Failure) && !(error is HL7Error)
+        }
+        if storageFailed { try? await mpi.reload() }
+        var answers: [(Int, HL7Answer)] = []
+        for (staged, result) in zip(units, results) { answers.append((staged.index, await staged.unit.finish(result))) }
+        return answers
+    }
+
+    /// Parses and checks one message and stages what it does. Synchronous: nothing here waits for the store.
+    func stage(_ bytes: [UInt8], from peer: HL7Peer, now: Date) -> Staged {
         let message: HL7Message
         do {
-            message = try HL7Message(parsing: bytes)
+            message = try HL7Message(parsing: bytes, options: configuration.parseOptions)
         } catch {
-            return await reject(HL7AckContext(salvaging: bytes), .rejected([error]), now: now)
+            return .write(rejection(HL7AckContext(salvaging: bytes), .rejected([error]), now: now))
         }
         let context = HL7AckContext(message)
         let msh = message.msh
         let version = (try? msh.versionID) ?? ""
         guard configuration.supportedVersions.contains(version) else {
-            return await reject(context, .rejected([HL7Error(.unsupportedVersion, "MSH-12 names a version this node does not accept", at: HL7Location(segment: "MSH", field: 12))]), now: now)
+            return .write(rejection(context, .rejected([HL7Error(.unsupportedVersion, "MSH-12 names a version this node does not accept", at: HL7Location(segment: "MSH", field: 12))]), now: now))
         }
         let processing = (try? msh.processingID) ?? ""
         guard configuration.processingIDs.contains(processing) else {
-            return await reject(context, .rejected([HL7Error(.unsupportedProcessingID, "MSH-11 names a processing id this node does not accept", at: HL7Location(segment: "MSH", field: 11))]), now: now)
+            return .write(rejection(context, .rejected([HL7Error(.unsupportedProcessingID, "MSH-11 names a processing id this node does not accept", at: HL7Location(segment: "MSH", field: 11))]), now: now))
         }
         let code = (try? msh.messageCode) ?? ""
         let event = (try? msh.triggerEvent) ?? ""
         if let refusal = peer.refusal(message, code: code, event: event) {
-            return await reject(context, .rejected([HL7Error(.peerNotAuthorized, refusal, at: HL7Location(segment: "MSH", field: 3))]), now: now, peer: peer)
+            return .write(rejection(context, .rejected([HL7Error(.peerNotAuthorized, refusal, at: HL7Location(segment: "MSH", field: 3))]), now: now, peer: peer))
         }
         switch (code, event) {
         case ("ADT", "A01"), ("ADT", "A04"), ("ADT", "A08"), ("ADT", "A28"), ("ADT", "A31"), ("ADT", "A40"), ("ORU", "R01"), ("RDE", "O11"):
-            return await process(message, context, raw: bytes, now: now, peer: peer)
+            return .write(process(message, context, raw: bytes, now: now, peer: peer))
         case ("QBP", "Q23"):
-            return await query(context, now: now) { try self.pix(message, context) }
+            return .query { HL7Answer(bytes: await self.query(context, now: now) { try self.pix(message, context) }, kind: .response) }
         case ("QBP", "Q22"):
-            return await query(context, now: now) { try self.pdq(message, context) }
+            return .query { HL7Answer(bytes: await self.query(context, now: now) { try self.pdq(message, context) }, kind: .response) }
         case ("ADT", _), ("ORU", _), ("QBP", _), ("RDE", _):
-            return await reject(context, .rejected([HL7Error(.unsupportedMessageType, "MSH-9.2 names a trigger event this node does not process", at: HL7Location(segment: "MSH", field: 9, repetition: 1, component: 2), hl7Code: .unsupportedEvent)]), now: now)
+            return .write(rejection(context, .rejected([HL7Error(.unsupportedMessageType, "MSH-9.2 names a trigger event this node does not process", at: HL7Location(segment: "MSH", field: 9, repetition: 1, component: 2), hl7Code: .unsupportedEvent)]), now: now))
         default:
-            return await reject(context, .rejected([HL7Error(.unsupportedMessageType, "MSH-9 names a message type this node does not process", at: HL7Location(segment: "MSH", field: 9, repetition: 1, component: 1))]), now: now)
+            return .write(rejection(context, .rejected([HL7Error(.unsupportedMessageType, "MSH-9 names a message type this node does not process", at: HL7Location(segment: "MSH", field: 9, repetition: 1, component: 1))]), now: now))
         }
     }
 
@@ -136,58 +194,81 @@ package final class HL7Receiver: Sendable {
 
     /// AR/AE: nothing stored but one audit event with the codes.
     func reject(_ context: HL7AckContext, _ outcome: HL7Outcome, now: Date, peer: HL7Peer = .inProcess) async -> [UInt8] {
-        let codes = outcome.errors.map(\.code).joined(separator: ",")
-        let kind: String
-        switch outcome {
-        case .rejected: kind = "hl7.rejected"
-        default: kind = "hl7.error"
-        }
-        let message = auditMessage(context, event: kind == "hl7.rejected" ? .securityAlert : .import, action: .create, outcome: .minorFailure, errorCode: codes, patient: nil, now: now, peer: peer)
-        _ = try? await store.write { tx in try tx.appendAudit([message]) }
-        return ackBytes(context, outcome, now: now)
+        let unit = rejection(context, outcome, now: now, peer: peer)
+        let result: Result<UnitResult, any Error>
+        do { result = .success(try await store.write(unit.body)) } catch { result = .failure(error) }
+        return await unit.finish(result).bytes
     }
 
-    func process(_ message: HL7Message, _ context: HL7AckContext, raw: [UInt8], now: Date, peer: HL7Peer) async -> [UInt8] {
+    /// AR/AE as a unit of work: its one audit event. The answer is sent even if the audit write fails (best effort).
+    func rejection(_ context: HL7AckContext, _ outcome: HL7Outcome, now: Date, peer: HL7Peer = .inProcess) -> WriteUnit {
+        let codes = outcome.errors.map(\.code).joined(separator: ",")
+        let rejected: Bool
+        switch outcome {
+        case .rejected: rejected = true
+        default: rejected = false
+        }
+        let message = auditMessage(context, event: rejected ? .securityAlert : .import, action: .create, outcome: .minorFailure, errorCode: codes, patient: nil, now: now, peer: peer)
+        let answer = ackBytes(context, outcome, now: now)
+        return WriteUnit(
+            body: { tx in
+                try tx.appendAudit([message])
+                return UnitResult(answer: answer, fresh: true)
+            },
+            finish: { _ in HL7Answer(bytes: answer, kind: .refused) })
+    }
+
+    /// An ADT/ORU/RDE message as a unit of work: a repeat (same authenticated sender, same control id, same bytes)
+    /// gets the stored answer; the same control id with other content is refused, never silently dropped; otherwise
+    /// the effect, the sealed message and ACK, and the audit record commit together.
+    func process(_ message: HL7Message, _ context: HL7AckContext, raw: [UInt8], now: Date, peer: HL7Peer) -> WriteUnit {
         let sender = sender(context, peer: peer)
         let controlID = context.controlID
         guard !controlID.isEmpty else {
-            return await reject(context, .rejected([HL7Error(.requiredFieldMissing, "MSH-10 is required", at: HL7Location(segment: "MSH", field: 10))]), now: now)
+            return rejection(context, .rejected([HL7Error(.requiredFieldMissing, "MSH-10 is required", at: HL7Location(segment: "MSH", field: 10))]), now: now)
         }
         let ack = ackBytes(context, .accepted, now: now)
         let type = ((try? message.msh.messageCode) ?? "") + "^" + ((try? message.msh.triggerEvent) ?? "")
+        let prepared: Prepared
         do {
-            let prepared = try prepare(message, raw: raw, ack: ack)
-            let audit = auditMessage(context, event: .patientRecord, action: .create, outcome: .success, errorCode: "", patient: prepared.identity, now: now, type: type, peer: peer)
-            let (answer, fresh) = try await store.write { [self] tx in
-                // A repeat (same authenticated sender, same control id, same bytes) gets the stored answer; the same
-                // control id with other content is refused, never silently dropped.
+            prepared = try prepare(message, raw: raw, ack: ack)
+        } catch let error as HL7Error {
+            return rejection(context, .error([error]), now: now, peer: peer)
+        } catch {
+            return rejection(context, .error([HL7Error(.applicationError, "the message could not be stored; retry")]), now: now)
+        }
+        let audit = auditMessage(context, event: .patientRecord, action: .create, outcome: .success, errorCode: "", patient: prepared.identity, now: now, type: type, peer: peer)
+        return WriteUnit(
+            body: { [self] tx in
                 if let previous = try tx.loggedMessage(sender: sender, controlID: controlID) {
                     guard previous.raw == raw else { throw Failure(outcome: .rejected([HL7Error(.duplicateControlID, "MSH-10 was used before by this sender for a different message", at: HL7Location(segment: "MSH", field: 10))])) }
-                    return (previous.ack, false)
+                    return UnitResult(answer: previous.ack, fresh: false)
                 }
                 try apply(prepared, controlID: controlID, tx: tx, now: now)
                 try tx.logMessage(sender: sender, controlID: controlID, messageType: type, outcome: "AA", sealed: prepared.message, at: now)
                 // The audit record commits with the effect it records.
                 try tx.appendAudit([audit])
-                return (ack, true)
-            }
-            if fresh, let hook = configuration.onPatientStored {
-                switch prepared.effect {
-                case .upsert(let identity, _, _, _, _), .merge(let identity, _, _, _, _): await hook(identity)
-                case .results, .medications: break
+                return UnitResult(answer: ack, fresh: true)
+            },
+            finish: { [self] result in
+                switch result {
+                case .success(let unit):
+                    if unit.fresh, let hook = configuration.onPatientStored {
+                        switch prepared.effect {
+                        case .upsert(let identity, _, _, _, _), .merge(let identity, _, _, _, _): await hook(identity)
+                        case .results, .medications: break
+                        }
+                    }
+                    return HL7Answer(bytes: unit.answer, kind: .accepted)
+                case .failure(let failure as Failure):
+                    return HL7Answer(bytes: await reject(context, failure.outcome, now: now, peer: peer), kind: .refused)
+                case .failure(let error as HL7Error):
+                    return HL7Answer(bytes: await reject(context, .error([error]), now: now, peer: peer), kind: .refused)
+                case .failure:
+                    // Storage failed (the MPI was rebuilt by the caller): AE 207, so the sender retries.
+                    return HL7Answer(bytes: await reject(context, .error([HL7Error(.applicationError, "the message could not be stored; retry")]), now: now), kind: .refused)
                 }
-            }
-            return answer
-        } catch let failure as Failure {
-            return await reject(context, failure.outcome, now: now, peer: peer)
-        } catch let error as HL7Error {
-            return await reject(context, .error([error]), now: now, peer: peer)
-        } catch {
-            // Storage failed: the MPI may hold a change the store does not; rebuild it, and answer AE 207 so the
-            // sender retries.
-            try? await mpi.reload()
-            return await reject(context, .error([HL7Error(.applicationError, "the message could not be stored; retry")]), now: now)
-        }
+            })
     }
 
     func query(_ context: HL7AckContext, now: Date, _ body: @escaping @Sendable () throws -> HL7Message) async -> [UInt8] {
@@ -208,4 +289,22 @@ package final class HL7Receiver: Sendable {
             return await reject(context, .error([HL7Error(.applicationError, "the query could not be answered; retry")]), now: now)
         }
     }
+}
+
+/// The answer to one message: its bytes, and what it says.
+package struct HL7Answer: Sendable {
+    /// What the answer says.
+    package enum Kind: Sendable, Hashable {
+        /// AA (or CA): the message's effect is committed, or it was a repeat of one that was.
+        case accepted
+        /// AE or AR (CE or CR): nothing changed but the audit record.
+        case refused
+        /// A query response (RSP).
+        case response
+    }
+
+    /// The ER7 bytes.
+    package let bytes: [UInt8]
+    /// What they say.
+    package let kind: Kind
 }

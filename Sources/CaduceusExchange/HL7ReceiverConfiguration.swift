@@ -1,3 +1,4 @@
+package import CaduceusHL7
 package import CaduceusPolicy
 package import CaduceusPatientIndex
 
@@ -14,6 +15,24 @@ package struct HL7ReceiverConfiguration: Sendable {
     package var supportedVersions: Set<String> = ["2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1", "2.8"]
     /// MSH-11 processing ids accepted. Default `P` (production) and `T` (training).
     package var processingIDs: Set<String> = ["P", "T"]
+    /// The character set of messages that do not name one in MSH-18 — the interface's encoding, like an interface
+    /// engine's connector encoding (`hl7.charset`, `serve --hl7-charset`). Default UTF-8: it reads every ASCII
+    /// message exactly as ASCII would, reads what EMRs send undeclared, and validates strictly, so ISO 8859-1 text
+    /// sent undeclared (whose accented letters are almost never valid UTF-8) is refused with
+    /// `hl7.invalid-characters` instead of being misread; an interface known to send 8859-1 says so here. The
+    /// standard's reading of an empty MSH-18 (7-bit ASCII) is `.ascii`.
+    package var defaultCharacterSet: HL7CharacterSet = .utf8
+    /// Most answers an acknowledgement batch lists (those of messages not accepted, and query responses); past it,
+    /// the trailer counts what was left out (every message still has its outcome in the message log and the audit
+    /// trail). Default 10,000.
+    package var maxBatchAnswers: Int = 10_000
+    /// Messages of a batch committed together (in order, each in its own savepoint; one fsync for them all).
+    /// Default 256.
+    package var batchWindow: Int = 256
+
+    /// The parse options messages are read with: strict, in ``defaultCharacterSet`` when MSH-18 is empty.
+    package var parseOptions: HL7ParseOptions { HL7ParseOptions(lineEndings: .strict, defaultCharacterSet: defaultCharacterSet) }
+
     /// Largest page a PDQ query may ask for; larger RCP-2 values are reduced to it. Default 100.
     package var maxQueryResults: Int = 100
 

@@ -79,13 +79,56 @@ public enum FuzzTargets {
         }
     }
 
-    /// Batch files (FHS/BHS/BTS/FTS), strict and tolerant.
+    /// Batch files (FHS/BHS/BTS/FTS), strict and tolerant: ``HL7Batch`` and the streaming ``HL7BatchReader`` it
+    /// is built on. The first byte seeds the chunk sizes (as for `mllp`); the rest is the batch. Feeding the reader
+    /// in chunks gives the same events as feeding it at once; a message it hands out is within the size limit and
+    /// starts with MSH; a refused message's head is bounded; the acknowledgement batch for what was read (each
+    /// message accepted when it parses) reads back as a batch with the same counts.
     public static func hl7Batch(_ bytes: [UInt8]) throws(InvariantViolation) {
-        for options in [HL7ParseOptions.strict, .tolerant] {
-            guard let batch = try? HL7Batch(parsing: bytes, options: options) else { continue }
-            for message in batch.messages {
-                try check(message.segments.first?.id == "MSH", "hl7batch", "a batch message does not start with MSH")
-                try check((try? message.encoded()) != nil, "hl7batch", "a batch message cannot be encoded")
+        for options in [HL7ParseOptions.strict, .tolerant, HL7ParseOptions(lineEndings: .tolerant, defaultCharacterSet: .utf8)] {
+            if let batch = try? HL7Batch(parsing: bytes, options: options) {
+                for message in batch.messages {
+                    try check(message.segments.first?.id == "MSH", "hl7batch", "a batch message does not start with MSH")
+                    try check((try? message.encoded()) != nil, "hl7batch", "a batch message cannot be encoded")
+                }
+            }
+            guard let seed = bytes.first else { continue }
+            let data = Array(bytes.dropFirst())
+            var small = options
+            small.maxBytes = 256
+            for readerOptions in [options, small] {
+                var whole = HL7BatchReader(options: readerOptions)
+                let expected = whole.feed(data) + whole.finish()
+                var chunked = HL7BatchReader(options: readerOptions)
+                var events: [HL7BatchReader.Event] = []
+                for chunk in chunks(data, seed: seed) { events += chunked.feed(chunk) }
+                events += chunked.finish()
+                try check(events == expected, "hl7batch", "chunked feeding gives other events than feeding at once")
+                var acknowledgement = HL7BatchAcknowledgement(application: "FUZZ", facility: "FUZZ", maxAnswers: 5)
+                for event in events {
+                    switch event {
+                    case .message(let message):
+                        try check(message.count <= readerOptions.maxBytes, "hl7batch", "a message is larger than the limit")
+                        try check(message.starts(with: Array("MSH".utf8)), "hl7batch", "a message does not start with MSH")
+                        let parsed = try? HL7Message(parsing: message, options: readerOptions)
+                        let answer = HL7Acknowledgement.ack(
+                            for: parsed.map(HL7AckContext.init) ?? HL7AckContext(salvaging: message),
+                            outcome: parsed == nil ? .rejected([HL7Error(.badBatch, "x")]) : .accepted, controlID: "F", timestamp: "")
+                        acknowledgement.record((try? answer.encoded()) ?? [], accepted: parsed != nil)
+                    case .refusedMessage(let head, _):
+                        try check(head.count <= HL7BatchReader.headBytes, "hl7batch", "a refused message keeps too many bytes")
+                        acknowledgement.record([], accepted: false)
+                    default:
+                        acknowledgement.note(event)
+                    }
+                }
+                guard let delimiters = whole.delimiters else { continue }
+                let ack = acknowledgement.encoded(dialect: HL7Dialect(delimiters: delimiters, characterSet: .utf8), controlID: "F1", timestamp: "20260101")
+                var ackOptions = HL7ParseOptions.strict
+                ackOptions.defaultCharacterSet = .utf8
+                let read = try? HL7Batch(parsing: ack, options: ackOptions)
+                try check(read != nil, "hl7batch", "the acknowledgement batch does not read back as a batch")
+                try check(read?.batches.first?.header?.id == "BHS", "hl7batch", "the acknowledgement batch has no BHS")
             }
         }
     }

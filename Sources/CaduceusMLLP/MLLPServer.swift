@@ -50,13 +50,23 @@ package struct MLLPServer: Sendable {
     let validatedChains = ValidatedChains()
     let handler: Handler
     let oversized: @Sendable ([UInt8]) async -> [UInt8]
+    /// Starts a batch (a frame that begins with FHS or BHS) from a connection's peer; nil: such a frame is one
+    /// message, under the frame cap.
+    let batch: (@Sendable (MLLPPeer) -> HL7BatchSession)?
     let logger: Logger
 
     /// A server. `oversized` answers a frame that exceeded the size cap, given its first bytes (default: an AR
     /// built from the salvaged header, with no other effect).
-    package init(configuration: MLLPServerConfiguration, logger: Logger, handler: @escaping Handler, oversized: (@Sendable ([UInt8]) async -> [UInt8])? = nil) {
+    /// `batch`, when given, receives batches as streams: a frame that starts with FHS or BHS is read piece by piece
+    /// (no frame cap; each of its messages is capped at ``MLLPServerConfiguration/maxMessageBytes``) and answered
+    /// with the batch's acknowledgement once its end block has arrived.
+    package init(
+        configuration: MLLPServerConfiguration, logger: Logger, handler: @escaping Handler,
+        oversized: (@Sendable ([UInt8]) async -> [UInt8])? = nil, batch: (@Sendable (MLLPPeer) -> HL7BatchSession)? = nil
+    ) {
         self.configuration = configuration
         self.handler = handler
+        self.batch = batch
         self.oversized = oversized ?? { head in
             let error = HL7Error(.limitExceeded, "the message exceeds the size limit of this receiver")
             let ack = HL7Acknowledgement.ack(for: HL7AckContext(salvaging: head), outcome: .rejected([error]), controlID: "CADSIZE", timestamp: "")
@@ -130,18 +140,48 @@ package struct MLLPServer: Sendable {
         logger[metadataKey: "mllp.peer"] = "\(connection.channel.remoteAddress?.description ?? "?")"
         do {
             try await connection.executeThenClose { inbound, outbound in
-                var framer = MLLPFramer(maxFrameBytes: configuration.maxMessageBytes)
+                var framer = MLLPFramer(maxFrameBytes: configuration.maxMessageBytes, streamsBatches: batch != nil)
                 var peer: MLLPPeer?
+                var session: HL7BatchSession?
                 for try await buffer in inbound {
                     // The handshake is complete once application data arrives.
                     if peer == nil { peer = await self.peer(presented, connection) }
                     for event in framer.feed(buffer.readableBytesView) {
-                        if let answer = await answer(event, peer ?? .unidentified, logger) {
-                            try await outbound.write(ByteBuffer(bytes: MLLPFramer.frame(answer)))
+                        switch event {
+                        case .batchStart:
+                            session = batch?(peer ?? .unidentified)
+                        case .batchBytes(let bytes):
+                            // Returns once the messages these bytes completed are committed: the socket is not read
+                            // meanwhile, so a fast sender is held back by TCP, not buffered here.
+                            await session?.feed(bytes)
+                        case .batchEnd(let complete):
+                            if complete, var ended = session {
+                                let ack = await ended.finish()
+                                logger.info("mllp batch answered", metadata: ["mllp.batch-messages": "\(ended.received)", "mllp.batch-accepted": "\(ended.accepted)"])
+                                try await outbound.write(ByteBuffer(bytes: MLLPFramer.frame(ack)))
+                            } else if var cut = session {
+                                await cut.abandon()
+                                logger.warning("mllp batch cut short; the messages it completed are committed", metadata: ["mllp.batch-messages": "\(cut.received)"])
+                            }
+                            session = nil
+                        default:
+                            if let answer = await answer(event, peer ?? .unidentified, logger) {
+                                try await outbound.write(ByteBuffer(bytes: MLLPFramer.frame(answer)))
+                            }
                         }
                     }
                 }
-                for event in framer.finish() { _ = await answer(event, peer ?? .unidentified, logger) }
+                for event in framer.finish() {
+                    if case .batchEnd = event {
+                        if var cut = session {
+                            await cut.abandon()
+                            logger.warning("mllp batch cut short; the messages it completed are committed", metadata: ["mllp.batch-messages": "\(cut.received)"])
+                        }
+                        session = nil
+                    } else {
+                        _ = await answer(event, peer ?? .unidentified, logger)
+                    }
+                }
             }
         } catch {
             logger.debug("mllp connection ended with an error", metadata: ["mllp.error": "\(type(of: error))"])
@@ -161,6 +201,8 @@ package struct MLLPServer: Sendable {
         case .oversized(let head):
             logger.warning("mllp oversized frame rejected", metadata: ["mllp.limit": "\(configuration.maxMessageBytes)"])
             return await oversized(head)
+        case .batchStart, .batchBytes, .batchEnd:
+            return nil  // handled by the connection loop
         }
     }
 }

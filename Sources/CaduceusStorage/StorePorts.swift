@@ -242,6 +242,22 @@ package protocol CaduceusStore: Sendable {
     /// Runs `body` in a write transaction; returns after the commit is durable. If `body` throws, nothing it did
     /// is kept (other writes in the same group commit are unaffected).
     func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T
+    /// Runs each of `bodies` as its own unit of work, in the order given — each sees what the ones before it did, and
+    /// one that throws leaves the others alone — and returns after they are all durable, each with its outcome.
+    /// An adapter with group commit queues them together, so they share the commit (and its fsync).
+    func writeAll<T: Sendable>(_ bodies: [@Sendable (any StoreTransaction) throws -> T]) async -> [Result<T, any Error>]
     /// Runs `body` on a consistent snapshot.
     func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T
+}
+
+extension CaduceusStore {
+    /// One ``write(_:)`` after another: the order holds, nothing is shared.
+    package func writeAll<T: Sendable>(_ bodies: [@Sendable (any StoreTransaction) throws -> T]) async -> [Result<T, any Error>] {
+        var results: [Result<T, any Error>] = []
+        results.reserveCapacity(bodies.count)
+        for body in bodies {
+            do { results.append(.success(try await write(body))) } catch { results.append(.failure(error)) }
+        }
+        return results
+    }
 }

@@ -205,28 +205,47 @@ package final class SQLiteStore: CaduceusStore {
 
     package func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
         let job = Job { db, cipher in try body(SQLiteTransaction(db: db, cipher: cipher)) }
+        await enqueueAndWait([job])
+        return try job.outcome(as: T.self)
+    }
+
+    /// Queues the units together, in order (so they land in the same group commit, in this order, unless a commit
+    /// already running takes the first of them), and returns when all are committed.
+    package func writeAll<T: Sendable>(_ bodies: [@Sendable (any StoreTransaction) throws -> T]) async -> [Result<T, any Error>] {
+        let jobs = bodies.map { body in Job { db, cipher in try body(SQLiteTransaction(db: db, cipher: cipher)) } }
+        await enqueueAndWait(jobs)
+        return jobs.map { job in Result { try job.outcome(as: T.self) } }
+    }
+
+    /// Appends `jobs` to the queue under one lock; then each is waited for in order, and whenever one is woken to
+    /// lead, this caller commits everything queued (its own jobs included) in one transaction, wakes the others, and
+    /// hands the lead to the first job queued meanwhile — so no caller waits for more than the batch after its own.
+    func enqueueAndWait(_ jobs: [Job]) async {
+        guard !jobs.isEmpty else { return }
         let lead = queue.withLock { q -> Bool in
-            q.jobs.append(job)
+            q.jobs.append(contentsOf: jobs)
             if q.leading { return false }
             q.leading = true
             return true
         }
-        if !lead, await job.wait() == .done { return try job.outcome(as: T.self) }
-        // Leader: commit everything queued (our job included) in one transaction, wake the others, then hand the
-        // lead to the first job queued meanwhile, so no caller waits for more than the batch after its own.
-        let batch = queue.withLock { q -> [Job] in
-            defer { q.jobs = [] }
-            return q.jobs
+        var leadFor: Job? = lead ? jobs[0] : nil
+        for job in jobs {
+            if leadFor == nil, await job.wait() == .lead { leadFor = job }
+            guard let leader = leadFor else { continue }
+            leadFor = nil
+            let batch = queue.withLock { q -> [Job] in
+                defer { q.jobs = [] }
+                return q.jobs
+            }
+            await commit(batch)
+            for other in batch where other !== leader { other.resume(.done) }
+            let next = queue.withLock { q -> Job? in
+                if let first = q.jobs.first { return first }
+                q.leading = false
+                return nil
+            }
+            next?.resume(.lead)
         }
-        await commit(batch)
-        for other in batch where other !== job { other.resume(.done) }
-        let next = queue.withLock { q -> Job? in
-            if let first = q.jobs.first { return first }
-            q.leading = false
-            return nil
-        }
-        next?.resume(.lead)
-        return try job.outcome(as: T.self)
     }
 
     /// Runs a batch in one transaction, each job in its own savepoint; records each job's outcome. If the commit

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CaduceusCLI
+import CaduceusCMS
 import CaduceusPKI
 import CaduceusTestSupport
 import Foundation
@@ -63,9 +64,31 @@ struct CLITests {
         let plain = try dir.read("plain.txt")
         // sign → openssl verify
         try await caduceus(["smime", "sign", "--in", path("plain.txt"), "--out", path("signed.eml"), "--cert", path("node.chain.pem"), "--key", path("node.key")])
-        let osslVerify = try ProcessRunner.openssl(["cms", "-verify", "-binary", "-in", path("signed.eml"), "-CAfile", path("root/ca.pem")])
-        #expect(osslVerify.ok, "\(osslVerify.stderr)")
-        #expect(osslVerify.stdout == plain)
+        // openssl in its default (canonicalising) mode and in -binary mode: the signed part is the canonical entity,
+        // here base64 (the content ends segments with a bare CR), which decodes to the content exactly.
+        for mode in [[], ["-binary"]] {
+            let osslVerify = try ProcessRunner.openssl(["cms", "-verify"] + mode + ["-in", path("signed.eml"), "-CAfile", path("root/ca.pem")])
+            #expect(osslVerify.ok, "\(osslVerify.stderr)")
+            #expect(try MIMEEntity.parse(Array(osslVerify.stdout)[...]).decodedContent() == Array(plain))
+        }
+        // Input habits from openssl: --der / --inform on verify, decrypt and open; --outform on sign.
+        try await caduceus(["smime", "sign", "--in", path("plain.txt"), "--out", path("signed.pem"), "--cert", path("node.chain.pem"), "--key", path("node.key"), "--nodetach", "--outform", "PEM"])
+        try await caduceus(["smime", "verify", "--in", path("signed.pem"), "--inform", "PEM", "--trust", path("root/ca.pem"), "--out", path("verified-pem.txt")])
+        #expect(try dir.read("verified-pem.txt") == plain)
+        try await caduceus(["smime", "sign", "--in", path("plain.txt"), "--out", path("signed.der"), "--cert", path("node.chain.pem"), "--key", path("node.key"), "--nodetach", "--der"])
+        try await caduceus(["smime", "verify", "--in", path("signed.der"), "--der", "--trust", path("root/ca.pem"), "--out", path("verified-der.txt")])
+        try await caduceus(["smime", "verify", "--in", path("signed.der"), "--inform", "der", "--trust", path("root/ca.pem")])
+        #expect(try dir.read("verified-der.txt") == plain)
+        #expect(try ProcessRunner.openssl(["cms", "-verify", "-inform", "DER", "-in", path("signed.der"), "-CAfile", path("root/ca.pem")]).ok)
+        await #expect(throws: ExitCode.self) {
+            try await caduceus(["smime", "verify", "--in", path("signed.eml"), "--der", "--trust", path("root/ca.pem"), "--out", path("nope5.txt")])
+        }
+        await #expect(throws: ExitCode.self) {
+            try await caduceus(["smime", "verify", "--in", path("signed.der"), "--inform", "SMIME", "--trust", path("root/ca.pem"), "--out", path("nope6.txt")])
+        }
+        await #expect(throws: ExitCode.self) {
+            try await caduceus(["smime", "verify", "--in", path("signed.der"), "--der", "--inform", "PEM", "--trust", path("root/ca.pem"), "--out", path("nope7.txt")])
+        }
         // Two signers (the node, and the doctor via --extra-cert/--extra-key): openssl verifies both.
         try await caduceus(["smime", "sign", "--in", path("plain.txt"), "--out", path("two.eml"), "--cert", path("node.chain.pem"), "--key", path("node.key"), "--extra-cert", path("dr.chain.pem"), "--extra-key", path("dr.key"), "--nodetach"])
         let twoSigners = try ProcessRunner.openssl(["cms", "-verify", "-binary", "-in", path("two.eml"), "-CAfile", path("root/ca.pem")])
@@ -83,6 +106,9 @@ struct CLITests {
         try await caduceus(["smime", "encrypt", "--in", path("plain.txt"), "--out", path("enc.p7m"), "--recipient", path("dr.pem"), "--recipient", path("node.pem"), "--cipher", "aes-256-cbc"])
         try await caduceus(["smime", "decrypt", "--in", path("enc.p7m"), "--out", path("dec.txt"), "--p12", path("dr.p12"), "--password-file", path("pw")])
         #expect(try dir.read("dec.txt") == plain)
+        try await caduceus(["smime", "encrypt", "--in", path("plain.txt"), "--out", path("enc.der"), "--recipient", path("dr.pem"), "--outform", "DER"])
+        try await caduceus(["smime", "decrypt", "--in", path("enc.der"), "--der", "--out", path("dec-der.txt"), "--p12", path("dr.p12"), "--password-file", path("pw")])
+        #expect(try dir.read("dec-der.txt") == plain)
         let osslDecrypt = try ProcessRunner.openssl(["cms", "-decrypt", "-binary", "-in", path("enc.p7m"), "-recip", path("node.pem"), "-inkey", path("node.key")])
         #expect(osslDecrypt.stdout == plain)
         try await caduceus(["smime", "seal", "--in", path("plain.txt"), "--out", path("sealed.p7m"), "--cert", path("node.chain.pem"), "--key", path("node.key"), "--recipient", path("dr.pem")])
@@ -93,9 +119,10 @@ struct CLITests {
         await #expect(throws: ExitCode.self) {
             try await caduceus(["smime", "decrypt", "--in", path("sealed.p7m"), "--out", path("nope1.txt"), "--cert", path("node.pem"), "--key", path("node.key")])
         }
+        // One changed character in the signed part's base64 (its first line after the part's header block).
         var tampered = try dir.read("signed.eml")
-        let index = tampered.firstRange(of: Data("SYNTHETIC".utf8))!.lowerBound
-        tampered[index] = UInt8(ascii: "X")
+        let index = tampered.firstRange(of: Data("base64\r\n\r\n".utf8))!.upperBound
+        tampered[index] = tampered[index] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
         try dir.write("tampered.eml", tampered)
         await #expect(throws: ExitCode.self) {
             try await caduceus(["smime", "verify", "--in", path("tampered.eml"), "--trust", path("root/ca.pem"), "--out", path("nope2.txt")])
@@ -106,7 +133,7 @@ struct CLITests {
         await #expect(throws: ExitCode.self) {
             try await caduceus(["smime", "encrypt", "--in", path("plain.txt"), "--out", path("nope4.p7m"), "--recipient", path("dr.pem"), "--cipher", "des3"])
         }
-        for name in ["nope0.eml", "nope1.txt", "nope2.txt", "nope3.txt", "nope4.p7m"] {
+        for name in ["nope0.eml", "nope1.txt", "nope2.txt", "nope3.txt", "nope4.p7m", "nope5.txt", "nope6.txt", "nope7.txt"] {
             #expect(!FileManager.default.fileExists(atPath: path(name)), "\(name) was written")
         }
     }

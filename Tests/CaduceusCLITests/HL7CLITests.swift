@@ -71,4 +71,72 @@ struct HL7CLITests {
         #expect(twinTrail.text.contains("\"userID\":\"registrar\"") && !twinTrail.text.contains("4800") && !twinTrail.text.contains("MARY"))
         #expect(try CaduceusBinary.run(["audit", "verify", "--data", data]).ok)
     }
+
+    /// The python oracles (`.venv`, made by scripts/bootstrap.sh).
+    static func oracle(_ arguments: [String]) throws -> [String: Any] {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let result = try ProcessRunner.run(root.appendingPathComponent(".venv/bin/python").path, [root.appendingPathComponent("scripts/oracles/hl7_batch_oracle.py").path] + arguments)
+        #expect(result.ok, "\(result.stderr)")
+        return try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any] ?? [:]
+    }
+
+    static func batchMessage(_ i: Int, authority: String) -> [UInt8] {
+        let letters: [UInt8] = [UInt8(65 + i % 26), UInt8(65 + (i / 26) % 26), UInt8(65 + (i / 676) % 26)]
+        let family: String = String(decoding: letters, as: UTF8.self) + "ÖZ"
+        let birth: String = String(1930 + i % 90) + "0" + String(1 + i % 9) + "1" + String(i % 10)
+        let text: String = "MSH|^~\\&|EMR|GH|CAD|H1|20260101||ADT^A04^ADT_A01|B\(i)|P|2.5.1\rPID|1||B-\(i)^^^X&\(authority)&ISO^MR||\(family)^ANA||\(birth)|F\r"
+        return Array(text.utf8)
+    }
+
+    @Test("ingest as EMRs send it, through the CLI: hl7apy's undeclared UTF-8, a batch file over 10,000 segments streamed by hl7 parse and hl7 send, python-hl7 reading our batch ACK")
+    func ingestAsSent() throws {
+        let dir = try TemporaryDirectory()
+        let data = dir.url.appendingPathComponent("node").path
+        let authority = "1.2.840.114350.1"
+        // hl7apy writes two ADT^A04 in UTF-8 without MSH-18, one with a given name only.
+        let written = dir.url.appendingPathComponent("hl7apy.hl7").path
+        let names = try Self.oracle(["write", written])["names"] as? [[String]] ?? []
+        #expect(names.count == 2)
+        let parsed = try CaduceusBinary.run(["hl7", "parse", written])
+        #expect(parsed.ok, "\(parsed.stderr)")
+        let tree = try JSONSerialization.jsonObject(with: parsed.stdout) as? [[String: Any]] ?? []
+        let pid5 = tree.map { (($0["segments"] as? [[String: Any]])?[1]["fields"] as? [String: Any])?["5"] as? [[[String]]] }
+        #expect(pid5.map { $0?[0][0][0] } == names.map { $0[0] })
+        #expect(pid5.map { $0?[0][1][0] } == names.map { $0[1] })
+        #expect(try CaduceusBinary.run(["hl7", "parse", "--charset", "ascii", written]).stderr.contains("hl7.invalid-characters"))
+
+        // A batch file of 6,000 messages (12,000 segments: over the per-message limit of 10,000 that once refused
+        // it), one of them with a byte that is not UTF-8.
+        var batch = Array("FHS|^~\\&|EMR|GH|CAD|H1|20260101||||F1\rBHS|^~\\&|EMR|GH|CAD|H1|20260101||||B1\r".utf8)
+        for i in 0..<6_000 {
+            batch += Self.batchMessage(i, authority: authority)
+        }
+        var bad = Array("MSH|^~\\&|EMR|GH|CAD|H1|20260101||ADT^A04^ADT_A01|BAD1|P|2.5.1\rPID|1||B-X^^^X&\(authority)&ISO^MR||DOE^ANA||19800214|F\r".utf8)
+        bad[bad.firstIndex(of: UInt8(ascii: "O"))!] = 0xD6  // ISO 8859-1 Ö, undeclared, to a UTF-8 interface
+        batch += bad + Array("BTS|6001\rFTS|1\r".utf8)
+        let file = try dir.write("batch.hl7", Data(batch))
+        let all = try CaduceusBinary.run(["hl7", "parse", file])
+        #expect(all.status == 1 && all.stderr.contains("hl7.invalid-characters"), "the file holds one bad message")
+        do {
+            let server = try ServeProcess(data: data, domains: [authority])
+            defer { server.kill9() }
+            let sent = try CaduceusBinary.run(["hl7", "send", "--to", "127.0.0.1:\(server.port)", written, file])
+            #expect(sent.ok, "\(sent.stderr)")
+            #expect(sent.text.components(separatedBy: "MSA|AA|").count == 3, "hl7apy's two messages")
+            let ackText = sent.text.components(separatedBy: "\n\n").first { $0.hasPrefix("FHS|") } ?? ""
+            #expect(ackText.contains("BTS|1|received 6001, accepted 6000, refused 1|6001~6000~1"), "\(ackText)")
+            let ackFile = try dir.write("ack.hl7", ackText.replacingOccurrences(of: "\n", with: "\r") + "\r")
+            // python-hl7 reads our acknowledgement batch: one batch answering B1, one AR naming the bad message.
+            let read = try Self.oracle(["read", ackFile])
+            let batches = read["batches"] as? [[String: Any]] ?? []
+            #expect(batches.count == 1)
+            #expect((batches.first?["header"] as? String)?.hasSuffix("|B1") == true)
+            #expect((batches.first?["messages"] as? [[String]])?.map { Array($0.dropFirst()) } == [["AR", "BAD1", "hl7.invalid-characters"]])
+            #expect(server.terminate() == 0)
+        }
+        let log = try CaduceusBinary.run(["hl7", "log", "--data", data, "--limit", "100000"])
+        #expect(log.text.split(separator: "\n").count == 6_002)
+        let maria = try CaduceusBinary.run(["mpi", "search", "--data", data, "--given", names[1][1], "--birth-date", "19800214"])
+        #expect(maria.text.split(separator: "\n").contains { $0.hasPrefix("X-PID") }, "\(maria.text)")
+    }
 }

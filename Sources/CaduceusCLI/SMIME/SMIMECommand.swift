@@ -11,8 +11,12 @@ struct SMIMECommand: AsyncParsableCommand {
         commandName: "smime",
         abstract: "Sign, verify, encrypt and decrypt S/MIME 4.0 / CMS messages (like `openssl cms`).",
         discussion: """
-            Output is an S/MIME entity (CRLF, base64) unless --der asks for raw CMS. Content is signed and encrypted \
-            byte for byte (like `openssl cms -binary`). Algorithms: ECDSA/RSA with SHA-256 signatures; AES-256-GCM \
+            Output is an S/MIME entity unless --der (or --outform DER|PEM) asks for raw CMS. Input commands take \
+            openssl's habits: --der or --inform DER|PEM|SMIME (recognised from the input without them). \
+            multipart/signed (sign's default) signs the canonical MIME entity of the content (RFC 8551 §3.1.1), which \
+            `openssl cms -verify` verifies in its default mode: text as text/plain with every line end made CRLF \
+            (verify gives the text back with CRLF line ends), anything else — or any content with --binary — as \
+            base64 of the exact bytes. --nodetach, --der and encryption keep the content byte for byte. Algorithms: ECDSA/RSA with SHA-256 signatures; AES-256-GCM \
             (AuthEnvelopedData, default), AES-256-CBC or AES-128-CBC content; RSA-OAEP-SHA256 key transport for RSA \
             recipients, ECDH P-256 with the SHA-256 KDF and AES key wrap for EC recipients. DES, 3DES, RC2, MD5, \
             SHA-1 signatures, RSA under 2048 bits and RSA PKCS#1 v1.5 key transport are refused.
@@ -40,19 +44,25 @@ struct SMIMECommand: AsyncParsableCommand {
         var extraCert: [String] = []
         @Option(help: "Private key of an additional signer (repeatable).") var extraKey: [String] = []
         @Flag(help: "Put the content inside the signature (opaque signed-data).") var nodetach = false
-        @Flag(help: "Write raw DER CMS.") var der = false
+        @OptionGroup var output: OutputForm
+        @Flag(help: "multipart/signed: sign the exact bytes (application/octet-stream, base64), even for text.")
+        var binary = false
+        @Flag(help: "multipart/signed: sign as text/plain (line ends made CRLF); refused for content that is not text.")
+        var text = false
 
         func run() async throws {
             try await reportingErrors {
+                guard !(binary && text) else { throw CLIError.usage("--binary and --text exclude each other") }
                 let content = try Files.read(`in`, what: "input")
                 var signers = [try credential.load()]
                 guard extraCert.count == extraKey.count else { throw CLIError.usage("--extra-cert and --extra-key pair up") }
                 for (cert, key) in zip(extraCert, extraKey) {
                     signers.append(try CredentialOptions.credential(certificateFile: cert, keyFile: key))
                 }
-                let output = try SMIME.sign(
-                    content[...], signers: signers, detached: !nodetach, format: der ? .der : .smime, signingTime: Date())
-                try Files.write(output, to: out)
+                let signed = try SMIME.sign(
+                    content[...], signers: signers, detached: !nodetach, format: try output.format(),
+                    form: binary ? .binary : text ? .text : .automatic, signingTime: Date())
+                try Files.write(try output.encode(signed), to: out)
             }
         }
     }
@@ -60,14 +70,15 @@ struct SMIMECommand: AsyncParsableCommand {
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Verify every signature and the signers' certificate paths; write the content.")
-        @Option(help: "Signed message (S/MIME or DER).") var `in`: String
+        @Option(help: "Signed message (S/MIME, PEM or DER).") var `in`: String
+        @OptionGroup var input: InputForm
         @Option(help: "Detached content for a DER detached signature.") var content: String?
         @Option(help: "Where to write the verified content.") var out: String?
         @OptionGroup var trust: TrustOptions
 
         func run() async throws {
             try await reportingErrors {
-                let message = try Files.read(`in`, what: "input")
+                let message = try input.check(try Files.read(`in`, what: "input"))
                 let detached = try content.map { try Files.read($0, what: "content") }
                 let verified = try await SMIME.verify(
                     message[...], detachedContent: detached?[...], validator: try trust.validator(), now: Date())
@@ -83,15 +94,15 @@ struct SMIMECommand: AsyncParsableCommand {
         @Option(help: "Output file.") var out: String
         @Option(help: "Recipient certificate, PEM (repeatable).") var recipient: [String] = []
         @Option(help: "aes-256-gcm (default), aes-128-gcm, aes-256-cbc, aes-128-cbc.") var cipher = "aes-256-gcm"
-        @Flag(help: "Write raw DER CMS.") var der = false
+        @OptionGroup var output: OutputForm
 
         func run() async throws {
             try await reportingErrors {
                 let content = try Files.read(`in`, what: "input")
-                let output = try SMIME.encrypt(
+                let encrypted = try SMIME.encrypt(
                     content[...], recipients: try loadRecipients(recipient), cipher: try parseCipher(cipher),
-                    format: der ? .der : .smime)
-                try Files.write(output, to: out)
+                    format: try output.format())
+                try Files.write(try output.encode(encrypted), to: out)
             }
         }
     }
@@ -99,13 +110,15 @@ struct SMIMECommand: AsyncParsableCommand {
     struct Decrypt: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Decrypt with the recipient's credential.")
         @Option(help: "Encrypted message (S/MIME, PEM or DER).") var `in`: String
+        @OptionGroup var input: InputForm
         @Option(help: "Output file.") var out: String
         @OptionGroup var credential: CredentialOptions
 
         func run() async throws {
             try await reportingErrors {
+                let message = try input.check(try Files.read(`in`, what: "input"))
                 let key = try credential.load()
-                let plaintext = try SMIME.decrypt(try Files.read(`in`, what: "input")[...], credential: key)
+                let plaintext = try SMIME.decrypt(message[...], credential: key)
                 try Files.write(plaintext, to: out)
             }
         }
@@ -118,23 +131,25 @@ struct SMIMECommand: AsyncParsableCommand {
         @OptionGroup var credential: CredentialOptions
         @Option(help: "Recipient certificate, PEM (repeatable).") var recipient: [String] = []
         @Option(help: "Content cipher.") var cipher = "aes-256-gcm"
-        @Flag(help: "Raw DER: SignedData inside EnvelopedData, no MIME layers.") var der = false
+        @OptionGroup var output: OutputForm
 
         func run() async throws {
             try await reportingErrors {
                 let signer = try credential.load()
                 let recipients = try loadRecipients(recipient)
-                let output = try SMIME.sealRope(
+                let format = try output.format()
+                let sealed = try SMIME.sealRope(
                     consuming: try Files.read(`in`, what: "input"), signers: [signer], recipients: recipients,
-                    cipher: try parseCipher(cipher), format: der ? .der : .smime, signingTime: Date())
-                try Files.write(output, to: out)
+                    cipher: try parseCipher(cipher), format: format, signingTime: Date())
+                if output.isPEM { try Files.write(try output.encode(sealed.joined()), to: out) } else { try Files.write(sealed, to: out) }
             }
         }
     }
 
     struct Open: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Decrypt then verify, in one step.")
-        @Option(help: "Sealed message.") var `in`: String
+        @Option(help: "Sealed message (S/MIME, PEM or DER).") var `in`: String
+        @OptionGroup var input: InputForm
         @Option(help: "Output file for the verified content.") var out: String
         @OptionGroup var credential: CredentialOptions
         @OptionGroup var trust: TrustOptions
@@ -143,12 +158,73 @@ struct SMIMECommand: AsyncParsableCommand {
             try await reportingErrors {
                 let validator = try trust.validator()
                 let key = try credential.load()
-                let message = try Files.read(`in`, what: "input")
+                let message = try input.check(try Files.read(`in`, what: "input"))
                 let opened = try await SMIME.open(message[...], credential: key, validator: validator, now: Date())
                 reportSigners(opened)
                 try Files.write(opened.content, to: out)
             }
         }
+    }
+}
+
+/// openssl's names for the forms of a CMS message (`-inform`, `-outform`).
+enum CMSForm: String, ExpressibleByArgument, CaseIterable {
+    case der = "DER", pem = "PEM", smime = "SMIME"
+
+    init?(argument: String) { self.init(rawValue: argument.uppercased()) }
+}
+
+/// The form of an input message, as openssl users give it: `--der`, or `--inform DER|PEM|SMIME`; recognised from
+/// the first bytes when neither is given. A message not in the form named is refused (`cms.malformed`) before it is
+/// read any further.
+struct InputForm: ParsableArguments {
+    @Flag(help: "The input is raw DER CMS (as --inform DER).") var der = false
+    @Option(help: "The input's form: DER, PEM or SMIME (default: recognised from the input).") var inform: CMSForm?
+
+    /// The form asked for, if any.
+    func form() throws -> CMSForm? {
+        if der, let inform, inform != .der { throw CLIError.usage("--der and --inform \(inform.rawValue) contradict each other") }
+        return der ? .der : inform
+    }
+
+    /// `message` if it is in the form asked for.
+    func check(_ message: [UInt8]) throws -> [UInt8] {
+        let isPEM = message.starts(with: Array("-----BEGIN".utf8))
+        switch try form() {
+        case nil: return message
+        case .der?:
+            guard message.first == 0x30 else { throw CMSError(.malformed, "the input is not DER CMS (--inform DER)") }
+        case .pem?:
+            guard isPEM else { throw CMSError(.malformed, "the input is not a PEM CMS block (--inform PEM)") }
+        case .smime?:
+            guard message.first != 0x30, !isPEM else {
+                throw CMSError(.mimeMalformed, "the input is not an S/MIME entity (--inform SMIME)")
+            }
+        }
+        return message
+    }
+}
+
+/// The form of an output message: an S/MIME entity (default), or raw CMS with `--der` / `--outform DER`, or PEM
+/// (`-----BEGIN CMS-----`) with `--outform PEM`.
+struct OutputForm: ParsableArguments {
+    @Flag(help: "Write raw DER CMS (as --outform DER).") var der = false
+    @Option(help: "The output's form: SMIME (default), DER or PEM.") var outform: CMSForm?
+
+    func resolved() throws -> CMSForm {
+        if der, let outform, outform != .der { throw CLIError.usage("--der and --outform \(outform.rawValue) contradict each other") }
+        return der ? .der : outform ?? .smime
+    }
+
+    var isPEM: Bool { (try? resolved()) == .pem }
+
+    /// What the library writes: PEM is DER wrapped afterwards.
+    func format() throws -> SMIME.Format { try resolved() == .smime ? .smime : .der }
+
+    /// The bytes to write.
+    func encode(_ bytes: [UInt8]) throws -> [UInt8] {
+        guard try resolved() == .pem else { return bytes }
+        return SMIME.pem(bytes)
     }
 }
 

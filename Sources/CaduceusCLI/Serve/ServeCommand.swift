@@ -3,6 +3,7 @@ import ArgumentParser
 import CaduceusPolicy
 import CaduceusCore
 import CaduceusExchange
+import CaduceusHL7
 import CaduceusMLLP
 import CaduceusPKI
 import Foundation
@@ -43,8 +44,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "An assigning authority (OID or namespace) MLLP accepts; repeat for several (adds to hl7.domains).")
     var domain: [String] = []
 
-    @Option(name: .long, help: "Largest HL7 message in bytes.")
+    @Option(name: .long, help: "Largest HL7 message in bytes (each message of a batch too; a batch as a whole is streamed, of any size).")
     var maxMessageBytes: Int = 16 << 20
+
+    @Option(name: .long, help: "The MLLP interface's character set for messages without MSH-18: UTF-8 (default), ISO-8859-1 or ASCII (overrides hl7.charset).")
+    var hl7Charset: String?
 
     @Option(name: .long, help: "Close MLLP connections idle for this many seconds.")
     var idleTimeout: Int64 = 300
@@ -83,6 +87,12 @@ struct ServeCommand: AsyncParsableCommand {
                 settings.port = p
             }
             settings.hl7Domains += domain
+            if let hl7Charset {
+                guard let charset = HL7CharacterSet(name: hl7Charset) else {
+                    throw CLIError.usage("--hl7-charset must be UTF-8, ISO-8859-1 or ASCII")
+                }
+                settings.hl7CharacterSet = charset
+            }
             guard mllp == nil || !settings.hl7Domains.isEmpty else {
                 throw CLIError.usage("name at least one --domain (an assigning authority this node accepts)")
             }
@@ -196,7 +206,7 @@ struct ServeCommand: AsyncParsableCommand {
             regionalNode: settings.regionalNode ?? settings.nodeId, directoryEndpoint: settings.directoryEndpoint ?? "")
         return try await NodeRuntime(
             directory: node.data, configuration: configuration, credential: credential, trust: TrustStore(anchors: anchors, crlDirectory: crlDirectory, grace: Double(settings.revocationGrace)),
-            host: settings.host, port: port, hl7Domains: Set(settings.hl7Domains),
+            host: settings.host, port: port, hl7Domains: Set(settings.hl7Domains), hl7CharacterSet: settings.hl7CharacterSet,
             thresholds: MatchThresholds(autoLink: node.mpiAutoLink, review: node.mpiReview),
             policy: try settings.policyFile.map { try PolicySet.load(file: $0) }, hostedAuthorities: try hosted.map { try CAStore(opening: $0) }, ocsp: settings.ocsp, logger: logger)
     }
@@ -208,7 +218,9 @@ struct ServeCommand: AsyncParsableCommand {
             receiver = hl7
         } else {
             let opened = try await node.open()
-            receiver = HL7Receiver(store: opened.store, mpi: opened.mpi, configuration: HL7ReceiverConfiguration(knownAuthorities: Set(settings.hl7Domains)))
+            var hl7Configuration = HL7ReceiverConfiguration(knownAuthorities: Set(settings.hl7Domains))
+            hl7Configuration.defaultCharacterSet = settings.hl7CharacterSet
+            receiver = HL7Receiver(store: opened.store, mpi: opened.mpi, configuration: hl7Configuration)
         }
         var configuration = MLLPServerConfiguration()
         configuration.host = host
@@ -247,7 +259,8 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = .info
         let server = MLLPServer(
             configuration: configuration, logger: logger, handler: { await receiver.receive($1, from: HL7Peer($0)) },
-            oversized: { await receiver.rejectOversized(head: $0) })
+            oversized: { await receiver.rejectOversized(head: $0) },
+            batch: { [maxMessageBytes] in HL7BatchSession(receiver: receiver, peer: HL7Peer($0), maxMessageBytes: maxMessageBytes) })
         let mode = configuration.tls == nil ? " (INSECURE: plain TCP, senders known by address only)" : " (mutual TLS)"
         return MLLPService(server: server) { boundPort in
             FileHandle.standardOutput.write(Data("caduceus: mllp listening on \(host):\(boundPort ?? port)\(mode)\n".utf8))

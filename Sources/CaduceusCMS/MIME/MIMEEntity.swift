@@ -109,6 +109,106 @@ package struct MIMEEntity {
         }
     }
 
+    /// The body of a signed part with its transfer encoding removed: ``decodedBody()`` plus quoted-printable (RFC 2045
+    /// §6.7), which mail clients use for signed text.
+    package func decodedContent() throws -> [UInt8] {
+        guard (header("Content-Transfer-Encoding") ?? "").lowercased() == "quoted-printable" else { return try decodedBody() }
+        return try Self.quotedPrintableDecoded(body)
+    }
+
+    /// Quoted-printable decoding: `=XX` is a byte, `=` at the end of a line a soft line break; everything else as is.
+    static func quotedPrintableDecoded(_ bytes: ArraySlice<UInt8>) throws -> [UInt8] {
+        func hex(_ b: UInt8) -> UInt8? {
+            switch b {
+            case 0x30...0x39: return b - 0x30
+            case 0x41...0x46: return b - 0x41 + 10
+            case 0x61...0x66: return b - 0x61 + 10
+            default: return nil
+            }
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            let b = bytes[i]
+            guard b == UInt8(ascii: "=") else {
+                out.append(b)
+                i += 1
+                continue
+            }
+            let rest = bytes[(i + 1)...]
+            if rest.starts(with: [13, 10]) {
+                i += 3
+            } else if rest.first == 10 {
+                i += 2
+            } else if rest.count >= 2, let high = hex(rest[rest.startIndex]), let low = hex(rest[rest.startIndex + 1]) {
+                out.append(high << 4 | low)
+                i += 3
+            } else {
+                throw CMSError(.mimeMalformed, "the quoted-printable body cannot be decoded")
+            }
+        }
+        return out
+    }
+
+    /// The canonical MIME entity (RFC 8551 §3.1.1) a `multipart/signed` signs for `content`: header fields and
+    /// body with CRLF line ends, the body in a 7-bit transfer encoding. Text keeps its characters with every line end
+    /// made CRLF; anything else is base64 of the exact bytes. The entity ends with CRLF.
+    package static func canonicalEntity(_ content: ArraySlice<UInt8>, form: SMIME.SignedEntityForm) throws -> [UInt8] {
+        let isText = Self.isText(content)
+        switch form {
+        case .text where !isText:
+            throw CMSError(.unsupported, "the content is not text (NUL, a control character, a CR without LF or invalid UTF-8): sign it as binary")
+        case .binary, .automatic where !isText:
+            return render(
+                headers: [("Content-Type", "application/octet-stream"), ("Content-Transfer-Encoding", "base64")],
+                body: base64Lines(content))
+        case .text, .automatic:
+            var text: [UInt8] = []
+            text.reserveCapacity(content.count + content.count / 32 + 2)
+            var ascii = true
+            var longest = 0
+            var line = 0
+            var previous: UInt8 = 0
+            for b in content {
+                if b == 10 {
+                    if previous != 13 { text.append(13) }
+                    longest = max(longest, line)
+                    line = 0
+                } else if b != 13 {
+                    line += 1
+                }
+                if b >= 0x80 { ascii = false }
+                text.append(b)
+                previous = b
+            }
+            longest = max(longest, line)
+            let sevenBit = ascii && longest <= 998
+            let charset = ascii ? "us-ascii" : "utf-8"
+            return render(
+                headers: [
+                    ("Content-Type", "text/plain; charset=\(charset)"),
+                    ("Content-Transfer-Encoding", sevenBit ? "7bit" : "base64"),
+                ], body: sevenBit ? text : base64Lines(text))
+        }
+    }
+
+    /// Whether `bytes` are text that survives canonicalisation unchanged but for its line ends: valid UTF-8, no NUL,
+    /// no control character other than TAB, LF and a CR directly before LF, no DEL.
+    static func isText(_ bytes: ArraySlice<UInt8>) -> Bool {
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            let b = bytes[i]
+            if b == 13 {
+                guard i + 1 < bytes.endIndex, bytes[i + 1] == 10 else { return false }
+            } else if (b < 0x20 && b != 9 && b != 10) || b == 0x7F {
+                return false
+            }
+            i += 1
+        }
+        return String(validating: bytes, as: UTF8.self) != nil
+    }
+
     /// multipart/signed: the first part's exact bytes (what was signed) and the signature part.
     package func splitSigned() throws -> (content: ArraySlice<UInt8>, signature: MIMEEntity) {
         guard let boundary = contentTypeParameter("boundary"), !boundary.isEmpty else {

@@ -25,6 +25,17 @@ public struct VerifiedContent: Sendable {
     public let contentType: ASN1ObjectIdentifier
     /// Every signer, in the order of the SignerInfos.
     public let signers: [VerifiedSigner]
+    /// The media type of the signed MIME entity, lower-cased, when the signed part of a `multipart/signed` was one
+    /// (RFC 8551 §3.5; ``content`` is then its body with the transfer encoding removed). Nil for CMS content read as
+    /// bytes: DER, `signed-data`, or a first part that is not a MIME entity.
+    public let mediaType: String?
+
+    init(content: ArraySlice<UInt8>, contentType: ASN1ObjectIdentifier, signers: [VerifiedSigner], mediaType: String? = nil) {
+        self.content = content
+        self.contentType = contentType
+        self.signers = signers
+        self.mediaType = mediaType
+    }
 }
 
 /// CMS SignedData (RFC 5652 §5) with signed attributes (content-type, signing-time, message-digest), one or more

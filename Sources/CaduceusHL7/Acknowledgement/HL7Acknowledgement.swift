@@ -55,6 +55,9 @@ public struct HL7AckContext: Sendable, Hashable {
     public var enhancedMode: Bool
     /// Dialect of the original.
     public var dialect: HL7Dialect
+    /// Whether the original named its character set in MSH-18. The answer names it only then: a message read in the
+    /// interface's default character set is answered in it, without declaring it either.
+    public var declaresCharacterSet = true
 
     /// From a parsed message.
     public init(_ message: HL7Message) {
@@ -69,6 +72,7 @@ public struct HL7AckContext: Sendable, Hashable {
         versionID = msh.text(12).raw
         enhancedMode = !msh[15].isEmpty
         dialect = message.dialect
+        declaresCharacterSet = !msh[18].isEmpty
     }
 
     /// Salvages the header of a message that could not be parsed: reads only the MSH segment, with line-ending
@@ -141,7 +145,7 @@ public enum HL7Acknowledgement {
             text(context.processingID.isEmpty ? "P" : context.processingID),
             text(context.versionID.isEmpty ? "2.5.1" : context.versionID),
         ]
-        if context.dialect.characterSet != .ascii {
+        if context.dialect.characterSet != .ascii, context.declaresCharacterSet {
             mshFields += [.empty, .empty, .empty, .empty, .empty, text(context.dialect.characterSet.rawValue)]
         }
         var segments = [HL7Segment(unchecked: "MSH", fields: mshFields)]

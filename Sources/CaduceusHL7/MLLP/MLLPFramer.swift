@@ -19,6 +19,15 @@ public struct MLLPFramer: Sendable {
         case oversized(head: [UInt8])
         /// A frame was cut short: a new start block arrived, or an end block was not followed by CR.
         case truncated(head: [UInt8])
+        /// A frame that starts with FHS or BHS — a batch — begins (only when the framer streams batches). Its payload
+        /// follows as ``batchBytes(_:)`` in arrival-sized pieces, not bounded by the frame cap: the batch reader
+        /// bounds each message instead.
+        case batchStart
+        /// The next bytes of the batch's payload.
+        case batchBytes([UInt8])
+        /// The batch frame ended: `complete` when its end block and CR arrived, false when it was cut short (a new
+        /// start block, an end block without CR, or the connection closed).
+        case batchEnd(complete: Bool)
     }
 
     enum State: Sendable {
@@ -27,20 +36,29 @@ public struct MLLPFramer: Sendable {
         case afterEndBlock
         case discarding
         case discardingAfterEndBlock
+        case inBatch
+        case batchAfterEndBlock
     }
 
     /// The largest payload accepted.
     public let maxFrameBytes: Int
     /// How many leading bytes of an oversized frame are kept.
     public let headBytes: Int
+    /// Whether a frame starting with FHS or BHS is streamed as a batch instead of buffered as one message.
+    public let streamsBatches: Bool
     var state: State = .idle
     var buffer: [UInt8] = []
     var junk = 0
 
     /// A framer with a payload cap.
-    public init(maxFrameBytes: Int = 16 << 20, headBytes: Int = 4096) {
+    public init(maxFrameBytes: Int = 16 << 20, headBytes: Int = 4096, streamsBatches: Bool = false) {
         self.maxFrameBytes = maxFrameBytes
         self.headBytes = headBytes
+        self.streamsBatches = streamsBatches
+    }
+
+    static func isBatchHead(_ bytes: [UInt8]) -> Bool {
+        bytes.count >= 3 && (bytes[0..<3].elementsEqual("FHS".utf8) || bytes[0..<3].elementsEqual("BHS".utf8))
     }
 
     /// Whether a frame is partly received (closing now would truncate it).
@@ -77,6 +95,13 @@ public struct MLLPFramer: Sendable {
                 let stop = bytes[i...].firstIndex { $0 == Self.endBlock || $0 == Self.startBlock } ?? n
                 buffer.append(contentsOf: bytes[i..<stop])
                 i = stop
+                if streamsBatches, Self.isBatchHead(buffer) {
+                    events.append(.batchStart)
+                    events.append(.batchBytes(buffer))
+                    buffer = []
+                    state = .inBatch
+                    continue
+                }
                 if buffer.count > maxFrameBytes {
                     buffer.removeSubrange(headBytes...)
                     state = .discarding
@@ -108,6 +133,27 @@ public struct MLLPFramer: Sendable {
                 } else {
                     i = n
                 }
+            case .inBatch:
+                let stop = bytes[i...].firstIndex { $0 == Self.endBlock || $0 == Self.startBlock } ?? n
+                if stop > i { events.append(.batchBytes(Array(bytes[i..<stop]))) }
+                i = stop
+                guard i < n else { break }
+                if bytes[i] == Self.startBlock {
+                    events.append(.batchEnd(complete: false))
+                    state = .inFrame
+                    buffer.removeAll(keepingCapacity: true)
+                } else {
+                    state = .batchAfterEndBlock
+                }
+                i += 1
+            case .batchAfterEndBlock:
+                if bytes[i] == Self.carriageReturn {
+                    events.append(.batchEnd(complete: true))
+                    i += 1
+                } else {
+                    events.append(.batchEnd(complete: false))
+                }
+                state = .idle
             case .discardingAfterEndBlock:
                 if bytes[i] == Self.carriageReturn {
                     events.append(.oversized(head: buffer))
@@ -127,7 +173,11 @@ public struct MLLPFramer: Sendable {
         var events: [Event] = []
         if junk > 0 { events.append(.junk(count: junk)) }
         junk = 0
-        if hasPartialFrame { events.append(.truncated(head: Array(buffer.prefix(headBytes)))) }
+        switch state {
+        case .inBatch, .batchAfterEndBlock: events.append(.batchEnd(complete: false))
+        case .idle: break
+        default: events.append(.truncated(head: Array(buffer.prefix(headBytes))))
+        }
         buffer = []
         state = .idle
         return events

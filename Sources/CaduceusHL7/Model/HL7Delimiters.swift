@@ -68,10 +68,11 @@ public enum HL7CharacterSet: String, Sendable, Hashable, CaseIterable {
     /// `UNICODE UTF-8`.
     case utf8 = "UNICODE UTF-8"
 
-    /// Maps an MSH-18 value (first repetition). Empty means ASCII.
-    public init(msh18 value: String) throws(HL7Error) {
+    /// Maps an MSH-18 value (first repetition). Empty means `undeclared` (ASCII unless the interface says otherwise).
+    public init(msh18 value: String, undeclared: HL7CharacterSet = .ascii) throws(HL7Error) {
         switch value {
-        case "", "ASCII": self = .ascii
+        case "": self = undeclared
+        case "ASCII": self = .ascii
         case "8859/1": self = .latin1
         case "UNICODE UTF-8": self = .utf8
         default:
@@ -79,19 +80,32 @@ public enum HL7CharacterSet: String, Sendable, Hashable, CaseIterable {
         }
     }
 
+    /// A character set by the names operators and interface engines use: `UTF-8` (`utf8`, `UNICODE UTF-8`),
+    /// `ISO-8859-1` (`latin1`, `8859/1`), `ASCII` (`US-ASCII`), in any case. Nil for anything else.
+    public init?(name: String) {
+        switch String(name.uppercased().map { $0 == "_" ? "-" : $0 }) {
+        case "UTF-8", "UTF8", "UNICODE UTF-8": self = .utf8
+        case "ISO-8859-1", "ISO8859-1", "8859/1", "LATIN1", "LATIN-1", "ISO-LATIN-1": self = .latin1
+        case "ASCII", "US-ASCII": self = .ascii
+        default: return nil
+        }
+    }
+
     /// Bytes in this character set → UTF-8 bytes. Rejects NUL, invalid UTF-8 and 8-bit bytes under ASCII.
-    func toUTF8(_ bytes: some Collection<UInt8>) throws(HL7Error) -> [UInt8] {
+    /// `declared`: whether MSH-18 named the character set (or the interface's default applies), for the message.
+    func toUTF8(_ bytes: some Collection<UInt8>, declared: Bool = true) throws(HL7Error) -> [UInt8] {
+        let source = declared ? "whose MSH-18 declares" : "without MSH-18, read in the interface's default"
         switch self {
         case .ascii:
             for b in bytes where b >= 0x80 {
                 _ = b
-                throw HL7Error(.invalidCharacters, "8-bit byte in a message whose MSH-18 declares ASCII")
+                throw HL7Error(.invalidCharacters, "8-bit byte in a message \(source) ASCII")
             }
             return Array(bytes)
         case .utf8:
             let array = Array(bytes)
             guard String(validating: array, as: UTF8.self) != nil else {
-                throw HL7Error(.invalidCharacters, "invalid UTF-8 in a message whose MSH-18 declares UNICODE UTF-8")
+                throw HL7Error(.invalidCharacters, "invalid UTF-8 in a message \(source) UNICODE UTF-8")
             }
             return array
         case .latin1:

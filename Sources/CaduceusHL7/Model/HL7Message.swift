@@ -75,62 +75,42 @@ public struct HL7Batch: Sendable, Hashable {
     /// All messages of all batches.
     public var messages: [HL7Message] { batches.flatMap(\.messages) }
 
-    /// Parses a batch file. BTS-1 (batch message count) and FTS-1 (file batch count), when given, must match.
+    /// Parses a batch file, of any number of messages: the file is read as a stream (``HL7BatchReader``) and each
+    /// message is parsed on its own, so the message limits of `options` apply to each message, not to the file. BTS-1
+    /// (batch message count) and FTS-1 (file batch count), when given, must match. The first problem found is thrown.
     public init(parsing bytes: some Collection<UInt8>, options: HL7ParseOptions = .strict) throws(HL7Error) {
-        let result = try ER7Parser(options: options).parse(bytes)
-        dialect = result.dialect
+        var reader = HL7BatchReader(options: options)
+        let events = reader.feed(bytes) + reader.finish()
         batches = []
         var current: Batch?
-        var message: [HL7Segment] = []
-        func flushMessage() throws(HL7Error) {
-            guard !message.isEmpty else { return }
-            let m = try HL7Message(dialect: result.dialect, segments: message)
-            if current == nil { current = Batch(header: nil, messages: [], trailer: nil) }
-            current!.messages.append(m)
-            message = []
-        }
-        for segment in result.segments {
-            switch segment.id {
-            case "FHS":
-                guard fileHeader == nil, batches.isEmpty, current == nil else {
-                    throw HL7Error(.badBatch, "FHS must open the file and appear once")
-                }
+        var firstDialect: HL7Dialect?
+        for event in events {
+            switch event {
+            case .fileHeader(let segment):
                 fileHeader = segment
-            case "BHS":
-                try flushMessage()
+            case .batchHeader(let segment):
                 if let c = current { batches.append(c) }
                 current = Batch(header: segment, messages: [], trailer: nil)
-            case "BTS":
-                try flushMessage()
-                guard var c = current else { throw HL7Error(.badBatch, "BTS without a batch") }
+            case .message(let bytes):
+                let message = try HL7Message(parsing: bytes, options: options)
+                if firstDialect == nil { firstDialect = message.dialect }
+                if current == nil { current = Batch(header: nil, messages: [], trailer: nil) }
+                current!.messages.append(message)
+            case .refusedMessage(_, let error), .envelopeError(let error):
+                throw error
+            case .batchTrailer(let segment):
+                var c = current ?? Batch(header: nil, messages: [], trailer: nil)
                 c.trailer = segment
                 batches.append(c)
                 current = nil
-            case "FTS":
-                try flushMessage()
+            case .fileTrailer(let segment):
                 if let c = current { batches.append(c) }
                 current = nil
                 fileTrailer = segment
-            case "MSH":
-                guard fileTrailer == nil else { throw HL7Error(.badBatch, "a message after FTS") }
-                try flushMessage()
-                message = [segment]
-            default:
-                guard !message.isEmpty else {
-                    throw HL7Error(.badBatch, "a segment outside any message", at: HL7Location(segment: segment.id))
-                }
-                message.append(segment)
             }
         }
-        try flushMessage()
         if let c = current { batches.append(c) }
-        for batch in batches {
-            if let trailer = batch.trailer, let count = Int(trailer.text(1).raw), count != batch.messages.count {
-                throw HL7Error(.badBatch, "BTS-1 does not match the number of messages in the batch")
-            }
-        }
-        if let trailer = fileTrailer, let count = Int(trailer.text(1).raw), count != batches.count {
-            throw HL7Error(.badBatch, "FTS-1 does not match the number of batches in the file")
-        }
+        // The reader fails on input without valid delimiters, so they are known here.
+        dialect = firstDialect ?? HL7Dialect(delimiters: reader.delimiters ?? .standard, characterSet: options.defaultCharacterSet)
     }
 }

@@ -48,8 +48,10 @@ struct ER7Parser {
         if bytes.count > options.maxValues, Self.countDelimiters(bytes, delimiters) > options.maxValues {
             throw HL7Error(.limitExceeded, "the message holds more values (fields, repetitions, components, subcomponents) than the limit")
         }
-        let characterSet = try HL7CharacterSet(msh18: Self.msh18(bytes, delimiters))
-        let utf8 = hasHigh ? try characterSet.toUTF8(bytes) : bytes  // 7-bit input is the same in all three
+        let declared = Self.msh18(bytes, delimiters)
+        let characterSet = try HL7CharacterSet(msh18: declared, undeclared: options.defaultCharacterSet)
+        // 7-bit input is the same in all three.
+        let utf8 = hasHigh ? try characterSet.toUTF8(bytes, declared: !declared.isEmpty) : bytes
         let segments = try utf8.withUnsafeBufferPointer { buffer throws(HL7Error) in
             try splitSegments(buffer, delimiters)
         }
@@ -125,6 +127,14 @@ struct ER7Parser {
             i += 1
         }
         return segments
+    }
+
+    /// One envelope segment of a batch (FHS, BHS, BTS, FTS), in the default character set, under `d`.
+    func envelopeSegment(_ bytes: [UInt8], _ d: HL7Delimiters) throws(HL7Error) -> HL7Segment {
+        guard !bytes.contains(0) else { throw HL7Error(.nulByte, "the message contains a NUL byte") }
+        let utf8 = bytes.contains(where: { $0 >= 0x80 }) ? try options.defaultCharacterSet.toUTF8(bytes, declared: false) : bytes
+        var counts = SegmentCounts()
+        return try utf8.withUnsafeBufferPointer { buffer throws(HL7Error) in try parseSegment(buffer, d, counts: &counts) }
     }
 
     private func parseSegment(

@@ -26,11 +26,20 @@ public struct HL7ParseOptions: Sendable, Hashable {
     /// of `~` would otherwise be 16 million repetitions, some 400 MB. Default 1,000,000.
     public var maxValues: Int = 1_000_000
 
+    /// The character set of a message whose MSH-18 is empty — the interface's own encoding, as an interface engine's
+    /// connector sets it (many EMRs send UTF-8 or ISO 8859-1 without declaring it). Bytes are validated against it
+    /// exactly as against a declared one. An MSH-18 that names a character set always wins. Default `.ascii`, what
+    /// the standard says an empty MSH-18 means; a node's MLLP interface sets its own (`hl7.charset`, default UTF-8).
+    public var defaultCharacterSet: HL7CharacterSet = .ascii
+
     /// Strict defaults.
     public static let strict = HL7ParseOptions()
     /// Defaults, but LF and CRLF also end segments.
     public static let tolerant = HL7ParseOptions(lineEndings: .tolerant)
 
     /// Creates options.
-    public init(lineEndings: LineEndings = .strict) { self.lineEndings = lineEndings }
+    public init(lineEndings: LineEndings = .strict, defaultCharacterSet: HL7CharacterSet = .ascii) {
+        self.lineEndings = lineEndings
+        self.defaultCharacterSet = defaultCharacterSet
+    }
 }
