@@ -11,6 +11,7 @@ import CaduceusCore
 import CaduceusStorage
 import CaduceusSyslog
 import CaduceusTLS
+import CaduceusPortal
 import NIOCore
 import Foundation
 import Hummingbird
@@ -79,6 +80,8 @@ package final class NodeRuntime: Sendable {
         self.hostedAuthorities = hostedAuthorities
         var settings = NodeServer.Settings(host: host, port: port, certificateChainPEM: chainPEM, privateKeyPEM: try credential.key.pkcs8PEM, anchorsPEM: trust.anchorsPEM)
         settings.benchmarkSink = benchmarkSink
+        // Every node serves the web portal beside its API, behind the same gate.
+        settings.portal = try Portal(node: node, logger: logger)
         self.settings = settings
         self.logger = logger
         // A hospital node issues its cards from the hosted CA that vouches for its organisation.
