@@ -145,7 +145,7 @@ enum PortalTemplates {
     <div class="table-wrap"><table>
     <thead><tr><th scope="col">When</th><th scope="col">Where</th><th scope="col">Who</th><th scope="col">Role</th><th scope="col">Purpose</th><th scope="col">What</th><th scope="col">Outcome</th></tr></thead>
     <tbody>
-    {{#entries}}<tr{{#emergency}} class="row-emergency"{{/emergency}}><td>{{time}}</td><td>{{node}}</td><td>{{who}}</td><td>{{role}}</td><td>{{purpose}}{{#emergency}} <span class="badge badge-emergency">break-glass</span>{{/emergency}}</td><td>{{action}}</td><td>{{outcome}}</td></tr>{{/entries}}
+    {{#entries}}<tr{{#emergency}} class="row-emergency"{{/emergency}}><td class="nowrap">{{time}}</td><td>{{node}}</td><td>{{who}}</td><td>{{role}}</td><td>{{purpose}}{{#emergency}} <span class="badge badge-emergency">break-glass</span>{{/emergency}}</td><td>{{action}}</td><td>{{outcome}}</td></tr>{{/entries}}
     </tbody></table></div>
     """
 
@@ -200,7 +200,7 @@ enum PortalTemplates {
     {{#hasEntries}}
     <div class="table-wrap"><table>
     <thead><tr><th scope="col">Started</th><th scope="col">Who</th><th scope="col">Role</th><th scope="col">Reason</th><th scope="col">Uses</th><th scope="col">Review</th></tr></thead>
-    <tbody>{{#entries}}<tr class="{{^reviewed}}row-emergency{{/reviewed}}"><td>{{started}}</td><td>{{who}}</td><td>{{role}}</td><td>{{reason}}</td><td>{{uses}}</td><td>
+    <tbody>{{#entries}}<tr class="{{^reviewed}}row-emergency{{/reviewed}}"><td class="nowrap">{{started}}</td><td>{{who}}</td><td>{{role}}</td><td>{{reason}}</td><td>{{uses}}</td><td>
     {{#reviewed}}{{reviewed}}{{/reviewed}}
     {{^reviewed}}<form method="post" action="/portal/privacy/review" class="inline review-form"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="entry" value="{{handle}}">
     <label for="note-{{handle}}" class="sr-only">Finding</label><input id="note-{{handle}}" name="note" required maxlength="2000" placeholder="Finding"><button type="submit">Record review</button></form>{{/reviewed}}
@@ -278,9 +278,11 @@ enum PortalTemplates {
     dl.facts dd { margin:0; font-weight:600; overflow-wrap:anywhere; }
     article.cda { background:#fff; border:1px solid var(--line); border-radius:10px; padding:.5rem 1.5rem 1rem; margin-top:1rem; }
     .cda-section { border-top:1px solid var(--line); padding-top:.25rem; } .cda-section:first-child { border-top:none; }
-    .omitted, .link-text { color:var(--muted); font-style:italic; }
+    .omitted, .link-text { color:var(--muted); font-style:italic; display:inline-block; margin-right:.75em; }
+    td.nowrap { white-space:nowrap; }
     .status-ok { color:var(--ok); font-weight:600; }
-    .review-form input { width:12rem; }
+    form.review-form { display:flex; gap:.5rem; align-items:center; flex-wrap:wrap; }
+    .review-form input { width:14rem; }
     .foot { text-align:center; color:var(--muted); font-size:.8rem; padding:2rem 1rem; }
     """
 }
