@@ -34,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         .target(
@@ -155,12 +156,29 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Layer 4: the web portal (the stations): server-rendered pages behind the gate, the card as the TLS client
+        // certificate, sessions holding a sign-in assertion, CSRF tokens, a safe CDA view.
+        .target(
+            name: "CaduceusPortal",
+            dependencies: [
+                "CaduceusCore", "CaduceusPKI", "CaduceusExchange", "CaduceusDocuments", "CaduceusCDA", "CaduceusPolicy",
+                "CaduceusPatientIndex", "CaduceusStorage", "CaduceusAudit",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Layer 4: the node's HTTPS server (Hummingbird 2, mutual TLS) and its peer client.
         .target(
             name: "CaduceusHTTP",
             dependencies: [
                 "CaduceusCore", "CaduceusPKI", "CaduceusCMS", "CaduceusTLS", "CaduceusExchange", "CaduceusDocuments",
-                "CaduceusStorage", "CaduceusPolicy",
+                "CaduceusStorage", "CaduceusPolicy", "CaduceusPortal",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -179,7 +197,7 @@ let package = Package(
             name: "CaduceusApp",
             dependencies: [
                 "CaduceusCore", "CaduceusPKI", "CaduceusExchange", "CaduceusHTTP", "CaduceusStorage", "CaduceusStorageSQLite",
-                "CaduceusDICOM", "CaduceusAudit", "CaduceusPolicy", "CaduceusSyslog", "CaduceusTLS",
+                "CaduceusDICOM", "CaduceusAudit", "CaduceusPolicy", "CaduceusSyslog", "CaduceusTLS", "CaduceusPortal",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -393,6 +411,7 @@ let package = Package(
                 "CaduceusApp", "CaduceusExchange", "CaduceusHTTP", "CaduceusDocuments", "CaduceusPKI", "CaduceusCore",
                 "CaduceusCMS", "CaduceusStorage", "CaduceusTestSupport", "CaduceusPatientIndex", "CaduceusAudit", "CaduceusPolicy",
                 "CaduceusSyslog", "CaduceusTLS", "CaduceusMLLP", "CaduceusHL7", "CaduceusFuzzing", "CaduceusPKCS11",
+                "CaduceusPortal", "CaduceusCDA",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Logging", package: "swift-log"),

@@ -13,6 +13,7 @@ import CaduceusAudit
 import CaduceusStorage
 import CaduceusSyslog
 package import CaduceusTLS
+import CaduceusPortal
 import NIOCore
 import Foundation
 import Hummingbird
@@ -93,6 +94,8 @@ package final class NodeRuntime: Sendable {
         var settings = NodeServer.Settings(host: host, port: port, certificateChainPEM: chainPEM, privateKeyPEM: (try? credential.key.pkcs8PEM) ?? "", anchorsPEM: trust.anchorsPEM)
         settings.benchmarkSink = benchmarkSink
         settings.tls = renewableTLS
+        // Every node serves the web portal beside its API, behind the same gate.
+        settings.portal = try Portal(node: node, logger: logger)
         self.settings = settings
         self.logger = logger
         // A hospital node issues its cards from the hosted CA that vouches for its organisation.

@@ -4,6 +4,7 @@ package import Hummingbird
 package import Logging
 package import CaduceusCore
 import CaduceusDocuments
+package import CaduceusPortal
 import CaduceusStorage
 package import CaduceusTLS
 import Foundation
@@ -35,6 +36,8 @@ package enum NodeServer {
         /// The node's renewable credential: when set, every handshake presents its current certificate (the PEMs above
         /// are then only its first).
         package var tls: RenewableTLS?
+        /// The web portal served beside the API (nil: none).
+        package var portal: Portal?
         /// Serve `POST /bench/sink` (reads a body, answers its size): the raw-HTTPS peer of `caduceus bench exchange`.
         package var benchmarkSink = false
         /// Creates settings.
@@ -51,6 +54,8 @@ package enum NodeServer {
     package static func application(node: ExchangeNode, settings: Settings, validator: @escaping @Sendable () -> ChainValidator, metrics: NodeMetrics, logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let router = Router(context: NodeRequestContext.self)
         routes(router, node: node, metrics: metrics)
+        // The web portal (the stations), behind the same gate as the envelopes.
+        settings.portal?.routes(router)
         if settings.benchmarkSink {
             router.post("/bench/sink") { request, _ -> Response in
                 let body = try await request.body.collect(upTo: maxBody)
@@ -71,7 +76,8 @@ package enum NodeServer {
         }
         let channel = TLSChannelConfiguration(tlsConfiguration: tls) { certificates, promise in
             // Re-read the validator per handshake so a CRL published meanwhile takes effect.
-            FederationTLS.verifier(validator(), usage: .tlsClient)(certificates, promise)
+            // A browser may present its card alone: the CA certificates this node holds with their lists complete it.
+            FederationTLS.verifier(validator(), usage: .tlsClient, intermediates: { node.heldAuthorities() })(certificates, promise)
         }
         return Application(
             router: router,
@@ -169,13 +175,19 @@ package enum NodeServer {
 
 /// A request context that can name the TLS client certificate of its connection (validated in the handshake by the
 /// federation's verifier), so a request is bound to the party that opened the connection.
-struct NodeRequestContext: RequestContext {
+struct NodeRequestContext: PortalRequestContext {
     var coreContext: CoreRequestContextStorage
     let channel: any Channel
 
     init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.channel = source.channel
+    }
+
+    /// The client's card: the leaf certificate of this connection's handshake (NIOSSL keeps no other certificate of
+    /// the peer's; the portal door completes the chain from the CA certificates the node holds).
+    func clientCertificates() async -> [Certificate] {
+        await clientCertificate().map { [$0] } ?? []
     }
 
     /// The certificate the client presented in this connection's TLS handshake.

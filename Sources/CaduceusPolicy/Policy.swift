@@ -10,9 +10,11 @@ package enum Confidentiality: String, Sendable, Hashable, Codable, CaseIterable,
     }
 }
 
-/// Purposes of use (HL7 PurposeOfUse): treatment, emergency treatment (break-glass), payment, operations, research.
+/// Purposes of use (HL7 PurposeOfUse): treatment, emergency treatment (break-glass), payment, operations, research,
+/// and a patient's request for her own record (PATRQT: asserted only with a patient card, on her own record only —
+/// the services check the record is hers).
 package enum PurposeOfUse: String, Sendable, Hashable, Codable, CaseIterable {
-    case TREAT, ETREAT, HPAYMT, HOPERAT, HRESCH
+    case TREAT, ETREAT, HPAYMT, HOPERAT, HRESCH, PATRQT
 }
 
 /// The patient's consent as it stands for this request (BPPC style), already resolved to one state.
@@ -80,6 +82,9 @@ package struct PolicySet: Sendable, Hashable, Codable {
     package var permittedWithoutConsent: [PurposeOfUse]
     /// Purposes that override an opt-out or a revoked consent (break-glass), with obligations.
     package var overridesOptOut: [PurposeOfUse]
+    /// Purposes that act on the requester's own record (PATRQT): her consents govern sharing with others, not her
+    /// own reading, so they neither permit nor deny here (the role's ceiling and `neverReleased` still apply).
+    package var ownRecordPurposes: [PurposeOfUse]?
     /// Confidentiality never released without explicit patient authorization.
     package var neverReleased: [Confidentiality]
     /// Functional roles that may record or revoke a patient's consent on the patient's behalf (a paper consent at
@@ -169,6 +174,9 @@ package struct PolicyDecisionPoint: Sendable {
         if policy.neverReleased.contains(r.confidentiality) { denies.append("confidentiality.never-released") }
         // Consent.
         let override = policy.overridesOptOut.contains(r.purpose)
+        if policy.ownRecordPurposes?.contains(r.purpose) == true {
+            permits.append("consent.own-record")
+        } else {
         switch r.consent {
         case .optIn:
             permits.append("consent.opt-in")
@@ -178,6 +186,7 @@ package struct PolicyDecisionPoint: Sendable {
             if override { permits.append("consent.emergency-override") } else { denies.append("consent.\(r.consent.rawValue)") }
         case .documentDeny:
             denies.append("consent.document-deny")
+        }
         }
         if override {
             obligations += ["audit-emergency", "notify-privacy-officer"]

@@ -2,7 +2,7 @@ package import CaduceusPKI
 import Foundation
 package import NIOCore
 package import NIOSSL
-import X509
+package import X509
 import SwiftASN1
 
 /// TLS between federation members (MLLP and HTTPS): TLS 1.2+ with the node's certificate, and client certificates verified
@@ -35,13 +35,14 @@ package enum FederationTLS {
 
     /// A verification callback that validates the peer's presented chain with `validator` for `usage`, so revoked,
     /// expired or foreign certificates are refused during the handshake, before any application byte.
-    package static func verifier(_ validator: ChainValidator, usage: CertificateUsage) -> NIOSSLCustomVerificationCallback {
+    /// `intermediates` completes chains a peer sends short (a browser may send its card without the CAs above it).
+    package static func verifier(_ validator: ChainValidator, usage: CertificateUsage, intermediates held: @escaping @Sendable () -> [Certificate] = { [] }) -> NIOSSLCustomVerificationCallback {
         { certificates, promise in
             promise.completeWithTask {
                 do {
                     let parsed = try certificates.map { try Certificate(derEncoded: try $0.toDERBytes()) }
                     guard let leaf = parsed.first else { return .failed }
-                    let verdict = await validator.validate(leaf, intermediates: Array(parsed.dropFirst()), usage: usage, validityTime: Date(), now: Date())
+                    let verdict = await validator.validate(leaf, intermediates: Array(parsed.dropFirst()) + held(), usage: usage, validityTime: Date(), now: Date())
                     if case .trusted = verdict { return .certificateVerified }
                     return .failed
                 } catch {

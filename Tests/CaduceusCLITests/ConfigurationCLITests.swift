@@ -57,7 +57,7 @@ struct ConfigurationCLITests {
         let text = try String(contentsOf: shipped, encoding: .utf8)
         let policy = dir.file("policy.json")
         func write(_ version: String, mode: Int = 0o644) throws {
-            try Data(text.replacingOccurrences(of: #""version": "2026-11-24.1""#, with: #""version": "\#(version)""#).utf8).write(to: URL(fileURLWithPath: policy))
+            try Data(text.replacingOccurrences(of: #""version": "[^"]*""#, with: #""version": "\#(version)""#, options: .regularExpression).utf8).write(to: URL(fileURLWithPath: policy))
             try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: policy)
         }
         let config = try dir.write("c.json", #"{"policy": {"file": "\#(policy)"}}"#)

@@ -7,11 +7,13 @@ The shipped policy, in words:
   explicit authorization, whatever the role or purpose.
 - Each functional role may assert only some purposes, and sees documents up to a ceiling per purpose:
   physician TREAT<=R, ETREAT<=R; nurse TREAT<=N, ETREAT<=R; pharmacist TREAT<=N; administrative HPAYMT<=L,
-  HOPERAT<=M; researcher HRESCH<=L; patient: none of these five purposes (patients read their own record through
-  the patient access report).
+  HOPERAT<=M; researcher HRESCH<=L; patient: PATRQT<=R (a patient request, on her own record only: the services
+  check the record is hers), and no other purpose; no staff role may assert PATRQT.
 - Consent: with none on file (or an expired one) treatment, emergency, payment and operations are allowed and
   research is not; an opt-in allows all; an opt-out or a revoked consent stops sharing except for emergency
   treatment (break-glass); a document-specific deny withholds that document always.
+- A patient reading her own record (PATRQT) is not bound by her own consents (they govern sharing with others):
+  any consent state lets her read up to her ceiling; V stays withheld (released through her clinician).
 - Every permit for ETREAT is an emergency override: audited as such and notified to the privacy officer.
 """
 import csv
@@ -19,7 +21,7 @@ import sys
 
 ORDER = ["U", "L", "M", "N", "R", "V"]
 ROLES = ["physician", "nurse", "pharmacist", "administrative", "researcher", "patient"]
-PURPOSES = ["TREAT", "ETREAT", "HPAYMT", "HOPERAT", "HRESCH"]
+PURPOSES = ["TREAT", "ETREAT", "HPAYMT", "HOPERAT", "HRESCH", "PATRQT"]
 CONSENTS = ["none", "opt-in", "opt-out", "document-deny", "expired", "revoked"]
 CEILING = {
     "physician": {"TREAT": "R", "ETREAT": "R"},
@@ -27,7 +29,7 @@ CEILING = {
     "pharmacist": {"TREAT": "N"},
     "administrative": {"HPAYMT": "L", "HOPERAT": "M"},
     "researcher": {"HRESCH": "L"},
-    "patient": {},
+    "patient": {"PATRQT": "R"},
 }
 
 
@@ -37,6 +39,8 @@ def decide(role, conf, purpose, consent):
     ceiling = CEILING[role].get(purpose)
     if ceiling is None or ORDER.index(conf) > ORDER.index(ceiling):
         return "deny"
+    if purpose == "PATRQT":
+        return "permit"
     if consent == "document-deny":
         return "deny"
     if consent in ("opt-out", "revoked"):

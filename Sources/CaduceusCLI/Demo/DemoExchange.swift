@@ -197,6 +197,16 @@ enum DemoExchange {
             let (registry, repository, evidence) = try await regional.store.read { r in (try r.registryCount(), try r.repositoryCount(), try r.evidenceCount(operation: nil)) }
             report.note("registry entries: \(registry); document content: \(repository) (the registry is an index); signed envelopes kept as evidence: \(evidence)")
 
+            report.step("The web portal (every node serves it; your card is the TLS client certificate, no password)")
+            for (node, who) in [
+                (LocalFederation.hospitalA, "the patient: users/\(LocalFederation.patientCard).p12 (her documents, consents, who accessed her record); the physician: users/clinician.hospital-a.p12"),
+                (LocalFederation.hospitalB, "the nurse: users/clinician.hospital-b.p12 (medical station, break-glass); the privacy officer: users/privacy.hospital-b.p12 (review queue)"),
+            ] {
+                let port = URL(string: fed.endpoint(node))?.port ?? 0
+                report.note("https://\(node).caduceus.test:\(port)/portal (resolve it to 127.0.0.1) — \(who)")
+            }
+            report.note("import a card into the browser (e.g. pk12util -d sql:$HOME/.pki/nssdb -i CARD.p12, password in CARD.password) and trust \(base)/root.pem; " + (keep ? "the nodes stay up below" : "run with --keep to leave them open"))
+
             if keep {
                 report.step("Nodes keep running (Ctrl-C to stop)")
                 report.note("staff cards: \(base)/users/*.p12 (passwords beside them); root: \(base)/root.pem")

@@ -26,6 +26,13 @@ final class AuditNotes: Sendable {
 
     let state = Mutex<(signer: FederationIdentity?, objects: [AuditObject], purpose: String, emergency: Bool, alerts: [AuditCode], rules: [String])>((nil, [], "", false, [], []))
 
+    /// The door the request came through when it is not the envelope API (`portal`): an event type of the system
+    /// `caduceus-door` on the operation's event.
+    let doorName = Mutex<String?>(nil)
+
+    /// Records the door the request came through.
+    func door(_ name: String) { doorName.withLock { $0 = name } }
+
     /// Records a policy decision taken for the operation: its rule ids go on the event (as event types of the system
     /// `caduceus-policy`, `permit:` or `deny:` first), at most 20 distinct.
     func decision(_ d: Decision) {
@@ -129,8 +136,9 @@ final class AuditNotes: Sendable {
         }
         participants.append(AuditParticipant(userID: node, isRequestor: false, networkAccessPoint: endpoint))
         let code = error.map { ($0 as? any CaduceusError)?.code ?? "exchange.internal" } ?? ""
+        let door = notes.doorName.withLock { $0 }.map { [AuditCode($0, system: "caduceus-door", display: "door")] } ?? []
         return AuditMessage(
-            eventID: event, eventTypes: [AuditCode(operation.rawValue, system: "caduceus-operation", display: operation.rawValue)] + rules.map { AuditCode($0, system: "caduceus-policy", display: "policy rule") },
+            eventID: event, eventTypes: [AuditCode(operation.rawValue, system: "caduceus-operation", display: operation.rawValue)] + rules.map { AuditCode($0, system: "caduceus-policy", display: "policy rule") } + door,
             action: action, outcome: error == nil ? .success : (code.hasPrefix("storage.") ? .seriousFailure : .minorFailure),
             time: time, sourceID: node, purposeOfUse: purpose, emergency: emergency, errorCode: code, participants: participants, objects: objects)
     }

@@ -159,34 +159,25 @@ package final class ExchangeNode: Sendable {
     }
 
     /// Handles an envelope POSTed to `path` over a TLS connection whose client presented `tlsClient`; returns the
-    /// reply envelope. The envelope's signer must be that TLS client (the connection and the message name one party),
-    /// and its request id must not have been seen within the freshness window.
+    /// reply envelope. The envelope door of the gate (``pass(_:door:authenticate:bind:respond:)``): it authenticates
+    /// by opening the envelope, binds it to the connection (the envelope's signer must be that TLS client), and its
+    /// request id must not have been seen within the freshness window.
     /// - Throws: a coded error (``ExchangeError``, ``DocumentsError``, `cda.*`, `dicom.*`, `storage.*`), already audited.
     package func handle(path: String, envelope: [UInt8], tlsClient: Certificate) async throws -> [UInt8] {
         guard let operation = ExchangeOperation.allCases.first(where: { $0.path == path }) else {
             throw ExchangeError(.badRequest, "no such operation")
         }
-        // The operation's audit notes travel with the request to every handler (explicitly, not as a task-local):
-        // what a handler touches goes on the operation's one event.
-        let notes = AuditNotes()
-        var remember: (String, Date)?
-        do {
-            let opened = try await Envelope.open(envelope, as: core.id, decryptors: core.credentials.decryptors(at: core.clock.now()), validator: core.validatorSource(), expecting: operation, now: core.clock.now())
-            notes.signer = opened.identity
-            guard opened.signer == tlsClient else {
-                throw ExchangeError(.peerMismatch, "the TLS client certificate is not the envelope's signer")
-            }
-            try authorizeCaller(operation, opened)
-            remember = try noteRequest(opened)
-            let reply = try await dispatch(operation, ExchangeRequest(envelope: opened, audit: notes))
-            let sealed = try Envelope.seal(reply, from: core.credential, to: opened.signer, now: core.clock.now())
-            try? await audit(operation, notes, error: nil, remember: remember)
-            return sealed
-        } catch {
-            try? await audit(operation, notes, error: error, remember: remember)
-            if error is any CaduceusError { throw error }
-            throw ExchangeError(.badRequest, "the request could not be processed")
-        }
+        return try await pass(
+            operation, door: .envelope,
+            authenticate: { [core] in
+                try await Envelope.open(envelope, as: core.id, decryptors: core.credentials.decryptors(at: core.clock.now()), validator: core.validatorSource(), expecting: operation, now: core.clock.now())
+            },
+            bind: { opened throws(ExchangeError) in
+                guard opened.signer == tlsClient else {
+                    throw ExchangeError(.peerMismatch, "the TLS client certificate is not the envelope's signer")
+                }
+            },
+            respond: { [core] opened, reply in try Envelope.seal(reply, from: core.credential, to: opened.signer, now: core.clock.now()) })
     }
 
     /// The gate's first authorisation: the operation's ``OperationRule`` (this node's role, the caller's certificate

@@ -28,8 +28,11 @@ extension ExchangeOperation {
             return OperationRule(callers: node, role: nil, signedIn: false)
         case .submit, .userTransfer, .staffImport, .staffList, .cardEnroll, .cardAction, .cardList:
             return OperationRule(callers: staff, role: .hospital, signedIn: true)
-        case .userQuery, .userRetrieve, .userFindPatients, .userEmergencies, .userEmergencyReview:
+        case .userFindPatients, .userEmergencies, .userEmergencyReview:
             return OperationRule(callers: staff, role: nil, signedIn: true)
+        case .userQuery, .userRetrieve:
+            // Patients too, on their own record only (the clinical service checks it is theirs).
+            return OperationRule(callers: people, role: nil, signedIn: true)
         case .signIn:
             return OperationRule(callers: people, role: nil, signedIn: false)
         case .signOut, .userConsent, .userConsents, .userAccessReport:

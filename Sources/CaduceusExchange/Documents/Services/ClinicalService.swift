@@ -56,8 +56,9 @@ struct ClinicalService: Sendable {
     }
 
     func userQuery(_ o: ExchangeRequest) async throws -> ExchangeMessage {
-        let claims = try await core.authorize(o)
+        let claims = try await core.authorize(o, allowPatients: true)
         let query = try o.message.decodeBody(StoredQuery.self)
+        try requireOwnQuery(o, query)
         switch query {
         case .findDocuments(let q): o.audit.patient(q.patientId)
         case .getDocuments(let ids): o.audit.documents(ids)
@@ -69,6 +70,14 @@ struct ClinicalService: Sendable {
         let entries = answer.entries.filter { core.decide(claims, $0, consents: consents, receivedBy: core.id, audit: o.audit).isPermit }
         for e in entries { o.audit.patient(e.patientId) }
         return try core.reply(o, EntriesResponse(entries: entries))
+    }
+
+    /// A patient queries only her own record: FindDocuments for the identifier on her card (the registry answers for
+    /// every identity the regional MPI links to it); never GetDocuments by id.
+    func requireOwnQuery(_ o: ExchangeRequest, _ query: StoredQuery) throws(ExchangeError) {
+        guard o.identity.kind == .patient else { return }
+        guard case .findDocuments(let q) = query else { throw ExchangeError(.forbidden, "a patient queries her own record by her identifier") }
+        _ = try core.consentService.requireOwnRecord(o, q.patientId, or: nil)
     }
 
     /// Runs a stored query at the regional registry.
@@ -91,9 +100,17 @@ struct ClinicalService: Sendable {
     }
 
     func userRetrieve(_ o: ExchangeRequest) async throws -> ExchangeMessage {
-        let claims = try await core.authorize(o)
+        let claims = try await core.authorize(o, allowPatients: true)
         let request = try o.message.decodeBody(RetrieveRequest.self)
         o.audit.documents(request.uniqueIds)
+        if let own = core.consentService.patientIdentity(of: o.identity) {
+            // A patient retrieves only what the registry lists under the identifier on her card (any identity the
+            // regional MPI links to it).
+            let listed = Set(try await queryRegistry(.findDocuments(StoredQuery.FindDocuments(patientId: own))).map(\.uniqueId))
+            guard request.uniqueIds.allSatisfy(listed.contains) else {
+                throw ExchangeError(.forbidden, "a patient retrieves only documents of her own record")
+            }
+        }
         let (entries, parts, servedBy) = try await retrieveAcross(request.uniqueIds, for: o.message.header.assertion) { try core.requirePermit(claims, $0, consents: $1, receivedBy: core.id, audit: o.audit) }
         for e in entries { o.audit.patient(e.patientId) }
         return try core.reply(o, RetrieveResponse(entries: entries, servedBy: servedBy), documents: parts)

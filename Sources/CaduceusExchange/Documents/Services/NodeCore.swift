@@ -105,6 +105,8 @@ final class NodeCore: Sendable {
     func keep(_ o: ExchangeRequest) async throws { try await keep(o.envelope) }
 
     func keep(_ o: OpenedEnvelope) async throws {
+        // A portal request is no envelope (nothing signed to keep): its act is on the trail.
+        guard !o.raw.isEmpty else { return }
         let now = clock.now()
         let e = try evidence(o)
         _ = try await store.write { tx in try tx.keepEvidence(e, at: now) }

@@ -30,6 +30,7 @@ struct SessionService: Sendable {
             role = "patient"
         } else {
             guard PurposeOfUse(rawValue: request.purpose) != nil else { throw ExchangeError(.badRequest, "the purpose of use is not one this federation knows") }
+            guard request.purpose != ExchangeNode.patientPurpose else { throw ExchangeError(.badRequest, "PATRQT is a patient's own purpose") }
             guard let cardRole = o.identity.role, !cardRole.isEmpty else { throw ExchangeError(.forbidden, "the card names no functional role") }
             guard !cardRole.hasPrefix("system:") else { throw ExchangeError(.forbidden, "a system role is not a person's functional role") }
             role = cardRole

@@ -1,0 +1,250 @@
+import CaduceusApp
+import CaduceusCore
+import CaduceusDocuments
+import CaduceusExchange
+import CaduceusHTTP
+import CaduceusPKI
+import CaduceusTestSupport
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+private let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// Every log line of the federation, message and metadata, for the no-PHI-in-logs check.
+final class CapturedLog: Sendable {
+    let lines = Mutex<[String]>([])
+    var text: String { lines.withLock { $0.joined(separator: "\n") } }
+
+    func logger() -> Logger {
+        var l = Logger(label: "portal-test") { _ in CapturingHandler(log: self) }
+        l.logLevel = .debug
+        return l
+    }
+}
+
+struct CapturingHandler: LogHandler {
+    let log: CapturedLog
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .debug
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(event: LogEvent) {
+        let all = metadata.merging(event.metadata ?? [:]) { _, b in b }
+        log.lines.withLock { $0.append("\(event.level) \(event.message) \(all)") }
+    }
+}
+
+/// A copy of `ccd` with another document id and title, confidentiality `R`, and hostile markup in its first section:
+/// a `<script>` in the CDA and the XHTML namespaces, an external multimedia reference, an external link.
+func hostileCCD(_ ccd: [UInt8]) -> [UInt8] {
+    var text = String(decoding: ccd, as: UTF8.self)
+    if let idRange = text.range(of: "<id root=\""), let end = text[idRange.upperBound...].firstIndex(of: "\"") {
+        text.replaceSubrange(idRange.upperBound..<end, with: "2.25.\(UInt64.random(in: 1...UInt64.max))")
+    }
+    text = text.replacingOccurrences(of: "<title>Continuity of Care Document</title>", with: "<title>Discharge note (hostile markup test)</title>")
+    text = text.replacingOccurrences(of: "code=\"N\" codeSystem=\"2.16.840.1.113883.5.25\"", with: "code=\"R\" codeSystem=\"2.16.840.1.113883.5.25\"")
+    if let first = text.range(of: "<text>") {
+        text.insert(contentsOf: """
+            <paragraph>Markup check: <content styleCode="Bold">this line is inert</content>.</paragraph>\
+            <script>document.title='pwned'</script>\
+            <x:script xmlns:x="http://www.w3.org/1999/xhtml">document.title='pwned'</x:script>\
+            <x:img xmlns:x="http://www.w3.org/1999/xhtml" src="https://evil.caduceus.test/pixel.png"/>\
+            <renderMultiMedia referencedObject="img-1"/>\
+            <linkHtml href="https://evil.caduceus.test/steal">external link</linkHtml>
+            """, at: first.upperBound)
+    }
+    return Array(text.utf8)
+}
+
+@Suite("Portal in a real browser", .serialized)
+struct PortalBrowserTests {
+    /// The demo federation with the portal on every node; the demo patient's documents at hospital A (a CCD, and a
+    /// restricted note with hostile markup); then headless Chromium, one HOME and NSS database per card, walks the
+    /// patient portal (hospital A), the medical station as hospital B's nurse (treatment, then break-glass), the
+    /// privacy officer's review queue (hospital B), and a revoked card; raw HTTPS probes check CSRF and the cookie's
+    /// binding to its certificate. Screenshots: `.build/portal-screenshots/`.
+    @Test("stations walked in headless Chromium with each person's card")
+    func walk() async throws {
+        let chromium = "/usr/bin/chromium", driver = "/usr/bin/chromedriver", python = repo.appendingPathComponent(".venv/bin/python").path
+        for tool in [chromium, driver, python, "/usr/bin/pk12util", "/usr/bin/certutil"] {
+            try #require(FileManager.default.isExecutableFile(atPath: tool), "\(tool) is missing: run scripts/bootstrap.sh")
+        }
+        let log = CapturedLog()
+        let dir = try TemporaryDirectory()
+        let fed = try await LocalFederation.create(at: dir.path + "/fed", logger: log.logger())
+        let shots = repo.appendingPathComponent(".build/portal-screenshots").path
+        try? FileManager.default.removeItem(atPath: shots)
+        try await fed.run(logger: log.logger()) { fed in
+            let (ccd, _, patientA) = try await seed(fed)
+            let physicianA = try fed.client("clinician.hospital-a", at: LocalFederation.hospitalA)
+            try await physicianA.signIn()
+            let normal = try await physicianA.submit([MIMEPart(contentType: "text/xml", id: "ccd", body: ccd)], patient: patientA)[0]
+            let restricted = try await physicianA.submit([MIMEPart(contentType: "text/xml", id: "note", body: hostileCCD(ccd))], patient: patientA, confidentiality: "R")[0]
+            #expect(restricted.confidentialityCode.code == "R")
+
+            // A nurse's card revoked at hospital B's CA, published before the browser tries it.
+            let revoked = try fed.issueCard("Nurse Revoked (synthetic)", ca: "hospital-b", role: "nurse")
+            try AtomicFile.write(Data(try PKCS12.export(revoked, password: Sensitive("revoked-pw"))), to: fed.base + "/users/revoked.p12", permissions: 0o600)
+            try await fed.revoke(serial: revoked.certificate.serialNumber, ca: "hospital-b")
+            await fed.publishCRLs()
+
+            func url(_ node: String, _ path: String) -> String {
+                let port = URL(string: fed.endpoint(node))!.port!
+                return "https://\(node).caduceus.test:\(port)\(path)"
+            }
+            func card(_ name: String) throws -> [String: Any] {
+                let password = try String(contentsOfFile: "\(fed.base)/users/\(name).password", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                return ["p12": "\(fed.base)/users/\(name).p12", "password": password]
+            }
+            let a = LocalFederation.hospitalA, b = LocalFederation.hospitalB
+            let hostileRow = "//tr[td[contains(., 'hostile markup')]]//a"
+            var people: [[String: Any]] = []
+            func walker(_ name: String, _ card: [String: Any], _ steps: [[String: Any]]) -> [String: Any] {
+                card.merging(["name": name, "steps": steps]) { _, b in b }
+            }
+            people.append(walker("patient", try card(LocalFederation.patientCard), [
+                ["get": url(a, "/portal")], ["shot": "01-patient-entry"],
+                ["press": "button.primary"], ["shot": "02-patient-home"],
+                ["click": "My documents"], ["shot": "03-patient-documents"],
+                ["xpath": hostileRow], ["shot": "04-patient-document"],
+                ["get": url(a, "/portal/patient/documents")],
+                ["get": url(a, "/portal/patient/consents")], ["shot": "05-patient-consents"],
+                ["get": url(a, "/portal/card")], ["shot": "06-patient-card"],
+            ]))
+            people.append(walker("nurse", try card("clinician.hospital-b"), [
+                ["get": url(b, "/portal")], ["shot": "07-nurse-entry"],
+                ["press": "button.primary"],
+                ["click": "Find a patient"],
+                ["fill": ["#family": DemoData.family]], ["press": "form.search-form button.primary"], ["shot": "08-nurse-search"],
+                ["press": "table form.inline button"], ["shot": "09-nurse-patient-treat"],
+                ["get": url(b, "/portal/breakglass")], ["shot": "10-nurse-breakglass"],
+                ["fill": ["#reason": "Unconscious patient in the emergency department"]], ["press": "button.danger"],
+                ["click": "Find a patient"],
+                ["fill": ["#family": DemoData.family]], ["press": "form.search-form button.primary"],
+                ["press": "table form.inline button"], ["shot": "11-nurse-patient-breakglass"],
+                ["xpath": hostileRow], ["shot": "12-nurse-document-breakglass"],
+            ]))
+            people.append(walker("privacy", try card("privacy.hospital-b"), [
+                ["get": url(b, "/portal")], ["press": "button.primary"], ["shot": "13-privacy-home"],
+                ["click": "Break-glass review"], ["shot": "14-privacy-queue"],
+                ["fill": ["input[name=note]": "Reviewed: emergency confirmed by the ward"]], ["press": "form.review-form button"], ["shot": "15-privacy-reviewed"],
+            ]))
+            people.append(walker("revoked", ["p12": fed.base + "/users/revoked.p12", "password": "revoked-pw"], [
+                ["get": url(b, "/portal"), "mayFail": true], ["shot": "16-revoked-card"],
+            ]))
+            // The patient's access report, read last: it then lists the nurse's break-glass.
+            people.append(walker("patient-report", try card(LocalFederation.patientCard), [
+                ["get": url(a, "/portal")], ["press": "button.primary"],
+                ["click": "Who accessed my record"], ["shot": "17-patient-access-report"],
+            ]))
+
+            // Raw probes (Python's ssl with a card's PEM files) at hospital B.
+            let nurse = fed.users["clinician.hospital-b"]!, physician = fed.users["clinician.hospital-a"]!
+            let nurseCert = try dir.write("nurse.pem", try PEM.encode([nurse.certificate] + nurse.chain))
+            let nurseKey = try dir.write("nurse.key", try nurse.key.pkcs8PEM)
+            let physicianCert = try dir.write("physician.pem", try PEM.encode([physician.certificate] + physician.chain))
+            let physicianKey = try dir.write("physician.key", try physician.key.pkcs8PEM)
+            let portB = URL(string: fed.endpoint(b))!.port!
+            let root = try dir.write("root.pem", fed.trust.anchorsPEM)
+            func probe(_ name: String, _ cert: String, _ key: String, _ method: String, _ path: String, body: String? = nil, extra: [String: String] = [:]) -> [String: Any] {
+                var p: [String: Any] = ["name": name, "cert": cert, "key": key, "method": method, "path": path, "port": portB, "root": root]
+                if let body { p["body"] = body }
+                for (k, v) in extra { p[k] = v }
+                return p
+            }
+            let probes: [[String: Any]] = [
+                probe("entry", nurseCert, nurseKey, "GET", "/portal"),
+                probe("signin-without-csrf", nurseCert, nurseKey, "POST", "/portal/signin", body: "purpose=TREAT"),
+                probe("signin", nurseCert, nurseKey, "POST", "/portal/signin", body: "purpose=TREAT", extra: ["csrfFrom": "entry"]),
+                probe("own-card", nurseCert, nurseKey, "GET", "/portal/medical", extra: ["cookieFrom": "signin"]),
+                probe("other-card", physicianCert, physicianKey, "GET", "/portal/medical", extra: ["cookieFrom": "signin"]),
+                probe("search-without-csrf", nurseCert, nurseKey, "POST", "/portal/medical/search", body: "family=\(DemoData.family)", extra: ["cookieFrom": "signin"]),
+            ]
+            let plan: [String: Any] = [
+                "chromium": chromium, "chromedriver": driver, "root": root, "work": dir.path + "/browser", "screenshots": shots,
+                "hostRules": "MAP *.caduceus.test 127.0.0.1", "people": people, "probes": probes,
+            ]
+            let planPath = try dir.write("plan.json", try JSONSerialization.data(withJSONObject: plan))
+            let resultPath = dir.file("result.json")
+            let run = try ProcessRunner.run(python, [repo.appendingPathComponent("scripts/portal/browser_walk.py").path, planPath, resultPath])
+            try #require(run.ok, "browser walk failed: \(run.stderr)")
+            let result = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: resultPath))) as? [String: Any])
+            print("portal screenshots: \(shots)")
+            try check(result, normal: normal, restricted: restricted, log: log)
+        }
+        _ = dir
+    }
+
+    func check(_ result: [String: Any], normal: DocumentEntry, restricted: DocumentEntry, log: CapturedLog) throws {
+        let people = try #require(result["people"] as? [[String: Any]])
+        func person(_ name: String) throws -> [String: Any] { try #require(people.first { $0["name"] as? String == name }) }
+        func shot(_ p: [String: Any], _ name: String) -> [String: Any]? {
+            (p["steps"] as? [[String: Any]])?.first { ($0["step"] as? [String: Any])?["shot"] as? String == name }
+        }
+        func text(_ p: [String: Any], _ name: String) -> String { shot(p, name)?["text"] as? String ?? "" }
+        for p in people { #expect(p["error"] is NSNull, "\(p["name"] ?? ""): \(p["error"] ?? "")") }
+
+        // The patient: her own documents (both, the restricted one too), rendered inert.
+        let patient = try person("patient")
+        let documents = text(patient, "03-patient-documents")
+        #expect(documents.contains("Continuity of Care Document") && documents.contains("Discharge note (hostile markup test)"), "\(documents)")
+        let view = shot(patient, "04-patient-document")
+        let source = view?["source"] as? String ?? ""
+        #expect(view?["title"] as? String != "pwned" && !source.contains("pwned"), "no script ran, none is in the page")
+        #expect(!source.lowercased().contains("<script") && !source.contains("evil.caduceus.test") && !source.contains("<img"), "the hostile markup renders inert")
+        #expect(text(patient, "05-patient-consents").contains("My consents"))
+        #expect(text(patient, "06-patient-card").contains("Valid now"))
+
+        // The nurse: under TREAT (ceiling N) the restricted note is not listed; under break-glass it is, marked.
+        let nurse = try person("nurse")
+        let treat = text(nurse, "09-nurse-patient-treat")
+        #expect(treat.contains("Continuity of Care Document") && !treat.contains("Discharge note"), "a nurse sees only what the policy lets her see: \(treat)")
+        let glass = text(nurse, "11-nurse-patient-breakglass")
+        #expect(glass.contains("Discharge note (hostile markup test)") && glass.contains("Emergency access (break-glass)"), "\(glass)")
+
+        // The privacy officer reviews the nurse's break-glass.
+        let privacy = try person("privacy")
+        #expect(text(privacy, "14-privacy-queue").contains("Unconscious patient"))
+        #expect(text(privacy, "15-privacy-reviewed").contains("reviewed by"))
+
+        // The revoked card gets no page at all (refused in the TLS handshake).
+        let refused = text(try person("revoked"), "16-revoked-card")
+        #expect(!refused.contains("Caduceus") && !refused.contains("Welcome"), "a revoked card is refused: \(refused)")
+
+        // The patient's access report lists the nurse's break-glass, marked.
+        let report = text(try person("patient-report"), "17-patient-access-report")
+        #expect(report.contains("break-glass") && report.contains("ETREAT"), "\(report)")
+
+        // CSRF and the cookie's binding to its certificate.
+        let probes = try #require(result["probes"] as? [[String: Any]])
+        func probe(_ name: String) throws -> [String: Any] { try #require(probes.first { $0["name"] as? String == name }) }
+        #expect(try probe("entry")["status"] as? Int == 200)
+        let noCSRF = try probe("signin-without-csrf")
+        #expect(noCSRF["status"] as? Int == 403 && (noCSRF["body"] as? String ?? "").contains("portal.csrf"), "a form posted without its token is refused")
+        let signin = try probe("signin")
+        #expect(signin["status"] as? Int == 303)
+        let cookie = (signin["headers"] as? [String: String])?["Set-Cookie"] ?? ""
+        #expect(cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.hasPrefix("__Host-"), "\(cookie)")
+        #expect(try probe("own-card")["status"] as? Int == 200)
+        let other = try probe("other-card")
+        #expect(other["status"] as? Int == 403 && (other["body"] as? String ?? "").contains("portal.session-not-yours"), "a cookie with another certificate gets nothing")
+        #expect(!(other["body"] as? String ?? "").contains("Search the region"))
+        #expect(try probe("search-without-csrf")["status"] as? Int == 403)
+        let headers = try probe("entry")["headers"] as? [String: String] ?? [:]
+        #expect(headers["Content-Security-Policy"]?.contains("default-src 'none'") == true)
+
+        // No PHI in any URL the browsers visited, nor in the server log.
+        let phi = [DemoData.mrnA, DemoData.mrnB, DemoData.family, DemoData.given, DemoData.birthDate, "QUILLFEATHER", "Quillfeather"]
+        let urls = people.flatMap { $0["urls"] as? [String] ?? [] }
+        #expect(urls.count > 20, "the browsers' requests were captured")
+        for u in urls { for p in phi { #expect(!u.localizedCaseInsensitiveContains(p), "PHI in a URL: \(u)") } }
+        let logged = log.text
+        #expect(logged.contains("portal request"), "the portal's log lines were captured")
+        for p in phi { #expect(!logged.localizedCaseInsensitiveContains(p), "PHI in the server log: \(p)") }
+        _ = (normal, restricted)
+    }
+}
