@@ -22,6 +22,7 @@ enum CK {
     static let USER: CK_USER_TYPE = 1
 
     // Object classes, key and certificate types.
+    static let O_DATA: CK_OBJECT_CLASS = 0
     static let O_CERTIFICATE: CK_OBJECT_CLASS = 1
     static let O_PUBLIC_KEY: CK_OBJECT_CLASS = 2
     static let O_PRIVATE_KEY: CK_OBJECT_CLASS = 3
@@ -35,6 +36,7 @@ enum CK {
     static let A_TOKEN: CK_ATTRIBUTE_TYPE = 0x1
     static let A_PRIVATE: CK_ATTRIBUTE_TYPE = 0x2
     static let A_LABEL: CK_ATTRIBUTE_TYPE = 0x3
+    static let A_APPLICATION: CK_ATTRIBUTE_TYPE = 0x10
     static let A_VALUE: CK_ATTRIBUTE_TYPE = 0x11
     static let A_CERTIFICATE_TYPE: CK_ATTRIBUTE_TYPE = 0x80
     static let A_ISSUER: CK_ATTRIBUTE_TYPE = 0x81

@@ -134,6 +134,26 @@ package final class PKCS11Token: Sendable {
         }
     }
 
+    /// Stores `value` as a data object (`CKO_DATA`) under `application` and `label`, replacing one stored there before
+    /// (a card's data set re-personalised). `isPrivate`: readable only after login.
+    package func storeData(_ value: [UInt8], application: String, label: String, isPrivate: Bool = false) throws {
+        for old in try dataObjects(application: application, label: label) { try session.destroy(old) }
+        _ = try session.create([
+            .ulong(CK.A_CLASS, CK.O_DATA), .bool(CK.A_TOKEN, true), .bool(CK.A_PRIVATE, isPrivate),
+            .bytes(CK.A_APPLICATION, Array(application.utf8)), .bytes(CK.A_LABEL, Array(label.utf8)), .bytes(CK.A_VALUE, value),
+        ])
+    }
+
+    /// The value of the data object stored under `application` and `label`, or nil when there is none.
+    package func data(application: String, label: String) throws -> [UInt8]? {
+        guard let handle = try dataObjects(application: application, label: label).first else { return nil }
+        return try session.attribute(CK.A_VALUE, of: handle)
+    }
+
+    func dataObjects(application: String, label: String) throws -> [CK_OBJECT_HANDLE] {
+        try session.find([.ulong(CK.A_CLASS, CK.O_DATA), .bytes(CK.A_APPLICATION, Array(application.utf8)), .bytes(CK.A_LABEL, Array(label.utf8))])
+    }
+
     /// The X.509 certificates on the token, with their `CKA_ID` (empty when none).
     package func certificates() throws -> [(id: [UInt8], certificate: Certificate)] {
         try session.find([.ulong(CK.A_CLASS, CK.O_CERTIFICATE), .ulong(CK.A_CERTIFICATE_TYPE, CK.C_X_509)]).compactMap { handle in

@@ -14,7 +14,7 @@ package enum SoftHSM {
     /// The labels of the test tokens: one per test that uses a token, so tests running side by side never share a
     /// token's login state or objects.
     package static let labels = [
-        "keygen", "signin", "smime-cli", "envelope", "errors", "jws", "csr", "cli-decrypt", "node-key", "spare-1", "spare-2",
+        "keygen", "signin", "smime-cli", "envelope", "errors", "jws", "csr", "cli-decrypt", "node-key", "eds", "spare-1", "spare-2",
     ]
     /// The user PIN of every test token (test only).
     package static let userPIN = "2468-test-pin"

@@ -9,6 +9,7 @@ import CaduceusCore
 import Synchronization
 import Logging
 import Hummingbird
+import ServiceLifecycle
 
 /// A clock the test moves.
 final class SettableClock: WallClock {
@@ -93,8 +94,12 @@ struct TrustStoreTests {
         for authority in [pki.root, pki.regional, pki.hospital] { #expect(try await fresh.accept(try list(authority, issued: late, number: 2))) }
         let (ports, reported) = AsyncStream.makeStream(of: Int.self)
         let app = RevocationListener.application(trust: fresh, host: "127.0.0.1", port: 0, logger: Logger(label: "test")) { reported.yield($0) }
-        let serving = Task { try await app.runService() }
-        defer { serving.cancel() }
+        // Stopped by graceful shutdown, never by cancelling the serving task: a connection accepted as the task is
+        // cancelled would be dropped unowned (NIO traps on it: "Deinited NIOAsyncWriter without calling finish()").
+        let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test")))
+        let serving = Task { try await group.run() }
+        defer { Task { await group.triggerGracefulShutdown() } }
+        _ = serving
         var it = ports.makeAsyncIterator()
         let port = try #require(await it.next())
         let taken = await RevocationPublisher.fetchPlain(from: ["http://127.0.0.1:\(port)"], into: stale)

@@ -198,12 +198,16 @@ struct IngestAsSentTests {
         }
     }
 
-    @Test("a 50,000-message batch file in one MLLP frame is streamed, every message committed, one batch acknowledgement")
+    /// 12,000 messages in the default suite (24,000 segments: over the old 10,000-segment refusal, and over the
+    /// per-message cap); the long battery (`scripts/long.sh`) sets `CADUCEUS_BATCH_MESSAGES=50000`.
+    static let batchMessages = ProcessInfo.processInfo.environment["CADUCEUS_BATCH_MESSAGES"].flatMap { Int($0) } ?? 12_000
+
+    @Test("a batch file of many thousand messages (50,000 in the long battery) in one MLLP frame is streamed, every message committed, one batch acknowledgement")
     func fiftyThousandMessageBatch() async throws {
-        let count = 50_000
+        let count = Self.batchMessages
         let file = Self.batchFile(count: count)
-        // Far over the per-message cap the listener keeps (1 MiB here): a batch is not one message.
-        #expect(file.count > 4 << 20)
+        // Over the per-message cap the listener keeps (1 MiB here): a batch is not one message.
+        #expect(file.count > 1 << 20)
         try await Self.withNode(maxMessageBytes: 1 << 20) { node in
             let clock = ContinuousClock()
             let start = clock.now

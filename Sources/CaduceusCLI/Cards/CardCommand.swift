@@ -1,5 +1,6 @@
 import ArgumentParser
 import CaduceusCore
+import CaduceusPKCS11
 import CaduceusDocuments
 import CaduceusExchange
 import CaduceusHTTP
@@ -176,11 +177,24 @@ struct CardCommand: AsyncParsableCommand {
             commandName: "verify-emergency", abstract: "Verify a patient card's emergency data set offline (the issuing node's signature, its chain to --trust) and print it.")
         @Option(help: "Federation root certificate(s), PEM.") var trust: String
         @Option(help: "The patient card's certificate (<card>.chain.pem): the set must be this card's.") var card: String?
-        @Argument(help: "The signed data set (<card>.emergency.p7s, DER).") var file: String
+        @Argument(help: "The signed data set (<card>.emergency.p7s, DER); or read it from a patient's token with --token.") var file: String?
+        @Option(help: "PKCS#11 module of the patient's token holding the set (instead of a file).") var token: String?
+        @Option(help: "The token's label (with --token); the set is public: no PIN is asked.") var label: String?
 
         func run() async throws {
             try await reportingErrors {
-                let signed = try Files.read(file, what: "emergency data set")
+                let signed: [UInt8]
+                switch (file, token, label) {
+                case (let file?, nil, nil):
+                    signed = try Files.read(file, what: "emergency data set")
+                case (nil, let module?, let label?):
+                    guard let stored = try PKCS11Token(modulePath: module, label: label, pin: nil).data(application: EmergencyDataSet.tokenApplication, label: EmergencyDataSet.tokenLabel) else {
+                        throw CLIError(code: "pkcs11.object-not-found", message: "the token holds no emergency data set")
+                    }
+                    signed = stored
+                default:
+                    throw CLIError.usage("give the data set's file, or --token and --label (not both)")
+                }
                 let validator = ChainValidator(anchors: try PEM.certificates(fromFile: trust))
                 let cardCertificate = try card.map { path -> Certificate in
                     guard let first = try PEM.certificates(fromFile: path).first else { throw CLIError.usage("--card holds no certificate") }

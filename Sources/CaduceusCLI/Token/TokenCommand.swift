@@ -1,5 +1,6 @@
 import ArgumentParser
 import CaduceusCore
+import CaduceusExchange
 import CaduceusPKCS11
 import CaduceusPKI
 import Foundation
@@ -17,7 +18,7 @@ struct TokenCommand: ParsableCommand {
             number. The PIN is read from --pin-file and never printed. Use the key anywhere a credential is taken \
             with --token MODULE --label NAME --pin-file F [--key-id HEX] (caduceus smime, caduceus doc).
             """,
-        subcommands: [List.self, Keygen.self, ImportCert.self])
+        subcommands: [List.self, Keygen.self, ImportCert.self, ImportEmergency.self])
 
     /// `--module`, `--label`, `--pin-file`: which token, and how to log in.
     struct TokenOptions: ParsableArguments {
@@ -98,6 +99,29 @@ struct TokenCommand: ParsableCommand {
                 }
                 print("generated P-256 key \(key.location) (private, sensitive, not extractable)")
                 if publicKeyOut == nil { print(publicPEM, terminator: "") }
+            }
+        }
+    }
+
+    struct ImportEmergency: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "import-emergency",
+            abstract: "Put a patient card's emergency data set (signed by the issuing node) on the patient's token, as a public data object; it is verified first, and replaces one stored before.")
+        @OptionGroup var token: TokenOptions
+        @Option(help: "Federation root certificate(s), PEM: the set must verify under them before it is stored.") var trust: String
+        @Option(help: "The patient card's certificate: the set must be this card's.") var card: String?
+        @Argument(help: "The signed data set (<card>.emergency.p7s, DER).") var file: String
+
+        func run() async throws {
+            try await reportingErrors {
+                let signed = try Files.read(file, what: "emergency data set")
+                let cardCertificate = try card.map { path -> Certificate in
+                    guard let first = try PEM.certificates(fromFile: path).first else { throw CLIError.usage("--card holds no certificate") }
+                    return first
+                }
+                _ = try await EmergencyDataSet.verify(signed, validator: ChainValidator(anchors: try PEM.certificates(fromFile: trust)), now: Date(), card: cardCertificate)
+                try token.open().storeData(signed, application: EmergencyDataSet.tokenApplication, label: EmergencyDataSet.tokenLabel)
+                print("stored the emergency data set (\(signed.count) bytes) on token \"\(token.label)\"")
             }
         }
     }

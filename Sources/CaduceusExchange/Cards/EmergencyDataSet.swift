@@ -65,6 +65,13 @@ package struct EmergencyDataSet: Codable, Sendable, Equatable {
         return try SignedData.sign(ArraySlice(try encoder.encode(self)), signers: [credential], detached: false, signingTime: time)
     }
 
+    /// Where a patient's token keeps the signed set: a public data object (`CKO_DATA`) under this application and
+    /// label, readable without the PIN — an emergency team reads it as it would a medical-alert bracelet, and the
+    /// node's signature, not the token, makes it trustworthy.
+    package static let tokenApplication = "caduceus emergency data set"
+    /// See ``tokenApplication``.
+    package static let tokenLabel = "emergency-data-set"
+
     /// Verifies a signed set against the federation's anchors (and whatever revocation lists `validator` holds):
     /// the signature, the signer's chain, and that the signer is the node the set names as its issuer.
     /// - Throws: the CMS error of a bad signature or chain; `exchange.bad-request` when the content is not a set
