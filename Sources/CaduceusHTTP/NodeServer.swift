@@ -154,18 +154,7 @@ package enum NodeServer {
 
     /// The HTTP status for an error's category (the mapping lives here, STYLE §3), exhaustive: a client's mistake is
     /// never a 502, and a peer's failure passed on keeps the category the peer gave it.
-    package static func status(for category: ErrorCategory) -> HTTPResponse.Status {
-        switch category {
-        case .client: return .badRequest
-        case .unauthenticated: return .unauthorized
-        case .forbidden: return .forbidden
-        case .notFound: return .notFound
-        case .conflict: return .conflict
-        case .tooLarge: return .contentTooLarge
-        case .upstream: return .badGateway
-        case .internal: return .internalServerError
-        }
-    }
+    package static func status(for category: ErrorCategory) -> HTTPResponse.Status { Portal.status(for: category) }
 
     static func error(_ e: any CaduceusError) -> Response {
         let body = (try? JSONSerialization.data(withJSONObject: ["code": e.code, "message": e.message, "category": e.category.rawValue], options: [.sortedKeys])) ?? Data()

@@ -2,7 +2,7 @@ package import CaduceusExchange
 package import Hummingbird
 package import Logging
 package import X509
-import CaduceusCore
+package import CaduceusCore
 import CaduceusDocuments
 import CaduceusPKI
 import Crypto
@@ -329,8 +329,8 @@ package final class Portal: Sendable {
         }
     }
 
-    /// The portal door's own mapping of error categories to HTTP statuses (exhaustive).
-    static func status(for category: ErrorCategory) -> HTTPResponse.Status {
+    /// The mapping of error categories to HTTP statuses (exhaustive), the API's and the portal's.
+    package static func status(for category: ErrorCategory) -> HTTPResponse.Status {
         switch category {
         case .client: return .badRequest
         case .unauthenticated: return .unauthorized

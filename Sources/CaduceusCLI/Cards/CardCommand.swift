@@ -173,6 +173,14 @@ struct CardCommand: AsyncParsableCommand {
     }
 
     struct VerifyEmergency: AsyncParsableCommand {
+        /// The patient card's certificate named by `--card` (the first in the file), or nil without one.
+        static func certificate(_ path: String?) throws -> Certificate? {
+            try path.map { path -> Certificate in
+                guard let first = try PEM.certificates(fromFile: path).first else { throw CLIError.usage("--card holds no certificate") }
+                return first
+            }
+        }
+
         static let configuration = CommandConfiguration(
             commandName: "verify-emergency", abstract: "Verify a patient card's emergency data set offline (the issuing node's signature, its chain to --trust) and print it.")
         @Option(help: "Federation root certificate(s), PEM.") var trust: String
@@ -196,10 +204,7 @@ struct CardCommand: AsyncParsableCommand {
                     throw CLIError.usage("give the data set's file, or --token and --label (not both)")
                 }
                 let validator = ChainValidator(anchors: try PEM.certificates(fromFile: trust))
-                let cardCertificate = try card.map { path -> Certificate in
-                    guard let first = try PEM.certificates(fromFile: path).first else { throw CLIError.usage("--card holds no certificate") }
-                    return first
-                }
+                let cardCertificate = try CardCommand.VerifyEmergency.certificate(card)
                 try DocCommand.printJSON(try await EmergencyDataSet.verify(signed, validator: validator, now: Date(), card: cardCertificate))
             }
         }

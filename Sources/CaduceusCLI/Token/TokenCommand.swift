@@ -115,10 +115,7 @@ struct TokenCommand: ParsableCommand {
         func run() async throws {
             try await reportingErrors {
                 let signed = try Files.read(file, what: "emergency data set")
-                let cardCertificate = try card.map { path -> Certificate in
-                    guard let first = try PEM.certificates(fromFile: path).first else { throw CLIError.usage("--card holds no certificate") }
-                    return first
-                }
+                let cardCertificate = try CardCommand.VerifyEmergency.certificate(card)
                 _ = try await EmergencyDataSet.verify(signed, validator: ChainValidator(anchors: try PEM.certificates(fromFile: trust)), now: Date(), card: cardCertificate)
                 try token.open().storeData(signed, application: EmergencyDataSet.tokenApplication, label: EmergencyDataSet.tokenLabel)
                 print("stored the emergency data set (\(signed.count) bytes) on token \"\(token.label)\"")
