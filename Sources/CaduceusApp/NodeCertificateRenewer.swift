@@ -6,6 +6,7 @@ import CaduceusCore
 import CaduceusExchange
 import CaduceusStorage
 package import Foundation
+import Synchronization
 package import X509
 
 /// How a node renews its own certificate (`node.certificate.*`).
@@ -67,11 +68,18 @@ package final class NodeCertificateRenewer: Service, Sendable {
     }
 
     /// Renews the certificate now, whether due or not.
+    /// - Throws: `pki.not-found` when this node does not host the issuing CA; the validator's refusal (`pki.revoked`,
+    ///   `pki.expired`, …) when the current certificate is no longer good — a revoked node key is never certified
+    ///   again (its operator issues a new one).
     @discardableResult
     package func renew(at now: Date) async throws -> Credential {
         let current = runtime.node.credentials.current
         guard let ca = try issuer(of: current.certificate) else {
             throw PKIError(.notFound, "the CA that issued this node's certificate is not hosted by this node: renew it where that CA is (caduceus pki issue)")
+        }
+        let verdict = await runtime.trust.validator().validate(current.certificate, intermediates: current.chain, usage: .tlsServer, validityTime: now, now: now)
+        guard case .trusted = verdict else {
+            throw PKIError(.revoked, "the node's current certificate is not valid (revoked, expired or its status unknown): it is not renewed")
         }
         let key: PrivateKeyMaterial
         switch current.key.backing {
@@ -87,16 +95,42 @@ package final class NodeCertificateRenewer: Service, Sendable {
         let renewed = try Credential(key: key, certificate: certificate, chain: Array(try ca.chain().dropLast()))
         if let files { try files.write(renewed) }
         try runtime.node.credentials.replace(with: renewed, now: now)
-        try await runtime.recordRenewal(from: current.certificate, to: certificate, at: now)
-        do { try await runtime.node.publishSelf() } catch {
-            // The directory is reached again at the next renewal or restart; peers that still hold the old entry reach
-            // this node all the same (the old key decrypts until it expires).
-            logger.warning("the renewed certificate could not be published in the directory", metadata: ["error.code": "\((error as? any CaduceusError)?.code ?? "exchange.peer-unavailable")"])
+        // A replaced certificate that would outlive a renewed one (the first renewal of a long-lived certificate) is
+        // revoked as superseded, so its key is worth nothing once it stops decrypting (``RenewableCredential``).
+        if current.certificate.notValidAfter.timeIntervalSince(now) > Double(settings.lifetimeDays) * 86_400 {
+            do {
+                try ca.revoke(serial: current.certificate.serialNumber, reason: .superseded, now: now)
+                await runtime.publishRevocations()
+            } catch {
+                logger.warning("the replaced node certificate could not be revoked", metadata: ["error.code": "\((error as? any CaduceusError)?.code ?? "pki.io")"])
+            }
+        }
+        await publishIfNeeded()
+        do { try await runtime.recordRenewal(from: current.certificate, to: certificate, at: now) } catch {
+            logger.error("the renewal could not be put on the audit trail", metadata: ["error.code": "\((error as? any CaduceusError)?.code ?? "storage.io")"])
         }
         logger.notice("node certificate renewed", metadata: [
             "certificate.serial": "\(Hex.encode(certificate.serialNumber.bytes))", "certificate.not-after": "\(certificate.notValidAfter)",
         ])
         return renewed
+    }
+
+    /// The generation of the credential last published in the directory (-1: none since start; the node publishes
+    /// itself at start).
+    let published = Mutex(0)
+
+    /// Publishes the directory entry when the credential changed since the last publication; a failure is retried at
+    /// the renewer's next look (peers holding the old entry reach the node meanwhile: the old key decrypts for an
+    /// hour, and their cached entries expire within minutes).
+    func publishIfNeeded() async {
+        let generation = runtime.node.credentials.generation
+        guard published.withLock({ $0 }) != generation else { return }
+        do {
+            try await runtime.node.publishSelf()
+            published.withLock { $0 = max($0, generation) }
+        } catch {
+            logger.warning("the renewed certificate could not be published in the directory; retried at the next look", metadata: ["error.code": "\((error as? any CaduceusError)?.code ?? "exchange.peer-unavailable")"])
+        }
     }
 
     /// The hosted CA whose current key issued `certificate`.
@@ -115,6 +149,7 @@ package final class NodeCertificateRenewer: Service, Sendable {
             while !Task.isCancelled {
                 do {
                     try await renewIfDue()
+                    await publishIfNeeded()
                 } catch {
                     let left = runtime.node.credentials.current.certificate.notValidAfter.timeIntervalSince(clock())
                     logger.error("the node certificate could not be renewed", metadata: [
@@ -166,8 +201,14 @@ package struct NodeCredentialFiles: Sendable {
         do {
             return try read()
         } catch let e as PKIError where e.kind == .profileViolation {
-            // The key no longer matches the certificate: a renewal stopped between its two renames.
-            guard FileManager.default.fileExists(atPath: certificate + ".next") else { throw e }
+            // The key no longer matches the certificate: a renewal stopped between its two renames. `CERT.next` is
+            // taken only when it is that renewal's: it matches the key and names the subject the old certificate named.
+            guard FileManager.default.fileExists(atPath: certificate + ".next"),
+                  let next = try? PEM.certificates(fromFile: certificate + ".next").first,
+                  let old = try? PEM.certificates(fromFile: certificate).first, next.subject == old.subject,
+                  let material = try? tokenKey ?? PrivateKeyMaterial(pemEncoded: String(contentsOfFile: key ?? "", encoding: .utf8)),
+                  material.publicKey == next.publicKey
+            else { throw e }
             try AtomicFile.move(certificate + ".next", to: certificate)
             return try read()
         }

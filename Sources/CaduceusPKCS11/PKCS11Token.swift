@@ -137,16 +137,21 @@ package final class PKCS11Token: Sendable {
     /// Stores `value` as a data object (`CKO_DATA`) under `application` and `label`, replacing one stored there before
     /// (a card's data set re-personalised). `isPrivate`: readable only after login.
     package func storeData(_ value: [UInt8], application: String, label: String, isPrivate: Bool = false) throws {
-        for old in try dataObjects(application: application, label: label) { try session.destroy(old) }
+        // The new object first, then the old ones go: a failure in between leaves the old set, never none.
+        let old = try dataObjects(application: application, label: label)
         _ = try session.create([
             .ulong(CK.A_CLASS, CK.O_DATA), .bool(CK.A_TOKEN, true), .bool(CK.A_PRIVATE, isPrivate),
             .bytes(CK.A_APPLICATION, Array(application.utf8)), .bytes(CK.A_LABEL, Array(label.utf8)), .bytes(CK.A_VALUE, value),
         ])
+        for handle in old { try session.destroy(handle) }
     }
 
     /// The value of the data object stored under `application` and `label`, or nil when there is none.
+    /// Throws `pkcs11.already-exists` when several objects answer (which one is meant cannot be told).
     package func data(application: String, label: String) throws -> [UInt8]? {
-        guard let handle = try dataObjects(application: application, label: label).first else { return nil }
+        let handles = try dataObjects(application: application, label: label)
+        guard handles.count <= 1 else { throw PKCS11Error(.alreadyExists, "the token holds several data objects under that application and label") }
+        guard let handle = handles.first else { return nil }
         return try session.attribute(CK.A_VALUE, of: handle)
     }
 

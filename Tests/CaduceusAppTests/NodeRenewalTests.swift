@@ -101,6 +101,15 @@ struct NodeRenewalTests {
             let renewal = try #require(events.first { $0.eventTypes.first?.code == "node.certificate-renewed" })
             #expect(Set(renewal.objects.map(\.id)) == [Hex.encode(old.serialNumber.bytes), Hex.encode(new.serialNumber.bytes)])
             #expect(events.contains { $0.eventID == .securityAlert && $0.eventTypes.contains { $0.code == "configuration.changed" } })
+            // The replaced certificate would have outlived the 2-day one: it is revoked as superseded.
+            let record = try #require(try fed.authorities["hospital-a"]!.record(serial: old.serialNumber))
+            #expect(record.status == "revoked" && record.reason == RevocationReason.superseded.rawValue)
+
+            // A node whose certificate was revoked is not renewed: its operator issues a new one.
+            try await fed.revoke(nodeId: LocalFederation.hospitalB, ca: "hospital-b")
+            let before = b.node.credentials.generation
+            await #expect(throws: PKIError.self) { try await fed.renewer(LocalFederation.hospitalB, logger: quiet).renew(at: Date()) }
+            #expect(b.node.credentials.generation == before)
         }
     }
 

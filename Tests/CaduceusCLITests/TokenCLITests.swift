@@ -1,5 +1,8 @@
 import CaduceusExchange
 import CaduceusPKI
+import CaduceusPKCS11
+import CaduceusCore
+import X509
 import CaduceusCMS
 import CaduceusTestSupport
 import Foundation
@@ -91,9 +94,20 @@ struct EmergencyTokenTests {
         let trust = try dir.write("root.pem", try PEM.encode([try root.authority().certificate]))
         let nodeKey = try PrivateKeyMaterial.generate(.p256)
         let node = try Credential(key: nodeKey, certificate: try root.issue(profile: .node(dnsNames: ["node.hospital-e.test"]), subject: try federationName(commonName: "node.hospital-e"), publicKey: nodeKey.publicKey, now: Date()))
-        func set(_ allergy: String) throws -> [UInt8] {
+        // The patient's card certificate is on her token (as `token import-cert` leaves it); the set is bound to it.
+        func patientCard(_ mrn: String) throws -> Certificate {
+            let key = try PrivateKeyMaterial.generate(.p256)
+            return try root.issue(profile: .patient(email: nil), subject: try federationName(commonName: mrn, organization: "node.hospital-e", unit: "1.2.3"), publicKey: key.publicKey, now: Date())
+        }
+        let card = try patientCard("4711"), other = try patientCard("4712")
+        do {
+            let opened = try PKCS11Token(modulePath: fixture.module, label: fixture.label, pin: Sensitive(SoftHSM.userPIN))
+            try opened.storeCertificates([card], id: [0x01], keyLabel: "patient-card")
+        }
+        func set(_ allergy: String, for holder: Certificate? = nil) throws -> [UInt8] {
+            let holder = holder ?? card
             let json = """
-                {"format": "caduceus-emergency-data-set/1", "patient": "4711^^^&1.2.3&ISO", "issuer": "node.hospital-e", "cardSerial": "01",
+                {"format": "caduceus-emergency-data-set/1", "patient": "\(FederationIdentity(holder)!.commonName)^^^&1.2.3&ISO", "issuer": "node.hospital-e", "cardSerial": "\(Hex.encode(holder.serialNumber.bytes))",
                  "issued": "2026-11-24T00:00:00Z", "allergies": [{"code": "Z88.0", "text": "\(allergy)", "system": "I10", "detail": "", "severity": "SV"}],
                  "medications": [], "bloodType": "A+", "contacts": [{"name": "Synthetic Contact", "relationship": "SPO", "phone": "555-0100"}]}
                 """
@@ -117,6 +131,18 @@ struct EmergencyTokenTests {
         let tampered = try CaduceusBinary.run(["token", "import-emergency"] + token + ["--trust", trust, try dir.write("tampered.p7s", Data(tamperedBytes))])
         #expect(tampered.status == 1 && tampered.stderr.contains("cms."), "\(tampered.stderr)")
         #expect(try CaduceusBinary.run(["card", "verify-emergency", "--trust", trust, "--token", fixture.module, "--label", fixture.label]).text.contains("Penicillin G"))
+        // Another patient's validly signed set is refused for this token (it is bound to the card the token holds),
+        // on import and if planted on the token by other means.
+        let swapped = try dir.write("other.p7s", Data(try set("None known", for: other)))
+        let planted = try CaduceusBinary.run(["token", "import-emergency"] + token + ["--trust", trust, swapped])
+        #expect(planted.status == 1 && planted.stderr.contains("exchange.bad-request"), "\(planted.stderr)")
+        do {
+            let opened = try PKCS11Token(modulePath: fixture.module, label: fixture.label, pin: Sensitive(SoftHSM.userPIN))
+            try opened.storeData(try set("None known", for: other), application: EmergencyDataSet.tokenApplication, label: EmergencyDataSet.tokenLabel)
+        }
+        let readPlanted = try CaduceusBinary.run(["card", "verify-emergency", "--trust", trust, "--token", fixture.module, "--label", fixture.label])
+        #expect(readPlanted.status == 1 && readPlanted.stderr.contains("exchange.bad-request") && !readPlanted.text.contains("None known"), "\(readPlanted.stderr)")
+        #expect(try CaduceusBinary.run(["token", "import-emergency"] + token + ["--trust", trust, first]).ok)
         // Under a foreign root it does not verify.
         let otherRoot = try CAStore.createRoot(at: dir.file("other"), subject: try federationName(commonName: "Other Root"), now: Date())
         let otherTrust = try dir.write("other.pem", try PEM.encode([try otherRoot.authority().certificate]))
@@ -130,5 +156,6 @@ struct EmergencyTokenTests {
         #expect(objects.text.components(separatedBy: "Data object").count == 2, "exactly one data object: \(objects.text)")
         // Neither a file and a token, nor neither, is a usage error.
         #expect(try CaduceusBinary.run(["card", "verify-emergency", "--trust", trust]).stderr.contains("cli.usage"))
+        #expect(try CaduceusBinary.run(["card", "verify-emergency", "--trust", trust, first, "--token", fixture.module, "--label", fixture.label]).stderr.contains("cli.usage"))
     }
 }

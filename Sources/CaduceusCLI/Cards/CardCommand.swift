@@ -181,6 +181,16 @@ struct CardCommand: AsyncParsableCommand {
             }
         }
 
+        /// The patient card certificate a token holds: a set read from (or written to) a token must be that card's,
+        /// or anyone holding the token could put another patient's validly signed set on it.
+        static func patientCard(on token: PKCS11Token) throws -> Certificate {
+            let patients = try token.certificates().map(\.certificate).filter { FederationIdentity($0)?.kind == .patient }
+            guard patients.count == 1, let card = patients.first else {
+                throw CLIError(code: "pkcs11.certificate-not-found", message: "the token holds no single patient card certificate to bind the emergency data set to; give --card")
+            }
+            return card
+        }
+
         static let configuration = CommandConfiguration(
             commandName: "verify-emergency", abstract: "Verify a patient card's emergency data set offline (the issuing node's signature, its chain to --trust) and print it.")
         @Option(help: "Federation root certificate(s), PEM.") var trust: String
@@ -192,19 +202,22 @@ struct CardCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingErrors {
                 let signed: [UInt8]
+                var tokenCard: Certificate?
                 switch (file, token, label) {
                 case (let file?, nil, nil):
                     signed = try Files.read(file, what: "emergency data set")
                 case (nil, let module?, let label?):
-                    guard let stored = try PKCS11Token(modulePath: module, label: label, pin: nil).data(application: EmergencyDataSet.tokenApplication, label: EmergencyDataSet.tokenLabel) else {
+                    let opened = try PKCS11Token(modulePath: module, label: label, pin: nil)
+                    guard let stored = try opened.data(application: EmergencyDataSet.tokenApplication, label: EmergencyDataSet.tokenLabel) else {
                         throw CLIError(code: "pkcs11.object-not-found", message: "the token holds no emergency data set")
                     }
                     signed = stored
+                    if card == nil { tokenCard = try Self.patientCard(on: opened) }
                 default:
                     throw CLIError.usage("give the data set's file, or --token and --label (not both)")
                 }
                 let validator = ChainValidator(anchors: try PEM.certificates(fromFile: trust))
-                let cardCertificate = try CardCommand.VerifyEmergency.certificate(card)
+                let cardCertificate = try CardCommand.VerifyEmergency.certificate(card) ?? tokenCard
                 try DocCommand.printJSON(try await EmergencyDataSet.verify(signed, validator: validator, now: Date(), card: cardCertificate))
             }
         }

@@ -232,9 +232,15 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.idleTimeout = .seconds(idleTimeout)
         if let tlsCert, let tlsKey, let tlsCa {
             let anchorsPEM = try Files.text(tlsCa, what: "CA")
-            configuration.tls = try FederationTLS.serverContext(
-                certificateChainPEM: try Files.text(tlsCert, what: "certificate"), privateKeyPEM: try Files.text(tlsKey, what: "key"),
-                anchorsPEM: anchorsPEM)
+            let nodeCertificate = settings.certificatePath ?? node.data + "/node.chain.pem"
+            if let runtime, URL(fileURLWithPath: tlsCert).standardizedFileURL.resolvingSymlinksInPath() == URL(fileURLWithPath: nodeCertificate).standardizedFileURL.resolvingSymlinksInPath() {
+                // The node's own certificate: MLLP presents the current one in every handshake, renewals included.
+                configuration.tls = try runtime.tls.serverContext()
+            } else {
+                configuration.tls = try FederationTLS.serverContext(
+                    certificateChainPEM: try Files.text(tlsCert, what: "certificate"), privateKeyPEM: try Files.text(tlsKey, what: "key"),
+                    anchorsPEM: anchorsPEM)
+            }
             let anchors = try PEM.certificates(fromPEM: anchorsPEM)
             var crls: [CertificateRevocationList] = []
             for path in tlsCrl { crls.append(try CertificateRevocationList(pemOrDER: try Files.read(path, what: "CRL"))) }

@@ -109,15 +109,16 @@ struct TokenCommand: ParsableCommand {
             abstract: "Put a patient card's emergency data set (signed by the issuing node) on the patient's token, as a public data object; it is verified first, and replaces one stored before.")
         @OptionGroup var token: TokenOptions
         @Option(help: "Federation root certificate(s), PEM: the set must verify under them before it is stored.") var trust: String
-        @Option(help: "The patient card's certificate: the set must be this card's.") var card: String?
+        @Option(help: "The patient card's certificate: the set must be this card's (default: the patient card certificate on the token).") var card: String?
         @Argument(help: "The signed data set (<card>.emergency.p7s, DER).") var file: String
 
         func run() async throws {
             try await reportingErrors {
                 let signed = try Files.read(file, what: "emergency data set")
-                let cardCertificate = try CardCommand.VerifyEmergency.certificate(card)
+                let opened = try token.open()
+                let cardCertificate = try CardCommand.VerifyEmergency.certificate(card) ?? CardCommand.VerifyEmergency.patientCard(on: opened)
                 _ = try await EmergencyDataSet.verify(signed, validator: ChainValidator(anchors: try PEM.certificates(fromFile: trust)), now: Date(), card: cardCertificate)
-                try token.open().storeData(signed, application: EmergencyDataSet.tokenApplication, label: EmergencyDataSet.tokenLabel)
+                try opened.storeData(signed, application: EmergencyDataSet.tokenApplication, label: EmergencyDataSet.tokenLabel)
                 print("stored the emergency data set (\(signed.count) bytes) on token \"\(token.label)\"")
             }
         }
