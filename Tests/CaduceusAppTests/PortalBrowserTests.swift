@@ -132,6 +132,7 @@ struct PortalBrowserTests {
                 ["get": url(b, "/portal")], ["press": "button.primary"], ["shot": "13-privacy-home"],
                 ["click": "Break-glass review"], ["shot": "14-privacy-queue"],
                 ["fill": ["input[name=note]": "Reviewed: emergency confirmed by the ward"]], ["press": "form.review-form button"], ["shot": "15-privacy-reviewed"],
+                ["click": "Audit trail"], ["shot": "15a-privacy-audit"],
             ]))
             people.append(walker("revoked", ["p12": fed.base + "/users/revoked.p12", "password": "revoked-pw"], [
                 ["get": url(b, "/portal"), "mayFail": true], ["shot": "16-revoked-card"],
@@ -210,6 +211,8 @@ struct PortalBrowserTests {
         let privacy = try person("privacy")
         #expect(text(privacy, "14-privacy-queue").contains("Unconscious patient"))
         #expect(text(privacy, "15-privacy-reviewed").contains("reviewed by"))
+        let console = text(privacy, "15a-privacy-audit")
+        #expect(console.contains("Events and refusals, last 14 days") && console.contains("Latest events") && console.contains("user.emergency.review"), "\(console)")
 
         // The revoked card gets no page at all (refused in the TLS handshake).
         let refused = text(try person("revoked"), "16-revoked-card")

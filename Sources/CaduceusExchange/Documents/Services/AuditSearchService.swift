@@ -86,7 +86,10 @@ struct AuditSearchService: Sendable {
         let m = entry.message
         let requestor = m.participants.first { $0.isRequestor }
         let integrity = m.eventID.code == AuditCode.securityAlert.code && m.eventTypes.contains { $0.system == "caduceus-audit" }
-        let operation = m.eventTypes.first { $0.system == "caduceus-operation" }?.code ?? m.eventTypes.first?.code ?? ""
+        // The operation, else a DICOM event type by its display (a Security Alert's "Emergency Override Started"),
+        // else the first event type's code (an HL7 message type, an integrity alarm's kind).
+        let operation = m.eventTypes.first { $0.system == "caduceus-operation" }?.code
+            ?? m.eventTypes.first { $0.system == "DCM" }?.display ?? m.eventTypes.first?.code ?? ""
         return AuditSearchRow(
             sequence: entry.sequence, time: m.time, eventID: m.eventID.code, event: m.eventID.display, operation: operation,
             outcome: m.outcome.rawValue, errorCode: m.errorCode, user: requestor?.userID ?? "", role: requestor?.roles.first?.display ?? "",
