@@ -171,7 +171,11 @@ struct PortalBrowserTests {
             ]
             let planPath = try dir.write("plan.json", try JSONSerialization.data(withJSONObject: plan))
             let resultPath = dir.file("result.json")
-            let run = try ProcessRunner.run(python, [repo.appendingPathComponent("scripts/portal/browser_walk.py").path, planPath, resultPath])
+            // On a thread of its own, not a cooperative one: the walk waits on the portal, whose handlers need the pool.
+            let arguments = [repo.appendingPathComponent("scripts/portal/browser_walk.py").path, planPath, resultPath]
+            let run = try await withCheckedThrowingContinuation { (done: CheckedContinuation<ProcessRunner.Result, any Error>) in
+                Thread { done.resume(with: Result { try ProcessRunner.run(python, arguments) }) }.start()
+            }
             try #require(run.ok, "browser walk failed: \(run.stderr)")
             let result = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: resultPath))) as? [String: Any])
             print("portal screenshots: \(shots)")
