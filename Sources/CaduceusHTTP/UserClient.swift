@@ -127,6 +127,11 @@ package struct UserClient: Sendable {
         try await call(.userEmergencyReview, body: EmergencyReviewRequest(id: id, note: note)).message.decodeBody(EmergencyAccess.self)
     }
 
+    /// A search of the node's audit trail (a privacy officer); `export` records it as an export.
+    package func auditSearch(_ request: AuditSearchRequest, export: Bool = false) async throws -> AuditSearchResponse {
+        try await call(export ? .userAuditExport : .userAuditSearch, body: request).message.decodeBody(AuditSearchResponse.self)
+    }
+
     // MARK: - Personnel and card stations
 
     /// Imports an HR export (CSV) into the node's personnel registry (a personnel administrator).

@@ -66,6 +66,7 @@ package final class Portal: Sendable {
         PatientStation(portal: self).routes(router)
         MedicalStation(portal: self).routes(router)
         PrivacyStation(portal: self).routes(router)
+        AuditStation(portal: self).routes(router)
     }
 
     // MARK: - Every request
@@ -288,7 +289,10 @@ package final class Portal: Sendable {
                 NavItem(href: "/portal/patient/access", label: "Who accessed my record", text: "Every access, everywhere, break-glass marked"),
             ]
         } else if node.policy.policy.emergencyReviewers?.contains(session.role) == true {
-            items = [NavItem(href: "/portal/privacy", label: "Break-glass review", text: "Emergency accesses to review")]
+            items = [
+                NavItem(href: "/portal/privacy", label: "Break-glass review", text: "Emergency accesses to review"),
+                NavItem(href: "/portal/privacy/audit", label: "Audit trail", text: "Search this node's trail, alerts, charts, CSV export"),
+            ]
         } else if node.policy.policy.roles[session.role]?.ceilings.keys.contains(where: { $0 == "TREAT" || $0 == "ETREAT" }) == true {
             items = [NavItem(href: "/portal/medical", label: "Find a patient", text: "Search the region and open her documents")]
         }

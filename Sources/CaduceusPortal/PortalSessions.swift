@@ -1,5 +1,6 @@
 package import CaduceusCore
 package import CaduceusDocuments
+package import CaduceusExchange
 import Crypto
 package import Foundation
 import Synchronization
@@ -27,6 +28,8 @@ package struct PortalSession: Sendable {
     package var patients: [String: Sensitive<PatientIdentifier>] = [:]
     /// The patient a clinician selected, never in a URL.
     package var selectedPatient: Sensitive<PatientIdentifier>?
+    /// The privacy officer's current audit search (its patient never in a URL), for its CSV export.
+    package var auditSearch: Sensitive<AuditSearchRequest>?
 
     /// Whether this is a break-glass (ETREAT) sign-in.
     package var emergency: Bool { purpose == "ETREAT" }

@@ -15,6 +15,7 @@ enum PortalTemplates {
         ("layout", layout), ("entry", entry), ("home", home), ("breakglass", breakglass), ("error", error),
         ("documents", documents), ("document", document), ("access", access), ("consents", consents), ("card", card),
         ("search", search), ("patient", patient), ("emergencies", emergencies),
+        ("audit", audit),
     ]
 
     static let layout = """
@@ -209,6 +210,50 @@ enum PortalTemplates {
     {{^entries}}<p class="empty">No break-glass access to review.</p>{{/entries}}
     """
 
+    static let audit = """
+    <form method="post" action="/portal/privacy/audit" class="card search-form audit-form">
+      <input type="hidden" name="csrf" value="{{csrf}}">
+      <div class="fields">
+        <div><label for="patient">Patient identifier</label><input id="patient" name="patient" value="{{patient}}" autocomplete="off"></div>
+        <div><label for="authority">Assigning authority</label><input id="authority" name="authority" value="{{authority}}" autocomplete="off" placeholder="OID"></div>
+        <div><label for="user">User</label><input id="user" name="user" value="{{user}}" autocomplete="off" placeholder="card name or node"></div>
+        <div><label for="event">Event</label><select id="event" name="event">{{#events}}<option value="{{code}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/events}}</select></div>
+        <div><label for="outcome">Outcome</label><select id="outcome" name="outcome">{{#outcomes}}<option value="{{code}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/outcomes}}</select></div>
+        <div><label for="from">From (UTC)</label><input id="from" name="from" type="date" value="{{from}}"></div>
+        <div><label for="to">To (UTC, included)</label><input id="to" name="to" type="date" value="{{to}}"></div>
+      </div>
+      <button type="submit" class="primary">Search the trail</button>
+    </form>
+    <div class="console">
+    <section class="card chart-card" aria-labelledby="chart-title">
+      <h2 id="chart-title">Events and refusals, last 14 days</h2>
+      {{{chart}}}
+      <p class="legend"><span class="key key-events"></span> events <span class="key key-refusals"></span> refusals and failures</p>
+    </section>
+    <section class="card alerts-card" aria-labelledby="alerts-title">
+      <h2 id="alerts-title">Alerts</h2>
+      {{#hasAlerts}}<ul class="alerts">{{#alerts}}<li class="{{#integrity}}alert-integrity{{/integrity}}{{^integrity}}alert-security{{/integrity}}">
+        <span class="nowrap">{{time}}</span> {{#integrity}}<span class="badge badge-emergency">integrity alarm</span>{{/integrity}}
+        <strong>{{operation}}</strong> · {{user}}{{^ok}} · <code>{{outcome}}</code>{{/ok}}{{#emergency}} <span class="badge badge-emergency">break-glass</span>{{/emergency}}</li>{{/alerts}}</ul>{{/hasAlerts}}
+      {{^hasAlerts}}<p class="empty">No security alert on this node's trail.</p>{{/hasAlerts}}
+    </section>
+    </div>
+    <h2>{{#searched}}Search results{{/searched}}{{^searched}}Latest events{{/searched}} <span class="muted">({{count}}{{#truncated}}, more match: narrow the search{{/truncated}})</span></h2>
+    <form method="post" action="/portal/privacy/audit/export" class="inline">
+      <input type="hidden" name="csrf" value="{{csrf}}">
+      <button type="submit">Export these events as CSV</button>
+    </form>
+    {{#hasRows}}
+    <div class="table-wrap"><table class="audit-table">
+    <thead><tr><th scope="col">Time</th><th scope="col">Event</th><th scope="col">Outcome</th><th scope="col">User</th><th scope="col">Purpose</th><th scope="col">Patient</th></tr></thead>
+    <tbody>{{#rows}}<tr{{#emergency}} class="row-emergency"{{/emergency}}><td class="nowrap">{{time}}</td><td>{{event}} <span class="muted">{{operation}}</span></td>
+    <td>{{#ok}}<span class="status-ok">{{outcome}}</span>{{/ok}}{{^ok}}<code class="refused">{{outcome}}</code>{{/ok}}</td><td>{{user}} <span class="muted">{{role}}</span></td>
+    <td>{{purpose}}{{#emergency}} <span class="badge badge-emergency">break-glass</span>{{/emergency}}</td><td>{{patients}}</td></tr>{{/rows}}</tbody></table></div>
+    {{/hasRows}}
+    {{^hasRows}}<p class="empty">No event matches.</p>{{/hasRows}}
+    <p class="muted">Patients appear by this node's pseudonym of their identifier; the trail holds no name or identifier in clear. Every search and export is itself recorded.</p>
+    """
+
     static let css = """
     :root { --ink:#1d2733; --muted:#5b6877; --line:#d9e0e7; --bg:#f4f6f8; --card:#fff; --brand:#0f5e6b; --brand-ink:#fff;
       --accent:#0f7c8c; --danger:#b42318; --danger-bg:#fdecea; --ok:#1a7f37; }
@@ -283,6 +328,21 @@ enum PortalTemplates {
     .status-ok { color:var(--ok); font-weight:600; }
     form.review-form { display:flex; gap:.5rem; align-items:center; flex-wrap:wrap; }
     .review-form input { width:14rem; }
+    .console { display:grid; grid-template-columns:minmax(0, 3fr) minmax(0, 2fr); gap:1rem; margin:1rem 0; }
+    @media (max-width: 60rem) { .console { grid-template-columns:1fr; } }
+    .console h2 { margin-top:0; font-size:1.1rem; }
+    svg.chart { width:100%; height:auto; display:block; }
+    svg.chart .bar-events { fill:var(--accent); } svg.chart .bar-refusals { fill:var(--danger); }
+    svg.chart .grid { stroke:var(--line); stroke-width:1; } svg.chart .baseline { stroke:#8a97a4; stroke-width:1; }
+    svg.chart .axis { fill:var(--muted); font-size:11px; }
+    .legend { font-size:.85rem; color:var(--muted); margin:.25rem 0 0; }
+    .key { display:inline-block; width:.8rem; height:.8rem; border-radius:2px; vertical-align:middle; margin-left:.5rem; }
+    .key-events { background:var(--accent); } .key-refusals { background:var(--danger); }
+    ul.alerts { list-style:none; margin:0; padding:0; max-height:16rem; overflow-y:auto; }
+    ul.alerts li { padding:.35rem .5rem; border-bottom:1px solid var(--line); font-size:.9rem; }
+    ul.alerts li.alert-integrity { background:var(--danger-bg); }
+    code.refused { color:var(--danger); }
+    .audit-table td { font-size:.92rem; }
     .foot { text-align:center; color:var(--muted); font-size:.8rem; padding:2rem 1rem; }
     """
 }

@@ -132,6 +132,7 @@ struct PortalBrowserTests {
                 ["get": url(b, "/portal")], ["press": "button.primary"], ["shot": "13-privacy-home"],
                 ["click": "Break-glass review"], ["shot": "14-privacy-queue"],
                 ["fill": ["input[name=note]": "Reviewed: emergency confirmed by the ward"]], ["press": "form.review-form button"], ["shot": "15-privacy-reviewed"],
+                ["click": "Audit trail"], ["shot": "15a-privacy-audit"],
             ]))
             people.append(walker("revoked", ["p12": fed.base + "/users/revoked.p12", "password": "revoked-pw"], [
                 ["get": url(b, "/portal"), "mayFail": true], ["shot": "16-revoked-card"],
@@ -170,7 +171,11 @@ struct PortalBrowserTests {
             ]
             let planPath = try dir.write("plan.json", try JSONSerialization.data(withJSONObject: plan))
             let resultPath = dir.file("result.json")
-            let run = try ProcessRunner.run(python, [repo.appendingPathComponent("scripts/portal/browser_walk.py").path, planPath, resultPath])
+            // On a thread of its own, not a cooperative one: the walk waits on the portal, whose handlers need the pool.
+            let arguments = [repo.appendingPathComponent("scripts/portal/browser_walk.py").path, planPath, resultPath]
+            let run = try await withCheckedThrowingContinuation { (done: CheckedContinuation<ProcessRunner.Result, any Error>) in
+                Thread { done.resume(with: Result { try ProcessRunner.run(python, arguments) }) }.start()
+            }
             try #require(run.ok, "browser walk failed: \(run.stderr)")
             let result = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: resultPath))) as? [String: Any])
             print("portal screenshots: \(shots)")
@@ -210,6 +215,8 @@ struct PortalBrowserTests {
         let privacy = try person("privacy")
         #expect(text(privacy, "14-privacy-queue").contains("Unconscious patient"))
         #expect(text(privacy, "15-privacy-reviewed").contains("reviewed by"))
+        let console = text(privacy, "15a-privacy-audit")
+        #expect(console.contains("Events and refusals, last 14 days") && console.contains("Latest events") && console.contains("user.emergency.review"), "\(console)")
 
         // The revoked card gets no page at all (refused in the TLS handshake).
         let refused = text(try person("revoked"), "16-revoked-card")

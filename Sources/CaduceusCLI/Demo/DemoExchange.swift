@@ -114,6 +114,9 @@ enum DemoExchange {
             if let first = queue.first {
                 _ = try await report.timedAsync("she records her finding (audited)") { try await officer.reviewEmergency(first.id, note: "justified: emergency department") }
             }
+            let trail = try await officer.auditSearch(AuditSearchRequest(patient: patientA, summary: true))
+            _ = try await officer.auditSearch(AuditSearchRequest(patient: patientA), export: true)
+            report.note("she searches hospital B's trail for the patient: \(trail.rows.count) event(s), \(trail.alerts.count) security alert(s); and exports the search (both audited)")
             let atRegion = try fed.client(LocalFederation.patientCard, at: LocalFederation.regional)
             try await atRegion.signIn(purpose: ExchangeNode.patientPurpose)
             _ = try await report.timedAsync("the patient revokes her opt-out at the regional node (signed revocation): sharing returns to the default") {

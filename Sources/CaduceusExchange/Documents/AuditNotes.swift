@@ -85,6 +85,8 @@ final class AuditNotes: Sendable {
         case .signIn, .signOut, .revokeSession: return (.userAuthentication, .execute)
         case .userEmergencies: return (.query, .execute)
         case .userEmergencyReview: return (.securityAlert, .update)
+        case .userAuditSearch: return (.query, .execute)
+        case .userAuditExport: return (.export, .read)
         case .userConsent, .registerConsent: return (.patientRecord, .update)
         case .userConsents, .queryConsents: return (.query, .execute)
         case .auditPosition: return (.applicationActivity, .execute)

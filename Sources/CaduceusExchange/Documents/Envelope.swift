@@ -42,6 +42,11 @@ package enum ExchangeOperation: String, Sendable, Codable, CaseIterable {
     case userEmergencies = "user.emergencies"
     /// A privacy officer records the review of an emergency access at this node.
     case userEmergencyReview = "user.emergency.review"
+    /// A privacy officer searches this node's audit trail (patient, user, event, outcome, time), with the 14-day
+    /// summary and the recent alerts.
+    case userAuditSearch = "user.audit.search"
+    /// A privacy officer exports a search of this node's audit trail (as CSV, by the portal).
+    case userAuditExport = "user.audit.export"
     /// A person (a patient for themselves, or staff recording a paper consent) states a consent directive or revokes
     /// one: a JWS signed with their card, forwarded to the regional consent registry.
     case userConsent = "user.consent"

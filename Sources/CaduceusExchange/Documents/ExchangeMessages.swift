@@ -318,3 +318,80 @@ package struct EmergencyReviewRequest: Codable, Sendable {
         self.note = note
     }
 }
+
+/// `user.audit.search` and `user.audit.export`: a privacy officer's search of this node's audit trail. The patient
+/// travels in the (signed, POSTed) body only, never in a URL; the node looks it up by its pseudonym.
+package struct AuditSearchRequest: Codable, Sendable {
+    /// Outcomes a search can ask for.
+    package enum Outcome: String, Codable, Sendable {
+        /// Only successful events.
+        case success
+        /// Only refusals and failures (any non-zero outcome).
+        case failure
+    }
+    package var patient: PatientIdentifier?
+    /// The requestor's user id (a card's CN, a node id).
+    package var user: String?
+    /// A DICOM event id code (`110112` Query, `110113` Security Alert, …).
+    package var eventID: String?
+    package var outcome: Outcome?
+    /// From (inclusive) and to (exclusive).
+    package var from: Date?
+    package var to: Date?
+    /// At most this many rows (1…5000).
+    package var limit: Int
+    /// Whether to add the 14-day summary and the recent alerts (the console's landing view).
+    package var summary: Bool
+    package init(patient: PatientIdentifier? = nil, user: String? = nil, eventID: String? = nil, outcome: Outcome? = nil, from: Date? = nil, to: Date? = nil, limit: Int = 200, summary: Bool = false) {
+        self.patient = patient
+        self.user = user
+        self.eventID = eventID
+        self.outcome = outcome
+        self.from = from
+        self.to = to
+        self.limit = limit
+        self.summary = summary
+    }
+}
+
+/// One event of the trail as a search shows it: no PHI (patients by this node's pseudonym only).
+package struct AuditSearchRow: Codable, Sendable, Equatable {
+    package var sequence: UInt64
+    package var time: Date
+    /// The DICOM event id (code and display).
+    package var eventID: String
+    package var event: String
+    /// The operation or message type (the first event type), and the integrity-alarm kind when it is one.
+    package var operation: String
+    /// 0 success, 4 minor, 8 serious, 12 major failure.
+    package var outcome: Int
+    package var errorCode: String
+    package var user: String
+    package var role: String
+    package var purpose: String
+    /// A break-glass (emergency override) event.
+    package var emergency: Bool
+    /// The patients the event names, as this node's pseudonyms.
+    package var patients: [String]
+    /// A Security Alert about the trail's own integrity (`caduceus-audit` event type).
+    package var integrity: Bool
+}
+
+/// Events and refusals (non-zero outcomes) on one UTC day.
+package struct AuditDay: Codable, Sendable, Equatable {
+    package var day: Date
+    package var events: Int
+    package var refusals: Int
+}
+
+/// The answer to a search: the rows, newest first; with `summary`, the last 14 days and the recent alerts.
+package struct AuditSearchResponse: Codable, Sendable {
+    package var rows: [AuditSearchRow]
+    /// Whether more events matched than `limit`.
+    package var truncated: Bool
+    /// The searched patient's pseudonym, when a patient was searched (to mark her in the rows).
+    package var patientPseudonym: String?
+    package var days: [AuditDay]
+    /// Security Alerts (break-glass, refusals for revocation status, integrity alarms), newest first.
+    package var alerts: [AuditSearchRow]
+}

@@ -240,6 +240,7 @@ package final class ExchangeNode: Sendable {
         case .revokeSession: return try await core.sessionService.revokeSession(o)
         case .userEmergencies: return try await core.sessionService.userEmergencies(o)
         case .userEmergencyReview: return try await core.sessionService.userEmergencyReview(o)
+        case .userAuditSearch, .userAuditExport: return try await core.auditSearchService.search(o)
         case .userConsent: return try await core.consentService.userConsent(o)
         case .userConsents: return try await core.consentService.userConsents(o)
         case .registerConsent: return try await core.consentService.registerConsent(o)

@@ -28,7 +28,7 @@ extension ExchangeOperation {
             return OperationRule(callers: node, role: nil, signedIn: false)
         case .submit, .userTransfer, .staffImport, .staffList, .cardEnroll, .cardAction, .cardList:
             return OperationRule(callers: staff, role: .hospital, signedIn: true)
-        case .userFindPatients, .userEmergencies, .userEmergencyReview:
+        case .userFindPatients, .userEmergencies, .userEmergencyReview, .userAuditSearch, .userAuditExport:
             return OperationRule(callers: staff, role: nil, signedIn: true)
         case .userQuery, .userRetrieve:
             // Patients too, on their own record only (the clinical service checks it is theirs).

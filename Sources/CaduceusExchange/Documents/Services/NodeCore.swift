@@ -268,6 +268,7 @@ final class NodeCore: Sendable {
 
     // The use-case services.
     var sessionService: SessionService { SessionService(core: self) }
+    var auditSearchService: AuditSearchService { AuditSearchService(core: self) }
     var regionalMPIService: RegionalMPIService { RegionalMPIService(core: self) }
     var registryService: RegistryService { RegistryService(core: self) }
     var repositoryService: RepositoryService { RepositoryService(core: self) }
