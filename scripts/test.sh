@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 swift build --build-tests --explicit-target-dependency-import-check error
-heavy='PortalBrowserTests|IngestAsSentTests'
+heavy='PortalBrowserTests|PortalAuditConsoleTests|IngestAsSentTests'
 if [ "$#" -gt 0 ]; then
   swift test --skip-build "$@"
 else
