@@ -12,16 +12,15 @@ A screenshot is saved per "shot" (PNG) in the plan's screenshot folder. The resu
 page URL, title and visible text, every request URL the browser made (Chrome's performance log), and the page source
 of each shot; plus the raw HTTP probes ("probes": CSRF and cookie binding, with Python's ssl and a client card).
 """
-import http.client
 import json
 import os
 import shutil
-import ssl
 import subprocess
 import sys
 import time
 import traceback
 
+from https_probes import probe  # one raw-HTTPS probe for both scripts
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.options import Options
@@ -122,24 +121,6 @@ def walk(person, plan, shots):
         out["urls"] += requested_urls(driver)
         driver.quit()
     return out
-
-
-def probe(p):
-    """One raw HTTPS request with a client card (Python's ssl); returns status, headers, body, set-cookie."""
-    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=p["root"])
-    ctx.check_hostname = False  # the node is reached at 127.0.0.1; its certificate names node.*.caduceus.test
-    ctx.load_cert_chain(p["cert"], p["key"])
-    conn = http.client.HTTPSConnection("127.0.0.1", p["port"], context=ctx, timeout=30)
-    headers = dict(p.get("headers", {}))
-    body = p.get("body")
-    if body is not None:
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-    conn.request(p.get("method", "GET"), p["path"], body=body, headers=headers)
-    r = conn.getresponse()
-    data = r.read().decode("utf-8", "replace")
-    result = {"name": p["name"], "status": r.status, "headers": dict(r.getheaders()), "body": data}
-    conn.close()
-    return result
 
 
 def main():
