@@ -30,6 +30,23 @@ func hexSerial(_ certificate: Certificate) -> String { Hex.encode(certificate.se
 
 @Suite("Node certificates renew themselves (short-lived credentials)", .serialized)
 struct NodeRenewalTests {
+    @Test("a replaced credential decrypts for the retention time at most, and never past its certificate's expiry; a credential for another subject is not taken")
+    func retention() throws {
+        let pki = try TestPKI(now: Date().addingTimeInterval(-60))
+        let first = try pki.credential(.node(dnsNames: ["n.test"]), name: "node.retained")
+        let second = try pki.credential(.node(dnsNames: ["n.test"]), name: "node.retained")
+        let held = RenewableCredential(first, retention: 3600)
+        let now = Date()
+        try held.replace(with: second, now: now)
+        #expect(held.current.certificate == second.certificate && held.generation == 1)
+        #expect(held.decryptors(at: now.addingTimeInterval(3599)).map(\.certificate) == [second.certificate, first.certificate])
+        #expect(held.decryptors(at: now.addingTimeInterval(3601)).map(\.certificate) == [second.certificate])
+        #expect(held.decryptors(at: first.certificate.notValidAfter.addingTimeInterval(1)).count == 1)
+        let stranger = try pki.credential(.node(dnsNames: ["n.test"]), name: "node.other")
+        #expect(throws: PKIError.self) { try held.replace(with: stranger, now: now) }
+        #expect(held.generation == 1)
+    }
+
     @Test("renewal is due only in the last third of a certificate's life (injected clock)")
     func due() async throws {
         let dir = try TemporaryDirectory()
@@ -132,6 +149,12 @@ struct NodeRenewalTests {
         // A mismatched pair with nothing to complete it is refused, not loaded.
         try AtomicFile.write(Data(try PrivateKeyMaterial.generate(.p256).pkcs8PEM.utf8), to: files.key!, permissions: 0o600)
         #expect(throws: PKIError.self) { try files.load() }
+        // A planted `.next` for the key but naming another subject is not taken: the certificate file is untouched.
+        let planterKey = try PrivateKeyMaterial(pemEncoded: String(contentsOfFile: files.key!, encoding: .utf8))
+        let other = try fed.authorities["regional"]!.issue(profile: .node(dnsNames: ["node.region-north.caduceus.test"]), subject: try federationName(commonName: LocalFederation.regional), publicKey: planterKey.publicKey, now: Date(), validityDays: 7)
+        try AtomicFile.write(Data(try PEM.encode([other]).utf8), to: files.certificate + ".next")
+        #expect(throws: PKIError.self) { try files.load() }
+        #expect(try PEM.certificates(fromFile: files.certificate).first == cert)
 
         // Hospital A's node hosts only A's CA: it finds the issuer of its own certificate, not of B's.
         let renewerA = fed.renewer(LocalFederation.hospitalA, logger: quiet)
