@@ -22,6 +22,15 @@ struct ConfigurationCLITests {
         #expect(notJSON.status == 1 && notJSON.stderr.contains("config.invalid"), "\(notJSON.stderr)")
         let otherID = try serve(#"{"node": {"id": "node.other"}}"#)
         #expect(otherID.status == 1 && otherID.stderr.contains("config.invalid") && otherID.stderr.contains("node.id"), "\(otherID.stderr)")
+        // Node certificate renewal and a node key on a token: values out of range, or a token half named, are refused.
+        for (config, key) in [
+            (#"{"node": {"certificate": {"lifetime": "0"}}}"#, "node.certificate.lifetime"),
+            (#"{"node": {"certificate": {"renew": 99}}}"#, "node.certificate.renew"),
+            (#"{"node": {"token": {"module": "/usr/lib/softhsm/libsofthsm2.so"}}}"#, "node.token.module"),
+        ] {
+            let refused = try serve(config)
+            #expect(refused.status == 1 && refused.stderr.contains("config.invalid") && refused.stderr.contains(key), "\(refused.stderr)")
+        }
         // MLLP: plain TCP only when asked for by name; limits that would deny service are refused.
         let mllp = ["serve", "--data", data, "--https", "127.0.0.1:0", "--mllp", "127.0.0.1:0", "--domain", "1.2.3"]
         let plain = try CaduceusBinary.run(mllp)

@@ -154,6 +154,13 @@ struct EmergencyTokenTests {
         #expect(again.ok && again.text.contains("Latex") && !again.text.contains("Penicillin"))
         let objects = try ProcessRunner.run(SoftHSM.pkcs11Tool, ["--module", fixture.module, "--token-label", fixture.label, "--list-objects", "--type", "data"])
         #expect(objects.text.components(separatedBy: "Data object").count == 2, "exactly one data object: \(objects.text)")
+        // A token with no set, and a token with no patient card to bind a set to: each one coded line, nothing stored.
+        let empty = try SoftHSM.token("spare-1")
+        let noSet = try CaduceusBinary.run(["card", "verify-emergency", "--trust", trust, "--token", empty.module, "--label", empty.label])
+        #expect(noSet.status == 1 && noSet.stderr.contains("pkcs11.object-not-found"), "\(noSet.stderr)")
+        let unbound = try CaduceusBinary.run(["token", "import-emergency", "--module", empty.module, "--label", empty.label, "--pin-file", empty.pinFile, "--trust", trust, first])
+        #expect(unbound.status == 1 && unbound.stderr.contains("pkcs11.certificate-not-found"), "\(unbound.stderr)")
+        #expect(try CaduceusBinary.run(["card", "verify-emergency", "--trust", trust, "--token", empty.module, "--label", empty.label]).stderr.contains("pkcs11.object-not-found"))
         // Neither a file and a token, nor neither, is a usage error.
         #expect(try CaduceusBinary.run(["card", "verify-emergency", "--trust", trust]).stderr.contains("cli.usage"))
         #expect(try CaduceusBinary.run(["card", "verify-emergency", "--trust", trust, first, "--token", fixture.module, "--label", fixture.label]).stderr.contains("cli.usage"))
