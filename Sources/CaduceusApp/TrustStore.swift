@@ -31,6 +31,9 @@ package final class TrustStore: RevocationLists, Sendable {
     /// folder without its chain): a list under a CA's name but another key sits beside the genuine one and is never
     /// used for it (validation takes only lists signed by the issuer actually in the path), and cannot displace it.
     let held = Mutex<[[UInt8]: Held]>([:])
+    /// The validation cache of the lists held now: replaced, under the lock of ``held``, whenever a list is taken, so a
+    /// validator always pairs lists with the cache made for exactly them.
+    let verdicts = Mutex(ValidationCache())
     /// At most this many lists are held.
     static let maxLists = 512
     /// How far ahead of this node's clock a list's thisUpdate may be (clock skew between nodes).
@@ -70,8 +73,10 @@ package final class TrustStore: RevocationLists, Sendable {
     }
 
     /// The validator for this instant: revocation required, with the lists held now.
+    /// Chains validated under them are remembered until a list changes (``ValidationCache``).
     package func validator() -> ChainValidator {
-        ChainValidator(anchors: anchors, crls: held.withLock { $0.values.map(\.crl) }, revocation: .failClosed(grace: grace))
+        let (crls, cache) = held.withLock { table in (table.values.map(\.crl), verdicts.withLock { $0 }) }
+        return ChainValidator(anchors: anchors, crls: crls, revocation: .failClosed(grace: grace), cache: cache)
     }
 
     /// The anchors as PEM.
@@ -190,6 +195,7 @@ package final class TrustStore: RevocationLists, Sendable {
             }
             if save { try self.save(crl, chain: chain, key: key) }
             table[key] = Held(crl: crl, chain: chain)
+            verdicts.withLock { $0 = ValidationCache() }
             return true
         }
     }

@@ -165,6 +165,14 @@ package struct CDAHeader: Sendable {
         try read(XML.parse(bytes, limits: limits))
     }
 
+    /// Reads the header only: the document is parsed up to the root's `component` (the body, which CDA R2 puts after
+    /// every header element), and the body is not read. For a repository filing a document it does not render, this
+    /// is what metadata needs, at a cost that does not grow with the body (a 10 MB document's header reads as fast as a
+    /// 10 KB one's).
+    package static func readHeader(_ bytes: [UInt8], limits: XML.Limits = XML.Limits()) throws(CDAError) -> CDAHeader {
+        try read(XML.parsePrefix(bytes, stoppingAt: XML.Name(hl7v3Namespace, "component"), limits: limits))
+    }
+
     /// Reads the header from a parsed document.
     package static func read(_ root: XML.Element) throws(CDAError) -> CDAHeader {
         let v3 = hl7v3Namespace

@@ -113,6 +113,20 @@ package enum XML {
             return try parser.document()
         }
     }
+
+    /// Parses the document up to the first child of the root element named `stop`, and returns the root with the
+    /// children before it: what comes from there on (a CDA's body, say) is not read. Everything read is held to the
+    /// same rules as ``parse(_:limits:)``; the part not read is not checked.
+    package static func parsePrefix(_ bytes: [UInt8], stoppingAt stop: Name, limits: Limits = Limits()) throws(CDAError) -> Element {
+        guard bytes.count <= limits.maxBytes else {
+            throw CDAError(.tooLarge, "document exceeds \(limits.maxBytes) bytes")
+        }
+        return try bytes.withUnsafeBufferPointer { (buffer) throws(CDAError) -> Element in
+            var parser = Parser(bytes: buffer, limits: limits)
+            parser.stopAtRootChild = stop
+            return try parser.document()
+        }
+    }
 }
 
 extension XML {
@@ -165,6 +179,10 @@ extension XML {
         var i = 0
         var namespaces = Namespaces()
         var nodes = 0
+        /// When set, the first child of the root with this name ends the parse (``XML/parsePrefix(_:stoppingAt:limits:)``).
+        var stopAtRootChild: Name?
+        /// Set when the parse stopped there: the rest of the document is not read.
+        var stopped = false
 
         /// Counts one more node of the tree against ``Limits/maxNodes``.
         mutating func countNode() throws(CDAError) {
@@ -231,6 +249,7 @@ extension XML {
                 } else {
                     guard root == nil else { throw fail("more than one root element") }
                     root = try element()
+                    if stopped { return root! }
                 }
             }
             guard let root else { throw fail("no root element") }
@@ -361,6 +380,11 @@ extension XML {
                     }
                 }
                 let open = Open(prefix: n.prefix, local: n.local, rawName: n.raw, attributes: attributes, children: [], scopeMark: scopeMark, namespace: try resolve(n.prefix))
+                if let stop = stopAtRootChild, stack.count == 1, open.local == stop.local, open.namespace == stop.namespace {
+                    stopped = true
+                    namespaces.pop(to: open.scopeMark)  // the stopping element's own declarations do not reach its parent
+                    return try close(stack.removeLast())
+                }
                 if selfClosing {
                     let done = try close(open)
                     if stack.isEmpty { return done }

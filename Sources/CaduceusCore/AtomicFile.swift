@@ -61,6 +61,24 @@ public enum AtomicFile {
         try syncDirectory(dir)
     }
 
+    /// Creates `path` (which must not exist) holding `data`, durably: the file and then its directory are fsynced, once
+    /// each. No temporary file and no rename: for content-addressed names, where a file cut short by a crash is never
+    /// referenced (the row naming it is committed only after this returns) and a complete one never changes.
+    public static func create(_ data: Data, at path: String, permissions: Int = 0o600) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(permissions))
+        guard fd >= 0 else { throw WriteError(message: "cannot create file (errno \(errno))") }
+        var ok = false
+        defer { if !ok { unlink(path) } }
+        do {
+            defer { close(fd) }
+            try data.withUnsafeBytes { try writeAll(fd, $0) }
+            guard fsync(fd) == 0 else { throw WriteError(message: "fsync failed (errno \(errno))") }
+        }
+        ok = true
+        let directory = (path as NSString).deletingLastPathComponent
+        try syncDirectory(directory.isEmpty ? "." : directory)
+    }
+
     /// Atomically and durably renames `source` to `path` (replacing it).
     public static func move(_ source: String, to path: String) throws {
         guard rename(source, path) == 0 else { throw WriteError(message: "rename failed (errno \(errno))") }

@@ -39,7 +39,7 @@ package struct UserClient: Sendable {
     package func call(_ operation: ExchangeOperation, body: some Encodable, documents: [MIMEPart] = []) async throws -> OpenedEnvelope {
         let audience = FederationIdentity(credential.certificate)?.commonName ?? ""
         let message = ExchangeMessage(
-            header: EnvelopeHeader(operation: operation, audience: nodeId, requestId: UUID().uuidString.lowercased(), issuedAt: Date(), body: try JSONEncoder.exchange.encode(body), assertion: session.token.withLock { $0 }),
+            header: EnvelopeHeader(operation: operation, audience: nodeId, requestId: UUID().uuidString.lowercased(), issuedAt: Date(), body: try JSONEncoder.wire.encode(body), assertion: session.token.withLock { $0 }),
             documents: documents)
         let sealed = try Envelope.seal(message, from: credential, to: nodeCertificate, now: Date())
         let answer = try await transport.post(endpoint, path: operation.path, envelope: sealed)

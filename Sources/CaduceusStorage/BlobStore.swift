@@ -49,9 +49,14 @@ package struct BlobStore: Sendable {
         let wrapped = try cipher.seal(key.withUnsafeBytes { Data($0) }, context: "documents.key:" + uniqueId)
         let dir = directory + "/" + name.prefix(2)
         do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            try AtomicFile.write(sealed, to: dir + "/" + name, permissions: 0o600)
-            try AtomicFile.syncDirectory(dir)
+            // One fsync of the file and one of its directory (the name is the content's hash: a file cut short by a
+            // crash is never referenced, so no temporary file and rename); a new fan-out directory is made durable in
+            // its parent first.
+            if !FileManager.default.fileExists(atPath: dir) {
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                try AtomicFile.syncDirectory(directory)
+            }
+            try AtomicFile.create(sealed, at: dir + "/" + name, permissions: 0o600)
         } catch {
             throw StorageError(.database, "a document could not be written to the blob store")
         }

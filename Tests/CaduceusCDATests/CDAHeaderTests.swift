@@ -122,6 +122,42 @@ struct CDAHeaderTests {
         #expect(throws: CDAError.self) { try CDAHeader.read(bytes, limits: XML.Limits(maxBytes: 10 << 20)) }
     }
 
+    @Test("the header alone (up to the body) reads the same metadata as the whole document, for every HL7 example", arguments: expectations)
+    func headerOnly(e: Expected) throws {
+        let bytes = try example(e.file)
+        let whole = try CDAHeader.read(bytes), header = try CDAHeader.readHeader(bytes)
+        #expect(header.id == whole.id && header.typeCode == whole.typeCode && header.classCode == whole.classCode)
+        #expect(header.title == whole.title && header.effectiveTime.value == whole.effectiveTime.value)
+        #expect(header.patientIds == whole.patientIds && header.templateIds == whole.templateIds)
+        #expect(header.authors.map(\.person) == whole.authors.map(\.person) && header.custodianName == whole.custodianName)
+        #expect(header.confidentiality == whole.confidentiality && header.parent.map { "\($0.relation) \($0.id)" } == whole.parent.map { "\($0.relation) \($0.id)" })
+    }
+
+    @Test("the header alone stops at the body: what the body holds is not read, what the header holds is checked as before")
+    func headerOnlyStops() throws {
+        let ccd = String(decoding: try example("CCD_1.xml"), as: UTF8.self)
+        let body = try #require(ccd.range(of: "<component>"))
+        // A body that is not well-formed XML is not read (the whole-document reader refuses it).
+        var broken = ccd
+        broken.insert(contentsOf: "<broken attr=\"1\" attr=\"2\"><<", at: ccd.index(body.upperBound, offsetBy: 0))
+        #expect(throws: CDAError.self) { try CDAHeader.read(Array(broken.utf8)) }
+        #expect(try CDAHeader.readHeader(Array(broken.utf8)).id.description == "2.16.840.1.113883.19.5.99999.1^TT988")
+        // The header is still held to every rule: a malformed header or a missing id is refused.
+        #expect(throws: CDAError.self) { try CDAHeader.readHeader(Array(ccd.replacingOccurrences(of: "<title>", with: "<title a=\"1\" a=\"2\">").utf8)) }
+        let noId = ccd.replacingOccurrences(of: "<id extension=\"TT988\" root=\"2.16.840.1.113883.19.5.99999.1\" />", with: "")
+        #expect(throws: CDAError.self) { try CDAHeader.readHeader(Array(noId.utf8)) }
+        // A `component` in another namespace is not the body; nor is one deeper than the root's children.
+        let other = ccd.replacingOccurrences(of: "<title>", with: "<x:component xmlns:x=\"urn:other\"/><title>")
+        #expect(try CDAHeader.readHeader(Array(other.utf8)).title == "Patient Chart Summary")
+        // A document with no body at all reads whole.
+        let root = XML.Name(hl7v3Namespace, "component")
+        let tree = try XML.parsePrefix(Array("<ClinicalDocument xmlns=\"urn:hl7-org:v3\"><id root=\"1\"/></ClinicalDocument>".utf8), stoppingAt: root)
+        #expect(tree.children.count == 1)
+        // Declarations made on the body element do not leak onto the root's attributes.
+        let scoped = try XML.parsePrefix(Array("<r xmlns=\"urn:hl7-org:v3\" xmlns:p=\"urn:one\" p:a=\"1\"><component xmlns:p=\"urn:two\"/></r>".utf8), stoppingAt: root)
+        #expect(scoped.attribute("a", namespace: "urn:one") == "1")
+    }
+
     @Test("not CDA, or a header without what the registry needs")
     func refusals() throws {
         func code(_ s: String) -> String? {

@@ -120,7 +120,7 @@ public enum EnvelopedData {
     /// RecipientEncryptedKey holding the content key wrapped under the KEK from ECDH with that recipient. `encrypt`
     /// writes one per recipient, as OpenSSL does; several recipients may share one.
     static func keyAgreeRecipientInfo(for recipients: [Certificate], cek: SymmetricKey, cipher: ContentCipher) throws -> [UInt8] {
-        let ephemeral = P256.KeyAgreement.PrivateKey()
+        let ephemeral = ephemeralAgreementKey()
         let wrap = wrapAlgorithm(forKeyLength: cipher.keyLength)
         var encryptedKeys: [(reference: [UInt8], wrapped: [UInt8])] = []
         for recipient in recipients {

@@ -5,6 +5,7 @@ import CaduceusPKI
 import Foundation
 import Synchronization
 import CaduceusPolicy
+import CaduceusStorage
 
 /// A request inside the gate: the opened envelope, and the audit notes of its operation, handed explicitly to every
 /// handler and to the steps it calls (policy decisions, sign-in checks). The envelope's fields read through (`o.message`,
@@ -29,6 +30,21 @@ final class AuditNotes: Sendable {
     /// The door the request came through when it is not the envelope API (`portal`): an event type of the system
     /// `caduceus-door` on the operation's event.
     let doorName = Mutex<String?>(nil)
+
+    /// What the operation stores, written by the gate in the one transaction that also appends the operation's audit
+    /// event — one durable commit per node per hop, before the reply leaves. Nothing of it is stored when the
+    /// operation fails (its failure event is written alone).
+    let writes = Mutex<[@Sendable (any StoreTransaction) throws -> Void]>([])
+
+    /// Adds a write to the operation's commit (see ``writes``).
+    func commit(_ write: @escaping @Sendable (any StoreTransaction) throws -> Void) {
+        writes.withLock { $0.append(write) }
+    }
+
+    /// The writes added so far, once (the gate takes them for its commit).
+    func takeWrites() -> [@Sendable (any StoreTransaction) throws -> Void] {
+        writes.withLock { w in defer { w = [] }; return w }
+    }
 
     /// Records the door the request came through.
     func door(_ name: String) { doorName.withLock { $0 = name } }

@@ -25,7 +25,7 @@ package enum DocumentMetadata {
         let entryUUID = "urn:uuid:" + UUID().uuidString.lowercased()
         switch mimeType {
         case cdaMimeType, "application/xml", "application/hl7-cda+xml":
-            let h = try CDAHeader.read(content)
+            let h = try CDAHeader.readHeader(content)
             guard h.patientIds.contains(where: { $0.root == sourcePatient.authority && $0.extension == sourcePatient.id }) else {
                 throw DocumentsError(.patientMismatch, "the CDA recordTarget does not name the submitted patient")
             }

@@ -122,7 +122,7 @@ package struct ExchangeMessage: Sendable {
 
     /// Decodes the header body.
     package func decodeBody<T: Decodable>(_ type: T.Type) throws(ExchangeError) -> T {
-        do { return try JSONDecoder.exchange.decode(T.self, from: header.body) } catch {
+        do { return try JSONDecoder.wire.decode(T.self, from: header.body) } catch {
             throw ExchangeError(.badRequest, "the request body is not what \(header.operation.rawValue) expects")
         }
     }
@@ -156,7 +156,7 @@ package enum Envelope {
 
     /// Seals `message` from `sender` to `recipient`.
     package static func seal(_ message: ExchangeMessage, from sender: Credential, to recipient: Certificate, now: Date) throws -> [UInt8] {
-        let header = try JSONEncoder.exchange.encode(message.header)
+        let header = try JSONEncoder.wire.encode(message.header)
         let parts = [MIMEPart(contentType: "application/json", id: "header", body: Array(header))] + message.documents
         let entity = Multipart.encode(parts) { Hex.encode(randomBytes(16)) }
         return try SMIME.seal(entity[...], signers: [sender], recipients: [recipient], format: .der, signingTime: now)
@@ -202,7 +202,7 @@ package enum Envelope {
             throw ExchangeError(.badRequest, "the envelope's payload is not a multipart entity")
         }
         guard let first = parts.first, first.contentID == "header",
-              let header = try? JSONDecoder.exchange.decode(EnvelopeHeader.self, from: Data(first.body))
+              let header = try? JSONDecoder.wire.decode(EnvelopeHeader.self, from: Data(first.body))
         else { throw ExchangeError(.badRequest, "the payload does not open with the exchange header") }
         guard header.audience == nodeId else { throw ExchangeError(.misdirected, "the envelope is addressed to another node") }
         if let operation, header.operation != operation {
@@ -225,7 +225,25 @@ extension JSONEncoder {
     }
 }
 
+extension JSONEncoder {
+    /// One encoder shared by the exchange's per-request paths (envelope headers and bodies): ISO 8601 dates, keys in
+    /// the order they are declared (nothing here needs them sorted: the bytes are signed as they are). A JSONEncoder
+    /// may be used from many threads at once; never change its options.
+    package static let wire: JSONEncoder = {
+        let e = JSONEncoder()
+        e.dateEncodingStrategy = .iso8601
+        return e
+    }()
+}
+
 extension JSONDecoder {
+    /// One decoder shared by the exchange's per-request paths; never change its options.
+    package static let wire: JSONDecoder = {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .iso8601
+        return d
+    }()
+
     /// The exchange's JSON: ISO 8601 dates.
     package static var exchange: JSONDecoder {
         let d = JSONDecoder()

@@ -210,13 +210,14 @@ package final class ExchangeNode: Sendable {
     /// Appends the operation's audit message to the hash-chained log: who (the envelope's signer, or "unknown" when
     /// the envelope did not open), this node, what (patients by identifier, documents by unique id — never names or
     /// birth dates), the outcome and its error code; and, in the same unit of work, the request id for the replay
-    /// cache.
-    func audit(_ operation: ExchangeOperation, _ notes: AuditNotes, error: (any Error)?, remember: (String, Date)? = nil) async throws {
+    /// cache; on success, with the operation's own writes (``AuditNotes/commit(_:)``).
+    func audit(_ operation: ExchangeOperation, _ notes: AuditNotes, error: (any Error)?, remember: (String, Date)? = nil, writes: [@Sendable (any StoreTransaction) throws -> Void] = []) async throws {
         let messages = AuditNotes.messages(
             for: operation, notes: notes, node: core.id, endpoint: core.configuration.endpoint, error: error, time: core.clock.now())
         let now = core.clock.now()
         _ = try await core.store.write { tx in
             if let (key, expires) = remember { try tx.rememberRequest(key, expires: expires, now: now) }
+            for write in writes { try write(tx) }
             try tx.appendAudit(messages)
         }
     }

@@ -43,7 +43,8 @@ extension ExchangeNode {
             if door == .envelope { remember = try noteRequest(opened) }
             let reply = try await dispatch(operation, ExchangeRequest(envelope: opened, audit: notes))
             let answer = try respond(opened, reply)
-            try? await audit(operation, notes, error: nil, remember: remember)
+            // The operation's writes and its event, in one commit; the answer leaves only once that is on disk.
+            try await audit(operation, notes, error: nil, remember: remember, writes: notes.takeWrites())
             return answer
         } catch {
             try? await audit(operation, notes, error: error, remember: remember)
@@ -66,7 +67,7 @@ extension ExchangeNode {
     /// does not leave the node.
     /// - Throws: a coded error, already audited.
     package func portal(_ operation: ExchangeOperation, body: some Encodable, assertion: String?, client: Certificate, presented: [Certificate]) async throws -> ExchangeMessage {
-        let encoded = try JSONEncoder.exchange.encode(body)
+        let encoded = try JSONEncoder.wire.encode(body)
         return try await pass(
             operation, door: .portal,
             authenticate: { [core] in

@@ -5,7 +5,7 @@ import SwiftASN1
 import CryptoExtras
 
 /// What a validated certificate is about to be used for; decides the key-usage and EKU checks on the leaf.
-public enum CertificateUsage: Sendable, Equatable {
+public enum CertificateUsage: Sendable, Hashable {
     /// Signing S/MIME / CMS content: keyUsage digitalSignature or nonRepudiation; EKU emailProtection (RFC 8550 §4.4).
     case smimeSigning
     /// Receiving encrypted S/MIME / CMS content: keyUsage keyEncipherment (RSA) or keyAgreement (EC); EKU
@@ -50,12 +50,16 @@ public struct ChainValidator: Sendable {
     public let crls: [CertificateRevocationList]
     /// How much revocation checking is required.
     public let revocation: RevocationRequirement
+    /// Verdicts already reached under these anchors and lists (see ``ValidationCache``); used only by a fail-closed
+    /// validator, whose revocation decision has a known lifetime.
+    public let cache: ValidationCache?
 
-    /// Creates a validator.
-    public init(anchors: [Certificate], crls: [CertificateRevocationList] = [], revocation: RevocationRequirement = .bestEffort) {
+    /// Creates a validator; `cache` must belong to exactly these anchors and lists (make a new one when they change).
+    public init(anchors: [Certificate], crls: [CertificateRevocationList] = [], revocation: RevocationRequirement = .bestEffort, cache: ValidationCache? = nil) {
         self.anchors = anchors
         self.crls = crls
         self.revocation = revocation
+        if case .failClosed = revocation { self.cache = cache } else { self.cache = nil }
     }
 
     /// Validates `leaf` for `usage`.
@@ -70,6 +74,8 @@ public struct ChainValidator: Sendable {
         validityTime: Date,
         now: Date
     ) async -> ChainVerdict {
+        let key = ValidationCache.Key(leaf: leaf, intermediates: intermediates, usage: usage)
+        if let cache, let chain = cache.verdict(key, validityTime: validityTime, now: now) { return .trusted(chain: chain) }
         var verifier = Verifier(rootCertificates: CertificateStore(anchors)) {
             ValidityPolicy(time: validityTime)
             LeafUsagePolicy(usage: usage)
@@ -79,8 +85,10 @@ public struct ChainValidator: Sendable {
         }
         let result = await verifier.validate(leaf: leaf, intermediates: CertificateStore(intermediates))
         switch result {
-        case .validCertificate(let chain):
-            return .trusted(chain: Array(chain))
+        case .validCertificate(let path):
+            let chain = Array(path)
+            cache?.remember(key, chain: chain, reachedAt: now, freshUntil: RevocationPolicy.freshUntil(chain, crls: crls, requirement: revocation, now: now))
+            return .trusted(chain: chain)
         case .couldNotValidate(let failures):
             guard let first = failures.first else {
                 return .rejected(PKIError(.untrusted, "no chain from the certificate to a trusted anchor"))

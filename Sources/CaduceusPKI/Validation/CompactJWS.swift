@@ -105,6 +105,12 @@ public enum CompactJWS {
     /// Verifies structure, algorithm (ES256 or PS256, never `none`), the signature with the `x5c` leaf and the leaf's
     /// chain (federation root, validity at `now`, CRLs). Refusal codes are prefixed with `domain`.
     public static func verify(_ token: String, domain: String, validator: ChainValidator, now: Date) async throws(Refusal) -> Verified {
+        // A token whose signature verified under this trust state is not parsed and verified again; its signer's chain
+        // is (the verdict cache answers that while nothing changed).
+        if let known = validator.cache?.verifiedToken(domain + " " + token) {
+            try await requireTrusted(known.chain, domain: domain, validator: validator, now: now)
+            return known
+        }
         let parsed = try parse(token, domain: domain)
         let chain = parsed.chain
         let input = parsed.signingInput
@@ -118,13 +124,18 @@ public enum CompactJWS {
             valid = key.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: parsed.signature), for: input, padding: .PSS)
         }
         guard valid else { throw Refusal(code: domain + ".bad-signature", message: "the signature does not verify") }
+        try await requireTrusted(chain, domain: domain, validator: validator, now: now)
+        let verified = Verified(payload: parsed.payload, type: parsed.type, chain: chain)
+        validator.cache?.rememberToken(domain + " " + token, verified)
+        return verified
+    }
+
+    /// The signer's chain (leaf first, as the token's `x5c` carries it) must be valid now.
+    static func requireTrusted(_ chain: [Certificate], domain: String, validator: ChainValidator, now: Date) async throws(Refusal) {
         let verdict = await validator.validate(chain[0], intermediates: Array(chain.dropFirst()), usage: .any, validityTime: now, now: now)
-        switch verdict {
-        case .trusted: break
-        case .rejected(let e):
+        if case .rejected(let e) = verdict {
             throw Refusal(code: e.kind == .revoked ? domain + ".revoked" : domain + ".untrusted-issuer", message: "the signer's certificate is not valid in this federation")
         }
-        return Verified(payload: parsed.payload, type: parsed.type, chain: chain)
     }
 
     static func base64url(_ d: Data) -> String {

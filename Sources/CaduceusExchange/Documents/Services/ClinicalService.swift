@@ -32,19 +32,39 @@ struct ClinicalService: Sendable {
         // Filing at the author's own node discloses nothing: role, purpose and confidentiality decide.
         try core.requireHome(claims)
         try core.requirePermit(claims, docs.map(\.0), consents: [], audit: o.audit)
-        let registered = try await publish(docs, patient: request.patient, evidence: o.envelope)
+        let registered = try await publish(docs, patient: request.patient, evidence: o.envelope, audit: o.audit)
         return try core.reply(o, EntriesResponse(entries: registered))
     }
 
     /// Provide-and-register: files the documents in this node's repository and registers them with the regional
     /// registry; if registration fails the documents are removed again, so a submission is all or nothing.
-    func publish(_ docs: [(DocumentEntry, [UInt8])], patient: PatientIdentifier, evidence: OpenedEnvelope? = nil) async throws -> [DocumentEntry] {
+    ///
+    /// For a user's submission (`audit` given) the node makes one durable commit: the documents' blobs are written
+    /// (and fsynced) first, the registry registers them, and then the rows, the user's envelope, the registry's
+    /// signed answer and the audit event are committed together before the user is answered. A crash between the
+    /// registry's commit and this node's leaves an entry whose document this repository does not hold (a retrieve
+    /// of it is `documents.not-found`; the user, never answered, submits again, and the registry takes the same
+    /// document again as a retry).
+    func publish(_ docs: [(DocumentEntry, [UInt8])], patient: PatientIdentifier, evidence: OpenedEnvelope? = nil, audit: AuditNotes? = nil) async throws -> [DocumentEntry] {
         try core.require(.hospital)
+        if let audit {
+            let (rows, filing) = try core.repositoryService.sealDocuments(docs, evidence: evidence)
+            do {
+                let set = SubmissionSet(uniqueId: UUIDOID.make(), sourceId: core.id, submissionTime: core.clock.now(), patientId: patient, entries: docs.map(\.0))
+                let opened = try await core.call(.registerSubmission, to: core.configuration.regionalNode, body: set)
+                audit.commit { tx in try filing(tx) }
+                try core.keepInCommit(opened, audit: audit)
+                return try opened.message.decodeBody(EntriesResponse.self).entries
+            } catch {
+                core.repositoryService.discard(rows, evidence: filing)
+                throw error
+            }
+        }
         try await core.repositoryService.storeDocuments(docs, evidence: evidence)
         do {
             let set = SubmissionSet(uniqueId: UUIDOID.make(), sourceId: core.id, submissionTime: core.clock.now(), patientId: patient, entries: docs.map(\.0))
             let opened = try await core.call(.registerSubmission, to: core.configuration.regionalNode, body: set)
-            try await core.keep(opened)
+            try await core.keep(opened, audit: nil)
             return try opened.message.decodeBody(EntriesResponse.self).entries
         } catch {
             let ids = docs.map(\.0.uniqueId)
@@ -111,7 +131,7 @@ struct ClinicalService: Sendable {
                 throw ExchangeError(.forbidden, "a patient retrieves only documents of her own record")
             }
         }
-        let (entries, parts, servedBy) = try await retrieveAcross(request.uniqueIds, for: o.message.header.assertion) { try core.requirePermit(claims, $0, consents: $1, receivedBy: core.id, audit: o.audit) }
+        let (entries, parts, servedBy) = try await retrieveAcross(request.uniqueIds, for: o.message.header.assertion, audit: o.audit) { try core.requirePermit(claims, $0, consents: $1, receivedBy: core.id, audit: o.audit) }
         for e in entries { o.audit.patient(e.patientId) }
         return try core.reply(o, RetrieveResponse(entries: entries, servedBy: servedBy), documents: parts)
     }
@@ -120,7 +140,7 @@ struct ClinicalService: Sendable {
     /// this node and signed by that repository), and checks every document against the registry's hash and size.
     /// `authorize` sees the entries and the consents on file for their patients before anything is fetched; each
     /// repository decides again itself, for the user whose `assertion` (issued by this node) travels with the request.
-    func retrieveAcross(_ ids: [String], for assertion: String?, authorize: ([DocumentEntry], [ConsentRecord]) throws -> Void = { _, _ in }) async throws -> ([DocumentEntry], [MIMEPart], [String: String]) {
+    func retrieveAcross(_ ids: [String], for assertion: String?, audit: AuditNotes? = nil, authorize: ([DocumentEntry], [ConsentRecord]) throws -> Void = { _, _ in }) async throws -> ([DocumentEntry], [MIMEPart], [String: String]) {
         let answer = try await registryAnswer(.getDocuments(uniqueIds: ids))
         let entries = answer.entries
         guard entries.count == Set(ids).count else { throw DocumentsError(.notFound, "the registry has no entry for a requested uniqueId") }
@@ -129,7 +149,7 @@ struct ClinicalService: Sendable {
         var servedBy: [String: String] = [:]
         for (repository, group) in Dictionary(grouping: entries, by: \.repositoryId).sorted(by: { $0.key < $1.key }) {
             let opened = try await core.call(.retrieve, to: repository, body: RetrieveRequest(uniqueIds: group.map(\.uniqueId), release: answer.release), assertion: assertion)
-            try await core.keep(opened)
+            try await core.keep(opened, audit: audit)
             for entry in group {
                 guard let part = opened.message.documents.first(where: { $0.contentID == entry.uniqueId }) else {
                     throw DocumentsError(.notFound, "the repository did not return a requested document")

@@ -34,13 +34,13 @@ struct ConsentService: Sendable {
         guard verified.signer?.commonName == o.identity.commonName else {
             throw ExchangeError(.forbidden, "a consent statement must be signed by the person sending it")
         }
-        try await core.keep(o)
+        try core.keep(o)
         let record: ConsentRecord
         if core.configuration.roles.contains(.regional) {
             record = try await recordConsent(verified, statement: request.statement, madeAt: core.id, audit: o.audit)
         } else {
             let opened = try await core.call(.registerConsent, to: core.configuration.regionalNode, body: request)
-            try await core.keep(opened)
+            try core.keepInCommit(opened, audit: o.audit)
             record = try opened.message.decodeBody(ConsentRecord.self)
             o.audit.add(.patient(record.patientId))
         }

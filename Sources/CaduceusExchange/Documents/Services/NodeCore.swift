@@ -98,13 +98,17 @@ final class NodeCore: Sendable {
 
     func reply(_ to: OpenedEnvelope, _ body: some Encodable, documents: [MIMEPart] = []) throws -> ExchangeMessage {
         ExchangeMessage(
-            header: EnvelopeHeader(operation: to.message.header.operation, audience: to.identity.commonName, requestId: to.message.header.requestId, issuedAt: clock.now(), body: try JSONEncoder.exchange.encode(body)),
+            header: EnvelopeHeader(operation: to.message.header.operation, audience: to.identity.commonName, requestId: to.message.header.requestId, issuedAt: clock.now(), body: try JSONEncoder.wire.encode(body)),
             documents: documents)
     }
 
-    func keep(_ o: ExchangeRequest) async throws { try await keep(o.envelope) }
+    /// Keeps the request's own envelope as evidence, in the operation's commit (with its audit event).
+    func keep(_ o: ExchangeRequest) throws { try keepInCommit(o.envelope, audit: o.audit) }
 
-    func keep(_ o: OpenedEnvelope) async throws {
+    /// Keeps an envelope as evidence: in the commit of the operation whose `audit` notes are given (one durable
+    /// commit per node per hop), or at once when the node acts on its own (no operation).
+    func keep(_ o: OpenedEnvelope, audit: AuditNotes?) async throws {
+        if let audit { return try keepInCommit(o, audit: audit) }
         // A portal request is no envelope (nothing signed to keep): its act is on the trail.
         guard !o.raw.isEmpty else { return }
         let now = clock.now()
@@ -112,9 +116,16 @@ final class NodeCore: Sendable {
         _ = try await store.write { tx in try tx.keepEvidence(e, at: now) }
     }
 
-    /// Envelopes up to this size are kept sealed in the database; larger ones go to the blob store (one write, no
-    /// WAL copy).
-    static let inlineEvidence = 64 << 10
+    func keepInCommit(_ o: OpenedEnvelope, audit: AuditNotes) throws {
+        guard !o.raw.isEmpty else { return }
+        let now = clock.now()
+        let e = try evidence(o)
+        audit.commit { tx in try tx.keepEvidence(e, at: now) }
+    }
+
+    /// Envelopes up to this size are kept sealed in the database, in the operation's commit (one sequential WAL write
+    /// shares its fsync); larger ones go to the blob store (a file and its directory fsynced, no WAL copy).
+    static let inlineEvidence = 1 << 20
 
     /// The evidence record of an envelope (large envelopes written, durably, to the blob store first).
     func evidence(_ o: ExchangeRequest) throws -> Evidence { try evidence(o.envelope) }
@@ -255,7 +266,7 @@ final class NodeCore: Sendable {
 
     func call(_ operation: ExchangeOperation, to nodeId: String, endpoint: String, certificate: Certificate, body: some Encodable, documents: [MIMEPart] = [], assertion: String? = nil) async throws -> OpenedEnvelope {
         let message = ExchangeMessage(
-            header: EnvelopeHeader(operation: operation, audience: nodeId, requestId: UUID().uuidString.lowercased(), issuedAt: clock.now(), body: try JSONEncoder.exchange.encode(body), assertion: assertion),
+            header: EnvelopeHeader(operation: operation, audience: nodeId, requestId: UUID().uuidString.lowercased(), issuedAt: clock.now(), body: try JSONEncoder.wire.encode(body), assertion: assertion),
             documents: documents)
         let sealed = try Envelope.seal(message, from: credential, to: certificate, now: clock.now())
         let answer = try await transport.post(endpoint, path: operation.path, envelope: sealed)

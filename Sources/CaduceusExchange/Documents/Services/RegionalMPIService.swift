@@ -73,7 +73,7 @@ struct RegionalMPIService: Sendable {
         let record = try await core.store.read { r in try r.patient(identity) }
         guard let record else { throw ExchangeError(.unknownPatient, "this node holds no patient with this identity") }
         let opened = try await core.call(.registerIdentity, to: core.configuration.regionalNode, body: RegisterIdentityRequest(identity: identity, demographics: record.demographics))
-        try await core.keep(opened)
+        try await core.keep(opened, audit: nil)
         return try opened.message.decodeBody(RegisterIdentityResponse.self).patientId
     }
 }

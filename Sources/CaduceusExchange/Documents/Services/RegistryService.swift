@@ -46,13 +46,13 @@ struct RegistryService: Sendable {
                 throw ExchangeError(.forbidden, "a document is replaced only by its source organisation, for the same patient")
             }
         }
-        let now = core.clock.now(), e = try core.evidence(o), frozen = set
-        try await core.store.write { tx in
-            try tx.keepEvidence(e, at: now)
-            try tx.registerSubmission(frozen, at: now)
-        }
-        let stored = try await core.store.read { r in try r.registryEntries(uniqueIds: frozen.entries.map(\.uniqueId)) }
-        return try core.reply(o, EntriesResponse(entries: stored))
+        // Registered in the operation's commit, with the envelope and the audit event: the answer leaves after it. A
+        // document registered before with the same hash is a retry (taken again); with another hash the commit fails
+        // with `documents.duplicate-unique-id`, and nothing of the set is registered.
+        let now = core.clock.now(), frozen = set
+        try core.keep(o)
+        o.audit.commit { tx in try tx.registerSubmission(frozen, at: now) }
+        return try core.reply(o, EntriesResponse(entries: frozen.entries))
     }
 
     func runQuery(_ query: StoredQuery, audit: AuditNotes?) async throws -> [DocumentEntry] {

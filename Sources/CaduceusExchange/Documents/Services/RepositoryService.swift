@@ -30,7 +30,7 @@ struct RepositoryService: Sendable {
         o.audit.purpose(claims.pou)
         try await core.noteEmergencyUse(claims)
         let basis = try await releaseBasis(request.release)
-        try await core.keep(o)
+        try core.keep(o)
         let (entries, parts) = try await localDocuments(request.uniqueIds, audit: o.audit)
         for local in entries {
             guard let registered = basis.entries.first(where: { $0.uniqueId == local.uniqueId }), registered.hash == local.hash else {
@@ -76,6 +76,31 @@ struct RepositoryService: Sendable {
     /// Encrypts and files documents in one unit of work (blobs first, removed again if the commit fails).
     @discardableResult
     func storeDocuments(_ docs: [(DocumentEntry, [UInt8])], evidence: OpenedEnvelope?) async throws -> [TransferReceipt.ReceiptLine] {
+        let (rows, filing) = try sealDocuments(docs, evidence: evidence)
+        do {
+            try await core.store.write { tx in try filing(tx) }
+        } catch {
+            discard(rows, evidence: filing)
+            throw error
+        }
+        return rows.map { TransferReceipt.ReceiptLine(uniqueId: $0.entry.uniqueId, hash: $0.entry.hash) }
+    }
+
+    /// A write that files documents (and the envelope that brought them), with what it would leave behind unfiled.
+    struct Filing: Sendable {
+        let rows: [RepositoryDocument]
+        let evidence: Evidence?
+        let at: Date
+        func callAsFunction(_ tx: any StoreTransaction) throws {
+            if let evidence { try tx.keepEvidence(evidence, at: at) }
+            for row in rows { try tx.saveRepositoryDocument(row, at: at) }
+        }
+    }
+
+    /// Encrypts the documents into blobs (each file and its directory fsynced) and returns the rows, and the write
+    /// that files them, for the caller to commit — in its own transaction, or in the operation's (see
+    /// ``AuditNotes/commit(_:)``). On failure nothing is left behind.
+    func sealDocuments(_ docs: [(DocumentEntry, [UInt8])], evidence: OpenedEnvelope?) throws -> ([RepositoryDocument], Filing) {
         var rows: [RepositoryDocument] = []
         var kept: Evidence?
         do {
@@ -83,18 +108,17 @@ struct RepositoryService: Sendable {
                 let stored = try core.blobs.put(content, uniqueId: entry.uniqueId)
                 rows.append(RepositoryDocument(entry: entry, wrappedKey: stored.wrappedKey, blob: stored.blob))
             }
-            let now = core.clock.now(), frozen = rows
             kept = try evidence.map { try core.evidence($0) }
-            let frozenEvidence = kept
-            try await core.store.write { tx in
-                if let frozenEvidence { try tx.keepEvidence(frozenEvidence, at: now) }
-                for row in frozen { try tx.saveRepositoryDocument(row, at: now) }
-            }
         } catch {
-            for row in rows { core.blobs.remove(blob: row.blob) }
-            if let blob = kept?.stored?.blob { core.blobs.remove(blob: blob) }
+            discard(rows, evidence: Filing(rows: [], evidence: kept, at: Date()))
             throw error
         }
-        return rows.map { TransferReceipt.ReceiptLine(uniqueId: $0.entry.uniqueId, hash: $0.entry.hash) }
+        return (rows, Filing(rows: rows, evidence: kept, at: core.clock.now()))
+    }
+
+    /// Removes the blobs of documents (and evidence) that were not filed.
+    func discard(_ rows: [RepositoryDocument], evidence: Filing) {
+        for row in rows { core.blobs.remove(blob: row.blob) }
+        if let blob = evidence.evidence?.stored?.blob { core.blobs.remove(blob: blob) }
     }
 }

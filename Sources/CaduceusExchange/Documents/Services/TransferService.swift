@@ -35,7 +35,10 @@ struct TransferService: Sendable {
             entry.repositoryId = core.id
             received.append((RepositoryDocument(entry: entry, wrappedKey: Data(), blob: ""), part.body))
         }
-        let receipt = try await core.repositoryService.storeDocuments(received.map { ($0.0.entry, $0.1) }, evidence: o.envelope)
+        // Filed in the operation's commit, with its audit event: the signed receipt leaves only after it.
+        let (rows, filing) = try core.repositoryService.sealDocuments(received.map { ($0.0.entry, $0.1) }, evidence: o.envelope)
+        o.audit.commit { tx in try filing(tx) }
+        let receipt = rows.map { TransferReceipt.ReceiptLine(uniqueId: $0.entry.uniqueId, hash: $0.entry.hash) }
         return try core.reply(o, TransferReceipt(requestId: o.message.header.requestId, envelopeSHA256: DocumentIntegrity.sha256(o.raw), receivedBy: core.id, receivedAt: core.clock.now(), documents: receipt))
     }
 
@@ -60,7 +63,7 @@ struct TransferService: Sendable {
     func transfer(_ ids: [String], to nodeId: String, reason: String, audit: AuditNotes?) async throws -> TransferReceipt {
         let (entries, parts) = try await core.repositoryService.localDocuments(ids, audit: audit)
         let opened = try await core.call(.transfer, to: nodeId, body: TransferRequest(to: nodeId, uniqueIds: ids, entries: entries, reason: reason), documents: parts)
-        try await core.keep(opened)
+        try await core.keep(opened, audit: audit)
         let receipt = try opened.message.decodeBody(TransferReceipt.self)
         guard Set(receipt.documents) == Set(entries.map { TransferReceipt.ReceiptLine(uniqueId: $0.uniqueId, hash: $0.hash) }) else {
             throw ExchangeError(.signerRejected, "the receipt does not list the documents sent")
