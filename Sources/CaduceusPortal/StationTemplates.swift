@@ -160,7 +160,8 @@ enum StationTemplates {
     textarea.mono { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size:.9rem; }
     input.wide { width:100%; margin:.35rem 0 .5rem; }
     button.small, .button-secondary.small { padding:.2rem .6rem; font-size:.85rem; }
-    td.actions { white-space:nowrap; } td.actions form { margin-right:.2rem; }
+    td.actions form { margin:0 .2rem .2rem 0; display:inline-block; }
+    span.refused { color:var(--danger); font-weight:600; }
     .status { font-size:.8rem; padding:.1rem .5rem; border-radius:4px; background:#e7eef3; }
     .status-issued { background:#e3f4e8; color:var(--ok); } .status-requested, .status-approved { background:#fff4e5; }
     .status-blocked, .status-lost, .status-terminated, .status-rejected { background:var(--danger-bg); color:var(--danger); }

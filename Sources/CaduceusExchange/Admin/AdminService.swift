@@ -45,7 +45,8 @@ struct AdminService: Sendable {
         overview.certificates = ([credential.certificate] + credential.chain).enumerated().map { i, c in
             Self.status(c, label: i == 0 ? "This node" : "Issuing CA \(i)")
         }
-        var seen: Set<String> = []
+        // The CAs above this node are listed once, as part of its chain.
+        var seen = Set(overview.certificates.map(\.subject))
         for published in core.revocation?.published() ?? [] {
             guard let ca = (try? PEM.certificates(fromPEM: published.chain))?.first else { continue }
             let subject = String(describing: ca.subject)
