@@ -108,6 +108,7 @@ extension HL7Receiver {
             record.lastMessageControlID = controlID
             try tx.savePatient(try store.cipher.seal(patient: record), at: now)
         case .merge(let survivor, let prior, let demographics, let patient, let mpiRecord):
+            try Self.checkCodes(demographics, tx)
             guard try tx.patient(prior) != nil else {
                 throw HL7Error(.unknownKey, "MRG-1 names a patient this node does not know", at: HL7Location(segment: "MRG", field: 1, repetition: 1, component: 1))
             }
@@ -116,6 +117,7 @@ extension HL7Receiver {
             _ = try mpi.register(survivor, demographics, sealed: mpiRecord, in: tx, actor: "hl7:" + controlID, at: now)
             _ = try mpi.merge(prior, into: survivor, in: tx, actor: "hl7:" + controlID, at: now)
         case .upsert(let identity, let demographics, let patient, let mpiRecord, let record):
+            try Self.checkCodes(demographics, tx)
             // Medications accumulate across messages, and an ADT without AL1/DG1 keeps the lists it does not carry:
             // merge them from the stored record (resealing only then).
             if let old = try tx.patient(identity), old.medications != nil || (record.problems == nil && old.problems != nil) || (record.allergies == nil && old.allergies != nil) {
@@ -128,6 +130,15 @@ extension HL7Receiver {
                 try tx.savePatient(patient, at: now)
             }
             _ = try mpi.register(identity, demographics, sealed: mpiRecord, in: tx, actor: "hl7:" + controlID, at: now)
+        }
+    }
+
+    /// The node's code tables as its administrators saved them (the newest version, read in this message's unit of
+    /// work, so a save is in force from the next message): PID-8 must be a code of the administrative sex table. A
+    /// table never saved is not enforced.
+    static func checkCodes(_ demographics: Demographics, _ tx: any StoreTransaction) throws {
+        if !demographics.sex.isEmpty, let table = try tx.codeTable(.administrativeSex), !table.contains(demographics.sex) {
+            throw HL7Error(.badDataType, "PID-8 is not a code of this node's administrative sex table (version \(table.version))", at: HL7Location(segment: "PID", field: 8))
         }
     }
 

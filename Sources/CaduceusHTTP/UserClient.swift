@@ -158,4 +158,21 @@ package struct UserClient: Sendable {
     package func cards(_ request: CardListRequest = CardListRequest()) async throws -> [CardRecord] {
         try await call(.cardList, body: request).message.decodeBody([CardRecord].self)
     }
+
+    // MARK: - Admin station
+
+    /// The hospital's entities and the federation's infrastructure as the node sees them (a personnel administrator).
+    package func adminOverview(probeHealth: Bool = true) async throws -> AdminOverview {
+        try await call(.adminOverview, body: AdminOverviewRequest(probeHealth: probeHealth)).message.decodeBody(AdminOverview.self)
+    }
+
+    /// The node's code tables (and the versions of one).
+    package func codeTables(history: CodeTableName? = nil) async throws -> CodeTablesResponse {
+        try await call(.adminCodes, body: CodeTablesRequest(history: history)).message.decodeBody(CodeTablesResponse.self)
+    }
+
+    /// Saves a new version of a code table, made from version `base`.
+    package func saveCodeTable(_ request: CodeTableSaveRequest) async throws -> CodeTableVersion {
+        try await call(.adminCodesSave, body: request).message.decodeBody(CodeTableVersion.self)
+    }
 }

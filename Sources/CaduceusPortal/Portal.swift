@@ -51,7 +51,7 @@ package final class Portal: Sendable {
         router.get("/portal/static/portal.css") { _, _ in
             var h = Self.headers(contentType: "text/css; charset=utf-8")
             h[.cacheControl] = "max-age=3600"
-            return Response(status: .ok, headers: h, body: .init(byteBuffer: ByteBuffer(string: PortalTemplates.css)))
+            return Response(status: .ok, headers: h, body: .init(byteBuffer: ByteBuffer(string: PortalTemplates.css + "\n" + StationTemplates.css)))
         }
         router.get("/portal") { request, context in await self.serve("entry", request, context, self.entry) }
         router.post("/portal/signin") { request, context in await self.serve("signin", request, context, self.signIn) }
@@ -67,6 +67,8 @@ package final class Portal: Sendable {
         MedicalStation(portal: self).routes(router)
         PrivacyStation(portal: self).routes(router)
         AuditStation(portal: self).routes(router)
+        AdminStation(portal: self).routes(router)
+        CardStation(portal: self).routes(router)
     }
 
     // MARK: - Every request
@@ -295,6 +297,20 @@ package final class Portal: Sendable {
             ]
         } else if node.policy.policy.roles[session.role]?.ceilings.keys.contains(where: { $0 == "TREAT" || $0 == "ETREAT" }) == true {
             items = [NavItem(href: "/portal/medical", label: "Find a patient", text: "Search the region and open her documents")]
+        }
+        // The admin and card stations, at a hospital node, for the roles the policy names (the services decide again).
+        let policy = node.policy.policy
+        if session.role != "patient", node.configuration.roles.contains(.hospital) {
+            if policy.personnelAdministrators?.contains(session.role) == true {
+                items += [
+                    NavItem(href: "/portal/admin", label: "Administration", text: "Organisation, nodes of the federation, certificates and health"),
+                    NavItem(href: "/portal/admin/staff", label: "Personnel", text: "The staff registry: import the HR export, edit"),
+                    NavItem(href: "/portal/admin/codes", label: "Code tables", text: "The codes this node validates with, versioned"),
+                ]
+            }
+            if (policy.cardOfficers ?? []).contains(session.role) || (policy.cardApprovers ?? []).contains(session.role) {
+                items.append(NavItem(href: "/portal/cards", label: "Card station", text: "Enrol, approve, issue, block, print cards"))
+            }
         }
         items.append(NavItem(href: "/portal/card", label: "My card", text: "Your card's status and validity"))
         return items

@@ -30,9 +30,19 @@ package struct PortalSession: Sendable {
     package var selectedPatient: Sensitive<PatientIdentifier>?
     /// The privacy officer's current audit search (its patient never in a URL), for its CSV export.
     package var auditSearch: Sensitive<AuditSearchRequest>?
+    /// A card just issued with a key the node made: its PKCS#12, downloadable once from the page that showed its
+    /// one-time password (then dropped).
+    package var issuedCard: Sensitive<IssuedCardDownload>?
 
     /// Whether this is a break-glass (ETREAT) sign-in.
     package var emergency: Bool { purpose == "ETREAT" }
+}
+
+/// A PKCS#12 waiting for its one download: the handle the page names it by, the file, its name.
+package struct IssuedCardDownload: Sendable {
+    package let handle: String
+    package let pkcs12: Data
+    package let fileName: String
 }
 
 /// The portal's sessions, in memory (a restart signs everyone out of the portal; their assertions stay signed out or

@@ -184,7 +184,7 @@ package struct MPISnapshot: Sendable {
 }
 
 /// What a write transaction can do. Everything done through one transaction commits together, or not at all.
-package protocol StoreTransaction: DocumentTransaction, AuditTransaction, ConsentTransaction, CardTransaction {
+package protocol StoreTransaction: DocumentTransaction, AuditTransaction, ConsentTransaction, CardTransaction, CodeTableTransaction {
     // HL7 message log
     /// The message already processed for (sender, control id) and the ACK sent for it, if any.
     func loggedMessage(sender: String, controlID: String) throws(StorageError) -> (raw: [UInt8], ack: [UInt8])?
@@ -215,7 +215,7 @@ package protocol StoreTransaction: DocumentTransaction, AuditTransaction, Consen
 }
 
 /// Read-only access.
-package protocol StoreReader: DocumentReader, AuditReader, ConsentReader, CardReader {
+package protocol StoreReader: DocumentReader, AuditReader, ConsentReader, CardReader, CodeTableReader {
     /// The patient filed under `identity`.
     func patient(_ identity: LocalIdentity) throws(StorageError) -> PatientRecord?
     /// Observations of a patient, oldest first.

@@ -200,6 +200,13 @@ package final class SQLiteStore: CaduceusStore {
                 CREATE INDEX cards_enrolled ON cards (enrolled_at, id);
                 """)
         }
+        m.registerMigration("v8-code-tables") { db in
+            // The code tables the node validates with: every version kept (append-only), the newest in force.
+            // Not PHI: stored as plain JSON.
+            try db.execute(sql: """
+                CREATE TABLE code_tables (name TEXT NOT NULL, version INTEGER NOT NULL, record BLOB NOT NULL, PRIMARY KEY (name, version)) WITHOUT ROWID;
+                """)
+        }
         return m
     }
 

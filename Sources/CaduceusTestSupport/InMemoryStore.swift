@@ -98,6 +98,7 @@ struct InMemoryState: Sendable {
     // The personnel registry and the card registry (sealed)
     var staff: [String: Data] = [:]
     var cards: [String: (record: Data, enrolledAt: Double)] = [:]
+    var codeTables: [String: [Data]] = [:]
 }
 
 /// SQL `LIMIT n`: a negative limit is no limit.

@@ -4,6 +4,7 @@ import CaduceusDocuments
 import CaduceusExchange
 import CaduceusHTTP
 import CaduceusPKI
+import CaduceusStorage
 import CaduceusTestSupport
 import Foundation
 import Logging
@@ -137,6 +138,32 @@ struct PortalBrowserTests {
             people.append(walker("revoked", ["p12": fed.base + "/users/revoked.p12", "password": "revoked-pw"], [
                 ["get": url(b, "/portal"), "mayFail": true], ["shot": "16-revoked-card"],
             ]))
+            // The admin station (hospital B's clerk, administrative: personnel administrator and card officer), then the
+            // card station with a second officer (four eyes), and a nurse who tries the admin station.
+            let officer = try fed.issueCard("Officer Two (synthetic)", ca: "hospital-b", role: "administrative")
+            try AtomicFile.write(Data(try PKCS12.export(officer, password: Sensitive("officer-pw"))), to: fed.base + "/users/officer2.p12", permissions: 0o600)
+            let hrExport = "Employee ID,Last Name,First Name,Department,Role,Email,Status\nE-3001,Okafor,Ngozi,Emergency,nurse,ngozi.okafor@hospital-b.caduceus.test,Active\nE-3002,Lindqvist,Per,Cardiology,physician;researcher,per.lindqvist@hospital-b.caduceus.test,Active\n"
+            people.append(walker("admin", try card("clerk.hospital-b"), [
+                ["get": url(b, "/portal")], ["press": "#purpose-HOPERAT"], ["press": "button.primary"], ["shot": "18-admin-home"],
+                ["click": "Administration"], ["shot": "19-admin-overview"],
+                ["click": "Personnel"], ["fill": ["#csv": hrExport]], ["press": "form[action='/portal/admin/staff/import'] button.primary"], ["shot": "20-admin-personnel"],
+                ["press": "table form.inline button"], ["shot": "21-admin-staff-edit"],
+                ["fill": ["#department": "Emergency medicine"]], ["press": "form.search-form button.primary"], ["shot": "22-admin-staff-saved"],
+                ["click": "Code tables"], ["shot": "23-admin-codes"],
+                ["click": "Administrative sex"], ["fill": ["#note": "Adopt HL7 table 0001 as published"]], ["press": "form.card button.primary"], ["shot": "24-admin-code-saved"],
+                ["click": "Card station"], ["press": "form[action='/portal/cards/enroll'] button.primary"], ["shot": "25-cards-enrolled"],
+            ]))
+            people.append(walker("officer", ["p12": fed.base + "/users/officer2.p12", "password": "officer-pw"], [
+                ["get": url(b, "/portal")], ["press": "#purpose-HOPERAT"], ["press": "button.primary"],
+                ["click": "Card station"], ["xpath": "//button[normalize-space()='Approve']"], ["shot": "26-cards-approved"],
+                ["xpath": "//button[normalize-space()='Issue']"], ["shot": "27-cards-issued"],
+                ["click": "Card face"], ["shot": "28-card-face"],
+                ["get": url(b, "/portal/cards")], ["xpath": "//button[normalize-space()='Block']"], ["shot": "29-cards-blocked"],
+            ]))
+            people.append(walker("nurse-admin", try card("clinician.hospital-b"), [
+                ["get": url(b, "/portal")], ["press": "button.primary"], ["get": url(b, "/portal/admin")], ["shot": "30-nurse-admin-refused"],
+                ["get": url(b, "/portal/cards")], ["shot": "31-nurse-cards-refused"],
+            ]))
             // The patient's access report, read last: it then lists the nurse's break-glass.
             people.append(walker("patient-report", try card(LocalFederation.patientCard), [
                 ["get": url(a, "/portal")], ["press": "button.primary"],
@@ -149,6 +176,9 @@ struct PortalBrowserTests {
             let nurseKey = try dir.write("nurse.key", try nurse.key.pkcs8PEM)
             let physicianCert = try dir.write("physician.pem", try PEM.encode([physician.certificate] + physician.chain))
             let physicianKey = try dir.write("physician.key", try physician.key.pkcs8PEM)
+            let clerk = fed.users["clerk.hospital-b"]!
+            let clerkCert = try dir.write("clerk.pem", try PEM.encode([clerk.certificate] + clerk.chain))
+            let clerkKey = try dir.write("clerk.key", try clerk.key.pkcs8PEM)
             let portB = URL(string: fed.endpoint(b))!.port!
             let root = try dir.write("root.pem", fed.trust.anchorsPEM)
             func probe(_ name: String, _ cert: String, _ key: String, _ method: String, _ path: String, body: String? = nil, extra: [String: String] = [:]) -> [String: Any] {
@@ -164,6 +194,11 @@ struct PortalBrowserTests {
                 probe("own-card", nurseCert, nurseKey, "GET", "/portal/medical", extra: ["cookieFrom": "signin"]),
                 probe("other-card", physicianCert, physicianKey, "GET", "/portal/medical", extra: ["cookieFrom": "signin"]),
                 probe("search-without-csrf", nurseCert, nurseKey, "POST", "/portal/medical/search", body: "family=\(DemoData.family)", extra: ["cookieFrom": "signin"]),
+                probe("clerk-entry", clerkCert, clerkKey, "GET", "/portal"),
+                probe("clerk-signin", clerkCert, clerkKey, "POST", "/portal/signin", body: "purpose=HOPERAT", extra: ["csrfFrom": "clerk-entry"]),
+                probe("codes-save-without-csrf", clerkCert, clerkKey, "POST", "/portal/admin/codes/administrative-sex", body: "base=1&entries=X&note=forged", extra: ["cookieFrom": "clerk-signin"]),
+                probe("staff-import-without-csrf", clerkCert, clerkKey, "POST", "/portal/admin/staff/import", body: "csv=Employee+ID", extra: ["cookieFrom": "clerk-signin"]),
+                probe("cards-action-without-csrf", clerkCert, clerkKey, "POST", "/portal/cards/action", body: "card=x&action=terminate", extra: ["cookieFrom": "clerk-signin"]),
             ]
             let plan: [String: Any] = [
                 "chromium": chromium, "chromedriver": driver, "root": root, "work": dir.path + "/browser", "screenshots": shots,
@@ -180,8 +215,45 @@ struct PortalBrowserTests {
             let result = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: resultPath))) as? [String: Any])
             print("portal screenshots: \(shots)")
             try check(result, normal: normal, restricted: restricted, log: log)
+            try await checkStations(result, fed)
         }
         _ = dir
+    }
+
+    /// The admin and card stations as the browsers saw them, and what they left on hospital B's node.
+    func checkStations(_ result: [String: Any], _ fed: LocalFederation) async throws {
+        let people = try #require(result["people"] as? [[String: Any]])
+        func text(_ name: String, _ shot: String) -> String {
+            let p = people.first { $0["name"] as? String == name }
+            let step = (p?["steps"] as? [[String: Any]])?.first { ($0["step"] as? [String: Any])?["shot"] as? String == shot }
+            return step?["text"] as? String ?? ""
+        }
+        #expect(text("admin", "18-admin-home").contains("Administration") && text("admin", "18-admin-home").contains("Card station"))
+        let overview = text("admin", "19-admin-overview")
+        #expect(overview.contains("Nodes of the federation") && overview.contains(LocalFederation.regional) && overview.contains("up") && overview.contains("this node"), "\(overview)")
+        #expect(text("admin", "20-admin-personnel").contains("Imported: 2 added") && text("admin", "20-admin-personnel").contains("Lindqvist"))
+        #expect(text("admin", "22-admin-staff-saved").contains("Emergency medicine"))
+        #expect(text("admin", "24-admin-code-saved").contains("Saved as version 1"))
+        #expect(text("admin", "25-cards-enrolled").contains("Enrolled Ngozi Okafor (nurse)"))
+        #expect(text("officer", "26-cards-approved").contains("is now approved"))
+        let issued = text("officer", "27-cards-issued")
+        #expect(issued.contains("One-time password") && issued.contains("Download card-"), "\(issued)")
+        #expect(text("officer", "28-card-face").contains("Ngozi Okafor") && text("officer", "28-card-face").localizedCaseInsensitiveContains("Valid until"))
+        #expect(text("officer", "29-cards-blocked").contains("is now blocked"))
+        for shot in ["30-nurse-admin-refused", "31-nurse-cards-refused"] {
+            let refused = text("nurse-admin", shot)
+            #expect(refused.contains("exchange.forbidden") && refused.contains("the policy does not let this functional role"), "\(shot): \(refused)")
+        }
+        // Forms without their token changed nothing: the code table is at the version the admin saved, one card.
+        let probes = try #require(result["probes"] as? [[String: Any]])
+        for name in ["codes-save-without-csrf", "staff-import-without-csrf", "cards-action-without-csrf"] {
+            let p = probes.first { $0["name"] as? String == name }
+            #expect(p?["status"] as? Int == 403 && (p?["body"] as? String ?? "").contains("portal.csrf"), "\(name)")
+        }
+        let store = fed.runtimes[LocalFederation.hospitalB]!.store
+        #expect(try await store.read { try $0.codeTableHistory(.administrativeSex) }.map(\.version) == [1])
+        #expect(try await store.read { try $0.cards() }.map(\.status) == [.blocked])
+        #expect(try await store.read { try $0.staffMember(id: "E-3001") }?.department == "Emergency medicine")
     }
 
     func check(_ result: [String: Any], normal: DocumentEntry, restricted: DocumentEntry, log: CapturedLog) throws {

@@ -5,6 +5,7 @@ import CaduceusExchange
 import CaduceusPatientIndex
 import CaduceusPKI
 import CaduceusPolicy
+import CaduceusStorage
 import CaduceusHTTP
 import Foundation
 import UnixSignals
@@ -158,6 +159,13 @@ enum DemoExchange {
             let back = (try? await fed.client(card: newCard, at: LocalFederation.regional).signIn()) != nil
             report.note("the new nurse signs in at the regional node; blocked: \(blocked ? "refused" : "still accepted"); unblocked: \(back ? "accepted" : "still refused")")
             report.note("hospital B's card registry: \(try await cardOfficer.cards().map { $0.status.rawValue }.joined(separator: ", "))")
+
+            report.step("The admin station at hospital B: the federation's nodes and their health, a code table saved as a new version")
+            let overview = try await cardOfficer.adminOverview()
+            report.note("nodes: \((overview.nodes ?? []).map { "\($0.id) \($0.health)" }.joined(separator: ", "))")
+            let sexTable = try await cardOfficer.codeTables().tables.first { $0.name == .administrativeSex }
+            let savedTable = try await cardOfficer.saveCodeTable(CodeTableSaveRequest(table: .administrativeSex, base: sexTable?.current?.version ?? 0, entries: sexTable?.standard ?? [], note: "HL7 table 0001 as published"))
+            report.note("administrative sex: version \(savedTable.version) in force from the next ADT message")
 
             report.step("A lost card is revoked: every node refuses it within seconds, without a restart")
             let clerk = "clerk.hospital-b", clerkCard = fed.users[clerk]!

@@ -111,7 +111,8 @@ final class AuditNotes: Sendable {
         case .staffImport: return (.securityAlert, .update)
         case .cardEnroll: return (.securityAlert, .create)
         case .cardAction: return (.securityAlert, .update)
-        case .staffList, .cardList: return (.query, .execute)
+        case .staffList, .cardList, .adminOverview, .adminCodes: return (.query, .execute)
+        case .adminCodesSave: return (.applicationActivity, .update)
         }
     }
 

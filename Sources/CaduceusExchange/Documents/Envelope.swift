@@ -78,6 +78,12 @@ package enum ExchangeOperation: String, Sendable, Codable, CaseIterable {
     case cardAction = "card.action"
     /// The card registry, for the card station.
     case cardList = "card.list"
+    /// The admin station's overview: the hospital's entities and the federation's infrastructure as this node sees it.
+    case adminOverview = "admin.overview"
+    /// The admin station reads the node's code tables (and one table's versions).
+    case adminCodes = "admin.codes"
+    /// The admin station saves a new version of a code table (in force from the next message).
+    case adminCodesSave = "admin.codes.save"
 
     /// The HTTP path of the operation.
     package var path: String { "/v1/" + rawValue.replacingOccurrences(of: ".", with: "/") }

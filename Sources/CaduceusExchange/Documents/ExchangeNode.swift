@@ -256,6 +256,9 @@ package final class ExchangeNode: Sendable {
         case .cardEnroll: return try await core.cardService.enroll(o)
         case .cardAction: return try await core.cardService.action(o)
         case .cardList: return try await core.cardService.list(o)
+        case .adminOverview: return try await AdminService(core: core).overview(o)
+        case .adminCodes: return try await AdminService(core: core).codes(o)
+        case .adminCodesSave: return try await AdminService(core: core).save(o)
         }
     }
 

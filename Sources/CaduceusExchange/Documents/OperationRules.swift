@@ -26,7 +26,7 @@ extension ExchangeOperation {
             return OperationRule(callers: node, role: .global, signedIn: false)
         case .revokeSession, .accessEvents, .publishCRL:
             return OperationRule(callers: node, role: nil, signedIn: false)
-        case .submit, .userTransfer, .staffImport, .staffList, .cardEnroll, .cardAction, .cardList:
+        case .submit, .userTransfer, .staffImport, .staffList, .cardEnroll, .cardAction, .cardList, .adminOverview, .adminCodes, .adminCodesSave:
             return OperationRule(callers: staff, role: .hospital, signedIn: true)
         case .userFindPatients, .userEmergencies, .userEmergencyReview, .userAuditSearch, .userAuditExport:
             return OperationRule(callers: staff, role: nil, signedIn: true)

@@ -1,0 +1,76 @@
+package import struct Foundation.Date
+
+/// The code tables a node validates incoming data with, kept by its administrators at the admin station. Each save
+/// is a new version (append-only: the old versions stay readable, so what a message was checked against can be
+/// told afterwards); the newest version is the one in force, from the next message on. A table with no saved
+/// version is not enforced (the node then accepts what the standard's table allows).
+package enum CodeTableName: String, Sendable, Codable, CaseIterable {
+    /// HL7 v2 table 0001 (PID-8): checked on every ADT the node receives.
+    case administrativeSex = "administrative-sex"
+    /// XDS classCode (LOINC document classes).
+    case documentClass = "document-class"
+    /// XDS typeCode (LOINC document types).
+    case documentType = "document-type"
+    /// The hospital's facilities (XDS healthcareFacilityTypeCode / HL7 PV1-3.4).
+    case facility = "facility"
+    /// HL7 Confidentiality (2.16.840.1.113883.5.25): N, R, V…
+    case confidentiality = "confidentiality"
+    /// Assigning authorities (patient id domains, OIDs) this node knows.
+    case assigningAuthority = "assigning-authority"
+}
+
+/// One code of a table.
+package struct CodeTableEntry: Sendable, Hashable, Codable {
+    /// The code (as sent on the wire: `F`, `34133-9`, an OID).
+    package var code: String
+    /// What people read.
+    package var display: String
+    /// The code system (an OID or a URL), empty when the table has one.
+    package var system: String
+    package init(code: String, display: String, system: String = "") {
+        self.code = code
+        self.display = display
+        self.system = system
+    }
+}
+
+/// One version of a code table: the whole table as saved, who saved it, when, and why.
+package struct CodeTableVersion: Sendable, Hashable, Codable {
+    package var table: CodeTableName
+    /// 1 for the first save, then one more each time.
+    package var version: Int
+    package var entries: [CodeTableEntry]
+    /// The signed-in person who saved it (card CN).
+    package var changedBy: String
+    package var changedAt: Date
+    /// The administrator's note for the change.
+    package var note: String
+    package init(table: CodeTableName, version: Int, entries: [CodeTableEntry], changedBy: String, changedAt: Date, note: String) {
+        self.table = table
+        self.version = version
+        self.entries = entries
+        self.changedBy = changedBy
+        self.changedAt = changedAt
+        self.note = note
+    }
+
+    /// Whether `code` is in this version.
+    package func contains(_ code: String) -> Bool { entries.contains { $0.code == code } }
+}
+
+/// Writes of the code tables.
+package protocol CodeTableTransaction {
+    /// Appends `version` to its table. Refused with `storage.conflict` unless its number is exactly one more than
+    /// the newest saved (a save made from a page that showed an older version changes nothing).
+    func saveCodeTable(_ version: CodeTableVersion) throws(StorageError)
+    /// The newest version of `table` (nil: never saved), in this unit of work.
+    func codeTable(_ table: CodeTableName) throws(StorageError) -> CodeTableVersion?
+}
+
+/// Reads of the code tables.
+package protocol CodeTableReader {
+    /// The newest version of `table` (nil: never saved).
+    func codeTable(_ table: CodeTableName) throws(StorageError) -> CodeTableVersion?
+    /// Every version of `table`, newest first.
+    func codeTableHistory(_ table: CodeTableName) throws(StorageError) -> [CodeTableVersion]
+}
