@@ -17,7 +17,8 @@ package struct RepositoryDocument: Sendable {
     }
 }
 
-/// A signed envelope kept for non-repudiation: small ones sealed in the database, large ones in the blob store.
+/// A signed envelope kept for non-repudiation — its signed content (CMS SignedData, DER), which verifies with the
+/// federation's anchors alone — small ones sealed in the database, large ones in the blob store.
 package struct Evidence: Sendable {
     /// The operation it carried.
     package var operation: String
@@ -25,7 +26,7 @@ package struct Evidence: Sendable {
     package var sender: String
     /// SHA-256 of the envelope as received, hex.
     package var sha256: String
-    /// The envelope itself when small.
+    /// The signed content when small.
     package var inline: [UInt8]?
     /// Where a large envelope is, in the blob store.
     package var stored: BlobStore.Stored?

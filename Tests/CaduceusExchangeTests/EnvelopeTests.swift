@@ -51,6 +51,18 @@ struct EnvelopeTests {
         #expect(opened.message.documents.first?.body == Array("<ClinicalDocument/>".utf8))
     }
 
+    @Test("what is kept as evidence is the signed content: openssl verifies it with the anchors alone, no node key needed")
+    func evidenceVerifiesWithoutTheKey() async throws {
+        let sealed = try Envelope.seal(try message(), from: sender, to: recipient.certificate, now: Date())
+        let opened = try await Envelope.open(sealed, as: "node.b", credential: recipient, validator: pki.validator(), expecting: .retrieve, now: Date())
+        #expect(!opened.signed.isEmpty && opened.signed != opened.raw)
+        let dir = try TemporaryDirectory()
+        let rootPath = try dir.write("root.pem", try PEM.encode([pki.root.certificate]))
+        let verified = try ProcessRunner.openssl(["cms", "-verify", "-inform", "DER", "-in", try dir.write("evidence.der", Data(opened.signed)), "-CAfile", rootPath, "-binary", "-purpose", "any"])
+        #expect(verified.ok, "\(verified.stderr)")
+        #expect(try Multipart.decode(Array(verified.stdout)).map(\.contentID) == ["header", "2.25.1"])
+    }
+
     @Test("misaddressed, wrong-operation, stale, undecryptable and foreign-signed envelopes are refused with their codes")
     func refusals() async throws {
         func code(_ bytes: [UInt8], as me: String = "node.b", credential: Credential? = nil, expecting: ExchangeOperation = .retrieve) async -> String? {

@@ -144,8 +144,12 @@ package struct OpenedEnvelope: Sendable {
     package let chain: [Certificate]
     /// Who the signer is (node id or person).
     package let identity: FederationIdentity
-    /// The envelope as received, for evidence.
+    /// The envelope as received (encrypted to this node).
     package let raw: [UInt8]
+    /// The signed content inside it (the CMS SignedData, DER): what is kept as evidence — verifiable by anyone with
+    /// the federation's trust anchors, whatever keys this node holds later (the envelope itself can be opened only
+    /// with the key it was encrypted to, which a renewal replaces).
+    package var signed: [UInt8] = []
 
     /// What the signer's issuing CA may vouch for: a node writes identities only in these assigning authorities.
     package var issuerNamespace: IssuerNamespace? { chain.count > 1 ? IssuerNamespace(of: chain[1]) : nil }
@@ -217,7 +221,7 @@ package enum Envelope {
         guard abs(header.issuedAt.timeIntervalSince(now)) <= maxSkew else {
             throw ExchangeError(.misdirected, "the envelope's issue time is outside the accepted window")
         }
-        return OpenedEnvelope(message: ExchangeMessage(header: header, documents: Array(parts.dropFirst())), signer: signer.certificate, chain: signer.chain, identity: identity, raw: bytes)
+        return OpenedEnvelope(message: ExchangeMessage(header: header, documents: Array(parts.dropFirst())), signer: signer.certificate, chain: signer.chain, identity: identity, raw: bytes, signed: inner)
     }
 }
 

@@ -130,13 +130,16 @@ final class NodeCore: Sendable {
     /// The evidence record of an envelope (large envelopes written, durably, to the blob store first).
     func evidence(_ o: ExchangeRequest) throws -> Evidence { try evidence(o.envelope) }
 
+    /// The evidence kept is the envelope's signed content (SignedData, DER), sealed at rest like every stored PHI, and
+    /// the SHA-256 of the envelope as received (the digest a receipt names).
     func evidence(_ o: OpenedEnvelope) throws -> Evidence {
         let op = o.message.header.operation.rawValue, sender = o.identity.commonName
         let digest = DocumentIntegrity.sha256(o.raw)
-        if o.raw.count <= Self.inlineEvidence {
-            return Evidence(operation: op, sender: sender, sha256: digest, inline: o.raw, stored: nil)
+        let kept = o.signed.isEmpty ? o.raw : o.signed
+        if kept.count <= Self.inlineEvidence {
+            return Evidence(operation: op, sender: sender, sha256: digest, inline: kept, stored: nil)
         }
-        let stored = try blobs.put(o.raw, uniqueId: "evidence:" + digest)
+        let stored = try blobs.put(kept, uniqueId: "evidence:" + digest)
         return Evidence(operation: op, sender: sender, sha256: digest, inline: nil, stored: stored)
     }
 
