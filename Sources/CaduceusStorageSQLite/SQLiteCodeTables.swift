@@ -24,7 +24,8 @@ extension SQLiteTransaction {
 extension SQLiteReader {
     func codeTable(_ table: CodeTableName) throws(StorageError) -> CodeTableVersion? {
         let row = try sql("read a code table") {
-            try Data.fetchOne(db, sql: "SELECT record FROM code_tables WHERE name = ? ORDER BY version DESC LIMIT 1", arguments: [table.rawValue])
+            // Read in every ADT's unit of work (PID-8 is checked against it): a cached statement.
+            try Data.fetchOne(db.cachedStatement(sql: "SELECT record FROM code_tables WHERE name = ? ORDER BY version DESC LIMIT 1"), arguments: [table.rawValue])
         }
         guard let row else { return nil }
         return try Self.decodeCodeTable(row)
