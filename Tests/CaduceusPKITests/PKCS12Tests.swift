@@ -100,4 +100,15 @@ struct PKCS12Tests {
         #expect(String(describing: credential.key) == "PrivateKeyMaterial(P-256, <redacted>)")
         #expect(String(describing: password) == "<redacted>")
     }
+
+    @Test("random bytes: the length asked for (one read of the kernel's generator, any size), never the same twice")
+    func randomness() {
+        #expect(randomBytes(0).isEmpty)
+        for n in [1, 7, 8, 9, 16, 32, 4096, 1 << 20] { #expect(randomBytes(n).count == n) }
+        let draws = (0..<64).map { _ in randomBytes(32) }
+        #expect(Set(draws).count == 64)
+        // A megabyte of it uses every byte value (a stuck or zeroed source would not).
+        #expect(Set(randomBytes(1 << 20)).count == 256)
+    }
+
 }

@@ -392,12 +392,30 @@ public enum PKCS12 {
     }
 }
 
-/// Cryptographically secure random bytes in one request to BoringSSL's generator (seeded from the kernel's
-/// `getrandom`), through swift-crypto's key generation. The standard library's generator makes one system call per
-/// 8 bytes, and `UInt8.random` one per byte.
+/// Cryptographically secure random bytes, in one `read(2)` of the kernel's CSPRNG (`/dev/urandom`, opened once:
+/// the same generator as `getrandom(2)`, which Swift's Glibc module does not export). The standard library's
+/// generator — and swift-crypto's, which uses it — makes one system call per 8 bytes; `UInt8.random` one per byte.
 package func randomBytes(_ count: Int) -> [UInt8] {
     guard count > 0 else { return [] }
-    return SymmetricKey(size: SymmetricKeySize(bitCount: count * 8)).withUnsafeBytes { Array($0) }
+    return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+        var filled = 0
+        while filled < count {
+            let n = read(KernelRandom.descriptor, buffer.baseAddress! + filled, count - filled)
+            if n > 0 { filled += n; continue }
+            // EINTR: again. Anything else means no kernel randomness, without which nothing here may run.
+            guard n < 0, errno == EINTR else { fatalError("reading /dev/urandom failed") }
+        }
+        initialized = count
+    }
+}
+
+enum KernelRandom {
+    /// `/dev/urandom`, opened for the life of the process.
+    static let descriptor: Int32 = {
+        let fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { fatalError("cannot open /dev/urandom") }
+        return fd
+    }()
 }
 
 extension Certificate {
