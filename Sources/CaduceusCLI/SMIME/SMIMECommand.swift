@@ -21,6 +21,10 @@ struct SMIMECommand: AsyncParsableCommand {
             recipients, ECDH P-256 with the SHA-256 KDF and AES key wrap for EC recipients. DES, 3DES, RC2, MD5, \
             SHA-1 signatures, RSA under 2048 bits and RSA PKCS#1 v1.5 key transport are refused.
 
+            DER messages read from or written to files stream in flat memory (1 MiB at a time), whatever the \
+            document's size; decrypted or verified content is renamed into place only after the tag and every \
+            signature verified. Standard input/output, PEM and S/MIME forms are processed in memory.
+
             A failed command prints one line `caduceus: error: CODE: message` and writes no output file.
 
             Examples:

@@ -21,11 +21,13 @@ package struct ParsedSignedData {
     }
 
     let contentType: ASN1ObjectIdentifier
-    let content: ArraySlice<UInt8>?
+    package let content: ArraySlice<UInt8>?
     let certificates: [Certificate]
     /// Embedded certificates refused for a weak key (RSA under 2048 bits), which swift-certificates cannot parse.
     let weakCertificateCount: Int
     let signerInfos: [SignerInfo]
+    /// How many signers the SignedData names.
+    package var signerCount: Int { signerInfos.count }
 
     package init(_ bytes: ArraySlice<UInt8>) throws {
         do {

@@ -95,6 +95,13 @@ package enum CMSStreaming {
         return StreamVerification(contentType: parsed.contentType, signers: signers)
     }
 
+    /// The parse step of ``verify(_:into:validator:extraCertificates:now:validity:)`` alone (no signature checked): the
+    /// content to `sink`; returns the number of signers. For the fuzz target, which compares it with ``ParsedSignedData``.
+    package static func parseSignedData<Source: ByteSource, Sink: ByteSink>(_ source: Source, contentInto sink: inout Sink) throws -> Int {
+        var reader = BERStreamReader(source)
+        return try SignedDataStream.read(&reader, contentInto: &sink).parsed.signerInfos.count
+    }
+
     /// Decrypt-then-verify of a DER/BER envelope (what ``SMIME/open(_:credential:validator:now:)`` does): the
     /// plaintext SignedData is parsed as it is decrypted, its content digested and written to `sink`; then the GCM tag
     /// is checked, then every signer. A fault in the plaintext is reported only after the tag verified (otherwise the
