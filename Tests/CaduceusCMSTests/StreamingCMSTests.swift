@@ -125,11 +125,12 @@ struct StreamingCMSTests {
         #expect(try await open(theirs) == content)
     }
 
-    @Test("sign, verify, encrypt and decrypt on their own, for every cipher", arguments: ContentCipher.allCases)
-    func singleOperations(cipher: ContentCipher) async throws {
-        let content = random(Self.chunk + 33)
+    @Test("sign, verify, encrypt and decrypt on their own, for every cipher, empty and around a chunk",
+          arguments: ContentCipher.allCases, [0, chunk - 16, chunk, chunk + 33])
+    func singleOperations(cipher: ContentCipher, size: Int) async throws {
+        let content = random(size)
         var signed = ArrayByteSink()
-        try CMSStreaming.sign(try inputFile("sign-\(cipher.rawValue)", content), into: &signed, signers: [sender], signingTime: Date())
+        try CMSStreaming.sign(try inputFile("sign-\(cipher.rawValue)-\(size)", content), into: &signed, signers: [sender], signingTime: Date())
         #expect(Array(try await SignedData.verify(signed.bytes[...], validator: pki.validator(), now: Date()).content) == content)
         let inMemorySigned = try SignedData.sign(content[...], signers: [sender], detached: false, signingTime: Date())
         var verified = ArrayByteSink()
@@ -139,7 +140,7 @@ struct StreamingCMSTests {
 
         var encrypted = ArrayByteSink()
         try CMSStreaming.encrypt(
-            try inputFile("enc-\(cipher.rawValue)", content), into: &encrypted, recipients: [recipient.certificate], cipher: cipher)
+            try inputFile("enc-\(cipher.rawValue)-\(size)", content), into: &encrypted, recipients: [recipient.certificate], cipher: cipher)
         #expect(try EnvelopedData.decrypt(encrypted.bytes[...], credential: recipient).content == content)
         for message in [encrypted.bytes, try EnvelopedData.encrypt(content[...], recipients: [recipient.certificate], cipher: cipher)] {
             var decrypted = ArrayByteSink()
@@ -161,6 +162,17 @@ struct StreamingCMSTests {
         let verified = try ProcessRunner.openssl(["cms", "-verify", "-inform", "DER", "-in", dir.file("inner.der"), "-CAfile", root, "-out", dir.file("ossl.out")])
         #expect(verified.ok, "\(verified.stderr)")
         #expect(Array(try dir.read("ossl.out")) == content)
+        // Encryption alone, every cipher.
+        for cipher in ContentCipher.allCases {
+            var encrypted = ArrayByteSink()
+            try CMSStreaming.encrypt(
+                try inputFile("ossl-enc-\(cipher.rawValue)", content), into: &encrypted, recipients: [recipient.certificate],
+                cipher: cipher)
+            let path = try dir.write("ours-\(cipher.rawValue).p7m", Data(encrypted.bytes))
+            let out = try ProcessRunner.openssl(["cms", "-decrypt", "-inform", "DER", "-in", path, "-recip", files.cert, "-inkey", files.key, "-out", dir.file("dec-\(cipher.rawValue)")])
+            #expect(out.ok, "\(cipher): \(out.stderr)")
+            #expect(Array(try dir.read("dec-\(cipher.rawValue)")) == content, "\(cipher)")
+        }
     }
 
     @Test("we open what openssl -stream writes (indefinite-length BER, constructed OCTET STRINGs) and its DER", arguments: [true, false])
@@ -184,6 +196,13 @@ struct StreamingCMSTests {
         var verified = ArrayByteSink()
         _ = try await CMSStreaming.verify(ArrayByteSource(signedBytes), into: &verified, validator: pki.validator(), now: Date())
         #expect(verified.bytes == content)
+        // Encryption alone with AES-CBC (EnvelopedData), streamed by openssl or not.
+        let cbc = try ProcessRunner.openssl(
+            ["cms", "-encrypt", "-binary", "-outform", "DER", "-aes-256-cbc", "-in", contentPath, "-recip", recipientFiles.cert, "-keyopt", "ecdh_kdf_md:sha256", "-out", dir.file("o-cbc-\(stream).der")] + streamFlag)
+        #expect(cbc.ok, "\(cbc.stderr)")
+        var decrypted = ArrayByteSink()
+        try CMSStreaming.decrypt(ArrayByteSource(Array(try dir.read("o-cbc-\(stream).der"))), into: &decrypted, credential: recipient)
+        #expect(decrypted.bytes == content)
     }
 
     // MARK: Refusals
