@@ -17,6 +17,8 @@ public enum AtomicFile {
         /// A local write failed: this node's failure.
         public var category: ErrorCategory { .internal }
         public let message: String
+        /// An I/O failure; `message` names the step and errno, never content.
+        public init(message: String) { self.message = message }
     }
 
     /// Writes `data` to `path` atomically and durably.

@@ -268,9 +268,33 @@ public enum FuzzTargets {
     // MARK: - DER/BER, CMS, PKCS#12
 
     /// CMS ContentInfo as SignedData and as EnvelopedData / AuthEnvelopedData (parse, algorithm checks; no key).
+    /// The streaming SignedData reader (what `smime verify`/`open` use on DER), fed in pieces of 1–16 bytes whose sizes
+    /// come from the input's first byte, must agree with the in-memory parser when both accept the input.
     public static func cms(_ bytes: [UInt8]) throws(InvariantViolation) {
-        _ = try? ParsedSignedData(bytes[...])
+        let whole = try? ParsedSignedData(bytes[...])
         if let envelope = try? ParsedEnvelope(bytes[...]) { _ = try? envelope.checkAlgorithms() }
+        var sink = ArrayByteSink()
+        guard let signers = try? CMSStreaming.parseSignedData(PiecewiseSource(bytes), contentInto: &sink) else { return }
+        guard let whole, let content = whole.content else { return }
+        try check(Array(content) == sink.bytes, "cms", "the streamed content differs from the parsed content")
+        try check(signers == whole.signerCount, "cms", "the streamed signer count differs from the parsed one")
+    }
+
+    /// Bytes handed out in pieces of 1–16 bytes (sizes from the first byte), so headers straddle reads.
+    struct PiecewiseSource: ByteSource {
+        let bytes: [UInt8]
+        var offset = 0
+        var step = 0
+        init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+        mutating func read(upTo maxCount: Int) throws -> ArraySlice<UInt8> {
+            let seed = Int(bytes.first ?? 0)
+            step += 1
+            let size = min(maxCount, 1 + (seed >> (step % 4)) % 16)
+            let end = min(bytes.count, offset + size)
+            defer { offset = end }
+            return bytes[offset..<end]
+        }
     }
 
     /// A PKCS#12 file, with a fixed password (the MAC check comes first, so most inputs stop there; the seeds are

@@ -7,6 +7,8 @@ import Testing
 struct BenchSmokeTests {
     @Test("bench exchange, audit, ship, policy and revocation complete and print their comparison lines")
     func smoke() throws {
+        let smime = try CaduceusBinary.run(["bench", "smime", "--sizes", "2k,1m", "--rounds", "1"])
+        #expect(smime.ok && smime.text.contains("decrypt+verify"), "\(smime.stderr)")
         let exchange = try CaduceusBinary.run(["bench", "exchange", "--sizes", "2k", "--count", "1", "--entries", "20", "--queries", "3"])
         #expect(exchange.ok && exchange.text.contains("provide-and-register") && exchange.text.contains("FindDocuments through API"), "\(exchange.stderr)")
         let audit = try CaduceusBinary.run(["bench", "audit", "--events", "800", "--writers", "4", "--batch", "10"])

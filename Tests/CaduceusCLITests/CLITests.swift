@@ -137,4 +137,38 @@ struct CLITests {
             #expect(!FileManager.default.fileExists(atPath: path(name)), "\(name) was written")
         }
     }
+
+    @Test("DER seal/open, sign/verify, encrypt/decrypt stream large files; openssl reads them; a tampered file leaves no output")
+    func streamedDER() async throws {
+        try await federation()
+        var rng = SystemRandomNumberGenerator()
+        let big = Data((0..<(2 * (1 << 20) + 333)).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        try dir.write("big.bin", big)
+        try await caduceus(["smime", "seal", "--der", "--in", path("big.bin"), "--out", path("big.p7m"), "--cert", path("node.chain.pem"), "--key", path("node.key"), "--recipient", path("node.pem")])
+        let inner = try ProcessRunner.openssl(["cms", "-decrypt", "-inform", "DER", "-in", path("big.p7m"), "-recip", path("node.pem"), "-inkey", path("node.key"), "-out", path("big.inner")])
+        #expect(inner.ok, "\(inner.stderr)")
+        let verified = try ProcessRunner.openssl(["cms", "-verify", "-inform", "DER", "-in", path("big.inner"), "-CAfile", path("root/ca.pem"), "-out", path("big.ossl")])
+        #expect(verified.ok, "\(verified.stderr)")
+        #expect(try dir.read("big.ossl") == big)
+        try await caduceus(["smime", "open", "--in", path("big.p7m"), "--out", path("big.out"), "--cert", path("node.pem"), "--key", path("node.key"), "--trust", path("root/ca.pem")])
+        #expect(try dir.read("big.out") == big)
+        try await caduceus(["smime", "sign", "--nodetach", "--der", "--in", path("big.bin"), "--out", path("big.sig"), "--cert", path("node.chain.pem"), "--key", path("node.key")])
+        try await caduceus(["smime", "verify", "--in", path("big.sig"), "--trust", path("root/ca.pem"), "--out", path("big.verified")])
+        #expect(try dir.read("big.verified") == big)
+        try await caduceus(["smime", "encrypt", "--der", "--in", path("big.bin"), "--out", path("big.enc"), "--recipient", path("node.pem")])
+        try await caduceus(["smime", "decrypt", "--in", path("big.enc"), "--out", path("big.dec"), "--cert", path("node.pem"), "--key", path("node.key")])
+        #expect(try dir.read("big.dec") == big)
+
+        var tampered = try dir.read("big.p7m")
+        tampered[tampered.count / 2] ^= 0x01
+        try dir.write("big-tampered.p7m", tampered)
+        await #expect(throws: ExitCode.self) {
+            try await caduceus(["smime", "open", "--in", path("big-tampered.p7m"), "--out", path("nope-open.bin"), "--cert", path("node.pem"), "--key", path("node.key"), "--trust", path("root/ca.pem")])
+        }
+        await #expect(throws: ExitCode.self) {
+            try await caduceus(["smime", "decrypt", "--in", path("big-tampered.p7m"), "--out", path("nope-decrypt.bin"), "--cert", path("node.pem"), "--key", path("node.key")])
+        }
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir.url.path).filter { $0.contains("nope") }
+        #expect(left.isEmpty, "\(left)")
+    }
 }

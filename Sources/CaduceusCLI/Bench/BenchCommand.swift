@@ -1,6 +1,7 @@
 import ArgumentParser
 import CaduceusCore
 import CaduceusPKI
+import Crypto
 import Foundation
 import X509
 
@@ -20,7 +21,7 @@ struct BenchCommand: AsyncParsableCommand {
                 (`cms -sign` then `cms -encrypt`; `cms -decrypt` then `cms -verify`): its time is the sum, its peak the \
                 larger. Best of --rounds. Build with -c release for meaningful numbers.
                 """)
-        @Option(help: "Document sizes, comma separated (k = 1000 bytes, m = 1000000).") var sizes = "10k,1m,50m"
+        @Option(help: "Document sizes, comma separated (k = 1000 bytes, m = 1000000, g = 1000000000).") var sizes = "10k,1m,50m"
         @Option(help: "Rounds per measurement (best is kept).") var rounds = 3
         @Flag(help: "Print a Markdown table.") var markdown = false
 
@@ -35,13 +36,7 @@ struct BenchCommand: AsyncParsableCommand {
                 var rows: [[String]] = []
                 for size in try sizes.split(separator: ",").map(parseSize) {
                     let doc = "\(dir)/doc-\(size).bin"
-                    var rng = SystemRandomNumberGenerator()
-                    var bytes = [UInt8](repeating: 0, count: size)
-                    for i in stride(from: 0, to: size, by: 8) {
-                        let r = rng.next()
-                        for j in 0..<min(8, size - i) { bytes[i + j] = UInt8(truncatingIfNeeded: r >> (8 * j)) }
-                    }
-                    FileManager.default.createFile(atPath: doc, contents: Data(bytes))
+                    let digest = try writeRandomDocument(doc, size: size)
                     let oursSeal = try best(rounds) {
                         [try MeasuredProcess.run(me, ["smime", "seal", "--der", "--in", doc, "--out", "\(dir)/ours.p7m", "--cert", files.senderChain, "--key", files.senderKey, "--recipient", files.recipientCert])]
                     }
@@ -61,9 +56,10 @@ struct BenchCommand: AsyncParsableCommand {
                         ]
                     }
                     for (name, path) in [("caduceus", "\(dir)/ours.out"), ("openssl", "\(dir)/ossl.out")] {
-                        guard FileManager.default.contents(atPath: path) == Data(bytes) else {
-                            throw CLIError.io("\(name) did not round-trip the document")
-                        }
+                        guard try fileDigest(path) == digest else { throw CLIError.io("\(name) did not round-trip the document") }
+                    }
+                    for file in ["ours.p7m", "ours.out", "signed.der", "ossl.p7m", "dec.der", "ossl.out", "doc-\(size).bin"] {
+                        try? FileManager.default.removeItem(atPath: "\(dir)/\(file)")
                     }
                     let mb = Double(size) / 1e6
                     func mbps(_ s: Double) -> String { String(format: "%.1f MB/s", mb / s) }
@@ -85,6 +81,39 @@ struct BenchCommand: AsyncParsableCommand {
 
         struct Best { var seconds: Double; var peak: Int }
 
+        /// Writes `size` random bytes to `path` a MiB at a time (the bench's own memory stays flat at 1 GB too);
+        /// returns their SHA-256.
+        func writeRandomDocument(_ path: String, size: Int) throws -> [UInt8] {
+            guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+                throw CLIError.io("cannot write the benchmark document")
+            }
+            defer { try? handle.close() }
+            var rng = SystemRandomNumberGenerator()
+            var hash = SHA256()
+            var written = 0
+            while written < size {
+                let count = min(1 << 20, size - written)
+                var chunk = [UInt8](repeating: 0, count: count)
+                for i in stride(from: 0, to: count, by: 8) {
+                    let r = rng.next()
+                    for j in 0..<min(8, count - i) { chunk[i + j] = UInt8(truncatingIfNeeded: r >> (8 * j)) }
+                }
+                hash.update(data: chunk)
+                try handle.write(contentsOf: chunk)
+                written += count
+            }
+            return Array(hash.finalize())
+        }
+
+        /// SHA-256 of a file, read a MiB at a time.
+        func fileDigest(_ path: String) throws -> [UInt8] {
+            guard let handle = FileHandle(forReadingAtPath: path) else { throw CLIError.io("cannot read a benchmark output") }
+            defer { try? handle.close() }
+            var hash = SHA256()
+            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hash.update(data: chunk) }
+            return Array(hash.finalize())
+        }
+
         func best(_ rounds: Int, _ body: () throws -> [MeasuredProcess.Measurement]) throws -> Best {
             var result = Best(seconds: .infinity, peak: 0)
             for _ in 0..<max(rounds, 1) {
@@ -98,7 +127,7 @@ struct BenchCommand: AsyncParsableCommand {
         }
 
         func formatSize(_ size: Int) -> String {
-            size >= 1_000_000 ? "\(size / 1_000_000) MB" : size >= 1000 ? "\(size / 1000) KB" : "\(size) B"
+            size >= 1_000_000_000 ? "\(size / 1_000_000_000) GB" : size >= 1_000_000 ? "\(size / 1_000_000) MB" : size >= 1000 ? "\(size / 1000) KB" : "\(size) B"
         }
 
         func render(header: [String], rows: [[String]], markdown: Bool) -> String {
@@ -157,11 +186,11 @@ extension BenchPKI.Files {
     }
 }
 
-/// A size argument: `10k` (1,000 bytes), `1m` (1,000,000), or plain bytes.
+/// A size argument: `10k` (1,000 bytes), `1m` (1,000,000), `1g` (1,000,000,000), or plain bytes.
 func parseSize(_ text: Substring) throws -> Int {
     let lower = text.lowercased().trimmingCharacters(in: .whitespaces)
-    let multiplier = lower.hasSuffix("m") ? 1_000_000 : lower.hasSuffix("k") ? 1000 : 1
-    guard let value = Int(lower.trimmingCharacters(in: CharacterSet(charactersIn: "km"))), value > 0 else {
+    let multiplier = lower.hasSuffix("g") ? 1_000_000_000 : lower.hasSuffix("m") ? 1_000_000 : lower.hasSuffix("k") ? 1000 : 1
+    guard let value = Int(lower.dropLast(multiplier == 1 ? 0 : 1)), value > 0 else {
         throw CLIError.usage("bad size \(text)")
     }
     return value * multiplier

@@ -21,6 +21,10 @@ struct SMIMECommand: AsyncParsableCommand {
             recipients, ECDH P-256 with the SHA-256 KDF and AES key wrap for EC recipients. DES, 3DES, RC2, MD5, \
             SHA-1 signatures, RSA under 2048 bits and RSA PKCS#1 v1.5 key transport are refused.
 
+            DER messages read from or written to files stream in flat memory (1 MiB at a time), whatever the \
+            document's size; decrypted or verified content is renamed into place only after the tag and every \
+            signature verified. Standard input/output, PEM and S/MIME forms are processed in memory.
+
             A failed command prints one line `caduceus: error: CODE: message` and writes no output file.
 
             Examples:
@@ -53,12 +57,18 @@ struct SMIMECommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingErrors {
                 guard !(binary && text) else { throw CLIError.usage("--binary and --text exclude each other") }
-                let content = try Files.read(`in`, what: "input")
                 var signers = [try credential.load()]
                 guard extraCert.count == extraKey.count else { throw CLIError.usage("--extra-cert and --extra-key pair up") }
                 for (cert, key) in zip(extraCert, extraKey) {
                     signers.append(try CredentialOptions.credential(certificateFile: cert, keyFile: key))
                 }
+                if nodetach, try output.resolved() == .der, let input = Streamed.input(`in`, out: out) {
+                    try await Streamed.write(to: out) { sink in
+                        try CMSStreaming.sign(input, into: &sink, signers: signers, signingTime: Date())
+                    }
+                    return
+                }
+                let content = try Files.read(`in`, what: "input")
                 let signed = try SMIME.sign(
                     content[...], signers: signers, detached: !nodetach, format: try output.format(),
                     form: binary ? .binary : text ? .text : .automatic, signingTime: Date())
@@ -78,6 +88,20 @@ struct SMIMECommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
+                if content == nil, let file = Streamed.input(`in`, out: out ?? ""), file.peek(1) == [0x30] {
+                    _ = try input.check(file.peek(16))
+                    let validator = try trust.validator()
+                    guard let out else {
+                        var discard = DiscardingSink()
+                        reportSigners(try await CMSStreaming.verify(try file.source(), into: &discard, validator: validator, now: Date()).signers)
+                        return
+                    }
+                    let verified = try await Streamed.write(to: out) { sink in
+                        try await CMSStreaming.verify(try file.source(), into: &sink, validator: validator, now: Date())
+                    }
+                    reportSigners(verified.signers)
+                    return
+                }
                 let message = try input.check(try Files.read(`in`, what: "input"))
                 let detached = try content.map { try Files.read($0, what: "content") }
                 let verified = try await SMIME.verify(
@@ -98,6 +122,14 @@ struct SMIMECommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
+                if try output.resolved() == .der, let input = Streamed.input(`in`, out: out) {
+                    let recipients = try loadRecipients(recipient)
+                    let contentCipher = try parseCipher(cipher)
+                    try await Streamed.write(to: out) { sink in
+                        try CMSStreaming.encrypt(input, into: &sink, recipients: recipients, cipher: contentCipher)
+                    }
+                    return
+                }
                 let content = try Files.read(`in`, what: "input")
                 let encrypted = try SMIME.encrypt(
                     content[...], recipients: try loadRecipients(recipient), cipher: try parseCipher(cipher),
@@ -116,6 +148,14 @@ struct SMIMECommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
+                if let file = Streamed.input(`in`, out: out), file.peek(1) == [0x30] {
+                    _ = try input.check(file.peek(16))
+                    let key = try credential.load()
+                    try await Streamed.write(to: out) { sink in
+                        _ = try CMSStreaming.decrypt(try file.source(), into: &sink, credential: key)
+                    }
+                    return
+                }
                 let message = try input.check(try Files.read(`in`, what: "input"))
                 let key = try credential.load()
                 let plaintext = try SMIME.decrypt(message[...], credential: key)
@@ -138,6 +178,15 @@ struct SMIMECommand: AsyncParsableCommand {
                 let signer = try credential.load()
                 let recipients = try loadRecipients(recipient)
                 let format = try output.format()
+                if try output.resolved() == .der, let input = Streamed.input(`in`, out: out) {
+                    let contentCipher = try parseCipher(cipher)
+                    try await Streamed.write(to: out) { sink in
+                        try CMSStreaming.seal(
+                            input, into: &sink, signers: [signer], recipients: recipients, cipher: contentCipher,
+                            signingTime: Date())
+                    }
+                    return
+                }
                 let sealed = try SMIME.sealRope(
                     consuming: try Files.read(`in`, what: "input"), signers: [signer], recipients: recipients,
                     cipher: try parseCipher(cipher), format: format, signingTime: Date())
@@ -158,6 +207,14 @@ struct SMIMECommand: AsyncParsableCommand {
             try await reportingErrors {
                 let validator = try trust.validator()
                 let key = try credential.load()
+                if let file = Streamed.input(`in`, out: out), file.peek(1) == [0x30] {
+                    _ = try input.check(file.peek(16))
+                    let opened = try await Streamed.write(to: out) { sink in
+                        try await CMSStreaming.open(try file.source(), into: &sink, credential: key, validator: validator, now: Date())
+                    }
+                    reportSigners(opened.signers)
+                    return
+                }
                 let message = try input.check(try Files.read(`in`, what: "input"))
                 let opened = try await SMIME.open(message[...], credential: key, validator: validator, now: Date())
                 reportSigners(opened)
@@ -229,8 +286,10 @@ struct OutputForm: ParsableArguments {
 }
 
 /// One stderr line per verified signer (its subject: a node, a staff member, or a pseudonymous patient card).
-func reportSigners(_ verified: VerifiedContent) {
-    for signer in verified.signers {
+func reportSigners(_ verified: VerifiedContent) { reportSigners(verified.signers) }
+
+func reportSigners(_ signers: [VerifiedSigner]) {
+    for signer in signers {
         FileHandle.standardError.write(Data("verified: signer \(signer.certificate.subject)\n".utf8))
     }
 }
@@ -248,3 +307,23 @@ func loadRecipients(_ paths: [String]) throws -> [Certificate] {
     return try paths.map { try PEM.certificates(fromFile: $0)[0] }
 }
 
+
+/// DER messages and documents of any size go through `CMSStreaming`: read, digest, cipher and write a chunk at a time,
+/// the output under a temporary name renamed into place only once the operation (tag and signatures included)
+/// succeeded. Standard input and output, PEM and S/MIME forms keep the in-memory path.
+enum Streamed {
+    /// The input as a regular file to stream, or nil (standard input or output, not a regular file: in memory).
+    static func input(_ path: String, out: String) -> InputFile? {
+        guard out != "-" else { return nil }
+        return InputFile(path: path)
+    }
+
+    /// Runs `body` with a sink to a temporary file beside `out`; renames it into place when `body` returns.
+    static func write<T>(to out: String, _ body: (inout FileByteSink) async throws -> T) async throws -> T {
+        let pending = try PendingFile(path: out)
+        var sink = pending.sink
+        let result = try await body(&sink)
+        try pending.commit()
+        return result
+    }
+}

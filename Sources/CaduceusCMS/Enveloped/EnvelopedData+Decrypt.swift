@@ -27,23 +27,8 @@ extension EnvelopedData {
     public static func decrypt(_ message: ArraySlice<UInt8>, credential: Credential, authenticatedOnly: Bool = false) throws -> DecryptedContent {
         let parsed = try ParsedEnvelope(message)
         let cipher = try parsed.cipher()
-        if authenticatedOnly {
-            switch cipher {
-            case .aes128GCM, .aes256GCM: break
-            case .aes128CBC, .aes256CBC:
-                throw CMSError(.weakAlgorithm, "unauthenticated content encryption (AES-CBC) is refused here: AES-GCM only")
-            }
-        }
-        let infos = parsed.recipientInfos.filter { $0.reference.matches(credential.certificate) }
-        guard let info = infos.first else { throw CMSError.decryptionFailed }
-        try info.checkAlgorithm()
-        var cek: SymmetricKey
-        do {
-            cek = try info.unwrap(with: credential.key)
-            guard cek.bitCount == cipher.keyLength * 8 else { throw CMSError.decryptionFailed }
-        } catch {
-            cek = SymmetricKey(size: cipher.keyLength == 32 ? .bits256 : .bits128)
-        }
+        if authenticatedOnly { try requireAuthenticated(cipher) }
+        let cek = try contentKey(for: credential, among: parsed.recipientInfos, cipher: cipher)
         do {
             let plaintext: [UInt8]
             switch cipher {
@@ -63,6 +48,35 @@ extension EnvelopedData {
             return DecryptedContent(content: plaintext, contentType: parsed.contentType)
         } catch {
             throw CMSError.decryptionFailed
+        }
+    }
+}
+
+extension EnvelopedData {
+    static func requireAuthenticated(_ cipher: ContentCipher) throws {
+        switch cipher {
+        case .aes128GCM, .aes256GCM: break
+        case .aes128CBC, .aes256CBC:
+            throw CMSError(.weakAlgorithm, "unauthenticated content encryption (AES-CBC) is refused here: AES-GCM only")
+        }
+    }
+
+    /// The content-encryption key `credential` unwraps from its RecipientInfo. Not a recipient: the uniform
+    /// ``CMSError/decryptionFailed``; a refused algorithm: ``CMSError/Code/weakAlgorithm``; a failed unwrap: a random
+    /// key of the right size (the content's tag or padding then fails, uniformly and at the same cost).
+    static func contentKey(
+        for credential: Credential, among recipientInfos: [ParsedEnvelope.RecipientInfo], cipher: ContentCipher
+    ) throws -> SymmetricKey {
+        guard let info = recipientInfos.first(where: { $0.reference.matches(credential.certificate) }) else {
+            throw CMSError.decryptionFailed
+        }
+        try info.checkAlgorithm()
+        do {
+            let cek = try info.unwrap(with: credential.key)
+            guard cek.bitCount == cipher.keyLength * 8 else { throw CMSError.decryptionFailed }
+            return cek
+        } catch {
+            return SymmetricKey(size: cipher.keyLength == 32 ? .bits256 : .bits128)
         }
     }
 }
@@ -188,7 +202,9 @@ package struct ParsedEnvelope {
         for recipient in recipientInfos { try recipient.checkAlgorithm() }
     }
 
-    func cipher() throws -> ContentCipher {
+    func cipher() throws -> ContentCipher { try Self.cipher(of: contentAlgorithm) }
+
+    static func cipher(of contentAlgorithm: AlgorithmIdentifierValue) throws -> ContentCipher {
         switch contentAlgorithm.algorithm {
         case CMSOID.aes256GCM: return .aes256GCM
         case CMSOID.aes128GCM: return .aes128GCM

@@ -39,44 +39,71 @@ public enum EnvelopedData {
         _ content: ArraySlice<UInt8>, cek: SymmetricKey, recipientInfos: [(encoded: [UInt8], isKeyTransport: Bool)],
         cipher: ContentCipher, contentType: ASN1ObjectIdentifier
     ) throws -> DERRope {
+        let ciphertext: [UInt8]
+        var tag: [UInt8] = []
+        let contentEncryption: AlgorithmIdentifierValue
+        do {
+            let parameters = try contentEncryptionParameters(cipher)
+            contentEncryption = parameters.algorithm
+            if cipher.isAuthenticated {
+                (ciphertext, tag) = try ChunkedAES.gcmSeal(content, key: cek, nonce: parameters.nonceOrIV)
+            } else {
+                ciphertext = try ChunkedAES.cbcEncrypt(content, key: cek, iv: parameters.nonceOrIV)
+            }
+        } catch {
+            throw CMSError(.unsupported, "the content could not be encrypted")
+        }
+        return try frame(
+            ciphertext: DERRope(ciphertext), tag: tag, contentEncryption: contentEncryption,
+            recipientInfos: recipientInfos, cipher: cipher, contentType: contentType)
+    }
+
+    /// A fresh nonce (GCM, RFC 5084 GCMParameters with a 16-byte ICV) or IV (CBC) and the AlgorithmIdentifier naming it.
+    static func contentEncryptionParameters(_ cipher: ContentCipher) throws
+        -> (algorithm: AlgorithmIdentifierValue, nonceOrIV: [UInt8])
+    {
+        if cipher.isAuthenticated {
+            let nonce = randomBytes(12)
+            var params = DER.Serializer()
+            try params.appendConstructedNode(identifier: .sequence) { p in
+                try p.serialize(ASN1OctetString(contentBytes: nonce[...]))
+                try p.serialize(16)
+            }
+            return (
+                AlgorithmIdentifierValue(
+                    algorithm: cipher == .aes256GCM ? CMSOID.aes256GCM : CMSOID.aes128GCM,
+                    parameters: try ASN1Any(derEncoded: params.serializedBytes)),
+                nonce
+            )
+        }
+        let iv = randomBytes(16)
+        return (
+            AlgorithmIdentifierValue(
+                algorithm: cipher == .aes256CBC ? CMSOID.aes256CBC : CMSOID.aes128CBC,
+                parameters: try ASN1Any(erasing: ASN1OctetString(contentBytes: iv[...]))),
+            iv
+        )
+    }
+
+    /// The (Auth)EnvelopedData ContentInfo around `ciphertext` (bytes, or an external part of known length) and, for
+    /// GCM, the 16-byte `tag` — the last bytes of the encoding, so a streamed writer appends it at the end.
+    static func frame(
+        ciphertext: DERRope, tag: [UInt8], contentEncryption: AlgorithmIdentifierValue,
+        recipientInfos: [(encoded: [UInt8], isKeyTransport: Bool)], cipher: ContentCipher,
+        contentType: ASN1ObjectIdentifier
+    ) throws -> DERRope {
         let allKeyTransport = recipientInfos.allSatisfy(\.isKeyTransport)
         var infosSet = DERRope()
         for info in recipientInfos.map(\.encoded).sorted(by: { $0.lexicographicallyPrecedes($1) }) {
             infosSet.append(info[...])
         }
-
         var body = DERRope()
-        let contentEncryption: AlgorithmIdentifierValue
-        let ciphertext: [UInt8]
-        var tag: [UInt8] = []
-        do {
-            if cipher.isAuthenticated {
-                let nonce = randomBytes(12)
-                (ciphertext, tag) = try ChunkedAES.gcmSeal(content, key: cek, nonce: nonce)
-                var params = DER.Serializer()
-                try params.appendConstructedNode(identifier: .sequence) { p in
-                    try p.serialize(ASN1OctetString(contentBytes: nonce[...]))
-                    try p.serialize(16)
-                }
-                contentEncryption = AlgorithmIdentifierValue(
-                    algorithm: cipher == .aes256GCM ? CMSOID.aes256GCM : CMSOID.aes128GCM,
-                    parameters: try ASN1Any(derEncoded: params.serializedBytes))
-            } else {
-                let iv = randomBytes(16)
-                ciphertext = try ChunkedAES.cbcEncrypt(content, key: cek, iv: iv)
-                contentEncryption = AlgorithmIdentifierValue(
-                    algorithm: cipher == .aes256CBC ? CMSOID.aes256CBC : CMSOID.aes128CBC,
-                    parameters: try ASN1Any(erasing: ASN1OctetString(contentBytes: iv[...])))
-            }
-        } catch {
-            throw CMSError(.unsupported, "the content could not be encrypted")
-        }
         let version: UInt8 = cipher.isAuthenticated ? 0 : (allKeyTransport ? 0 : 2)
         body.append([0x02, 0x01, version][...])
         body.append(infosSet.wrapped(0x31))
         var eci = try DERRope(serializing: contentType)
         eci.append(try DERRope(serializing: contentEncryption))
-        eci.append(DERRope(ciphertext).wrapped(0x80))
+        eci.append(ciphertext.wrapped(0x80))
         body.append(eci.wrapped(0x30))
         if cipher.isAuthenticated { body.append(DERRope(tag).wrapped(0x04)) }
         var contentInfo = try DERRope(

@@ -21,11 +21,13 @@ package struct ParsedSignedData {
     }
 
     let contentType: ASN1ObjectIdentifier
-    let content: ArraySlice<UInt8>?
+    package let content: ArraySlice<UInt8>?
     let certificates: [Certificate]
     /// Embedded certificates refused for a weak key (RSA under 2048 bits), which swift-certificates cannot parse.
     let weakCertificateCount: Int
     let signerInfos: [SignerInfo]
+    /// How many signers the SignedData names.
+    package var signerCount: Int { signerInfos.count }
 
     package init(_ bytes: ArraySlice<UInt8>) throws {
         do {
@@ -57,14 +59,7 @@ package struct ParsedSignedData {
             var weak = 0
             var node = try next()
             if node.isContext(0) {
-                for certificateNode in try node.anyChildren() where certificateNode.identifier == .sequence {
-                    // Non-X.509 choices (attribute certificates) are skipped.
-                    if let certificate = try? Certificate(derEncoded: Array(certificateNode.encodedBytes)) {
-                        certificates.append(certificate)
-                    } else if PKIError.unparseableCertificate(certificateNode.encodedBytes).kind == .weakAlgorithm {
-                        weak += 1
-                    }
-                }
+                (certificates, weak) = try Self.parseCertificates(node)
                 node = try next()
             }
             weakCertificateCount = weak
@@ -76,6 +71,30 @@ package struct ParsedSignedData {
         } catch {
             throw CMSError(.malformed, "the message is not valid CMS SignedData (malformed or truncated)")
         }
+    }
+
+    /// A SignedData read by ``SignedDataStreamReader``: the content was streamed, not kept.
+    init(contentType: ASN1ObjectIdentifier, certificates: [Certificate], weakCertificateCount: Int, signerInfos: [SignerInfo]) {
+        self.contentType = contentType
+        self.content = nil
+        self.certificates = certificates
+        self.weakCertificateCount = weakCertificateCount
+        self.signerInfos = signerInfos
+    }
+
+    /// `certificates [0] IMPLICIT CertificateSet`: the X.509 certificates, and how many were refused for a weak key.
+    static func parseCertificates(_ node: ASN1Node) throws -> (certificates: [Certificate], weak: Int) {
+        var certificates: [Certificate] = []
+        var weak = 0
+        for certificateNode in try node.anyChildren() where certificateNode.identifier == .sequence {
+            // Non-X.509 choices (attribute certificates) are skipped.
+            if let certificate = try? Certificate(derEncoded: Array(certificateNode.encodedBytes)) {
+                certificates.append(certificate)
+            } else if PKIError.unparseableCertificate(certificateNode.encodedBytes).kind == .weakAlgorithm {
+                weak += 1
+            }
+        }
+        return (certificates, weak)
     }
 
     static func parseSignerInfo(_ node: ASN1Node) throws -> SignerInfo {

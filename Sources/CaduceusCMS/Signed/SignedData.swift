@@ -57,6 +57,39 @@ public enum SignedData {
         _ content: ArraySlice<UInt8>, signers: [Credential], detached: Bool, signingTime: Date,
         contentType: ASN1ObjectIdentifier = CMSOID.data
     ) throws -> DERRope {
+        try signRope(.bytes(content), signers: signers, detached: detached, signingTime: signingTime, contentType: contentType)
+    }
+
+    /// The content a SignedData is built over: bytes at hand, or a streamed content of known length whose digests
+    /// the caller computed (the rope then holds it as its external part, see ``DERRope/split()``).
+    package enum ContentSource {
+        case bytes(ArraySlice<UInt8>)
+        case external(length: Int, digests: [ASN1ObjectIdentifier: [UInt8]])
+
+        func digest(_ oid: ASN1ObjectIdentifier) throws -> [UInt8] {
+            switch self {
+            case .bytes(let content): return try Digests.compute(oid, content)
+            case .external(_, let digests):
+                guard let digest = digests[oid] else { throw CMSError(.unsupported, "the content's digest was not computed") }
+                return digest
+            }
+        }
+    }
+
+    /// The digest algorithms `signers` sign with (what a streamed content must be hashed with).
+    package static func digestAlgorithms(of signers: [Credential]) -> [ASN1ObjectIdentifier] {
+        var oids: [ASN1ObjectIdentifier] = []
+        for signer in signers {
+            let oid = DigestAlgorithms.digest(for: signer.key.signatureAlgorithm)
+            if !oids.contains(oid) { oids.append(oid) }
+        }
+        return oids
+    }
+
+    package static func signRope(
+        _ content: ContentSource, signers: [Credential], detached: Bool, signingTime: Date,
+        contentType: ASN1ObjectIdentifier = CMSOID.data
+    ) throws -> DERRope {
         guard !signers.isEmpty else { throw CMSError(.noSigner, "at least one signer is required") }
         do {
             var digestAlgorithms: [AlgorithmIdentifierValue] = []
@@ -68,7 +101,7 @@ public enum SignedData {
                 let digestOID = DigestAlgorithms.digest(for: signatureAlgorithm)
                 let digestID = AlgorithmIdentifierValue(algorithm: digestOID)
                 if !digestAlgorithms.contains(digestID) { digestAlgorithms.append(digestID) }
-                if digests[digestOID] == nil { digests[digestOID] = try Digests.compute(digestOID, content) }
+                if digests[digestOID] == nil { digests[digestOID] = try content.digest(digestOID) }
                 let attributes = try signedAttributes(
                     contentType: contentType, digest: digests[digestOID]!, signingTime: signingTime)
                 let signature = try signer.key.cmsSignature(for: attributes.setEncoding)
@@ -94,7 +127,14 @@ public enum SignedData {
             }
             body.append(algorithms.wrapped(0x31))
             var encapsulated = try DERRope(serializing: contentType)
-            if !detached { encapsulated.append(DERRope(content).wrapped(0x04).wrapped(0xA0)) }
+            if !detached {
+                var octets = DERRope()
+                switch content {
+                case .bytes(let bytes): octets.append(bytes)
+                case .external(let length, _): octets.appendExternal(length: length)
+                }
+                encapsulated.append(octets.wrapped(0x04).wrapped(0xA0))
+            }
             body.append(encapsulated.wrapped(0x30))
             var certificateSet = DERRope()
             for encoded in try certificates.map({ try $0.derBytes() }).sorted(by: derOrder) {
@@ -177,6 +217,18 @@ public enum SignedData {
         case (nil, nil): throw CMSError(.contentMissing, "the signature is detached and no content was supplied")
         case (.some, .some): throw CMSError(.contentMissing, "the signature carries content; no detached content expected")
         }
+        let verified = try await verifySigners(
+            parsed, content: .bytes(content), validator: validator, extraCertificates: extraCertificates, now: now,
+            validity: validity)
+        return VerifiedContent(content: content, contentType: parsed.contentType, signers: verified)
+    }
+
+    /// Verifies every signer of `parsed` over `content` (bytes, or the digests of a streamed content): digest and
+    /// signature algorithms, signed attributes, the signature, then the signer's path. Throws at the first failure.
+    static func verifySigners(
+        _ parsed: ParsedSignedData, content: ContentSource, validator: ChainValidator, extraCertificates: [Certificate],
+        now: Date, validity: SignerValidity
+    ) async throws -> [VerifiedSigner] {
         guard !parsed.signerInfos.isEmpty else { throw CMSError(.noSigner, "the SignedData has no signer") }
         var verified: [VerifiedSigner] = []
         var digests: [ASN1ObjectIdentifier: [UInt8]] = [:]
@@ -205,7 +257,7 @@ public enum SignedData {
             if let rsa = _RSA.Signing.PublicKey(certificate.publicKey), rsa.keySizeInBits < 2048 {
                 throw CMSError(.weakAlgorithm, "RSA signing keys under 2048 bits are refused")
             }
-            if digests[digestOID] == nil { digests[digestOID] = try Digests.compute(digestOID, content) }
+            if digests[digestOID] == nil { digests[digestOID] = try content.digest(digestOID) }
             let digest = digests[digestOID]!
             var signingTime: Date?
             if let attributes = signer.signedAttributes {
@@ -221,7 +273,10 @@ public enum SignedData {
                 else { throw CMSError(.badSignature, "the signature does not verify with the signer's key") }
                 signingTime = attributes.signingTime
             } else {
-                guard certificate.publicKey.isValidSignature(signer.signature, for: content, signatureAlgorithm: signatureAlgorithm)
+                guard case .bytes(let bytes) = content else {
+                    throw CMSError(.unsupported, "a signer without signed attributes cannot be verified over a streamed content")
+                }
+                guard certificate.publicKey.isValidSignature(signer.signature, for: bytes, signatureAlgorithm: signatureAlgorithm)
                 else { throw CMSError(.badSignature, "the signature does not verify with the signer's key") }
             }
             if let time = signingTime, time > now.addingTimeInterval(300) {
@@ -237,7 +292,7 @@ public enum SignedData {
                 throw CMSError(.signerRejected(error.kind), "the signer's certificate was refused: \(error.message)")
             }
         }
-        return VerifiedContent(content: content, contentType: parsed.contentType, signers: verified)
+        return verified
     }
 }
 
