@@ -16,6 +16,17 @@ package struct BlobStore: Sendable {
     package init(directory: String, cipher: PHICipher) throws(StorageError) {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            // The 256 fan-out folders exist (and are on disk) before any blob is written, so a blob's durability is
+            // its file's and its folder's fsync alone — no writer depends on another's folder creation.
+            var made = false
+            for byte in 0..<256 {
+                let dir = directory + "/" + Hex.encode([UInt8(byte)])
+                if !FileManager.default.fileExists(atPath: dir) {
+                    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+                    made = true
+                }
+            }
+            if made { try AtomicFile.syncDirectory(directory) }
         } catch {
             throw StorageError(.database, "the blob directory could not be created")
         }
@@ -49,13 +60,8 @@ package struct BlobStore: Sendable {
         let wrapped = try cipher.seal(key.withUnsafeBytes { Data($0) }, context: "documents.key:" + uniqueId)
         let dir = directory + "/" + name.prefix(2)
         do {
-            // One fsync of the file and one of its directory (the name is the content's hash: a file cut short by a
-            // crash is never referenced, so no temporary file and rename); a new fan-out directory is made durable in
-            // its parent first.
-            if !FileManager.default.fileExists(atPath: dir) {
-                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-                try AtomicFile.syncDirectory(directory)
-            }
+            // One fsync of the file and one of its fan-out folder (made at start): the name is the content's hash, so a
+            // file cut short by a crash is never referenced — no temporary file and rename.
             try AtomicFile.create(sealed, at: dir + "/" + name, permissions: 0o600)
         } catch {
             throw StorageError(.database, "a document could not be written to the blob store")

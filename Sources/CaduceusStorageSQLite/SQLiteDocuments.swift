@@ -30,11 +30,14 @@ extension SQLiteTransaction {
         var fresh: [DocumentEntry] = []
         for e in set.entries {
             let existing = try sql("read the registry") {
-                try String.fetchOne(db, sql: "SELECT hash FROM registry_entries WHERE unique_id = ?", arguments: [e.uniqueId])
+                try Row.fetchOne(db.cachedStatement(sql: "SELECT hash, repository_id, patient_index FROM registry_entries WHERE unique_id = ?"), arguments: [e.uniqueId])
             }
             if let existing {
-                guard existing == e.hash else {
-                    throw DocumentsError(.duplicateUniqueId, "a document with this uniqueId is registered with a different hash")
+                // A retry is the same document from the same repository for the same patient; anything else under a
+                // registered uniqueId (another hash, or a copy another node holds) is refused.
+                let (hash, repository, patient): (String, String, Data) = (existing["hash"], existing["repository_id"], existing["patient_index"])
+                guard hash == e.hash, repository == e.repositoryId, patient == cipher.registryPatientIndex(e.patientId) else {
+                    throw DocumentsError(.duplicateUniqueId, "a document with this uniqueId is registered with a different hash, repository or patient")
                 }
                 continue  // the same document again: a retried submission
             }

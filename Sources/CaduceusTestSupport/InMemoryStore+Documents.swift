@@ -23,8 +23,10 @@ extension InMemoryTransaction {
         var fresh: [DocumentEntry] = []
         for e in set.entries {
             if let i = state.registryIndex[e.uniqueId] {
-                guard state.registry[i].hash == e.hash else {
-                    throw DocumentsError(.duplicateUniqueId, "a document with this uniqueId is registered with a different hash")
+                let row = state.registry[i]
+                let held = try cipher.open(json: row.entry, as: DocumentEntry.self, context: "registry_entries.entry")
+                guard row.hash == e.hash, held.repositoryId == e.repositoryId, row.patient == cipher.registryPatientIndex(e.patientId) else {
+                    throw DocumentsError(.duplicateUniqueId, "a document with this uniqueId is registered with a different hash, repository or patient")
                 }
                 continue  // the same document again: a retried submission
             }

@@ -87,10 +87,10 @@ struct InProcessFederation {
     }
 
     /// A person's request to `node` (over a connection whose client is the card), and the reply opened.
-    func userCall(_ operation: ExchangeOperation, _ body: some Encodable, card: Credential, at node: ExchangeNode, assertion: String? = nil) async throws -> OpenedEnvelope {
+    func userCall(_ operation: ExchangeOperation, _ body: some Encodable, card: Credential, at node: ExchangeNode, assertion: String? = nil, documents: [MIMEPart] = []) async throws -> OpenedEnvelope {
         let (_, certificate) = try await hospital.lookUp(node.configuration.nodeId)
         let header = EnvelopeHeader(operation: operation, audience: node.configuration.nodeId, requestId: UUID().uuidString, issuedAt: Date(), body: try JSONEncoder.exchange.encode(body), assertion: assertion)
-        let sealed = try Envelope.seal(ExchangeMessage(header: header), from: card, to: certificate, now: Date())
+        let sealed = try Envelope.seal(ExchangeMessage(header: header, documents: documents), from: card, to: certificate, now: Date())
         let reply = try await node.handle(path: operation.path, envelope: sealed, tlsClient: card.certificate)
         return try await Envelope.open(reply, as: FederationIdentity(card.certificate)!.commonName, credential: card, validator: pki.validator(), expecting: operation, now: Date())
     }

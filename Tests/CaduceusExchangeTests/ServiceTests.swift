@@ -115,6 +115,45 @@ struct ServiceTests {
         #expect(refusals.count == 1 && refusals[0].message.outcome != .success)
     }
 
+    @Test("a user's submission commits once with its event; a refused one files nothing and leaves no blob but keeps the signed envelope; a document already filed is refused before its blob is written")
+    func userSubmissionCommit() async throws {
+        let fed = try await Fed()
+        let mrn = try await fed.admit("MRN-9")
+        let doctor = try fed.card("Dr Submit (synthetic)", role: "physician")
+        let token = try await fed.signIn(doctor, purpose: "TREAT", at: fed.hospital)
+        let ccd = try await CCDComposer.compose(for: mrn, store: fed.hospital.store, nodeId: Fed.hospitalId, organization: "Hospital (synthetic)", now: Date())
+        let patient = PatientIdentifier(id: mrn.id, authority: mrn.authority)
+        let part = MIMEPart(contentType: "text/xml", id: "d", body: ccd)
+        func blobFiles() -> [String] {
+            (FileManager.default.enumerator(atPath: fed.hospital.blobs.directory)?.compactMap { $0 as? String } ?? []).filter {
+                var isDirectory: ObjCBool = false
+                return FileManager.default.fileExists(atPath: fed.hospital.blobs.directory + "/" + $0, isDirectory: &isDirectory) && !isDirectory.boolValue
+            }
+        }
+        let submit = ExchangeOperation.submit.rawValue
+        // The region does not know the patient yet: refused there; nothing filed here, no blob left, and the doctor's
+        // signed envelope kept as evidence with the failure event.
+        #expect(await failure { _ = try await fed.userCall(.submit, SubmitRequest(patient: patient), card: doctor, at: fed.hospital, assertion: token, documents: [part]) } == "exchange.unknown-patient")
+        #expect(try await fed.hospital.store.read { try $0.repositoryCount() } == 0)
+        #expect(blobFiles().isEmpty)
+        #expect(try await fed.hospital.store.read { try $0.evidenceCount(operation: submit) } == 1)
+        // Registered with the region: filed, registered, both legs' evidence kept, one success event.
+        _ = try await fed.hospital.registerWithRegion(mrn)
+        let reply = try await fed.userCall(.submit, SubmitRequest(patient: patient), card: doctor, at: fed.hospital, assertion: token, documents: [part])
+        let entries = try reply.message.decodeBody(EntriesResponse.self).entries
+        #expect(entries.count == 1 && entries[0].repositoryId == Fed.hospitalId)
+        #expect(try await fed.hospital.store.read { try $0.repositoryCount() } == 1 && blobFiles().count == 1)
+        #expect(try await fed.region.store.read { try $0.registryCount() } == 1)
+        #expect(try await fed.hospital.store.read { try $0.evidenceCount(operation: submit) } == 2)
+        #expect(try await fed.hospital.store.read { try $0.evidenceCount(operation: ExchangeOperation.registerSubmission.rawValue) } == 1)
+        // The same document again: refused before anything is written (no second blob), the envelope kept.
+        #expect(await failure { _ = try await fed.userCall(.submit, SubmitRequest(patient: patient), card: doctor, at: fed.hospital, assertion: token, documents: [part]) } == "documents.duplicate-unique-id")
+        #expect(try await fed.hospital.store.read { try $0.repositoryCount() } == 1 && blobFiles().count == 1)
+        #expect(try await fed.hospital.store.read { try $0.evidenceCount(operation: submit) } == 3)
+        let events = try await fed.hospital.store.read { try $0.auditMessages(AuditFilter()) }.filter { $0.message.eventTypes.contains { $0.code == submit } }
+        #expect(events.map(\.message.outcome) .filter { $0 == .success }.count == 1 && events.count == 3)
+    }
+
     @Test("consent: a recorder's statement made at the hospital is verified and recorded by the regional registry under the global id, once")
     func consentRegistration() async throws {
         let fed = try await Fed()

@@ -36,9 +36,17 @@ struct ValidationCacheTests {
         // Another usage is another verdict (a node certificate is not a CA: usage decides).
         _ = await validator.validate(node.certificate, intermediates: node.chain, usage: .smimeSigning, validityTime: now, now: now)
         #expect(cache.count == 2)
-        // Without the intermediates the chain cannot be built: refused, and nothing is kept for it.
+        // Without the intermediates the chain cannot be built: refused, kept verdict or not (a hit needs the chain's
+        // intermediates among those offered now).
         #expect(!isTrusted(await validator.validate(node.certificate, intermediates: [], usage: .tlsClient, validityTime: now, now: now)))
         #expect(cache.count == 2)
+        // Junk offered beside the genuine intermediates is not kept: the verdict holds the validated chain only, and
+        // the same entry answers.
+        let junk = try (0..<20).map { _ in try pki.credential(.node(dnsNames: ["x.test"]), name: "node.x").certificate }
+        #expect(isTrusted(await validator.validate(node.certificate, intermediates: node.chain + junk, usage: .tlsClient, validityTime: now, now: now)))
+        #expect(cache.count == 2)
+        let kept = try #require(cache.verdict(.init(leaf: node.certificate, usage: .tlsClient), intermediates: node.chain, validityTime: now, now: now))
+        #expect(kept.count == 4 && junk.allSatisfy { !kept.contains($0) })
         // A validator without fail-closed revocation takes no cache.
         #expect(ChainValidator(anchors: [pki.root.certificate], revocation: .bestEffort, cache: cache).cache == nil)
     }
@@ -82,10 +90,10 @@ struct ValidationCacheTests {
         }
         #expect(e2.code == "pki.expired")
         // Internal bounds of a kept verdict: the instants it was reached at and the lists' freshness.
-        let key = ValidationCache.Key(leaf: node.certificate, intermediates: node.chain, usage: .tlsClient)
-        #expect(cache.verdict(key, validityTime: now, now: now) != nil)
-        #expect(cache.verdict(key, validityTime: now, now: now.addingTimeInterval(-1)) == nil)
-        #expect(cache.verdict(key, validityTime: now, now: stale) == nil)
+        let key = ValidationCache.Key(leaf: node.certificate, usage: .tlsClient)
+        #expect(cache.verdict(key, intermediates: node.chain, validityTime: now, now: now) != nil)
+        #expect(cache.verdict(key, intermediates: node.chain, validityTime: now, now: now.addingTimeInterval(-1)) == nil)
+        #expect(cache.verdict(key, intermediates: node.chain, validityTime: now, now: stale) == nil)
     }
 
     @Test("a list dated ahead (within the skew allowed) limits a verdict to the moment it becomes current")
@@ -110,8 +118,8 @@ struct ValidationCacheTests {
         let now = pki.now.addingTimeInterval(60)
         let validator = ChainValidator(anchors: [pki.root.certificate], crls: try lists(now: pki.now), revocation: .failClosed(grace: grace), cache: cache)
         let first = try await CompactJWS.verify(token, domain: "assertion", validator: validator, now: now)
-        #expect(cache.verifiedToken("assertion " + token) != nil)
-        #expect(cache.verifiedToken("consent " + token) == nil)
+        #expect(cache.verifiedToken("assertion", token) != nil)
+        #expect(cache.verifiedToken("consent", token) == nil)
         let again = try await CompactJWS.verify(token, domain: "assertion", validator: validator, now: now)
         #expect(again.payload == first.payload)
         // The same token after its signer is revoked (new lists, so a new cache, as the trust store makes): refused.
@@ -121,5 +129,9 @@ struct ValidationCacheTests {
         var tampered = Array(token.utf8)
         tampered[tampered.count - 3] = tampered[tampered.count - 3] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
         await #expect(throws: CompactJWS.Refusal.self) { try await CompactJWS.verify(String(decoding: tampered, as: UTF8.self), domain: "assertion", validator: validator, now: now) }
+        // A token longer than the bound is verified, never kept.
+        let long = try CompactJWS.sign(Data(("{\"x\":\"" + String(repeating: "a", count: 20_000) + "\"}").utf8), type: "JWT", by: node)
+        _ = try await CompactJWS.verify(long, domain: "assertion", validator: validator, now: now)
+        #expect(cache.verifiedToken("assertion", long) == nil)
     }
 }

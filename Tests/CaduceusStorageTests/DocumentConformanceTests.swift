@@ -104,6 +104,15 @@ struct DocumentConformanceTests {
         let clash = documentEntry(2, patient: p, hash: String(repeating: "a", count: 64))
         #expect(await code { try await s.write { tx in try tx.registerSubmission(submission("2.25.905", p, [documentEntry(10, patient: p), clash]), at: t0) } } == "documents.duplicate-unique-id")
         #expect(try await s.read { try $0.registryCount() } == 2, "all or nothing")
+        // The same document (hash) under its uniqueId from another repository, or for another patient, is no retry: a
+        // copy another node holds is not registered under the original's id.
+        var held = documentEntry(2, patient: p)
+        held.repositoryId = "node.b"
+        let copy = held
+        #expect(await code { try await s.write { tx in try tx.registerSubmission(submission("2.25.908", p, [copy]), at: t0) } } == "documents.duplicate-unique-id")
+        let elsewhere = PatientIdentifier(id: "R", authority: authority)
+        #expect(await code { try await s.write { tx in try tx.registerSubmission(submission("2.25.909", elsewhere, [documentEntry(2, patient: elsewhere)]), at: t0) } } == "documents.duplicate-unique-id")
+        #expect(try await s.read { try $0.registryCount() } == 2)
         // A submission set's unique id registers new entries once.
         #expect(await code { try await s.write { tx in try tx.registerSubmission(submission("2.25.900", p, [documentEntry(11, patient: p)]), at: t0) } } == "storage.database")
         // Submission-set rules.

@@ -9,7 +9,11 @@ import Crypto
 /// (probability about 2⁻³²), and another is drawn — rejection sampling, so the key stays uniform. The algorithm and
 /// the wire format are unchanged.
 func ephemeralAgreementKey() -> P256.KeyAgreement.PrivateKey {
-    while true {
-        if let key = try? P256.KeyAgreement.PrivateKey(rawRepresentation: randomBytes(32)) { return key }
+    // 64 draws all out of range has probability 2⁻²⁰⁴⁸: a failure that persists is a broken generator, not chance.
+    for _ in 0..<64 {
+        var scalar = randomBytes(32)
+        defer { scalar.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        if let key = try? P256.KeyAgreement.PrivateKey(rawRepresentation: scalar) { return key }
     }
+    fatalError("no valid P-256 scalar from the kernel's generator in 64 draws")
 }

@@ -32,18 +32,29 @@ final class AuditNotes: Sendable {
     let doorName = Mutex<String?>(nil)
 
     /// What the operation stores, written by the gate in the one transaction that also appends the operation's audit
-    /// event — one durable commit per node per hop, before the reply leaves. Nothing of it is stored when the
-    /// operation fails (its failure event is written alone).
-    let writes = Mutex<[@Sendable (any StoreTransaction) throws -> Void]>([])
+    /// event — one durable commit per node per hop, before the reply leaves. When the operation fails, only the writes
+    /// marked `always` (signed evidence: what a peer or the requester signed stays on file whatever became of the
+    /// operation) are written, with the failure event.
+    let writes = Mutex<[(always: Bool, write: @Sendable (any StoreTransaction) throws -> Void)]>([])
+    /// What to undo outside the database when the operation fails (blobs written ahead of its commit).
+    let cleanups = Mutex<[@Sendable () -> Void]>([])
 
     /// Adds a write to the operation's commit (see ``writes``).
-    func commit(_ write: @escaping @Sendable (any StoreTransaction) throws -> Void) {
-        writes.withLock { $0.append(write) }
+    func commit(always: Bool = false, _ write: @escaping @Sendable (any StoreTransaction) throws -> Void) {
+        writes.withLock { $0.append((always, write)) }
     }
 
-    /// The writes added so far, once (the gate takes them for its commit).
-    func takeWrites() -> [@Sendable (any StoreTransaction) throws -> Void] {
-        writes.withLock { w in defer { w = [] }; return w }
+    /// The writes for the commit of an operation that succeeded (all of them) or failed (those marked `always`).
+    func writes(succeeded: Bool) -> [@Sendable (any StoreTransaction) throws -> Void] {
+        writes.withLock { w in w.filter { succeeded || $0.always }.map(\.write) }
+    }
+
+    /// Adds an undo step for when the operation fails.
+    func onFailure(_ cleanup: @escaping @Sendable () -> Void) { cleanups.withLock { $0.append(cleanup) } }
+
+    /// Runs the undo steps (the gate, once the operation has failed).
+    func failed() {
+        for cleanup in cleanups.withLock({ c in defer { c = [] }; return c }) { cleanup() }
     }
 
     /// Records the door the request came through.

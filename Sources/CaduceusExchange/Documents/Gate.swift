@@ -44,10 +44,11 @@ extension ExchangeNode {
             let reply = try await dispatch(operation, ExchangeRequest(envelope: opened, audit: notes))
             let answer = try respond(opened, reply)
             // The operation's writes and its event, in one commit; the answer leaves only once that is on disk.
-            try await audit(operation, notes, error: nil, remember: remember, writes: notes.takeWrites())
+            try await audit(operation, notes, error: nil, remember: remember, writes: notes.writes(succeeded: true))
             return answer
         } catch {
-            try? await audit(operation, notes, error: error, remember: remember)
+            try? await audit(operation, notes, error: error, remember: remember, writes: notes.writes(succeeded: false))
+            notes.failed()
             if error is any CaduceusError { throw error }
             throw ExchangeError(.badRequest, "the request could not be processed")
         }

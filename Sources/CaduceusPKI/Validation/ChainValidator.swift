@@ -74,8 +74,8 @@ public struct ChainValidator: Sendable {
         validityTime: Date,
         now: Date
     ) async -> ChainVerdict {
-        let key = ValidationCache.Key(leaf: leaf, intermediates: intermediates, usage: usage)
-        if let cache, let chain = cache.verdict(key, validityTime: validityTime, now: now) { return .trusted(chain: chain) }
+        let key = ValidationCache.Key(leaf: leaf, usage: usage)
+        if let cache, let chain = cache.verdict(key, intermediates: intermediates, validityTime: validityTime, now: now) { return .trusted(chain: chain) }
         var verifier = Verifier(rootCertificates: CertificateStore(anchors)) {
             ValidityPolicy(time: validityTime)
             LeafUsagePolicy(usage: usage)

@@ -107,7 +107,7 @@ public enum CompactJWS {
     public static func verify(_ token: String, domain: String, validator: ChainValidator, now: Date) async throws(Refusal) -> Verified {
         // A token whose signature verified under this trust state is not parsed and verified again; its signer's chain
         // is (the verdict cache answers that while nothing changed).
-        if let known = validator.cache?.verifiedToken(domain + " " + token) {
+        if let known = validator.cache?.verifiedToken(domain, token) {
             try await requireTrusted(known.chain, domain: domain, validator: validator, now: now)
             return known
         }
@@ -126,7 +126,7 @@ public enum CompactJWS {
         guard valid else { throw Refusal(code: domain + ".bad-signature", message: "the signature does not verify") }
         try await requireTrusted(chain, domain: domain, validator: validator, now: now)
         let verified = Verified(payload: parsed.payload, type: parsed.type, chain: chain)
-        validator.cache?.rememberToken(domain + " " + token, verified)
+        validator.cache?.rememberToken(domain, token, verified)
         return verified
     }
 

@@ -2,6 +2,7 @@ public import X509
 public import struct Foundation.Date
 import Foundation
 import Synchronization
+import Crypto
 
 /// What validation learnt under one trust state — the anchors and the revocation lists a node holds at one moment —
 /// kept so the same certificates are not validated again on every request (a busy node sees the same four or five
@@ -14,7 +15,10 @@ import Synchronization
 ///   - at a validity time inside every chain certificate's validity period;
 ///   - while every list that decided revocation is still current (nextUpdate plus grace ahead, for a fail-closed
 ///     validator), and never at an earlier "now" than the one it was reached at (a clock set back revalidates).
-/// Only trusted verdicts are kept: a refusal is worked out again each time, with its own reason.
+/// Only trusted verdicts are kept: a refusal is worked out again each time, with its own reason. A verdict is keyed by
+/// the leaf and the usage alone and holds only the validated chain: certificates a client sends beside it (in a TLS
+/// handshake, a SignedData, an `x5c`) are not kept, so nobody can fill the cache with junk — a hit requires the chain's
+/// intermediates to be among those offered now, so the answer is the one a fresh validation would give.
 ///
 /// It also keeps compact JWS tokens whose signature verified (sign-in assertions, presented with every request of a
 /// session): the signature is a fact about the token's bytes; the signer's chain is still validated each time
@@ -22,7 +26,6 @@ import Synchronization
 public final class ValidationCache: Sendable {
     struct Key: Hashable {
         let leaf: Certificate
-        let intermediates: [Certificate]
         let usage: CertificateUsage
     }
     struct Verdict {
@@ -34,7 +37,9 @@ public final class ValidationCache: Sendable {
     }
 
     let verdicts = Mutex<[Key: Verdict]>([:])
-    let tokens = Mutex<[String: CompactJWS.Verified]>([:])
+    let tokens = Mutex<[SHA256Digest: CompactJWS.Verified]>([:])
+    /// Tokens longer than this are verified every time, never kept (an `x5c` can carry anything).
+    static let maxTokenLength = 16 << 10
     /// At most this many verdicts and tokens are kept (past it, the table starts again empty).
     let capacity: Int
 
@@ -44,11 +49,15 @@ public final class ValidationCache: Sendable {
     /// How many verdicts are held (for tests and metrics).
     public var count: Int { verdicts.withLock { $0.count } }
 
-    func verdict(_ key: Key, validityTime: Date, now: Date) -> [Certificate]? {
-        verdicts.withLock { table in
+    func verdict(_ key: Key, intermediates: [Certificate], validityTime: Date, now: Date) -> [Certificate]? {
+        let kept: Verdict? = verdicts.withLock { table in
             guard let v = table[key], v.from <= validityTime, validityTime <= v.until, v.reachedAt <= now, now <= v.freshUntil else { return nil }
-            return v.chain
+            return v
         }
+        guard let kept else { return nil }
+        // Between the leaf and the anchor, the chain must be made of certificates offered now.
+        for ca in kept.chain.dropFirst().dropLast() where !intermediates.contains(ca) { return nil }
+        return kept.chain
     }
 
     func remember(_ key: Key, chain: [Certificate], reachedAt now: Date, freshUntil: Date) {
@@ -59,12 +68,21 @@ public final class ValidationCache: Sendable {
         }
     }
 
-    func verifiedToken(_ token: String) -> CompactJWS.Verified? { tokens.withLock { $0[token] } }
+    static func tokenKey(_ domain: String, _ token: String) -> SHA256Digest? {
+        guard token.utf8.count <= maxTokenLength else { return nil }
+        return SHA256.hash(data: Data((domain + " " + token).utf8))
+    }
 
-    func rememberToken(_ token: String, _ verified: CompactJWS.Verified) {
+    func verifiedToken(_ domain: String, _ token: String) -> CompactJWS.Verified? {
+        guard let key = Self.tokenKey(domain, token) else { return nil }
+        return tokens.withLock { $0[key] }
+    }
+
+    func rememberToken(_ domain: String, _ token: String, _ verified: CompactJWS.Verified) {
+        guard let key = Self.tokenKey(domain, token) else { return }
         tokens.withLock { table in
             if table.count >= capacity { table.removeAll(keepingCapacity: true) }
-            table[token] = verified
+            table[key] = verified
         }
     }
 }

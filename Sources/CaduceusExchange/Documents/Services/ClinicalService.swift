@@ -48,11 +48,16 @@ struct ClinicalService: Sendable {
     func publish(_ docs: [(DocumentEntry, [UInt8])], patient: PatientIdentifier, evidence: OpenedEnvelope? = nil, audit: AuditNotes? = nil) async throws -> [DocumentEntry] {
         try core.require(.hospital)
         if let audit {
-            let (rows, filing) = try core.repositoryService.sealDocuments(docs, evidence: evidence)
+            // The user's signed envelope is kept whatever becomes of the submission; the filing only if it succeeds.
+            if let evidence { try core.keepInCommit(evidence, audit: audit) }
+            try await core.repositoryService.requireNew(docs.map(\.0.uniqueId))
+            let (rows, filing) = try core.repositoryService.sealDocuments(docs, evidence: nil)
             do {
                 let set = SubmissionSet(uniqueId: UUIDOID.make(), sourceId: core.id, submissionTime: core.clock.now(), patientId: patient, entries: docs.map(\.0))
                 let opened = try await core.call(.registerSubmission, to: core.configuration.regionalNode, body: set)
                 audit.commit { tx in try filing(tx) }
+                // The blobs are written ahead of the commit: removed if it (or anything after) fails.
+                audit.onFailure { [repository = core.repositoryService] in repository.discard(rows, evidence: filing) }
                 try core.keepInCommit(opened, audit: audit)
                 return try opened.message.decodeBody(EntriesResponse.self).entries
             } catch {

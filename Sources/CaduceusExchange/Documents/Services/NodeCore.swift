@@ -120,7 +120,8 @@ final class NodeCore: Sendable {
         guard !o.raw.isEmpty else { return }
         let now = clock.now()
         let e = try evidence(o)
-        audit.commit { tx in try tx.keepEvidence(e, at: now) }
+        // Signed evidence stays on file whatever becomes of the operation (written with its failure event too).
+        audit.commit(always: true) { tx in try tx.keepEvidence(e, at: now) }
     }
 
     /// Envelopes up to this size are kept sealed in the database, in the operation's commit (one sequential WAL write

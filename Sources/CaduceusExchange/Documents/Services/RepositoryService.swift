@@ -86,6 +86,13 @@ struct RepositoryService: Sendable {
         return rows.map { TransferReceipt.ReceiptLine(uniqueId: $0.entry.uniqueId, hash: $0.entry.hash) }
     }
 
+    /// Refuses unique ids this repository already holds before anything is written for them (a resubmission or a
+    /// repeated transfer of the same document would otherwise write its blob first and fail only at the commit).
+    func requireNew(_ ids: [String]) async throws {
+        let held = try await core.store.read { r in try ids.contains { try r.repositoryDocument(uniqueId: $0) != nil } }
+        if held { throw DocumentsError(.duplicateUniqueId, "this repository already holds a document with this uniqueId") }
+    }
+
     /// A write that files documents (and the envelope that brought them), with what it would leave behind unfiled.
     struct Filing: Sendable {
         let rows: [RepositoryDocument]

@@ -36,8 +36,11 @@ struct TransferService: Sendable {
             received.append((RepositoryDocument(entry: entry, wrappedKey: Data(), blob: ""), part.body))
         }
         // Filed in the operation's commit, with its audit event: the signed receipt leaves only after it.
-        let (rows, filing) = try core.repositoryService.sealDocuments(received.map { ($0.0.entry, $0.1) }, evidence: o.envelope)
+        try core.keep(o)
+        try await core.repositoryService.requireNew(received.map(\.0.entry.uniqueId))
+        let (rows, filing) = try core.repositoryService.sealDocuments(received.map { ($0.0.entry, $0.1) }, evidence: nil)
         o.audit.commit { tx in try filing(tx) }
+        o.audit.onFailure { [repository = core.repositoryService] in repository.discard(rows, evidence: filing) }
         let receipt = rows.map { TransferReceipt.ReceiptLine(uniqueId: $0.entry.uniqueId, hash: $0.entry.hash) }
         return try core.reply(o, TransferReceipt(requestId: o.message.header.requestId, envelopeSHA256: DocumentIntegrity.sha256(o.raw), receivedBy: core.id, receivedAt: core.clock.now(), documents: receipt))
     }
