@@ -36,6 +36,9 @@ struct TransferService: Sendable {
             received.append((RepositoryDocument(entry: entry, wrappedKey: Data(), blob: ""), part.body))
         }
         let receipt = try await core.repositoryService.storeDocuments(received.map { ($0.0.entry, $0.1) }, evidence: o.envelope)
+        // Into the inbox, until a clinician of this hospital accepts it (``TransferInboxService``).
+        let inbox = TransferRecord(id: o.message.header.requestId, direction: .received, peer: o.identity.commonName, at: core.clock.now(), reason: request.reason, sentBy: request.sentBy ?? "", entries: request.entries)
+        try await core.store.write { tx in try tx.saveTransfer(inbox) }
         return try core.reply(o, TransferReceipt(requestId: o.message.header.requestId, envelopeSHA256: DocumentIntegrity.sha256(o.raw), receivedBy: core.id, receivedAt: core.clock.now(), documents: receipt))
     }
 
@@ -52,19 +55,21 @@ struct TransferService: Sendable {
             for i in asGlobal.indices { asGlobal[i].patientId = answer.patientId }
             try core.requirePermit(claims, asGlobal, consents: answer.consents, organization: request.to, audit: o.audit)
         }
-        return try core.reply(o, try await transfer(request.uniqueIds, to: request.to, reason: request.reason, audit: o.audit))
+        return try core.reply(o, try await transfer(request.uniqueIds, to: request.to, reason: request.reason, audit: o.audit, sentBy: claims.sub))
     }
 
     /// Pushes documents from this node's repository to `nodeId`; returns the recipient's signed receipt after
     /// checking it lists every document with its hash.
-    func transfer(_ ids: [String], to nodeId: String, reason: String, audit: AuditNotes?) async throws -> TransferReceipt {
+    func transfer(_ ids: [String], to nodeId: String, reason: String, audit: AuditNotes?, sentBy: String? = nil) async throws -> TransferReceipt {
         let (entries, parts) = try await core.repositoryService.localDocuments(ids, audit: audit)
-        let opened = try await core.call(.transfer, to: nodeId, body: TransferRequest(to: nodeId, uniqueIds: ids, entries: entries, reason: reason), documents: parts)
+        let opened = try await core.call(.transfer, to: nodeId, body: TransferRequest(to: nodeId, uniqueIds: ids, entries: entries, reason: reason, sentBy: sentBy), documents: parts)
         try await core.keep(opened)
         let receipt = try opened.message.decodeBody(TransferReceipt.self)
         guard Set(receipt.documents) == Set(entries.map { TransferReceipt.ReceiptLine(uniqueId: $0.uniqueId, hash: $0.hash) }) else {
             throw ExchangeError(.signerRejected, "the receipt does not list the documents sent")
         }
+        let sent = TransferRecord(id: receipt.requestId, direction: .sent, peer: nodeId, at: core.clock.now(), reason: reason, sentBy: sentBy ?? "", entries: entries)
+        try await core.store.write { tx in try tx.saveTransfer(sent) }
         return receipt
     }
 }
