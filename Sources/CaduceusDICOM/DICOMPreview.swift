@@ -11,7 +11,8 @@ package struct DICOMRaster: Sendable, Hashable {
 /// file names one — else the frame's own range for 16-bit data), and 8-bit RGB (interleaved or by plane).
 /// `MONOCHROME1` is inverted. Compressed (encapsulated) data, palette colour, YBR and other layouts are refused with
 /// `dicom.no-preview`, whose message says why; nothing is guessed. Large frames are reduced (nearest neighbour)
-/// to at most `maxSide` pixels a side.
+/// to at most `maxSide` pixels a side before anything is computed: a 16-bit frame without a window is stretched to
+/// the range of the samples shown.
 package enum DICOMPreview {
     /// The largest frame side the previewer reads.
     package static let maxFrameSide = 16_384
@@ -27,16 +28,19 @@ package enum DICOMPreview {
         }
         let mono = p.photometricInterpretation == "MONOCHROME1" || p.photometricInterpretation == "MONOCHROME2"
         let pixels = p.rows * p.columns
-        var grey: [UInt8]
+        // The preview's size first, and each of its pixels sampled from the frame (nearest neighbour): the work and
+        // memory are bounded by the preview, not by the frame.
+        let (w, h) = previewSize(columns: p.columns, rows: p.rows, maxSide: maxSide)
+        let sources = (0..<(w * h)).map { i in (i / w) * p.rows / h * p.columns + (i % w) * p.columns / w }
+        let base = data.lowerBound
+        var samples: [UInt8]
         var channels = 1
         if mono, p.samplesPerPixel == 1, p.bitsAllocated == 8 || p.bitsAllocated == 16 {
             let bytesPerSample = p.bitsAllocated / 8
             guard data.count >= pixels * bytesPerSample else { throw DICOMError(.malformed, "the pixel data is shorter than one frame") }
             let stored = p.bitsStored > 0 && p.bitsStored <= p.bitsAllocated ? p.bitsStored : p.bitsAllocated
             let mask = (1 << stored) - 1
-            var values = [Double](repeating: 0, count: pixels)
-            let base = data.lowerBound
-            for i in 0..<pixels {
+            let values = sources.map { i -> Double in
                 var raw: Int
                 if bytesPerSample == 1 {
                     raw = Int(bytes[base + i])
@@ -46,28 +50,30 @@ package enum DICOMPreview {
                 }
                 raw &= mask
                 if p.pixelRepresentation == 1, raw & (1 << (stored - 1)) != 0 { raw -= 1 << stored }
-                values[i] = Double(raw) * p.rescaleSlope + p.rescaleIntercept
+                return Double(raw) * p.rescaleSlope + p.rescaleIntercept
             }
-            grey = window(values, center: p.windowCenter, width: p.windowWidth, stretch: p.bitsAllocated == 16)
-            if p.photometricInterpretation == "MONOCHROME1" { grey = grey.map { 255 - $0 } }
+            samples = window(values, center: p.windowCenter, width: p.windowWidth, stretch: p.bitsAllocated == 16)
+            if p.photometricInterpretation == "MONOCHROME1" { samples = samples.map { 255 - $0 } }
         } else if p.photometricInterpretation == "RGB", p.samplesPerPixel == 3, p.bitsAllocated == 8 {
             guard data.count >= pixels * 3 else { throw DICOMError(.malformed, "the pixel data is shorter than one frame") }
             channels = 3
-            let base = data.lowerBound
-            if p.planarConfiguration == 1 {
-                grey = [UInt8](repeating: 0, count: pixels * 3)
-                for i in 0..<pixels {
-                    grey[3 * i] = bytes[base + i]
-                    grey[3 * i + 1] = bytes[base + pixels + i]
-                    grey[3 * i + 2] = bytes[base + 2 * pixels + i]
+            samples = [UInt8](repeating: 0, count: w * h * 3)
+            for (o, i) in sources.enumerated() {
+                for c in 0..<3 {
+                    samples[3 * o + c] = p.planarConfiguration == 1 ? bytes[base + c * pixels + i] : bytes[base + 3 * i + c]
                 }
-            } else {
-                grey = Array(bytes[base..<(base + pixels * 3)])
             }
         } else {
             throw DICOMError(.noPreview, "the previewer renders 8/16-bit monochrome and 8-bit RGB only")
         }
-        return reduce(DICOMRaster(width: p.columns, height: p.rows, channels: channels, samples: grey), maxSide: maxSide)
+        return DICOMRaster(width: w, height: h, channels: channels, samples: samples)
+    }
+
+    /// The preview's size: the frame's, reduced to at most `maxSide` a side keeping its aspect (never enlarged).
+    package static func previewSize(columns: Int, rows: Int, maxSide: Int) -> (Int, Int) {
+        let side = max(columns, rows)
+        guard maxSide > 0, side > maxSide else { return (columns, rows) }
+        return (max(1, columns * maxSide / side), max(1, rows * maxSide / side))
     }
 
     /// The VOI linear function of PS3.3 C.11.2.1.2.1 to 0…255; without a usable window, the values' own range when
@@ -85,21 +91,5 @@ package enum DICOMPreview {
             return values.map { UInt8(max(0, min(255, ($0 - lo) / (hi - lo) * 255))) }
         }
         return values.map { UInt8(max(0, min(255, $0))) }
-    }
-
-    /// Nearest-neighbour reduction to at most `maxSide` a side (never enlarged).
-    static func reduce(_ r: DICOMRaster, maxSide: Int) -> DICOMRaster {
-        let side = max(r.width, r.height)
-        guard maxSide > 0, side > maxSide else { return r }
-        let w = max(1, r.width * maxSide / side), h = max(1, r.height * maxSide / side)
-        var out = [UInt8](repeating: 0, count: w * h * r.channels)
-        for y in 0..<h {
-            let sy = y * r.height / h
-            for x in 0..<w {
-                let sx = x * r.width / w
-                for c in 0..<r.channels { out[(y * w + x) * r.channels + c] = r.samples[(sy * r.width + sx) * r.channels + c] }
-            }
-        }
-        return DICOMRaster(width: w, height: h, channels: r.channels, samples: out)
     }
 }

@@ -49,9 +49,7 @@ package enum DICOMView {
     }
 
     static func previewSize(_ p: DICOMPixelModule) -> (Int, Int) {
-        let side = max(p.columns, p.rows)
-        guard side > 512 else { return (p.columns, p.rows) }
-        return (max(1, p.columns * 512 / side), max(1, p.rows * 512 / side))
+        DICOMPreview.previewSize(columns: p.columns, rows: p.rows, maxSide: 512)
     }
 
     static func capitalised(_ s: String) -> String { s.prefix(1).uppercased() + s.dropFirst() }

@@ -96,7 +96,8 @@ enum RecordTemplates {
       {{#linked}}<form method="post" action="/portal/medical/transfers/accept" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="transfer" value="{{handle}}">
         <p class="muted">The MPI links this hospital's patient <code>{{linked}}</code>.</p><button type="submit" class="primary">Accept</button></form>{{/linked}}
       {{#choose}}<form method="post" action="/portal/medical/transfers/accept"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="transfer" value="{{handle}}">
-        <p class="muted">No patient of this hospital is linked to hers.</p>
+        {{#linkError}}<p class="muted">The regional MPI could not be asked (<code>{{linkError}}</code>): name the patient.</p>{{/linkError}}
+        {{^linkError}}<p class="muted">No patient of this hospital is linked to hers.</p>{{/linkError}}
         <label for="local-{{handle}}">File under hospital patient id</label><input id="local-{{handle}}" name="localId" autocomplete="off" required>
         <button type="submit" class="primary">Accept</button></form>{{/choose}}
     </td></tr>{{/received}}</tbody></table></div>

@@ -25,10 +25,13 @@ package struct InboxTransfer: Codable, Sendable {
     /// Entries above the clinician's ceiling are not shown (only counted).
     package var withheld: Int
     package var linkedPatient: PatientIdentifier?
-    package init(transfer: TransferRecord, withheld: Int, linkedPatient: PatientIdentifier?) {
+    /// Why the link could not be looked up (the regional MPI's error code), PHI-free; nil when it was.
+    package var linkError: String?
+    package init(transfer: TransferRecord, withheld: Int, linkedPatient: PatientIdentifier?, linkError: String? = nil) {
         self.transfer = transfer
         self.withheld = withheld
         self.linkedPatient = linkedPatient
+        self.linkError = linkError
     }
 }
 

@@ -48,11 +48,18 @@ struct TransferInboxService: Sendable {
         for t in received {
             let shown = visible(t)
             var linked = t.accepted?.patient
-            if t.accepted == nil, lookups < Self.maxLookups, let patient = t.entries.first?.sourcePatientId {
-                lookups += 1
-                linked = try? await localPatient(linkedTo: patient)
+            var linkError: String?
+            if t.accepted == nil, let patient = t.entries.first?.sourcePatientId {
+                if lookups < Self.maxLookups {
+                    lookups += 1
+                    do { linked = try await localPatient(linkedTo: patient) } catch {
+                        linkError = (error as? any CaduceusError)?.code ?? ExchangeError.Code.peerUnavailable.rawValue
+                    }
+                } else {
+                    linkError = "exchange.not-looked-up"
+                }
             }
-            inbox.append(InboxTransfer(transfer: shown, withheld: t.entries.count - shown.entries.count, linkedPatient: linked))
+            inbox.append(InboxTransfer(transfer: shown, withheld: t.entries.count - shown.entries.count, linkedPatient: linked, linkError: linkError))
             for e in shown.entries { o.audit.patient(e.sourcePatientId) }
         }
         let outbox = sent.map(visible)

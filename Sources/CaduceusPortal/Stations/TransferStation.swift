@@ -58,6 +58,7 @@ struct TransferStation {
                 row["linked"] = linked.id
             } else {
                 row["choose"] = true
+                row["linkError"] = item.linkError ?? ""
             }
             return row
         }

@@ -152,4 +152,32 @@ struct RecordAttackTests {
             #expect(try await fed.runtimes[LocalFederation.hospitalB]!.store.read { try $0.transfer(id: id, .received) }?.accepted?.by == accepted.transfer.accepted?.by)
         }
     }
+
+    @Test("a transfer whose patient the MPI links to nobody at B: listed without a link, refused without a named patient (exchange.unknown-patient, nothing filed), accepted under the patient the nurse names")
+    func noLink() async throws {
+        try await withSeededFederation(shipAudit: false) { fed, _, _, _ in
+            let a = fed.runtimes[LocalFederation.hospitalA]!
+            let adt = Array(([
+                "MSH|^~\\&|EMR|HOSPA|CADUCEUS|HOSPA|20261120090000||ADT^A04^ADT_A01|A-ADT-77|P|2.5.1",
+                "EVN|A04|20261120090000",
+                "PID|1||A-20077^^^HOSPA&\(LocalFederation.domainA)&ISO^MR||MERIDEW^ODALYS||19880704|F|||9 SYNTHETIC ROW^^HALVERTON^WY^82001^USA",
+            ].joined(separator: "\r") + "\r").utf8)
+            #expect(String(decoding: await a.hl7!.receive(adt), as: UTF8.self).contains("MSA|AA"))
+            let other = LocalIdentity(id: "A-20077", authority: LocalFederation.domainA)
+            _ = try await a.node.registerWithRegion(other)
+            let ccd = try await CCDComposer.compose(for: other, store: a.store, nodeId: LocalFederation.hospitalA, organization: "Hospital A (synthetic)", now: Date())
+            let id = try await Self.transferToB(fed, ccd, PatientIdentifier(id: other.id, authority: other.authority))
+            let b = fed.runtimes[LocalFederation.hospitalB]!.node
+            let nurse = fed.users["clinician.hospital-b"]!
+            let assertion = try await Self.signIn(b, nurse, purpose: "TREAT")
+            let inbox = try await StationAttackTests.call(b, nurse, assertion, .userTransfers, TransfersRequest()).decodeBody(TransfersResponse.self)
+            let pending = try #require(inbox.received.first { $0.transfer.id == id })
+            #expect(pending.linkedPatient == nil && pending.linkError == nil, "looked up: nobody at B")
+            #expect(try await attack(fed, auditedAt: LocalFederation.hospitalB) {
+                _ = try await StationAttackTests.call(b, nurse, assertion, .userTransferAccept, TransferAcceptRequest(transfer: id))
+            } == "exchange.unknown-patient")
+            let accepted = try await StationAttackTests.call(b, nurse, assertion, .userTransferAccept, TransferAcceptRequest(transfer: id, localId: DemoData.mrnB)).decodeBody(InboxTransfer.self)
+            #expect(accepted.transfer.accepted?.patient == PatientIdentifier(id: DemoData.mrnB, authority: LocalFederation.domainB))
+        }
+    }
 }
