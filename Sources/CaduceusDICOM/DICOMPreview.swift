@@ -17,10 +17,14 @@ package enum DICOMPreview {
     /// The largest frame side the previewer reads.
     package static let maxFrameSide = 16_384
 
-    package static func firstFrame(of bytes: [UInt8], _ file: DICOMFile, maxSide: Int = 512) throws(DICOMError) -> DICOMRaster {
+    package static func firstFrame(of bytes: [UInt8], _ file: DICOMFile, maxSide: Int = 512) throws(DICOMError)
+        -> DICOMRaster
+    {
         let p = file.pixels
         if p.encapsulated {
-            throw DICOMError(.noPreview, "the pixel data is compressed (transfer syntax \(file.transferSyntaxUID)); no preview is rendered")
+            throw DICOMError(
+                .noPreview,
+                "the pixel data is compressed (transfer syntax \(file.transferSyntaxUID)); no preview is rendered")
         }
         guard let data = p.nativePixelData else { throw DICOMError(.noPreview, "the file holds no pixel data") }
         guard p.rows > 0, p.columns > 0, p.rows <= maxFrameSide, p.columns <= maxFrameSide else {
@@ -37,7 +41,9 @@ package enum DICOMPreview {
         var channels = 1
         if mono, p.samplesPerPixel == 1, p.bitsAllocated == 8 || p.bitsAllocated == 16 {
             let bytesPerSample = p.bitsAllocated / 8
-            guard data.count >= pixels * bytesPerSample else { throw DICOMError(.malformed, "the pixel data is shorter than one frame") }
+            guard data.count >= pixels * bytesPerSample else {
+                throw DICOMError(.malformed, "the pixel data is shorter than one frame")
+            }
             let stored = p.bitsStored > 0 && p.bitsStored <= p.bitsAllocated ? p.bitsStored : p.bitsAllocated
             let mask = (1 << stored) - 1
             let values = sources.map { i -> Double in
@@ -55,12 +61,15 @@ package enum DICOMPreview {
             samples = window(values, center: p.windowCenter, width: p.windowWidth, stretch: p.bitsAllocated == 16)
             if p.photometricInterpretation == "MONOCHROME1" { samples = samples.map { 255 - $0 } }
         } else if p.photometricInterpretation == "RGB", p.samplesPerPixel == 3, p.bitsAllocated == 8 {
-            guard data.count >= pixels * 3 else { throw DICOMError(.malformed, "the pixel data is shorter than one frame") }
+            guard data.count >= pixels * 3 else {
+                throw DICOMError(.malformed, "the pixel data is shorter than one frame")
+            }
             channels = 3
             samples = [UInt8](repeating: 0, count: w * h * 3)
             for (o, i) in sources.enumerated() {
                 for c in 0..<3 {
-                    samples[3 * o + c] = p.planarConfiguration == 1 ? bytes[base + c * pixels + i] : bytes[base + 3 * i + c]
+                    samples[3 * o + c] =
+                        p.planarConfiguration == 1 ? bytes[base + c * pixels + i] : bytes[base + 3 * i + c]
                 }
             }
         } else {

@@ -14,7 +14,11 @@ package enum DICOMView {
     static func render(_ bytes: [UInt8], handle: String) -> Rendered {
         let file: DICOMFile
         do { file = try DICOMFile(reading: bytes) } catch {
-            return Rendered(title: "DICOM object", facts: [], html: "<p class=\"notice\">This DICOM object could not be read (<code>\(escape(error.code))</code>: \(escape(error.message))).</p>")
+            return Rendered(
+                title: "DICOM object", facts: [],
+                html:
+                    "<p class=\"notice\">This DICOM object could not be read (<code>\(escape(error.code))</code>: \(escape(error.message))).</p>"
+            )
         }
         let p = file.pixels
         var facts: [(String, String)] = [
@@ -24,20 +28,36 @@ package enum DICOMView {
             ("Transfer syntax", transferSyntaxName(file.transferSyntaxUID)),
         ]
         if p.rows > 0 {
-            facts.append(("Image", "\(p.columns) × \(p.rows), \(p.bitsStored > 0 ? p.bitsStored : p.bitsAllocated)-bit \(p.photometricInterpretation)\(p.numberOfFrames > 1 ? ", \(p.numberOfFrames) frames" : "")"))
+            facts.append(
+                (
+                    "Image",
+                    "\(p.columns) × \(p.rows), \(p.bitsStored > 0 ? p.bitsStored : p.bitsAllocated)-bit \(p.photometricInterpretation)\(p.numberOfFrames > 1 ? ", \(p.numberOfFrames) frames" : "")"
+                ))
         }
-        if let c = p.windowCenter, let w = p.windowWidth { facts.append(("Window", "centre \(number(c)), width \(number(w))")) }
-        if file.preamble == .executable { facts.append(("Warning", "the file's preamble is an executable header (a polyglot): do not open it outside the portal")) }
+        if let c = p.windowCenter, let w = p.windowWidth {
+            facts.append(("Window", "centre \(number(c)), width \(number(w))"))
+        }
+        if file.preamble == .executable {
+            facts.append(
+                (
+                    "Warning",
+                    "the file's preamble is an executable header (a polyglot): do not open it outside the portal"
+                ))
+        }
         let shown = facts.filter { !$0.1.isEmpty }
         var html: String
         do {
             _ = try DICOMPreview.firstFrame(of: bytes, file, maxSide: 1)
-            html = "<figure class=\"dicom-preview\"><img src=\"/portal/documents/\(escape(handle))/preview\" alt=\"Preview of the first frame\" width=\"\(previewSize(p).0)\" height=\"\(previewSize(p).1)\">"
+            html =
+                "<figure class=\"dicom-preview\"><img src=\"/portal/documents/\(escape(handle))/preview\" alt=\"Preview of the first frame\" width=\"\(previewSize(p).0)\" height=\"\(previewSize(p).1)\">"
                 + "<figcaption>First frame\(p.windowCenter != nil ? ", in the window the file names" : p.bitsAllocated == 16 ? ", stretched to its own range" : ""). A preview, not for diagnosis.</figcaption></figure>"
         } catch {
-            html = "<p class=\"notice\" role=\"status\"><strong>No preview.</strong> \(escape(capitalised(error.message))).</p>"
+            html =
+                "<p class=\"notice\" role=\"status\"><strong>No preview.</strong> \(escape(capitalised(error.message))).</p>"
         }
-        let title = file.studyDescription.isEmpty ? (file.modality.isEmpty ? "DICOM image" : "\(file.modality) image") : file.studyDescription
+        let title =
+            file.studyDescription.isEmpty
+            ? (file.modality.isEmpty ? "DICOM image" : "\(file.modality) image") : file.studyDescription
         return Rendered(title: title, facts: shown.map { (label: $0.0, value: $0.1) }, html: html)
     }
 

@@ -9,7 +9,7 @@ package enum PNGEncoder {
     /// The PNG of `samples` (`width × height × channels` bytes, rows top to bottom; channels 1 or 3).
     package static func encode(width: Int, height: Int, channels: Int, samples: [UInt8]) throws -> [UInt8] {
         guard width > 0, height > 0, width < 1 << 31, height < 1 << 31, channels == 1 || channels == 3,
-              samples.count == width * height * channels
+            samples.count == width * height * channels
         else { throw Failure() }
         // Each row gets its filter-type byte (0: None) before its samples.
         let stride = width * channels
@@ -46,5 +46,7 @@ package enum PNGEncoder {
         png += be32(UInt32(crc))
     }
 
-    static func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
+    static func be32(_ v: UInt32) -> [UInt8] {
+        [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)]
+    }
 }

@@ -30,7 +30,10 @@ package struct TransferRecord: Sendable, Hashable, Codable {
     package var accepted: TransferAcceptance?
 
     /// Creates a record.
-    package init(id: String, direction: TransferDirection, peer: String, at: Date, reason: String, sentBy: String, entries: [DocumentEntry], accepted: TransferAcceptance? = nil) {
+    package init(
+        id: String, direction: TransferDirection, peer: String, at: Date, reason: String, sentBy: String,
+        entries: [DocumentEntry], accepted: TransferAcceptance? = nil
+    ) {
         self.id = id
         self.direction = direction
         self.peer = peer

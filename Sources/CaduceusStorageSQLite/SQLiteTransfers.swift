@@ -15,7 +15,10 @@ extension SQLiteTransaction {
         try sql("keep a transfer") {
             try db.execute(
                 sql: "INSERT INTO transfers (direction, id, at, accepted, record) VALUES (?, ?, ?, ?, ?)",
-                arguments: [record.direction.rawValue, record.id, record.at.timeIntervalSince1970, record.accepted == nil ? 0 : 1, sealed])
+                arguments: [
+                    record.direction.rawValue, record.id, record.at.timeIntervalSince1970,
+                    record.accepted == nil ? 0 : 1, sealed,
+                ])
         }
     }
 
@@ -28,7 +31,8 @@ extension SQLiteTransaction {
         let sealed = try cipher.seal(json: record, context: "transfers.record")
         let changed = try sql("accept a transfer") { () throws -> Int in
             try db.execute(
-                sql: "UPDATE transfers SET accepted = 1, record = ? WHERE direction = 'received' AND id = ? AND accepted = 0",
+                sql:
+                    "UPDATE transfers SET accepted = 1, record = ? WHERE direction = 'received' AND id = ? AND accepted = 0",
                 arguments: [sealed, id])
             return db.changesCount
         }
@@ -40,7 +44,9 @@ extension SQLiteTransaction {
 extension SQLiteReader {
     func transfers(_ direction: TransferDirection, limit: Int) throws(StorageError) -> [TransferRecord] {
         let rows = try sql("read transfers") {
-            try Data.fetchAll(db, sql: "SELECT record FROM transfers WHERE direction = ? ORDER BY at DESC, id LIMIT ?", arguments: [direction.rawValue, limit])
+            try Data.fetchAll(
+                db, sql: "SELECT record FROM transfers WHERE direction = ? ORDER BY at DESC, id LIMIT ?",
+                arguments: [direction.rawValue, limit])
         }
         var out: [TransferRecord] = []
         for row in rows { out.append(try cipher.open(json: row, as: TransferRecord.self, context: "transfers.record")) }
@@ -49,7 +55,9 @@ extension SQLiteReader {
 
     func transfer(id: String, _ direction: TransferDirection) throws(StorageError) -> TransferRecord? {
         let row = try sql("read a transfer") {
-            try Data.fetchOne(db, sql: "SELECT record FROM transfers WHERE direction = ? AND id = ?", arguments: [direction.rawValue, id])
+            try Data.fetchOne(
+                db, sql: "SELECT record FROM transfers WHERE direction = ? AND id = ?",
+                arguments: [direction.rawValue, id])
         }
         guard let row else { return nil }
         return try cipher.open(json: row, as: TransferRecord.self, context: "transfers.record")
@@ -57,7 +65,9 @@ extension SQLiteReader {
 
     func patients(limit: Int) throws(StorageError) -> [PatientRecord] {
         let rows = try sql("list patients") {
-            try Data.fetchAll(db, sql: "SELECT record FROM patients WHERE merged_into IS NULL ORDER BY updated_at DESC, id LIMIT ?", arguments: [limit])
+            try Data.fetchAll(
+                db, sql: "SELECT record FROM patients WHERE merged_into IS NULL ORDER BY updated_at DESC, id LIMIT ?",
+                arguments: [limit])
         }
         var out: [PatientRecord] = []
         for row in rows { out.append(try cipher.open(json: row, as: PatientRecord.self, context: "patients.record")) }

@@ -11,10 +11,15 @@ struct TransferConformanceTests {
     let local = PatientIdentifier(id: "B-12", authority: "2.16.840.1.113883.19.5.2")
 
     func received(_ id: String, at day: Double) -> TransferRecord {
-        TransferRecord(id: id, direction: .received, peer: "node.hospital-a", at: t0.addingTimeInterval(day * 86400), reason: "Referral (synthetic)", sentBy: "Dr Synthetic", entries: [documentEntry(Int(day) + 1, patient: sender)])
+        TransferRecord(
+            id: id, direction: .received, peer: "node.hospital-a", at: t0.addingTimeInterval(day * 86400),
+            reason: "Referral (synthetic)", sentBy: "Dr Synthetic",
+            entries: [documentEntry(Int(day) + 1, patient: sender)])
     }
 
-    @Test("received and sent transfers are kept apart, newest first, sealed; a unit of work sees its own write", arguments: StoreKind.allCases)
+    @Test(
+        "received and sent transfers are kept apart, newest first, sealed; a unit of work sees its own write",
+        arguments: StoreKind.allCases)
     func keep(_ kind: StoreKind) async throws {
         let s = try kind.make()
         #expect(try await s.read { try $0.transfers(.received, limit: 10) }.isEmpty)
@@ -32,31 +37,43 @@ struct TransferConformanceTests {
         let one = try #require(try await s.read { try $0.transfer(id: "t1", .received) })
         #expect(one == received("t1", at: 0) && one.entries.first?.sourcePatientId == sender)
         #expect(try await s.read { try $0.transfer(id: "t9", .received) } == nil)
-        #expect(await code { try await s.write { tx in try tx.saveTransfer(self.received("t1", at: 5)) } } == "storage.conflict", "one record per transfer")
+        #expect(
+            await code { try await s.write { tx in try tx.saveTransfer(self.received("t1", at: 5)) } }
+                == "storage.conflict", "one record per transfer")
     }
 
-    @Test("a transfer is accepted once: a second acceptance is storage.conflict and changes nothing; an unknown one storage.not-found; a failed unit of work keeps nothing", arguments: StoreKind.allCases)
+    @Test(
+        "a transfer is accepted once: a second acceptance is storage.conflict and changes nothing; an unknown one storage.not-found; a failed unit of work keeps nothing",
+        arguments: StoreKind.allCases)
     func acceptOnce(_ kind: StoreKind) async throws {
         let s = try kind.make()
         try await s.write { tx in try tx.saveTransfer(self.received("t1", at: 0)) }
         let first = TransferAcceptance(patient: local, by: "Dr First", at: t0)
         await #expect(throws: BodyFailed()) {
-            try await s.write { tx in _ = try tx.acceptTransfer(id: "t1", first); throw BodyFailed() }
+            try await s.write { tx in
+                _ = try tx.acceptTransfer(id: "t1", first); throw BodyFailed()
+            }
         }
         #expect(try await s.read { try $0.transfer(id: "t1", .received) }?.accepted == nil, "rolled back")
         let accepted = try await s.write { tx in try tx.acceptTransfer(id: "t1", first) }
         #expect(accepted.accepted == first)
-        let again = TransferAcceptance(patient: PatientIdentifier(id: "B-99", authority: local.authority), by: "Dr Second", at: t0)
-        #expect(await code { try await s.write { tx in _ = try tx.acceptTransfer(id: "t1", again) } } == "storage.conflict")
-        #expect(await code { try await s.write { tx in _ = try tx.acceptTransfer(id: "nope", again) } } == "storage.not-found")
-        #expect(try await s.read { try $0.transfer(id: "t1", .received) }?.accepted == first, "the first acceptance stands")
+        let again = TransferAcceptance(
+            patient: PatientIdentifier(id: "B-99", authority: local.authority), by: "Dr Second", at: t0)
+        #expect(
+            await code { try await s.write { tx in _ = try tx.acceptTransfer(id: "t1", again) } } == "storage.conflict")
+        #expect(
+            await code { try await s.write { tx in _ = try tx.acceptTransfer(id: "nope", again) } }
+                == "storage.not-found")
+        #expect(
+            try await s.read { try $0.transfer(id: "t1", .received) }?.accepted == first, "the first acceptance stands")
     }
 
     @Test("the patient list: registry patients not merged, newest first, bounded", arguments: StoreKind.allCases)
     func patients(_ kind: StoreKind) async throws {
         let s = try kind.make()
         let cipher = s.cipher
-        let p1 = try cipher.seal(patient: patientRecord("P1")), p2 = try cipher.seal(patient: patientRecord("P2")), p3 = try cipher.seal(patient: patientRecord("P3"))
+        let p1 = try cipher.seal(patient: patientRecord("P1")), p2 = try cipher.seal(patient: patientRecord("P2")),
+            p3 = try cipher.seal(patient: patientRecord("P3"))
         try await s.write { tx in
             try tx.savePatient(p1, at: t0)
             try tx.savePatient(p2, at: t0.addingTimeInterval(60))
@@ -64,9 +81,13 @@ struct TransferConformanceTests {
         }
         #expect(try await s.read { try $0.patients(limit: 10) }.map(\.identity.id) == ["P3", "P2", "P1"])
         #expect(try await s.read { try $0.patients(limit: 2) }.count == 2)
-        let survivor = try #require(try await s.read { try $0.patients(limit: 10) }.first { $0.identity.id == "P1" }?.identity)
-        let prior = try #require(try await s.read { try $0.patients(limit: 10) }.first { $0.identity.id == "P2" }?.identity)
+        let survivor = try #require(
+            try await s.read { try $0.patients(limit: 10) }.first { $0.identity.id == "P1" }?.identity)
+        let prior = try #require(
+            try await s.read { try $0.patients(limit: 10) }.first { $0.identity.id == "P2" }?.identity)
         try await s.write { tx in try tx.mergePatient(prior, into: survivor, at: t0.addingTimeInterval(180)) }
-        #expect(try await s.read { try $0.patients(limit: 10) }.map(\.identity.id) == ["P3", "P1"], "a merged record is not listed")
+        #expect(
+            try await s.read { try $0.patients(limit: 10) }.map(\.identity.id) == ["P3", "P1"],
+            "a merged record is not listed")
     }
 }

@@ -31,7 +31,10 @@ package struct AdminPatientsResponse: Codable, Sendable {
     package var linksUnavailable: String?
     /// Whether the search stopped at the bound (more may match).
     package var truncated: Bool
-    package init(patients: [AdminPatient], record: PatientRecord? = nil, links: MPILinks? = nil, linksUnavailable: String? = nil, truncated: Bool = false) {
+    package init(
+        patients: [AdminPatient], record: PatientRecord? = nil, links: MPILinks? = nil, linksUnavailable: String? = nil,
+        truncated: Bool = false
+    ) {
         self.patients = patients
         self.record = record
         self.links = links

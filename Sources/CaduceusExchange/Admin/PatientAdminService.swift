@@ -28,9 +28,12 @@ struct PatientAdminService: Sendable {
     func authorize(_ o: ExchangeRequest, what: String) async throws -> String {
         let claims = try await AdminService(core: core).authorize(o, what: what)
         guard core.decide(claims, Confidentiality.M.rawValue, audit: o.audit).isPermit else {
-            throw ExchangeError(.forbidden, "the policy does not permit this role and purpose to read registration data")
+            throw ExchangeError(
+                .forbidden, "the policy does not permit this role and purpose to read registration data")
         }
-        guard let token = o.message.header.assertion else { throw ExchangeError(.forbidden, "sign in first (no assertion in the request)") }
+        guard let token = o.message.header.assertion else {
+            throw ExchangeError(.forbidden, "sign in first (no assertion in the request)")
+        }
         return token
     }
 
@@ -41,11 +44,14 @@ struct PatientAdminService: Sendable {
         if let identity = request.patient {
             let record = try await core.store.read { r in try r.patient(identity) }
             o.audit.patient(PatientIdentifier(id: identity.id, authority: identity.authority))
-            guard let record else { throw ExchangeError(.unknownPatient, "this node holds no patient with this identity") }
+            guard let record else {
+                throw ExchangeError(.unknownPatient, "this node holds no patient with this identity")
+            }
             var links: MPILinks?
             var unavailable: String?
             do {
-                let opened = try await core.call(.mpiLinks, to: core.configuration.regionalNode, body: MPILinksRequest(identity: identity))
+                let opened = try await core.call(
+                    .mpiLinks, to: core.configuration.regionalNode, body: MPILinksRequest(identity: identity))
                 links = try opened.message.decodeBody(MPILinks.self)
             } catch let e as any CaduceusError {
                 unavailable = e.code
@@ -53,36 +59,52 @@ struct PatientAdminService: Sendable {
                 unavailable = ExchangeError.Code.peerUnavailable.rawValue
             }
             let shown = AdminPatient(identity: record.identity, demographics: record.demographics)
-            return try core.reply(o, AdminPatientsResponse(patients: [shown], record: record, links: links, linksUnavailable: unavailable))
+            return try core.reply(
+                o, AdminPatientsResponse(patients: [shown], record: record, links: links, linksUnavailable: unavailable)
+            )
         }
         let c = request.criteria ?? Demographics()
         let localId = (request.localId ?? "").trimmingCharacters(in: .whitespaces)
         guard !(c.family.isEmpty && c.given.isEmpty && c.birthDate.isEmpty && localId.isEmpty) else {
             throw ExchangeError(.badRequest, "give a name, a birth date or a local id to search")
         }
-        guard c.birthDate.isEmpty || (c.birthDate.count == 8 && c.birthDate.allSatisfy(\.isASCII) && c.birthDate.allSatisfy(\.isNumber)) else {
+        guard
+            c.birthDate.isEmpty
+                || (c.birthDate.count == 8 && c.birthDate.allSatisfy(\.isASCII) && c.birthDate.allSatisfy(\.isNumber))
+        else {
             throw ExchangeError(.badRequest, "a birth date is given as YYYYMMDD")
         }
         let all = try await core.store.read { r in try r.patients(limit: Self.scanLimit) }
         let hits = all.filter { Self.matches($0, c, localId: localId) }
-        let shown = hits.prefix(Self.maxResults).map { AdminPatient(identity: $0.identity, demographics: $0.demographics) }
+        let shown = hits.prefix(Self.maxResults).map {
+            AdminPatient(identity: $0.identity, demographics: $0.demographics)
+        }
         for p in shown { o.audit.patient(PatientIdentifier(id: p.identity.id, authority: p.identity.authority)) }
-        return try core.reply(o, AdminPatientsResponse(patients: Array(shown), truncated: hits.count > shown.count || all.count == Self.scanLimit))
+        return try core.reply(
+            o,
+            AdminPatientsResponse(
+                patients: Array(shown), truncated: hits.count > shown.count || all.count == Self.scanLimit))
     }
 
     /// Name prefixes (case and accent insensitive), birth date and sex exactly, a local id among the PID-3 ids.
     static func matches(_ p: PatientRecord, _ c: Demographics, localId: String) -> Bool {
-        func fold(_ s: String) -> String { s.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil).trimmingCharacters(in: .whitespaces) }
+        func fold(_ s: String) -> String {
+            s.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil).trimmingCharacters(
+                in: .whitespaces)
+        }
         func prefix(_ value: String, _ wanted: String) -> Bool { wanted.isEmpty || fold(value).hasPrefix(fold(wanted)) }
         let d = p.demographics
-        return prefix(d.family, c.family) && prefix(d.given, c.given) && (c.birthDate.isEmpty || d.birthDate == c.birthDate)
-            && (c.sex.isEmpty || d.sex == c.sex) && (localId.isEmpty || p.identity.id == localId || p.identifiers.contains { $0.id == localId })
+        return prefix(d.family, c.family) && prefix(d.given, c.given)
+            && (c.birthDate.isEmpty || d.birthDate == c.birthDate)
+            && (c.sex.isEmpty || d.sex == c.sex)
+            && (localId.isEmpty || p.identity.id == localId || p.identifiers.contains { $0.id == localId })
     }
 
     /// `admin.mpi.review`: the possible matches involving this hospital's patients, as the regional MPI lists them.
     func review(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         let token = try await authorize(o, what: "work the MPI's review queue")
-        let opened = try await core.call(.mpiReview, to: core.configuration.regionalNode, body: MPIReviewRequest(), assertion: token)
+        let opened = try await core.call(
+            .mpiReview, to: core.configuration.regionalNode, body: MPIReviewRequest(), assertion: token)
         let items = try opened.message.decodeBody([MPIReviewItem].self)
         for i in items {
             o.audit.patient(PatientIdentifier(id: i.record.identity.id, authority: i.record.identity.authority))
@@ -97,7 +119,8 @@ struct PatientAdminService: Sendable {
         let token = try await authorize(o, what: "work the MPI's review queue")
         let request = try o.message.decodeBody(MPIDecisionRequest.self)
         o.audit.add(RegionalReviewService.object(request.review))
-        let opened = try await core.call(.mpiDecide, to: core.configuration.regionalNode, body: request, assertion: token)
+        let opened = try await core.call(
+            .mpiDecide, to: core.configuration.regionalNode, body: request, assertion: token)
         try await core.keep(opened)
         return try core.reply(o, try opened.message.decodeBody(MPIDecisionResponse.self))
     }

@@ -23,9 +23,12 @@ struct RegionalReviewService: Sendable {
         guard let token = o.message.header.assertion else {
             throw ExchangeError(.forbidden, "the review queue is worked only for a named administrator (no assertion)")
         }
-        let claims = try await SignedAssertion.verify(token, audience: ExchangeNode.federationAudience, validator: core.validatorSource(), now: core.clock.now())
+        let claims = try await SignedAssertion.verify(
+            token, audience: ExchangeNode.federationAudience, validator: core.validatorSource(), now: core.clock.now())
         guard claims.iss == o.identity.commonName, claims.org == o.identity.commonName else {
-            throw ExchangeError(.forbidden, "the administrator's assertion was not issued by the forwarding node for its own organisation")
+            throw ExchangeError(
+                .forbidden,
+                "the administrator's assertion was not issued by the forwarding node for its own organisation")
         }
         try core.sessions.use(claims, now: core.clock.now())
         o.audit.purpose(claims.pou)
@@ -33,7 +36,9 @@ struct RegionalReviewService: Sendable {
             throw ExchangeError(.forbidden, "the policy does not let this functional role work the MPI's review queue")
         }
         let authorities = o.issuerNamespace?.authorities ?? []
-        guard !authorities.isEmpty else { throw ExchangeError(.forbidden, "the forwarding node's CA vouches for no assigning authority") }
+        guard !authorities.isEmpty else {
+            throw ExchangeError(.forbidden, "the forwarding node's CA vouches for no assigning authority")
+        }
         return (claims, authorities)
     }
 
@@ -43,12 +48,16 @@ struct RegionalReviewService: Sendable {
     static func visible(_ index: MasterPatientIndex, _ authorities: [String]) -> [MPIReviewItem] {
         index.reviewQueue.compactMap { item in
             guard let a = index.identity(of: item.recordID), let b = index.identity(of: item.candidateRecordID),
-                  IssuerNamespace.admits(authorities, a.authority)
+                IssuerNamespace.admits(authorities, a.authority)
             else { return nil }
             func side(_ record: Int64, _ identity: LocalIdentity) -> MPIReviewItem.Side {
-                .init(identity: identity, demographics: index.demographics(of: record) ?? Demographics(), patientId: index.person(of: record) ?? "")
+                .init(
+                    identity: identity, demographics: index.demographics(of: record) ?? Demographics(),
+                    patientId: index.person(of: record) ?? "")
             }
-            return MPIReviewItem(id: item.id, weight: item.weight, reason: item.reason, record: side(item.recordID, a), candidate: side(item.candidateRecordID, b))
+            return MPIReviewItem(
+                id: item.id, weight: item.weight, reason: item.reason, record: side(item.recordID, a),
+                candidate: side(item.candidateRecordID, b))
         }
     }
 
@@ -72,7 +81,8 @@ struct RegionalReviewService: Sendable {
         let request = try o.message.decodeBody(MPIDecisionRequest.self)
         o.audit.add(Self.object(request.review))
         guard let item = mpi.read({ Self.visible($0, authorities) }).first(where: { $0.id == request.review }) else {
-            throw ExchangeError(.notFound, "no such open possible match for this hospital (decided already, or not its patients')")
+            throw ExchangeError(
+                .notFound, "no such open possible match for this hospital (decided already, or not its patients')")
         }
         o.audit.patient(PatientIdentifier(id: item.record.identity.id, authority: item.record.identity.authority))
         o.audit.patient(PatientIdentifier(id: item.candidate.identity.id, authority: item.candidate.identity.authority))
@@ -80,7 +90,8 @@ struct RegionalReviewService: Sendable {
         let change = try await mpi.perform(actor: "\(claims.sub) (\(claims.role), \(claims.org))") { index in
             decision == .accept ? try index.acceptReview(id) : try index.rejectReview(id)
         }
-        return try core.reply(o, MPIDecisionResponse(review: id, decision: decision, relinked: change.assignments.count))
+        return try core.reply(
+            o, MPIDecisionResponse(review: id, decision: decision, relinked: change.assignments.count))
     }
 
     /// `mpi.pix`: the global id of an identity and the identities linked to it — all of them, with the MPI's history
@@ -93,18 +104,28 @@ struct RegionalReviewService: Sendable {
         let vouched = IssuerNamespace.admits(authorities, request.identity.authority)
         o.audit.patient(PatientIdentifier(id: request.identity.id, authority: request.identity.authority))
         let found = mpi.read { index -> (Int64, String, [LocalIdentity])? in
-            guard let record = index.record(of: request.identity), let person = index.person(of: record) else { return nil }
+            guard let record = index.record(of: request.identity), let person = index.person(of: record) else {
+                return nil
+            }
             return (record, person, index.members(of: person).compactMap { index.identity(of: $0) })
         }
-        guard let (record, person, identities) = found else { throw ExchangeError(.unknownPatient, "the MPI does not know this patient identity") }
+        guard let (record, person, identities) = found else {
+            throw ExchangeError(.unknownPatient, "the MPI does not know this patient identity")
+        }
         let shown = vouched ? identities : identities.filter { IssuerNamespace.admits(authorities, $0.authority) }
         let events = vouched ? try await core.store.read { r in try r.mpiEvents(record: record) } : []
-        return try core.reply(o, MPILinks(
-            patientId: PatientIdentifier(id: person, authority: mpi.globalAuthority), identities: shown.sorted(),
-            history: events.map { .init(action: $0.action, from: $0.personBefore, to: $0.personAfter, actor: $0.actor) }))
+        return try core.reply(
+            o,
+            MPILinks(
+                patientId: PatientIdentifier(id: person, authority: mpi.globalAuthority), identities: shown.sorted(),
+                history: events.map {
+                    .init(action: $0.action, from: $0.personBefore, to: $0.personAfter, actor: $0.actor)
+                }))
     }
 
     static func object(_ review: Int64) -> AuditObject {
-        AuditObject(typeCode: 2, role: 13, idType: AuditCode("mpi-review", system: "caduceus-audit", display: "MPI review item"), id: String(review))
+        AuditObject(
+            typeCode: 2, role: 13,
+            idType: AuditCode("mpi-review", system: "caduceus-audit", display: "MPI review item"), id: String(review))
     }
 }

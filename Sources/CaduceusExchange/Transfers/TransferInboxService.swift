@@ -37,7 +37,9 @@ struct TransferInboxService: Sendable {
         let claims = try await clinician(o)
         let request = try o.message.decodeBody(TransfersRequest.self)
         let limit = max(1, min(request.limit, Self.maxList))
-        let (received, sent) = try await core.store.read { r in (try r.transfers(.received, limit: limit), try r.transfers(.sent, limit: limit)) }
+        let (received, sent) = try await core.store.read { r in
+            (try r.transfers(.received, limit: limit), try r.transfers(.sent, limit: limit))
+        }
         func visible(_ t: TransferRecord) -> TransferRecord {
             var shown = t
             shown.entries = t.entries.filter { core.decide(claims, $0.confidentialityCode.code, audit: nil).isPermit }
@@ -59,7 +61,10 @@ struct TransferInboxService: Sendable {
                     linkError = "exchange.not-looked-up"
                 }
             }
-            inbox.append(InboxTransfer(transfer: shown, withheld: t.entries.count - shown.entries.count, linkedPatient: linked, linkError: linkError))
+            inbox.append(
+                InboxTransfer(
+                    transfer: shown, withheld: t.entries.count - shown.entries.count, linkedPatient: linked,
+                    linkError: linkError))
             for e in shown.entries { o.audit.patient(e.sourcePatientId) }
         }
         let outbox = sent.map(visible)
@@ -76,21 +81,31 @@ struct TransferInboxService: Sendable {
         }
         o.audit.documents(transfer.entries.map(\.uniqueId))
         for e in transfer.entries { o.audit.patient(e.sourcePatientId) }
-        guard transfer.accepted == nil else { throw ExchangeError(.invalidTransition, "this transfer was accepted already") }
+        guard transfer.accepted == nil else {
+            throw ExchangeError(.invalidTransition, "this transfer was accepted already")
+        }
         for e in transfer.entries where !core.decide(claims, e.confidentialityCode.code, audit: o.audit).isPermit {
-            throw ExchangeError(.forbidden, "the policy does not let this role and purpose file a document of this confidentiality")
+            throw ExchangeError(
+                .forbidden, "the policy does not let this role and purpose file a document of this confidentiality")
         }
         let patient: PatientIdentifier
         if let localId = request.localId?.trimmingCharacters(in: .whitespaces), !localId.isEmpty {
             let own = ownAuthorities()
             let held = try await core.store.read { r in try r.patients(limit: PatientAdminService.scanLimit) }
-            guard let chosen = held.first(where: { $0.identity.id == localId && IssuerNamespace.admits(own, $0.identity.authority) }) else {
+            guard
+                let chosen = held.first(where: {
+                    $0.identity.id == localId && IssuerNamespace.admits(own, $0.identity.authority)
+                })
+            else {
                 throw ExchangeError(.unknownPatient, "this hospital holds no patient with this id")
             }
             patient = PatientIdentifier(id: chosen.identity.id, authority: chosen.identity.authority)
         } else {
-            guard let sourcePatient = transfer.entries.first?.sourcePatientId, let linked = try await localPatient(linkedTo: sourcePatient) else {
-                throw ExchangeError(.unknownPatient, "the MPI links no patient of this hospital to the transfer's patient: choose one")
+            guard let sourcePatient = transfer.entries.first?.sourcePatientId,
+                let linked = try await localPatient(linkedTo: sourcePatient)
+            else {
+                throw ExchangeError(
+                    .unknownPatient, "the MPI links no patient of this hospital to the transfer's patient: choose one")
             }
             patient = linked
         }
@@ -103,7 +118,8 @@ struct TransferInboxService: Sendable {
             filed.repositoryId = core.id
             return filed
         }
-        let set = SubmissionSet(uniqueId: UUIDOID.make(), sourceId: core.id, submissionTime: now, patientId: patient, entries: entries)
+        let set = SubmissionSet(
+            uniqueId: UUIDOID.make(), sourceId: core.id, submissionTime: now, patientId: patient, entries: entries)
         let opened = try await core.call(.registerSubmission, to: core.configuration.regionalNode, body: set)
         try await core.keep(opened)
         let acceptance = TransferAcceptance(patient: patient, by: claims.sub, at: now)
@@ -114,8 +130,10 @@ struct TransferInboxService: Sendable {
 
     /// The hospitals of the directory other than this one (the recipients a transfer may name).
     static func hospitals(_ core: NodeCore) async -> [String]? {
-        guard let listing = try? await core.transport.get(core.configuration.directoryEndpoint, path: "/v1/directory/nodes"),
-              let nodes = try? JSONDecoder.exchange.decode([DirectoryNode].self, from: Data(listing))
+        guard
+            let listing = try? await core.transport.get(
+                core.configuration.directoryEndpoint, path: "/v1/directory/nodes"),
+            let nodes = try? JSONDecoder.exchange.decode([DirectoryNode].self, from: Data(listing))
         else { return nil }
         return nodes.filter { $0.id != core.id && $0.roles.contains(NodeRole.hospital.rawValue) }.map(\.id).sorted()
     }
@@ -131,8 +149,11 @@ struct TransferInboxService: Sendable {
         let asked = LocalIdentity(id: patient.id, authority: patient.authority)
         var candidates: [LocalIdentity] = IssuerNamespace.admits(own, asked.authority) ? [asked] : []
         if candidates.isEmpty {
-            let opened = try await core.call(.mpiLinks, to: core.configuration.regionalNode, body: MPILinksRequest(identity: asked))
-            candidates = try opened.message.decodeBody(MPILinks.self).identities.filter { IssuerNamespace.admits(own, $0.authority) }
+            let opened = try await core.call(
+                .mpiLinks, to: core.configuration.regionalNode, body: MPILinksRequest(identity: asked))
+            candidates = try opened.message.decodeBody(MPILinks.self).identities.filter {
+                IssuerNamespace.admits(own, $0.authority)
+            }
         }
         for c in candidates where try await core.store.read({ r in try r.patient(c) }) != nil {
             return PatientIdentifier(id: c.id, authority: c.authority)
