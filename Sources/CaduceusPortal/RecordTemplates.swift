@@ -99,6 +99,7 @@ enum RecordTemplates {
         {{#linkError}}<p class="muted">The regional MPI could not be asked (<code>{{linkError}}</code>): name the patient.</p>{{/linkError}}
         {{^linkError}}<p class="muted">No patient of this hospital is linked to hers.</p>{{/linkError}}
         <label for="local-{{handle}}">File under hospital patient id</label><input id="local-{{handle}}" name="localId" autocomplete="off" required>
+        <p class="muted">Filing under the patient you name does not link the two records in the regional MPI.</p>
         <button type="submit" class="primary">Accept</button></form>{{/choose}}
     </td></tr>{{/received}}</tbody></table></div>
     {{/hasReceived}}
