@@ -158,11 +158,13 @@ let package = Package(
         ),
         // Layer 4: the web portal (the stations): server-rendered pages behind the gate, the card as the TLS client
         // certificate, sessions holding a sign-in assertion, CSRF tokens, a safe CDA view.
+        // The system's zlib (deflate for PNG), through a module map.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(
             name: "CaduceusPortal",
             dependencies: [
                 "CaduceusCore", "CaduceusPKI", "CaduceusExchange", "CaduceusDocuments", "CaduceusCDA", "CaduceusPolicy",
-                "CaduceusPatientIndex", "CaduceusStorage", "CaduceusAudit",
+                "CaduceusPatientIndex", "CaduceusStorage", "CaduceusAudit", "CaduceusDICOM", "CZlib",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),

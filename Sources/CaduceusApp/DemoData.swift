@@ -34,6 +34,12 @@ package enum DemoData {
     /// ADT^A04 registering the same person at hospital B under B's MRN.
     package static func adtA04B() -> [UInt8] { adtA04(mrn: mrnB, authority: LocalFederation.domainB, control: "B-ADT-1") }
 
+    /// A second MRN hospital B gave the same person by mistake (a duplicate registration the MPI queues for review).
+    package static let mrnBDuplicate = "B-77399"
+
+    /// ADT^A04 registering the duplicate at hospital B.
+    package static func adtA04BDuplicate() -> [UInt8] { adtA04(mrn: mrnBDuplicate, authority: LocalFederation.domainB, control: "B-ADT-2") }
+
     /// A synthetic chest X-ray instance for the patient at hospital A.
     package static func dicom(sop: String = "2.25.4004217734100019") -> [UInt8] {
         DICOMWriter.write(DICOMWriter.Attributes(

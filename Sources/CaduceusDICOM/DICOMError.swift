@@ -17,6 +17,8 @@ package struct DICOMError: CodedError {
         package static let unsupportedTransferSyntax = Code("dicom.unsupported-transfer-syntax")
         /// Text in a Specific Character Set this reader does not decode (ISO 2022 code extensions, GB18030…).
         package static let unsupportedCharacterSet = Code("dicom.unsupported-charset")
+        /// No preview of the pixel data: compressed (encapsulated), absent, or a layout the previewer does not render.
+        package static let noPreview = Code("dicom.no-preview")
     }
     /// What went wrong.
     package let kind: Code

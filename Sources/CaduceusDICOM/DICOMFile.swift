@@ -23,6 +23,41 @@ package enum DICOMPreamble: String, Sendable, Hashable {
     }
 }
 
+/// The Image Pixel module (PS3.3 C.7.6.3), the VOI LUT window (C.11.2) and the modality rescale (C.11.1) of a data
+/// set's top level, and where its pixel data lies: enough to preview the first frame of native (uncompressed) data.
+package struct DICOMPixelModule: Sendable, Hashable {
+    /// (0028,0002) Samples per Pixel.
+    package var samplesPerPixel = 0
+    /// (0028,0004) Photometric Interpretation (`MONOCHROME1`, `MONOCHROME2`, `RGB`…).
+    package var photometricInterpretation = ""
+    /// (0028,0006) Planar Configuration (0: interleaved, 1: by plane).
+    package var planarConfiguration = 0
+    /// (0028,0008) Number of Frames (1 when absent).
+    package var numberOfFrames = 1
+    /// (0028,0010) Rows and (0028,0011) Columns.
+    package var rows = 0
+    package var columns = 0
+    /// (0028,0100) Bits Allocated, (0028,0101) Bits Stored, (0028,0103) Pixel Representation (1: two's complement).
+    package var bitsAllocated = 0
+    package var bitsStored = 0
+    package var pixelRepresentation = 0
+    /// (0028,1050) Window Center and (0028,1051) Window Width, the first of each.
+    package var windowCenter: Double?
+    package var windowWidth: Double?
+    /// (0028,1053) Rescale Slope and (0028,1052) Rescale Intercept.
+    package var rescaleSlope = 1.0
+    package var rescaleIntercept = 0.0
+    /// The byte range of native (7FE0,0010) Pixel Data in the file; nil when there is none or it is encapsulated.
+    package var nativePixelData: Range<Int>?
+    /// Whether the pixel data is encapsulated (compressed: JPEG, JPEG 2000, RLE…).
+    package var encapsulated = false
+    /// Whether native data is big endian (the retired explicit VR big endian syntax).
+    package var bigEndian = false
+
+    /// Whether the file has pixel data at all.
+    package var hasPixelData: Bool { nativePixelData != nil || encapsulated }
+}
+
 /// The metadata a registry needs from a DICOM Part 10 file (PS3.10), read without touching pixel data.
 package struct DICOMFile: Sendable, Hashable {
     /// What the preamble holds.
@@ -59,6 +94,8 @@ package struct DICOMFile: Sendable, Hashable {
     package var studyDescription: String
     /// (0008,0005) Specific Character Set.
     package var specificCharacterSet: String
+    /// The Image Pixel module's attributes and where the pixel data is (PS3.3 C.7.6.3).
+    package var pixels: DICOMPixelModule
 
     init() {
         preamble = .zeros
@@ -78,6 +115,7 @@ package struct DICOMFile: Sendable, Hashable {
         accessionNumber = ""
         studyDescription = ""
         specificCharacterSet = ""
+        pixels = DICOMPixelModule()
     }
 
     /// Reads a Part 10 file: preamble, `DICM`, the explicit-VR little-endian meta group, then the data set in its

@@ -42,11 +42,34 @@ struct DICOMReader {
         while position < bytes.count {
             guard position + 4 <= bytes.count else { throw DICOMError(.truncated, "the file ends inside a data element tag") }
             let element = try readElement()
+            if element.tag == 0x7FE0_0010 {
+                if element.undefinedLength { file.pixels.encapsulated = true } else { file.pixels.nativePixelData = element.value }
+                file.pixels.bigEndian = !littleEndian
+            }
             if element.undefinedLength || element.vr == "SQ" {
                 try skipSequence(element, depth: 1)
                 continue
             }
             switch element.tag {
+            case 0x0028_0002, 0x0028_0006, 0x0028_0010, 0x0028_0011, 0x0028_0100, 0x0028_0101, 0x0028_0103:
+                // US: one unsigned 16-bit value.
+                guard element.value.count >= 2 else { break }
+                let v = Int(u16(at: element.value.lowerBound, little: littleEndian))
+                switch element.tag {
+                case 0x0028_0002: file.pixels.samplesPerPixel = v
+                case 0x0028_0006: file.pixels.planarConfiguration = v
+                case 0x0028_0010: file.pixels.rows = v
+                case 0x0028_0011: file.pixels.columns = v
+                case 0x0028_0100: file.pixels.bitsAllocated = v
+                case 0x0028_0101: file.pixels.bitsStored = v
+                default: file.pixels.pixelRepresentation = v
+                }
+            case 0x0028_0004: file.pixels.photometricInterpretation = string(element)
+            case 0x0028_0008: file.pixels.numberOfFrames = Int(string(element)) ?? 1
+            case 0x0028_1050: file.pixels.windowCenter = Self.firstNumber(string(element))
+            case 0x0028_1051: file.pixels.windowWidth = Self.firstNumber(string(element))
+            case 0x0028_1052: file.pixels.rescaleIntercept = Self.firstNumber(string(element)) ?? 0
+            case 0x0028_1053: file.pixels.rescaleSlope = Self.firstNumber(string(element)) ?? 1
             case 0x0008_0005, 0x0008_0016, 0x0008_0018, 0x0008_0020, 0x0008_0050, 0x0008_0060, 0x0008_1030,
                 0x0010_0010, 0x0010_0020, 0x0010_0030, 0x0010_0040, 0x0020_000D, 0x0020_000E:
                 texts[element.tag] = Array(bytes[element.value])
@@ -71,6 +94,14 @@ struct DICOMReader {
         file.patientSex = try text(0x0010_0040)
         file.studyInstanceUID = try text(0x0020_000D)
         file.seriesInstanceUID = try text(0x0020_000E)
+    }
+
+    /// The first value of a DS or IS (values separated by `\\`), nil when it is not a finite number.
+    static func firstNumber(_ text: String) -> Double? {
+        let first = text.split(separator: "\\", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        let trimmed = first.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()
+        guard let v = Double(String(trimmed)), v.isFinite else { return nil }
+        return v
     }
 
     struct Element {

@@ -175,4 +175,31 @@ package struct UserClient: Sendable {
     package func saveCodeTable(_ request: CodeTableSaveRequest) async throws -> CodeTableVersion {
         try await call(.adminCodesSave, body: request).message.decodeBody(CodeTableVersion.self)
     }
+
+    // MARK: - Patients, the MPI's review queue, transfers
+
+    /// Searches the hospital's patient registry, or opens one patient with the regional MPI's links.
+    package func adminPatients(_ request: AdminPatientsRequest) async throws -> AdminPatientsResponse {
+        try await call(.adminPatients, body: request).message.decodeBody(AdminPatientsResponse.self)
+    }
+
+    /// The regional MPI's possible matches involving this hospital's patients.
+    package func mpiReview() async throws -> [MPIReviewItem] {
+        try await call(.adminMPIReview, body: MPIReviewRequest()).message.decodeBody([MPIReviewItem].self)
+    }
+
+    /// Accepts or rejects one possible match at the regional MPI.
+    package func mpiDecide(_ review: Int64, _ decision: MPIDecisionRequest.Decision) async throws -> MPIDecisionResponse {
+        try await call(.adminMPIDecide, body: MPIDecisionRequest(review: review, decision: decision)).message.decodeBody(MPIDecisionResponse.self)
+    }
+
+    /// The transfers the hospital received (the inbox) and sent.
+    package func transfers() async throws -> TransfersResponse {
+        try await call(.userTransfers, body: TransfersRequest()).message.decodeBody(TransfersResponse.self)
+    }
+
+    /// Accepts a received transfer (under the patient the MPI links, or the hospital's patient `localId`).
+    package func acceptTransfer(_ id: String, localId: String? = nil) async throws -> InboxTransfer {
+        try await call(.userTransferAccept, body: TransferAcceptRequest(transfer: id, localId: localId)).message.decodeBody(InboxTransfer.self)
+    }
 }

@@ -51,7 +51,7 @@ package final class Portal: Sendable {
         router.get("/portal/static/portal.css") { _, _ in
             var h = Self.headers(contentType: "text/css; charset=utf-8")
             h[.cacheControl] = "max-age=3600"
-            return Response(status: .ok, headers: h, body: .init(byteBuffer: ByteBuffer(string: PortalTemplates.css + "\n" + StationTemplates.css)))
+            return Response(status: .ok, headers: h, body: .init(byteBuffer: ByteBuffer(string: PortalTemplates.css + "\n" + StationTemplates.css + "\n" + RecordTemplates.css)))
         }
         router.get("/portal") { request, context in await self.serve("entry", request, context, self.entry) }
         router.post("/portal/signin") { request, context in await self.serve("signin", request, context, self.signIn) }
@@ -63,11 +63,17 @@ package final class Portal: Sendable {
             let handle = context.parameters.get("handle") ?? ""
             return await self.serve("document", request, context) { try await self.openDocument($0, handle: handle) }
         }
+        router.get("/portal/documents/:handle/preview") { request, context in
+            let handle = context.parameters.get("handle") ?? ""
+            return await self.serve("document.preview", request, context) { try await self.documentPreview($0, handle: handle) }
+        }
         PatientStation(portal: self).routes(router)
         MedicalStation(portal: self).routes(router)
         PrivacyStation(portal: self).routes(router)
         AuditStation(portal: self).routes(router)
         AdminStation(portal: self).routes(router)
+        AdminPatientsStation(portal: self).routes(router)
+        TransferStation(portal: self).routes(router)
         CardStation(portal: self).routes(router)
     }
 
@@ -265,9 +271,14 @@ package final class Portal: Sendable {
             title = view.title
             facts = view.facts.map { ["label": $0.label, "value": $0.value] }
             html = view.html
+        } else if entry.mimeType == "application/dicom" {
+            let view = DICOMView.render(part.body, handle: handle)
+            title = view.title
+            facts = view.facts.map { ["label": $0.label, "value": $0.value] }
+            html = view.html
         } else {
             title = entry.title.isEmpty ? "Document" : entry.title
-            html = "<p class=\"notice\">A \(escape(entry.mimeType)) document of \(part.body.count) bytes; this portal shows structured clinical documents (CDA) only.</p>"
+            html = "<p class=\"notice\">A \(escape(entry.mimeType)) document of \(part.body.count) bytes; this portal shows structured clinical documents (CDA) and DICOM images only.</p>"
         }
         facts += [
             ["label": "Kind", "value": entry.classCode.display.isEmpty ? entry.classCode.code : entry.classCode.display],
@@ -275,6 +286,17 @@ package final class Portal: Sendable {
             ["label": "Confidentiality", "value": Self.confidentiality(entry.confidentialityCode.code)],
         ]
         return page(title, "document", ["facts": facts, "html": html, "back": back], visit: visit, session: session, current: back)
+    }
+
+    /// The first frame of a DICOM document of this session as a PNG: the handle must be one this session was given,
+    /// and the document is retrieved through the gate again (the policy and the repository decide again; audited).
+    func documentPreview(_ visit: Visit, handle: String) async throws -> Response {
+        let session = try visit.signedIn()
+        guard let uid = session.documents[handle] else { throw PortalError(.notFound, "no such document in this session (open it from a list)") }
+        let reply = try await gate(.userRetrieve, RetrieveRequest(uniqueIds: [uid]), visit, session: session)
+        guard let part = reply.documents.first(where: { $0.contentID == uid }) else { throw PortalError(.notFound, "the document was not returned") }
+        let png = try DICOMView.preview(part.body)
+        return Response(status: .ok, headers: Self.headers(contentType: "image/png"), body: .init(byteBuffer: ByteBuffer(bytes: png)))
     }
 
     // MARK: - Rendering
@@ -297,6 +319,9 @@ package final class Portal: Sendable {
             ]
         } else if node.policy.policy.roles[session.role]?.ceilings.keys.contains(where: { $0 == "TREAT" || $0 == "ETREAT" }) == true {
             items = [NavItem(href: "/portal/medical", label: "Find a patient", text: "Search the region and open her documents")]
+            if node.configuration.roles.contains(.hospital) {
+                items.append(NavItem(href: "/portal/medical/transfers", label: "Transfers", text: "Transfers received from other hospitals, and sent"))
+            }
         }
         // The admin and card stations, at a hospital node, for the roles the policy names (the services decide again).
         let policy = node.policy.policy
@@ -306,6 +331,8 @@ package final class Portal: Sendable {
                     NavItem(href: "/portal/admin", label: "Administration", text: "Organisation, nodes of the federation, certificates and health"),
                     NavItem(href: "/portal/admin/staff", label: "Personnel", text: "The staff registry: import the HR export, edit"),
                     NavItem(href: "/portal/admin/codes", label: "Code tables", text: "The codes this node validates with, versioned"),
+                    NavItem(href: "/portal/admin/patients", label: "Patients", text: "This hospital's patients and their links in the regional MPI"),
+                    NavItem(href: "/portal/admin/matches", label: "Possible matches", text: "The MPI's review queue for this hospital's patients"),
                 ]
             }
             if (policy.cardOfficers ?? []).contains(session.role) || (policy.cardApprovers ?? []).contains(session.role) {
@@ -318,7 +345,7 @@ package final class Portal: Sendable {
 
     /// Renders a station's template inside the layout, with the session's header, navigation and break-glass banner.
     func page(_ title: String, _ template: String, _ data: [String: Any], visit: Visit, session: PortalSession?, current: String = "", status: HTTPResponse.Status = .ok) -> Response {
-        let body = library.render(data, withTemplate: template) ?? ""
+        let body = library.render(Self.blanksAsNull(data), withTemplate: template) ?? ""
         var layout: [String: Any] = ["title": title, "body": body, "node": node.configuration.nodeId]
         if let session {
             layout["who"] = ["name": displayName(visit.identity), "role": session.role, "purpose": session.purpose, "emergency": session.emergency, "csrf": session.csrf] as [String: Any]
@@ -329,6 +356,19 @@ package final class Portal: Sendable {
         }
         let html = library.render(layout, withTemplate: "layout") ?? ""
         return Response(status: status, headers: Self.headers(contentType: "text/html; charset=utf-8"), body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// Mustache renders a section for any string, even an empty one: empty strings become null, so `{{#notice}}…`
+    /// shows only when there is a notice (and `{{x}}` still renders nothing for them).
+    static func blanksAsNull(_ value: Any) -> Any {
+        switch value {
+        case let s as String: return s.isEmpty ? NSNull() : s
+        case let d as [String: Any]: return d.mapValues(blanksAsNull)
+        case let d as [String: String]: return d.mapValues { $0.isEmpty ? NSNull() as Any : $0 as Any }
+        case let a as [[String: Any]]: return a.map { $0.mapValues(blanksAsNull) }
+        case let a as [[String: String]]: return a.map { $0.mapValues { $0.isEmpty ? NSNull() as Any : $0 as Any } }
+        default: return value
+        }
     }
 
     /// An error as a page: the stable code and the PHI-free message, with the status of its category.

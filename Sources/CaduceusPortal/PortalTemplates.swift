@@ -7,7 +7,7 @@ import Mustache
 enum PortalTemplates {
     static func library() throws -> MustacheLibrary {
         var library = MustacheLibrary()
-        for (name, text) in templates + StationTemplates.templates { try library.register(text, named: name) }
+        for (name, text) in templates + StationTemplates.templates + RecordTemplates.templates { try library.register(text, named: name) }
         return library
     }
 

@@ -184,7 +184,7 @@ package struct MPISnapshot: Sendable {
 }
 
 /// What a write transaction can do. Everything done through one transaction commits together, or not at all.
-package protocol StoreTransaction: DocumentTransaction, AuditTransaction, ConsentTransaction, CardTransaction, CodeTableTransaction {
+package protocol StoreTransaction: DocumentTransaction, AuditTransaction, ConsentTransaction, CardTransaction, CodeTableTransaction, TransferTransaction {
     // HL7 message log
     /// The message already processed for (sender, control id) and the ACK sent for it, if any.
     func loggedMessage(sender: String, controlID: String) throws(StorageError) -> (raw: [UInt8], ack: [UInt8])?
@@ -215,11 +215,14 @@ package protocol StoreTransaction: DocumentTransaction, AuditTransaction, Consen
 }
 
 /// Read-only access.
-package protocol StoreReader: DocumentReader, AuditReader, ConsentReader, CardReader, CodeTableReader {
+package protocol StoreReader: DocumentReader, AuditReader, ConsentReader, CardReader, CodeTableReader, TransferReader {
     /// The patient filed under `identity`.
     func patient(_ identity: LocalIdentity) throws(StorageError) -> PatientRecord?
     /// Observations of a patient, oldest first.
     func observations(for identity: LocalIdentity) throws(StorageError) -> [Observation]
+    /// The patients of the registry not merged into another, most recently updated first, at most `limit` (each one
+    /// opened: callers bound `limit`).
+    func patients(limit: Int) throws(StorageError) -> [PatientRecord]
     /// Logged messages, newest first.
     func messages(limit: Int) throws(StorageError) -> [LoggedMessage]
     /// Whether (sender, control id) was processed.

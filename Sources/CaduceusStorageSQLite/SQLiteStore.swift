@@ -207,6 +207,15 @@ package final class SQLiteStore: CaduceusStore {
                 CREATE TABLE code_tables (name TEXT NOT NULL, version INTEGER NOT NULL, record BLOB NOT NULL, PRIMARY KEY (name, version)) WITHOUT ROWID;
                 """)
         }
+        m.registerMigration("v9-transfers") { db in
+            // Push transfers received (the inbox, until a clinician accepts one) and sent; the record is sealed.
+            try db.execute(sql: """
+                CREATE TABLE transfers (
+                    direction TEXT NOT NULL, id TEXT NOT NULL, at REAL NOT NULL, accepted INTEGER NOT NULL, record BLOB NOT NULL,
+                    PRIMARY KEY (direction, id)) WITHOUT ROWID;
+                CREATE INDEX transfers_at ON transfers (direction, at);
+                """)
+        }
         return m
     }
 

@@ -47,6 +47,7 @@ struct InMemoryState: Sendable {
         var id: Int64, sender: String, controlID: String, messageType: String, outcome: String, receivedAt: Date, raw: Data, ack: Data
     }
     struct MessageKey: Hashable, Sendable { var sender: String, controlID: String }
+    struct TransferRow: Sendable { var record: Data, at: Double, accepted: Bool }
     struct PatientRow: Sendable { var authority: String, record: Data, mergedInto: Data?, updatedAt: Date }
     struct ObservationRow: Sendable { var patient: Data, controlID: String, data: Data, storedAt: Date }
     struct MPIRow: Sendable { var identityIndex: Data, authority: String, identity: Data, demographics: Data, person: String }
@@ -99,6 +100,8 @@ struct InMemoryState: Sendable {
     var staff: [String: Data] = [:]
     var cards: [String: (record: Data, enrolledAt: Double)] = [:]
     var codeTables: [String: [Data]] = [:]
+    // Push transfers received and sent (sealed), keyed "direction id"
+    var transfers: [String: TransferRow] = [:]
 }
 
 /// SQL `LIMIT n`: a negative limit is no limit.

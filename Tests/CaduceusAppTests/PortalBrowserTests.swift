@@ -87,6 +87,22 @@ struct PortalBrowserTests {
             let restricted = try await physicianA.submit([MIMEPart(contentType: "text/xml", id: "note", body: hostileCCD(ccd))], patient: patientA, confidentiality: "R")[0]
             #expect(restricted.confidentialityCode.code == "R")
 
+            // DICOM images written by pydicom for the same (synthetic) patient: a 16-bit CT with a window, and the same
+            // image RLE-compressed (no preview).
+            for (kind, name) in [("ct16", "ct.dcm"), ("rle16", "ct-rle.dcm")] {
+                let written = try ProcessRunner.run(python, [repo.appendingPathComponent("scripts/oracles/dicom_preview.py").path, "write", dir.file(name), kind,
+                                                             DemoData.mrnA, "\(DemoData.family)^\(DemoData.given)", DemoData.birthDate, "F"])
+                try #require(written.ok, "pydicom: \(written.stderr)")
+                _ = try await physicianA.submit([MIMEPart(contentType: "application/dicom", id: kind, body: Array(try Data(contentsOf: URL(fileURLWithPath: dir.file(name)))))], patient: patientA)
+            }
+            // A second MRN at hospital B for the same person: the regional MPI queues the pair for B's administrator.
+            #expect(String(decoding: await fed.runtimes[LocalFederation.hospitalB]!.hl7!.receive(DemoData.adtA04BDuplicate()), as: UTF8.self).contains("MSA|AA"))
+            let regionalStore = fed.runtimes[LocalFederation.regional]!.store
+            let queued = Date().addingTimeInterval(15)
+            while try await regionalStore.read({ try $0.mpiSnapshot().reviews.isEmpty }), Date() < queued { try await Task.sleep(for: .milliseconds(50)) }
+            let reviewsBefore = try await regionalStore.read { try $0.mpiSnapshot().reviews.count }
+            try #require(reviewsBefore > 0, "the duplicate is queued for review")
+
             // A nurse's card revoked at hospital B's CA, published before the browser tries it.
             let revoked = try fed.issueCard("Nurse Revoked (synthetic)", ca: "hospital-b", role: "nurse")
             try AtomicFile.write(Data(try PKCS12.export(revoked, password: Sensitive("revoked-pw"))), to: fed.base + "/users/revoked.p12", permissions: 0o600)
@@ -135,6 +151,28 @@ struct PortalBrowserTests {
                 ["fill": ["input[name=note]": "Reviewed: emergency confirmed by the ward"]], ["press": "form.review-form button"], ["shot": "15-privacy-reviewed"],
                 ["click": "Audit trail"], ["shot": "15a-privacy-audit"],
             ]))
+            // Hospital A's physician sends two documents to hospital B from the portal; B's nurse opens the DICOM images
+            // and accepts the transfer from her inbox.
+            let choice = { (title: String) in "//div[@class='choice'][label[contains(., '\(title)')]]/input" }
+            people.append(walker("physician", try card("clinician.hospital-a"), [
+                ["get": url(a, "/portal")], ["press": "button.primary"],
+                ["click": "Find a patient"], ["fill": ["#family": DemoData.family]], ["press": "form.search-form button.primary"],
+                ["press": "table form.inline button"], ["click": "Transfers"],
+                ["xpath": choice("CT chest (synthetic)")], ["xpath": choice("Continuity of Care Document")],
+                ["fill": ["#reason": "Referral to cardiology (synthetic)"]],
+                ["press": "form[action='/portal/medical/transfers/send'] button.primary"], ["shot": "40-physician-transfer-sent"],
+            ]))
+            people.append(walker("nurse-records", try card("clinician.hospital-b"), [
+                ["get": url(b, "/portal")], ["press": "button.primary"],
+                ["click": "Find a patient"], ["fill": ["#family": DemoData.family]], ["press": "form.search-form button.primary"],
+                ["press": "table form.inline button"],
+                ["xpath": "//tr[td[contains(., 'CT chest (synthetic)')]]//a"],
+                ["js": "(function(){ const i = document.querySelector('figure.dicom-preview img'); return i && i.complete ? i.naturalWidth : -1; })()"],
+                ["shot": "34-nurse-dicom-view"],
+                ["get": url(b, "/portal/medical/patient")], ["xpath": "//tr[td[contains(., 'CT chest, compressed (synthetic)')]]//a"], ["shot": "35-nurse-dicom-compressed"],
+                ["click": "Transfers"], ["shot": "32-nurse-transfers-inbox"],
+                ["press": "form[action='/portal/medical/transfers/accept'] button.primary"], ["shot": "33-nurse-transfer-accepted"],
+            ]))
             people.append(walker("revoked", ["p12": fed.base + "/users/revoked.p12", "password": "revoked-pw"], [
                 ["get": url(b, "/portal"), "mayFail": true], ["shot": "16-revoked-card"],
             ]))
@@ -152,6 +190,10 @@ struct PortalBrowserTests {
                 ["click": "Code tables"], ["shot": "23-admin-codes"],
                 ["click": "Administrative sex"], ["fill": ["#note": "Adopt HL7 table 0001 as published"]], ["press": "form.card button.primary"], ["shot": "24-admin-code-saved"],
                 ["click": "Card station"], ["press": "form[action='/portal/cards/enroll'] button.primary"], ["shot": "25-cards-enrolled"],
+                ["click": "Patients"], ["fill": ["#family": DemoData.family]], ["press": "form.search-form button.primary"], ["shot": "36-admin-patients"],
+                ["xpath": "//tr[td[contains(., '\(DemoData.mrnB)')]]//button"], ["shot": "37-admin-patient"],
+                ["click": "Possible matches"], ["shot": "38-admin-matches"],
+                ["press": "form.review-form button.primary"], ["shot": "39-admin-match-accepted"],
             ]))
             people.append(walker("officer", ["p12": fed.base + "/users/officer2.p12", "password": "officer-pw"], [
                 ["get": url(b, "/portal")], ["press": "#purpose-HOPERAT"], ["press": "button.primary"],
@@ -181,7 +223,7 @@ struct PortalBrowserTests {
             let clerkKey = try dir.write("clerk.key", try clerk.key.pkcs8PEM)
             let portB = URL(string: fed.endpoint(b))!.port!
             let root = try dir.write("root.pem", fed.trust.anchorsPEM)
-            func probe(_ name: String, _ cert: String, _ key: String, _ method: String, _ path: String, body: String? = nil, extra: [String: String] = [:]) -> [String: Any] {
+            func probe(_ name: String, _ cert: String, _ key: String, _ method: String, _ path: String, body: String? = nil, extra: [String: Any] = [:]) -> [String: Any] {
                 var p: [String: Any] = ["name": name, "cert": cert, "key": key, "method": method, "path": path, "port": portB, "root": root]
                 if let body { p["body"] = body }
                 for (k, v) in extra { p[k] = v }
@@ -199,6 +241,14 @@ struct PortalBrowserTests {
                 probe("codes-save-without-csrf", clerkCert, clerkKey, "POST", "/portal/admin/codes/administrative-sex", body: "base=1&entries=X&note=forged", extra: ["cookieFrom": "clerk-signin"]),
                 probe("staff-import-without-csrf", clerkCert, clerkKey, "POST", "/portal/admin/staff/import", body: "csv=Employee+ID", extra: ["cookieFrom": "clerk-signin"]),
                 probe("cards-action-without-csrf", clerkCert, clerkKey, "POST", "/portal/cards/action", body: "card=x&action=terminate", extra: ["cookieFrom": "clerk-signin"]),
+                probe("match-decide-without-csrf", clerkCert, clerkKey, "POST", "/portal/admin/matches/decide", body: "match=x&decision=accept", extra: ["cookieFrom": "clerk-signin"]),
+                probe("transfer-accept-without-csrf", nurseCert, nurseKey, "POST", "/portal/medical/transfers/accept", body: "transfer=x", extra: ["cookieFrom": "signin"]),
+                // The DICOM preview the nurse's browser was given, asked for from another session of the same card, and
+                // with no session at all.
+                probe("preview-other-session", nurseCert, nurseKey, "GET", "/portal/documents/x/preview", extra: [
+                    "cookieFrom": "signin", "pathFrom": ["person": "nurse-records", "shot": "34-nurse-dicom-view", "start": "/portal/documents/", "end": "/preview"] as [String: String]]),
+                probe("preview-no-session", nurseCert, nurseKey, "GET", "/portal/documents/x/preview", extra: [
+                    "pathFrom": ["person": "nurse-records", "shot": "34-nurse-dicom-view", "start": "/portal/documents/", "end": "/preview"] as [String: String]]),
             ]
             let plan: [String: Any] = [
                 "chromium": chromium, "chromedriver": driver, "root": root, "work": dir.path + "/browser", "screenshots": shots,
@@ -216,6 +266,7 @@ struct PortalBrowserTests {
             print("portal screenshots: \(shots)")
             try check(result, normal: normal, restricted: restricted, log: log)
             try await checkStations(result, fed)
+            try await checkRecords(result, fed, reviewsBefore: reviewsBefore)
         }
         _ = dir
     }
@@ -254,6 +305,58 @@ struct PortalBrowserTests {
         #expect(try await store.read { try $0.codeTableHistory(.administrativeSex) }.map(\.version) == [1])
         #expect(try await store.read { try $0.cards() }.map(\.status) == [.blocked])
         #expect(try await store.read { try $0.staffMember(id: "E-3001") }?.department == "Emergency medicine")
+    }
+
+    /// The patients section, the possible matches, the transfers and the DICOM view as the browsers saw them, the
+    /// probes of the preview from another session, and what the pages left on the nodes.
+    func checkRecords(_ result: [String: Any], _ fed: LocalFederation, reviewsBefore: Int) async throws {
+        let people = try #require(result["people"] as? [[String: Any]])
+        func step(_ name: String, _ shot: String) -> [String: Any] {
+            let p = people.first { $0["name"] as? String == name }
+            return (p?["steps"] as? [[String: Any]])?.first { ($0["step"] as? [String: Any])?["shot"] as? String == shot } ?? [:]
+        }
+        func text(_ name: String, _ shot: String) -> String { step(name, shot)["text"] as? String ?? "" }
+        for name in ["physician", "nurse-records", "admin"] {
+            let p = people.first { $0["name"] as? String == name }
+            #expect(p?["error"] is NSNull, "\(name): \(p?["error"] ?? "")")
+        }
+        // The DICOM view: metadata, a preview the browser decoded (served from the handle), and "no preview" for RLE.
+        let dicom = text("nurse-records", "34-nurse-dicom-view")
+        #expect(dicom.contains("CT Image") && dicom.contains("Explicit VR Little Endian") && dicom.contains("128 × 96") && dicom.contains("centre 40, width 400"), "\(dicom)")
+        let decoded = (people.first { $0["name"] as? String == "nurse-records" }?["steps"] as? [[String: Any]])?.first { ($0["step"] as? [String: Any])?["js"] != nil }?["value"] as? Int
+        #expect(decoded == 128, "the preview PNG decoded in the browser: \(decoded ?? -2)")
+        let compressed = text("nurse-records", "35-nurse-dicom-compressed")
+        #expect(compressed.contains("No preview") && compressed.contains("compressed") && compressed.contains("RLE Lossless"), "\(compressed)")
+        // The transfer: sent from A's portal, in B's inbox with the patient as A named her, accepted under B's patient.
+        #expect(text("physician", "40-physician-transfer-sent").contains("Sent: 2 documents received by \(LocalFederation.hospitalB)"), "\(text("physician", "40-physician-transfer-sent"))")
+        let inbox = text("nurse-records", "32-nurse-transfers-inbox")
+        #expect(inbox.contains(LocalFederation.hospitalA) && inbox.contains("Referral to cardiology") && inbox.contains(DemoData.mrnA) && inbox.contains("The MPI links this hospital's patient"), "\(inbox)")
+        #expect(text("nurse-records", "33-nurse-transfer-accepted").contains("Accepted: 2 documents filed under this hospital's patient \(DemoData.mrnB)"))
+        let bStore = fed.runtimes[LocalFederation.hospitalB]!.store
+        #expect(try await bStore.read { try $0.transfers(.received, limit: 10) }.compactMap(\.accepted?.patient.id) == [DemoData.mrnB])
+        #expect(try await fed.runtimes[LocalFederation.hospitalA]!.store.read { try $0.transfers(.sent, limit: 10) }.map(\.peer) == [LocalFederation.hospitalB])
+        // The admin station's patients and the possible matches.
+        #expect(text("admin", "36-admin-patients").contains(DemoData.mrnB) && text("admin", "36-admin-patients").contains(DemoData.mrnBDuplicate))
+        let patient = text("admin", "37-admin-patient")
+        #expect(patient.contains("Global patient id") && patient.contains(DemoData.mrnA) && patient.contains("Identifiers at this hospital"), "\(patient)")
+        #expect(text("admin", "38-admin-matches").contains("Accept: same person") && text("admin", "38-admin-matches").contains(DemoData.mrnBDuplicate))
+        #expect(text("admin", "39-admin-match-accepted").contains("Accepted: the two records are now one person"))
+        let after = try await fed.runtimes[LocalFederation.regional]!.store.read { try $0.mpiSnapshot().reviews.count }
+        #expect(after == reviewsBefore - 1, "one possible match decided")
+        // Forms without their token, and the preview from another session or none.
+        let probes = try #require(result["probes"] as? [[String: Any]])
+        func probe(_ name: String) -> [String: Any] { probes.first { $0["name"] as? String == name } ?? [:] }
+        for name in ["match-decide-without-csrf", "transfer-accept-without-csrf"] {
+            #expect(probe(name)["status"] as? Int == 403 && (probe(name)["body"] as? String ?? "").contains("portal.csrf"), "\(name)")
+        }
+        let other = probe("preview-other-session")
+        #expect((other["path"] as? String ?? "").hasSuffix("/preview") && !(other["path"] as? String ?? "").contains("missing"), "the probe used the nurse's real handle")
+        #expect(other["status"] as? Int == 404 && (other["body"] as? String ?? "").contains("portal.not-found"), "another session gets nothing: \(other["status"] ?? "")")
+        #expect(!(other["headers"] as? [String: String] ?? [:]).contains { $0.key.lowercased() == "content-type" && $0.value.contains("image/png") })
+        #expect(probe("preview-no-session")["status"] as? Int == 303)
+        // The browser fetched the preview from its handle.
+        let urls = people.flatMap { $0["urls"] as? [String] ?? [] }
+        #expect(urls.contains { $0.contains("/portal/documents/") && $0.hasSuffix("/preview") })
     }
 
     func check(_ result: [String: Any], normal: DocumentEntry, restricted: DocumentEntry, log: CapturedLog) throws {

@@ -8,6 +8,7 @@ imported with pk12util) and the federation root as a trusted CA (certutil); Chro
 policy AutoSelectCertificateForUrls (Debian's Chromium reads /etc/chromium/policies/managed; the file is written for
 the run and removed after it). selenium drives /usr/bin/chromedriver. Steps per person:
   {"get": URL, "mayFail": BOOL} {"click": LINK TEXT} {"xpath": XPATH to click} {"press": CSS of a button} {"fill": {CSS: TEXT}} {"shot": NAME}
+  {"check": CSS of a checkbox} {"js": EXPRESSION} (its value is recorded, e.g. whether an image decoded)
 A screenshot is saved per "shot" (PNG) in the plan's screenshot folder. The result lists, per person and step, the
 page URL, title and visible text, every request URL the browser made (Chrome's performance log), and the page source
 of each shot; plus the raw HTTP probes ("probes": CSRF and cookie binding, with Python's ssl and a client card).
@@ -92,6 +93,12 @@ def walk(person, plan, shots):
                 driver.find_element(By.XPATH, step["xpath"]).click()
             elif "press" in step:
                 driver.find_element(By.CSS_SELECTOR, step["press"]).click()
+            elif "check" in step:
+                box = driver.find_element(By.CSS_SELECTOR, step["check"])
+                if not box.is_selected():
+                    box.click()
+            elif "js" in step:
+                record["value"] = driver.execute_script("return " + step["js"])
             elif "fill" in step:
                 for css, text in step["fill"].items():
                     field = driver.find_element(By.CSS_SELECTOR, css)
@@ -142,6 +149,14 @@ def main():
                     prior = next(r for r in result["probes"] if r["name"] == p[key])
                     cookie = prior["headers"].get("Set-Cookie", "").split(";")[0]
                     p.setdefault("headers", {})[src] = cookie
+            # A probe may take its path from a page a browser saw ("pathFrom": person, shot, the path's start and end).
+            if "pathFrom" in p:
+                src = p["pathFrom"]
+                person = next(x for x in result["people"] if x["name"] == src["person"])
+                page = next((r.get("source", "") for r in person["steps"] if r["step"].get("shot") == src["shot"]), "")
+                start = page.find(src["start"])
+                end = page.find(src["end"], start + len(src["start"])) if start >= 0 else -1
+                p["path"] = page[start:end + len(src["end"])] if start >= 0 and end >= 0 else src["start"] + "missing" + src["end"]
             if "csrfFrom" in p:
                 prior = next(r for r in result["probes"] if r["name"] == p["csrfFrom"])
                 marker = 'name="csrf" value="'

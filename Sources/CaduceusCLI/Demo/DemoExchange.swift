@@ -84,6 +84,16 @@ enum DemoExchange {
                 try await clinicianA.transfer([ccdEntry.uniqueId], to: LocalFederation.hospitalB, reason: "transfer of care")
             }
             report.note("receipt from \(receipt.receivedBy) for envelope SHA-256 \(receipt.envelopeSHA256.prefix(16))…: \(receipt.documents.count) document(s)")
+            let inbox = try await report.timedAsync("user.transfers: the transfer waits in hospital B's inbox; the regional MPI (mpi.pix) names B's own record of the patient") {
+                try await clinicianB.transfers()
+            }
+            guard let pending = inbox.received.first(where: { $0.transfer.accepted == nil }), pending.linkedPatient != nil else {
+                throw CLIError(code: "demo.failed", message: "the transfer is not in B's inbox, or no patient of B is linked to it")
+            }
+            let filed = try await report.timedAsync("user.transfer.accept: the nurse at B files it under B's patient (registered at the regional registry as held by B)") {
+                try await clinicianB.acceptTransfer(pending.transfer.id)
+            }
+            report.note("\(filed.transfer.entries.count) document(s) from \(pending.transfer.peer) filed; a second acceptance is refused")
 
             report.step("The patient's consent, and a break-glass access")
             let patientCard = try fed.client(LocalFederation.patientCard, at: LocalFederation.hospitalA)
@@ -166,6 +176,20 @@ enum DemoExchange {
             let sexTable = try await cardOfficer.codeTables().tables.first { $0.name == .administrativeSex }
             let savedTable = try await cardOfficer.saveCodeTable(CodeTableSaveRequest(table: .administrativeSex, base: sexTable?.current?.version ?? 0, entries: sexTable?.standard ?? [], note: "HL7 table 0001 as published"))
             report.note("administrative sex: version \(savedTable.version) in force from the next ADT message")
+            let search = try await cardOfficer.adminPatients(AdminPatientsRequest(criteria: Demographics(family: DemoData.family)))
+            let openedPatient = try await cardOfficer.adminPatients(AdminPatientsRequest(patient: search.patients.first?.identity))
+            report.note("patients at B matching the family name: \(search.patients.count); the regional MPI links \(openedPatient.links?.identities.count ?? 0) identities to her global id")
+            _ = await b.hl7!.receive(DemoData.adtA04BDuplicate())
+            // B's node forwards what its feed registered to the regional MPI on its own; the MPI queues the pair.
+            var matches: [MPIReviewItem] = []
+            let queued = Date().addingTimeInterval(15)
+            while matches.isEmpty, Date() < queued {
+                matches = try await cardOfficer.mpiReview()
+                if matches.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            guard let possible = matches.first else { throw CLIError(code: "demo.failed", message: "the duplicate registration was not queued for review") }
+            let decided = try await cardOfficer.mpiDecide(possible.id, .accept)
+            report.note("a duplicate MRN at B queued by the regional MPI (\(possible.reason)); the clerk accepts it from B's admin station: \(decided.relinked) record(s) relinked")
 
             report.step("A lost card is revoked: every node refuses it within seconds, without a restart")
             let clerk = "clerk.hospital-b", clerkCard = fed.users[clerk]!

@@ -124,6 +124,8 @@ final class AuditNotes: Sendable {
         case .cardAction: return (.securityAlert, .update)
         case .staffList, .cardList, .adminOverview, .adminCodes: return (.query, .execute)
         case .adminCodesSave: return (.applicationActivity, .update)
+        case .adminPatients, .adminMPIReview, .mpiReview, .mpiLinks, .userTransfers: return (.query, .execute)
+        case .adminMPIDecide, .mpiDecide, .userTransferAccept: return (.patientRecord, .update)
         }
     }
 

@@ -84,6 +84,22 @@ package enum ExchangeOperation: String, Sendable, Codable, CaseIterable {
     case adminCodes = "admin.codes"
     /// The admin station saves a new version of a code table (in force from the next message).
     case adminCodesSave = "admin.codes.save"
+    /// The admin station searches the patients this hospital node holds, or opens one with the regional MPI's links.
+    case adminPatients = "admin.patients"
+    /// The admin station lists the regional MPI's possible matches that involve this hospital's patients.
+    case adminMPIReview = "admin.mpi.review"
+    /// The admin station accepts or rejects one of those possible matches.
+    case adminMPIDecide = "admin.mpi.decide"
+    /// A hospital node asks the regional MPI for the possible matches involving its assigning authorities.
+    case mpiReview = "mpi.review"
+    /// A hospital node forwards its administrator's decision on a possible match to the regional MPI.
+    case mpiDecide = "mpi.decide"
+    /// PIX between nodes: the global id and every linked identity of a local identity the caller vouches for.
+    case mpiLinks = "mpi.pix"
+    /// A clinician lists the transfers this hospital received (the inbox) and sent.
+    case userTransfers = "user.transfers"
+    /// A clinician accepts a received transfer: its documents are filed under a local patient.
+    case userTransferAccept = "user.transfer.accept"
 
     /// The HTTP path of the operation.
     package var path: String { "/v1/" + rawValue.replacingOccurrences(of: ".", with: "/") }

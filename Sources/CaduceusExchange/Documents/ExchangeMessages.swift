@@ -141,11 +141,14 @@ package struct TransferRequest: Codable, Sendable {
     package var uniqueIds: [String]
     package var entries: [DocumentEntry]
     package var reason: String
-    package init(to: String, uniqueIds: [String], entries: [DocumentEntry] = [], reason: String = "") {
+    /// The person who sent it, as the sending node names them (nil: the node on its own).
+    package var sentBy: String?
+    package init(to: String, uniqueIds: [String], entries: [DocumentEntry] = [], reason: String = "", sentBy: String? = nil) {
         self.to = to
         self.uniqueIds = uniqueIds
         self.entries = entries
         self.reason = reason
+        self.sentBy = sentBy
     }
 }
 

@@ -259,6 +259,14 @@ package final class ExchangeNode: Sendable {
         case .adminOverview: return try await AdminService(core: core).overview(o)
         case .adminCodes: return try await AdminService(core: core).codes(o)
         case .adminCodesSave: return try await AdminService(core: core).save(o)
+        case .adminPatients: return try await PatientAdminService(core: core).patients(o)
+        case .adminMPIReview: return try await PatientAdminService(core: core).review(o)
+        case .adminMPIDecide: return try await PatientAdminService(core: core).decide(o)
+        case .mpiReview: return try await RegionalReviewService(core: core).review(o)
+        case .mpiDecide: return try await RegionalReviewService(core: core).decide(o)
+        case .mpiLinks: return try await RegionalReviewService(core: core).links(o)
+        case .userTransfers: return try await TransferInboxService(core: core).list(o)
+        case .userTransferAccept: return try await TransferInboxService(core: core).accept(o)
         }
     }
 

@@ -18,7 +18,8 @@ extension ExchangeOperation {
         let node: Set<FederationIdentity.Kind> = [.node], staff: Set<FederationIdentity.Kind> = [.person]
         let people: Set<FederationIdentity.Kind> = [.person, .patient]
         switch self {
-        case .registerIdentity, .findPatients, .registerSubmission, .query, .registerConsent, .queryConsents, .auditPosition, .accessReport:
+        case .registerIdentity, .findPatients, .registerSubmission, .query, .registerConsent, .queryConsents, .auditPosition, .accessReport,
+            .mpiReview, .mpiDecide, .mpiLinks:
             return OperationRule(callers: node, role: .regional, signedIn: false)
         case .retrieve, .transfer:
             return OperationRule(callers: node, role: .hospital, signedIn: false)
@@ -26,7 +27,8 @@ extension ExchangeOperation {
             return OperationRule(callers: node, role: .global, signedIn: false)
         case .revokeSession, .accessEvents, .publishCRL:
             return OperationRule(callers: node, role: nil, signedIn: false)
-        case .submit, .userTransfer, .staffImport, .staffList, .cardEnroll, .cardAction, .cardList, .adminOverview, .adminCodes, .adminCodesSave:
+        case .submit, .userTransfer, .staffImport, .staffList, .cardEnroll, .cardAction, .cardList, .adminOverview, .adminCodes, .adminCodesSave,
+            .adminPatients, .adminMPIReview, .adminMPIDecide, .userTransfers, .userTransferAccept:
             return OperationRule(callers: staff, role: .hospital, signedIn: true)
         case .userFindPatients, .userEmergencies, .userEmergencyReview, .userAuditSearch, .userAuditExport:
             return OperationRule(callers: staff, role: nil, signedIn: true)

@@ -35,11 +35,16 @@ struct TransferService: Sendable {
             entry.repositoryId = core.id
             received.append((RepositoryDocument(entry: entry, wrappedKey: Data(), blob: ""), part.body))
         }
-        // Filed in the operation's commit, with its audit event: the signed receipt leaves only after it.
+        // Filed in the operation's commit, with its audit event and its inbox record (until a clinician of this
+        // hospital accepts it: ``TransferInboxService``): the signed receipt leaves only after it.
         try core.keep(o)
         try await core.repositoryService.requireNew(received.map(\.0.entry.uniqueId))
         let (rows, filing) = try core.repositoryService.sealDocuments(received.map { ($0.0.entry, $0.1) }, evidence: nil)
-        o.audit.commit { tx in try filing(tx) }
+        let inbox = TransferRecord(id: o.message.header.requestId, direction: .received, peer: o.identity.commonName, at: core.clock.now(), reason: request.reason, sentBy: request.sentBy ?? "", entries: request.entries)
+        o.audit.commit { tx in
+            try filing(tx)
+            try tx.saveTransfer(inbox)
+        }
         o.audit.onFailure { [repository = core.repositoryService] in repository.discard(rows, evidence: filing) }
         let receipt = rows.map { TransferReceipt.ReceiptLine(uniqueId: $0.entry.uniqueId, hash: $0.entry.hash) }
         return try core.reply(o, TransferReceipt(requestId: o.message.header.requestId, envelopeSHA256: DocumentIntegrity.sha256(o.raw), receivedBy: core.id, receivedAt: core.clock.now(), documents: receipt))
@@ -58,18 +63,24 @@ struct TransferService: Sendable {
             for i in asGlobal.indices { asGlobal[i].patientId = answer.patientId }
             try core.requirePermit(claims, asGlobal, consents: answer.consents, organization: request.to, audit: o.audit)
         }
-        return try core.reply(o, try await transfer(request.uniqueIds, to: request.to, reason: request.reason, audit: o.audit))
+        return try core.reply(o, try await transfer(request.uniqueIds, to: request.to, reason: request.reason, audit: o.audit, sentBy: claims.sub))
     }
 
     /// Pushes documents from this node's repository to `nodeId`; returns the recipient's signed receipt after
     /// checking it lists every document with its hash.
-    func transfer(_ ids: [String], to nodeId: String, reason: String, audit: AuditNotes?) async throws -> TransferReceipt {
+    func transfer(_ ids: [String], to nodeId: String, reason: String, audit: AuditNotes?, sentBy: String? = nil) async throws -> TransferReceipt {
         let (entries, parts) = try await core.repositoryService.localDocuments(ids, audit: audit)
-        let opened = try await core.call(.transfer, to: nodeId, body: TransferRequest(to: nodeId, uniqueIds: ids, entries: entries, reason: reason), documents: parts)
+        let opened = try await core.call(.transfer, to: nodeId, body: TransferRequest(to: nodeId, uniqueIds: ids, entries: entries, reason: reason, sentBy: sentBy), documents: parts)
         try await core.keep(opened, audit: audit)
         let receipt = try opened.message.decodeBody(TransferReceipt.self)
         guard Set(receipt.documents) == Set(entries.map { TransferReceipt.ReceiptLine(uniqueId: $0.uniqueId, hash: $0.hash) }) else {
             throw ExchangeError(.signerRejected, "the receipt does not list the documents sent")
+        }
+        let sent = TransferRecord(id: receipt.requestId, direction: .sent, peer: nodeId, at: core.clock.now(), reason: reason, sentBy: sentBy ?? "", entries: entries)
+        if let audit {
+            audit.commit { tx in try tx.saveTransfer(sent) }  // with the operation's event
+        } else {
+            try await core.store.write { tx in try tx.saveTransfer(sent) }
         }
         return receipt
     }
