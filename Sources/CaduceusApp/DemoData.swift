@@ -16,7 +16,9 @@ package enum DemoData {
             "MSH|^~\\&|EMR|HOSPA|CADUCEUS|HOSPA|20261120090000||ADT^A04^ADT_A01|\(control)|P|2.5.1",
             "EVN|A04|20261120090000",
             "PID|1||\(mrn)^^^HOSPA&\(authority)&ISO^MR||\(family)^\(given)^J||\(birthDate)|F|||22 LANTERN WAY^^RIVERTON^WY^82501^USA||^PRN^PH^^1^307^5550142",
+            "NK1|1|QUILLFEATHER^HOLLIS|SPO^Spouse^HL70063||^PRN^PH^^1^307^5550177||EC^Emergency contact^HL70131",
             "PV1|1|O|CLINIC1",
+            "IN1|1|GOLD^Gold plan^L|INS7|SYNTHETIC MUTUAL INSURANCE||||GRP-4410" + String(repeating: "|", count: 28) + "POL-88231",
         ].joined(separator: "\r") + "\r").utf8)
     }
 

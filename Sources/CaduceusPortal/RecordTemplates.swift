@@ -51,6 +51,20 @@ enum RecordTemplates {
       {{^hasLinks}}<p class="notice">The regional MPI did not give this patient's links (<code>{{linksUnavailable}}</code>).</p>{{/hasLinks}}
     </section>
     </div>
+    <div class="console">
+    <section class="card" aria-labelledby="contacts-title">
+      <h2 id="contacts-title">Emergency contacts</h2>
+      {{#hasContacts}}<table><thead><tr><th scope="col">Name</th><th scope="col">Relationship</th><th scope="col">Phone</th></tr></thead>
+      <tbody>{{#contacts}}<tr><td>{{name}}</td><td>{{relationship}}</td><td>{{phone}}</td></tr>{{/contacts}}</tbody></table>{{/hasContacts}}
+      {{^hasContacts}}<p class="empty">None on file (NK1).</p>{{/hasContacts}}
+    </section>
+    <section class="card" aria-labelledby="insurance-title">
+      <h2 id="insurance-title">Insurance</h2>
+      {{#hasInsurance}}<table><thead><tr><th scope="col">Company</th><th scope="col">Plan</th><th scope="col">Policy</th><th scope="col">Group</th></tr></thead>
+      <tbody>{{#insurance}}<tr><td>{{company}}</td><td>{{plan}}</td><td><code>{{policy}}</code></td><td>{{group}}</td></tr>{{/insurance}}</tbody></table>{{/hasInsurance}}
+      {{^hasInsurance}}<p class="empty">None on file (IN1).</p>{{/hasInsurance}}
+    </section>
+    </div>
     {{#hasHistory}}
     <h2>MPI history of this record</h2>
     <div class="table-wrap"><table>

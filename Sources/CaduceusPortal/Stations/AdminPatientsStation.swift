@@ -121,6 +121,17 @@ struct AdminPatientsStation {
         let identifiers = record.identifiers.map {
             ["id": $0.id, "authority": $0.authority, "key": $0 == record.identity] as [String: Any]
         }
+        // NK1 and IN1 as the EMR sent them (names and relationships in HL7's component form, shown plainly).
+        func plain(_ s: String) -> String {
+            let t = s.replacingOccurrences(of: "^", with: " ").trimmed
+            return t.isEmpty ? "—" : t
+        }
+        let contacts = record.contacts.map {
+            ["name": plain($0.name), "relationship": plain($0.relationship), "role": plain($0.role), "phone": plain($0.phone)]
+        }
+        let insurance = record.insurance.map {
+            ["plan": plain($0.plan), "company": plain($0.company), "policy": plain($0.policyNumber), "group": plain($0.groupNumber)]
+        }
         var links: [[String: Any]] = []
         var history: [[String: String]] = []
         if let l = answer.links {
@@ -138,6 +149,7 @@ struct AdminPatientsStation {
                 "globalAuthority": answer.links?.patientId.authority ?? "",
                 "hasLinks": answer.links != nil, "links": links, "linksUnavailable": answer.linksUnavailable ?? "",
                 "history": history, "hasHistory": !history.isEmpty,
+                "contacts": contacts, "hasContacts": !contacts.isEmpty, "insurance": insurance, "hasInsurance": !insurance.isEmpty,
                 "otherNames": record.otherNames.map { $0.replacingOccurrences(of: "^", with: " ") }.joined(
                     separator: "; "),
                 "lastMessage": record.lastMessageControlID,
