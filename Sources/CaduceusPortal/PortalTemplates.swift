@@ -232,7 +232,8 @@ enum PortalTemplates {
     </section>
     <section class="card alerts-card" aria-labelledby="alerts-title">
       <h2 id="alerts-title">Alerts</h2>
-      {{#hasAlerts}}<ul class="alerts">{{#alerts}}<li class="{{#integrity}}alert-integrity{{/integrity}}{{^integrity}}alert-security{{/integrity}}">
+      {{#hasAlerts}}<ul class="alerts">{{#bursts}}<li class="alert-integrity"><span class="nowrap">{{from}} – {{to}}</span> <span class="badge badge-emergency">{{#signIn}}failed sign-ins{{/signIn}}{{^signIn}}burst of refusals{{/signIn}}</span>
+        <strong>{{count}} refused</strong> · {{user}} · <code>{{errorCode}}</code></li>{{/bursts}}{{#alerts}}<li class="{{#integrity}}alert-integrity{{/integrity}}{{^integrity}}alert-security{{/integrity}}">
         <span class="nowrap">{{time}}</span> {{#integrity}}<span class="badge badge-emergency">integrity alarm</span>{{/integrity}}
         <strong>{{operation}}</strong> · {{user}}{{^ok}} · <code>{{outcome}}</code>{{/ok}}{{#emergency}} <span class="badge badge-emergency">break-glass</span>{{/emergency}}</li>{{/alerts}}</ul>{{/hasAlerts}}
       {{^hasAlerts}}<p class="empty">No security alert on this node's trail.</p>{{/hasAlerts}}

@@ -44,6 +44,13 @@ struct PortalAuditConsoleTests {
                 _ = try await a.portal(.userAuditSearch, body: AuditSearchRequest(), assertion: patientAssertion, client: patient.certificate, presented: [patient.certificate] + patient.chain)
             } == "exchange.forbidden")
 
+            // Three more tries make five refusals of the nurse within ten minutes: a burst, on the officer's alerts.
+            for _ in 0..<3 {
+                await #expect(throws: (any Error).self) {
+                    _ = try await b.portal(.userAuditSearch, body: AuditSearchRequest(summary: true), assertion: nurseAssertion, client: nurse.certificate, presented: [nurse.certificate] + nurse.chain)
+                }
+            }
+
             // The officer: a search for the patient finds the nurse's query, and is one event naming the patient.
             let officerAssertion = try await signIn(b, officer, "HOPERAT")
             let head = try await auditHead(fed, LocalFederation.hospitalB)
@@ -51,6 +58,10 @@ struct PortalAuditConsoleTests {
             let answer = try reply.decodeBody(AuditSearchResponse.self)
             #expect(answer.rows.contains { $0.user == FederationIdentity(nurse.certificate)!.commonName && $0.operation == "user.query" && $0.patients.contains(answer.patientPseudonym ?? "-") })
             #expect(answer.days.count == 14 && answer.days.last!.events > 0)
+            let nurseName = FederationIdentity(nurse.certificate)!.commonName
+            let bursts = try #require(answer.bursts)
+            #expect(bursts.contains { $0.user == nurseName && $0.count == 5 && $0.errorCode == "exchange.forbidden" && !$0.signIn }, "\(bursts)")
+            #expect(!bursts.contains { $0.user == FederationIdentity(officer.certificate)!.commonName })
             #expect(!String(decoding: try JSONEncoder().encode(answer), as: UTF8.self).contains(DemoData.mrnA), "the answer names patients by pseudonym only")
             let failures = try await b.portal(.userAuditSearch, body: AuditSearchRequest(outcome: .failure), assertion: officerAssertion, client: officer.certificate, presented: [officer.certificate] + officer.chain)
                 .decodeBody(AuditSearchResponse.self)

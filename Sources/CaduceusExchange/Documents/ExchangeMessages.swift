@@ -387,6 +387,21 @@ package struct AuditDay: Codable, Sendable, Equatable {
     package var refusals: Int
 }
 
+/// A burst: one requestor refused (or failing to sign in) at least ``AuditSearchService/burstSize`` times within
+/// ``AuditSearchService/burstWindow`` seconds — someone probing, or a misconfigured client.
+package struct AuditBurst: Codable, Sendable, Equatable {
+    /// The requestor as the trail names it (a card's CN, a node, an interface).
+    package var user: String
+    /// The first and last refusal of the burst.
+    package var from: Date
+    package var to: Date
+    /// How many refusals it holds.
+    package var count: Int
+    /// The most frequent error code among them, and whether any was a failed sign-in.
+    package var errorCode: String
+    package var signIn: Bool
+}
+
 /// The answer to a search: the rows, newest first; with `summary`, the last 14 days and the recent alerts.
 package struct AuditSearchResponse: Codable, Sendable {
     package var rows: [AuditSearchRow]
@@ -397,4 +412,6 @@ package struct AuditSearchResponse: Codable, Sendable {
     package var days: [AuditDay]
     /// Security Alerts (break-glass, refusals for revocation status, integrity alarms), newest first.
     package var alerts: [AuditSearchRow]
+    /// Bursts of refusals or failed sign-ins in the last 14 days, newest first (with `summary`).
+    package var bursts: [AuditBurst]? = nil
 }

@@ -74,11 +74,18 @@ struct AuditStation {
         let answer = try reply.decodeBody(AuditSearchResponse.self)
         let rows = answer.rows.map { Self.row($0, searched: answer.patientPseudonym) }
         let alerts = answer.alerts.prefix(20).map { Self.row($0, searched: nil) }
+        let bursts = (answer.bursts ?? []).map { b -> [String: Any] in
+            [
+                "user": b.user, "count": String(b.count), "from": Portal.time(b.from), "to": Portal.time(b.to),
+                "errorCode": b.errorCode, "signIn": b.signIn,
+            ]
+        }
         let outcome = form["outcome"] ?? ""
         let event = form["event"] ?? ""
         return portal.page("Audit trail", "audit", [
             "csrf": session.csrf, "searched": searched, "rows": rows, "hasRows": !rows.isEmpty, "truncated": answer.truncated,
-            "count": String(rows.count), "chart": AuditChart.svg(answer.days), "alerts": Array(alerts), "hasAlerts": !alerts.isEmpty,
+            "count": String(rows.count), "chart": AuditChart.svg(answer.days), "alerts": Array(alerts), "hasAlerts": !alerts.isEmpty || !bursts.isEmpty,
+            "bursts": bursts,
             "patient": form["patient"] ?? "", "authority": form["authority"] ?? "", "user": form["user"] ?? "",
             "from": form["from"] ?? "", "to": form["to"] ?? "",
             "events": Self.events.map { ["code": $0.code, "label": $0.label, "selected": $0.code == event] as [String: Any] },

@@ -51,8 +51,46 @@ struct AuditSearchService: Sendable {
         }
         let response = AuditSearchResponse(
             rows: matching.prefix(request.limit).map(Self.row), truncated: matching.count > request.limit, patientPseudonym: pseudonym,
-            days: request.summary ? Self.days(scanned.map(\.message), now: now) : [], alerts: alerts.map(Self.row))
+            days: request.summary ? Self.days(scanned.map(\.message), now: now) : [], alerts: alerts.map(Self.row),
+            bursts: request.summary ? Self.bursts(scanned.map(\.message)) : nil)
         return try core.reply(o, response)
+    }
+
+    /// A burst is this many refusals of one requestor …
+    static let burstSize = 5
+    /// … within this many seconds.
+    static let burstWindow: TimeInterval = 600
+
+    /// Bursts of refusals (any outcome but success, a failed sign-in included) per requestor: a window of
+    /// ``burstWindow`` holding at least ``burstSize`` of them, extended while the next refusal falls within the window
+    /// of the last; newest first, at most 20.
+    static func bursts(_ messages: [AuditMessage]) -> [AuditBurst] {
+        var byUser: [String: [AuditMessage]] = [:]
+        for m in messages where m.outcome != .success {
+            byUser[m.participants.first { $0.isRequestor }?.userID ?? "unknown", default: []].append(m)
+        }
+        var out: [AuditBurst] = []
+        for (user, refusals) in byUser {
+            let sorted = refusals.sorted { $0.time < $1.time }
+            var start = 0
+            while start < sorted.count {
+                // The refusals from `start` within the window, then as long as each next one is within the window of
+                // the one before it.
+                var end = start
+                while end + 1 < sorted.count, sorted[end + 1].time.timeIntervalSince(sorted[start].time) <= burstWindow { end += 1 }
+                guard end - start + 1 >= burstSize else { start += 1; continue }
+                while end + 1 < sorted.count, sorted[end + 1].time.timeIntervalSince(sorted[end].time) <= burstWindow { end += 1 }
+                let group = sorted[start...end]
+                var tally: [String: Int] = [:]
+                for m in group { tally[m.errorCode, default: 0] += 1 }
+                // The most frequent code (the alphabetically first of equals, so the answer is stable).
+                let codes = tally.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.first?.key ?? ""
+                let signIn = group.contains { $0.eventTypes.contains { $0.code == ExchangeOperation.signIn.rawValue } }
+                out.append(AuditBurst(user: user, from: group.first!.time, to: group.last!.time, count: group.count, errorCode: codes, signIn: signIn))
+                start = end + 1
+            }
+        }
+        return Array(out.sorted { $0.to > $1.to }.prefix(20))
     }
 
     /// The policy decision: permit only a role the policy names as a reviewer of emergency access (privacy officers).
