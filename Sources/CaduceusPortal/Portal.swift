@@ -100,6 +100,13 @@ package final class Portal: Sendable {
             guard let session else { throw PortalError(.signInFirst, "sign in first") }
             return session
         }
+
+        /// The session of a staff card (the admin, card, medical and transfer stations are for staff, not patients).
+        func signedInStaff() throws(PortalError) -> PortalSession {
+            let session = try signedIn()
+            guard identity.kind == .person else { throw PortalError(.badRequest, "this station is for staff cards") }
+            return session
+        }
     }
 
     /// Runs a page: reads the card and the session, checks the CSRF token of a POST, runs `body`, renders a coded

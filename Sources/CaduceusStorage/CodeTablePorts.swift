@@ -1,4 +1,6 @@
 package import struct Foundation.Date
+package import struct Foundation.Data
+import Foundation
 
 /// The code tables a node validates incoming data with, kept by its administrators at the admin station. Each save
 /// is a new version (append-only: the old versions stay readable, so what a message was checked against can be
@@ -73,4 +75,16 @@ package protocol CodeTableReader {
     func codeTable(_ table: CodeTableName) throws(StorageError) -> CodeTableVersion?
     /// Every version of `table`, newest first.
     func codeTableHistory(_ table: CodeTableName) throws(StorageError) -> [CodeTableVersion]
+}
+
+extension CodeTableVersion {
+    /// The stored record of this version, if it follows `newest` (the newest version held, nil when none): versions
+    /// count up by one, so a save made from an out-of-date page is refused. Every adapter stores through this.
+    /// - Throws: `storage.conflict` when another save came first.
+    package func record(after newest: Int?) throws(StorageError) -> Data {
+        guard version == (newest ?? 0) + 1 else {
+            throw StorageError(.conflict, "the code table changed since that version (save again from the newest)")
+        }
+        do { return try JSONEncoder().encode(self) } catch { throw StorageError(.database, "the code table could not be encoded") }
+    }
 }

@@ -7,12 +7,7 @@ import GRDB
 
 extension SQLiteTransaction {
     func saveCodeTable(_ version: CodeTableVersion) throws(StorageError) {
-        let newest = try codeTable(version.table)?.version ?? 0
-        guard version.version == newest + 1 else {
-            throw StorageError(.conflict, "the code table changed since that version (save again from the newest)")
-        }
-        let record: Data
-        do { record = try JSONEncoder().encode(version) } catch { throw StorageError(.database, "the code table could not be encoded") }
+        let record = try version.record(after: try codeTable(version.table)?.version)
         try sql("record a code table") {
             try db.execute(sql: "INSERT INTO code_tables (name, version, record) VALUES (?, ?, ?)", arguments: [version.table.rawValue, version.version, record])
         }

@@ -5,12 +5,7 @@ import Foundation
 
 extension InMemoryTransaction {
     func saveCodeTable(_ version: CodeTableVersion) throws(StorageError) {
-        let newest = try codeTable(version.table)?.version ?? 0
-        guard version.version == newest + 1 else {
-            throw StorageError(.conflict, "the code table changed since that version (save again from the newest)")
-        }
-        let record: Data
-        do { record = try JSONEncoder().encode(version) } catch { throw StorageError(.database, "the code table could not be encoded") }
+        let record = try version.record(after: try codeTable(version.table)?.version)
         state.codeTables[version.table.rawValue, default: []].append(record)
     }
 

@@ -31,11 +31,6 @@ struct AdminPatientsStation {
         }
     }
 
-    func staffSession(_ visit: Portal.Visit) throws -> PortalSession {
-        let session = try visit.signedIn()
-        guard visit.identity.kind == .person else { throw PortalError(.badRequest, "this station is for staff cards") }
-        return session
-    }
 
     static func name(_ d: Demographics) -> String {
         [d.given, d.middle, d.family].filter { !$0.isEmpty }.joined(separator: " ")
@@ -52,14 +47,14 @@ struct AdminPatientsStation {
     }
 
     func searchForm(_ visit: Portal.Visit) async throws -> Response {
-        let session = try staffSession(visit)
+        let session = try visit.signedInStaff()
         return portal.page(
             "Patients", "adminPatients", ["csrf": session.csrf, "searched": false], visit: visit, session: session,
             current: "/portal/admin/patients")
     }
 
     func search(_ visit: Portal.Visit) async throws -> Response {
-        let session = try staffSession(visit)
+        let session = try visit.signedInStaff()
         let f = visit.form
         let criteria = Demographics(
             family: (f["family"] ?? "").trimmed, given: (f["given"] ?? "").trimmed,
@@ -93,7 +88,7 @@ struct AdminPatientsStation {
     }
 
     func open(_ visit: Portal.Visit) async throws -> Response {
-        let session = try staffSession(visit)
+        let session = try visit.signedInStaff()
         guard let handle = visit.form["patient"], let chosen = session.patients["admin:" + handle]?.unsafeValue else {
             throw PortalError(.notFound, "no such patient in this session (search again)")
         }
@@ -157,7 +152,7 @@ struct AdminPatientsStation {
     }
 
     func review(_ visit: Portal.Visit) async throws -> Response {
-        let session = try staffSession(visit)
+        let session = try visit.signedInStaff()
         return try await reviewPage(visit, session, notice: nil)
     }
 
@@ -204,7 +199,7 @@ struct AdminPatientsStation {
     }
 
     func decide(_ visit: Portal.Visit) async throws -> Response {
-        let session = try staffSession(visit)
+        let session = try visit.signedInStaff()
         guard let handle = visit.form["match"], let raw = session.documents["match:" + handle], let id = Int64(raw)
         else {
             throw PortalError(.notFound, "no such possible match in this session (open the list again)")

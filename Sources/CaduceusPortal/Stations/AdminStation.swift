@@ -29,16 +29,11 @@ struct AdminStation {
         }
     }
 
-    func staffSession(_ visit: Portal.Visit) throws -> PortalSession {
-        let session = try visit.signedIn()
-        guard visit.identity.kind == .person else { throw PortalError(.badRequest, "this station is for staff cards") }
-        return session
-    }
 
     // MARK: - Overview
 
     func overview(_ visit: Portal.Visit) async throws -> Response {
-        let session = try staffSession(visit)
+        let session = try visit.signedInStaff()
         let o = try await portal.gate(.adminOverview, AdminOverviewRequest(), visit, session: session).decodeBody(AdminOverview.self)
         let now = Date()
         func expiry(_ d: Date?) -> [String: Any] {
@@ -69,7 +64,7 @@ struct AdminStation {
     // MARK: - Personnel
 
     func staff(_ visit: Portal.Visit) async throws -> Response {
-        let session = try staffSession(visit)
+        let session = try visit.signedInStaff()
         return try await staffPage(visit, session, notice: nil)
     }
 
@@ -89,7 +84,7 @@ struct AdminStation {
     }
 
     func importStaff(_ visit: Portal.Visit) async throws -> Response {
-        let session = try staffSession(visit)
+        let session = try visit.signedInStaff()
         let csv = visit.form["csv"] ?? ""
         guard !csv.trimmed.isEmpty else { throw PortalError(.badRequest, "paste the HR export (CSV with a header row) to import") }
         let r = try await portal.gate(.staffImport, StaffImportRequest(csv: csv), visit, session: session).decodeBody(StaffImportResponse.self)
@@ -106,7 +101,7 @@ struct AdminStation {
     }
 
     func editForm(_ visit: Portal.Visit) async throws -> Response {
-        let session = try staffSession(visit)
+        let session = try visit.signedInStaff()
         let m = try await member(visit, session)
         return portal.page("Edit staff member", "staffEdit", [
             "csrf": session.csrf, "member": visit.form["member"] ?? "", "id": m.id, "family": m.family, "given": m.given,
@@ -117,7 +112,7 @@ struct AdminStation {
     /// Saves an edit as a one-row HR import: the same checks (roles the policy knows and the CA may grant, names,
     /// e-mail), and a member marked terminated loses their cards as an import would do it.
     func saveMember(_ visit: Portal.Visit) async throws -> Response {
-        let session = try staffSession(visit)
+        let session = try visit.signedInStaff()
         let m = try await member(visit, session)
         let f = visit.form
         let row = [m.id, (f["family"] ?? "").trimmed, (f["given"] ?? "").trimmed, (f["department"] ?? "").trimmed, (f["roles"] ?? "").trimmed,
@@ -152,7 +147,7 @@ struct AdminStation {
     }
 
     func codes(_ visit: Portal.Visit) async throws -> Response {
-        let session = try staffSession(visit)
+        let session = try visit.signedInStaff()
         let r = try await portal.gate(.adminCodes, CodeTablesRequest(), visit, session: session).decodeBody(CodeTablesResponse.self)
         let rows = r.tables.map { t -> [String: Any] in
             ["name": t.name.rawValue, "label": Self.label(t.name), "purpose": Self.purpose(t.name),
@@ -163,7 +158,7 @@ struct AdminStation {
     }
 
     func codeTable(_ visit: Portal.Visit, name: String, notice: String? = nil) async throws -> Response {
-        let session = try staffSession(visit)
+        let session = try visit.signedInStaff()
         guard let table = CodeTableName(rawValue: name) else { throw PortalError(.notFound, "no such code table") }
         let r = try await portal.gate(.adminCodes, CodeTablesRequest(history: table), visit, session: session).decodeBody(CodeTablesResponse.self)
         guard let t = r.tables.first(where: { $0.name == table }) else { throw PortalError(.notFound, "no such code table") }
@@ -180,7 +175,7 @@ struct AdminStation {
 
     /// The table's lines (`code | display | system`, one code a line) as a new version made from `base`.
     func saveTable(_ visit: Portal.Visit, name: String) async throws -> Response {
-        let session = try staffSession(visit)
+        let session = try visit.signedInStaff()
         guard let table = CodeTableName(rawValue: name) else { throw PortalError(.notFound, "no such code table") }
         guard let base = Int(visit.form["base"] ?? "") else { throw PortalError(.badRequest, "the form names no base version") }
         let lines = (visit.form["entries"] ?? "").split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

@@ -29,11 +29,6 @@ struct CardStation {
         }
     }
 
-    func staffSession(_ visit: Portal.Visit) throws -> PortalSession {
-        let session = try visit.signedIn()
-        guard visit.identity.kind == .person else { throw PortalError(.badRequest, "this station is for staff cards") }
-        return session
-    }
 
     /// What an officer can do to a card in each state (the service decides again).
     static let actions: [(CardLifecycle.Action, String, String)] = [
@@ -42,7 +37,7 @@ struct CardStation {
     ]
 
     func list(_ visit: Portal.Visit) async throws -> Response {
-        let session = try staffSession(visit)
+        let session = try visit.signedInStaff()
         return try await page(visit, session, notice: nil, issued: nil)
     }
 
@@ -86,7 +81,7 @@ struct CardStation {
     }
 
     func enroll(_ visit: Portal.Visit) async throws -> Response {
-        let session = try staffSession(visit)
+        let session = try visit.signedInStaff()
         guard let handle = visit.form["person"], let pair = session.documents["enrol:" + handle] else {
             throw PortalError(.notFound, "no such staff member in this session (open the card station again)")
         }
@@ -97,7 +92,7 @@ struct CardStation {
     }
 
     func action(_ visit: Portal.Visit) async throws -> Response {
-        let session = try staffSession(visit)
+        let session = try visit.signedInStaff()
         guard let handle = visit.form["card"], let id = session.documents["card:" + handle] else {
             throw PortalError(.notFound, "no such card in this session (open the card station again)")
         }
@@ -120,7 +115,7 @@ struct CardStation {
 
     /// The PKCS#12 of the card just issued, once (`Content-Disposition: attachment`); gone from the session after.
     func download(_ visit: Portal.Visit) async throws -> Response {
-        let session = try staffSession(visit)
+        let session = try visit.signedInStaff()
         guard let pending = session.issuedCard?.unsafeValue, let handle = visit.form["download"], sameToken(handle, pending.handle) else {
             throw PortalError(.notFound, "the card's file was downloaded already or belongs to another page (issue a new card to get a new one)")
         }
@@ -132,7 +127,7 @@ struct CardStation {
 
     /// The card's face: a page to check it, and the PDF to print (both through `card.list` for that card).
     func face(_ visit: Portal.Visit, handle: String, pdf: Bool) async throws -> Response {
-        let session = try staffSession(visit)
+        let session = try visit.signedInStaff()
         guard let id = session.documents["card:" + handle] else { throw PortalError(.notFound, "no such card in this session (open the card station again)") }
         let cards = try await portal.gate(.cardList, CardListRequest(card: id), visit, session: session).decodeBody([CardRecord].self)
         guard let c = cards.first, let serial = c.serial, let notAfter = c.notAfter else { throw PortalError(.badRequest, "only an issued card has a face to print") }

@@ -18,19 +18,14 @@ struct MedicalStation {
         router.get("/portal/medical/patient") { request, context in await portal.serve("medical.patient", request, context, patient) }
     }
 
-    func staff(_ visit: Portal.Visit) throws -> PortalSession {
-        let session = try visit.signedIn()
-        guard visit.identity.kind == .person else { throw PortalError(.badRequest, "this station is for staff cards") }
-        return session
-    }
 
     func searchForm(_ visit: Portal.Visit) async throws -> Response {
-        let session = try staff(visit)
+        let session = try visit.signedInStaff()
         return portal.page("Find a patient", "search", ["csrf": session.csrf, "searched": false], visit: visit, session: session, current: "/portal/medical")
     }
 
     func search(_ visit: Portal.Visit) async throws -> Response {
-        let session = try staff(visit)
+        let session = try visit.signedInStaff()
         let f = visit.form
         let criteria = Demographics(family: (f["family"] ?? "").trimmed, given: (f["given"] ?? "").trimmed, birthDate: (f["birth"] ?? "").trimmed, sex: (f["sex"] ?? "").trimmed)
         guard !(criteria.family.isEmpty && criteria.given.isEmpty && criteria.birthDate.isEmpty) else {
@@ -58,7 +53,7 @@ struct MedicalStation {
     }
 
     func select(_ visit: Portal.Visit) async throws -> Response {
-        let session = try staff(visit)
+        let session = try visit.signedInStaff()
         guard let handle = visit.form["patient"], let chosen = session.patients[handle] else {
             throw PortalError(.notFound, "no such patient in this session (search again)")
         }
@@ -67,7 +62,7 @@ struct MedicalStation {
     }
 
     func patient(_ visit: Portal.Visit) async throws -> Response {
-        let session = try staff(visit)
+        let session = try visit.signedInStaff()
         guard let chosen = session.selectedPatient?.unsafeValue else {
             return Response(status: .seeOther, headers: Portal.headers(location: "/portal/medical"))
         }

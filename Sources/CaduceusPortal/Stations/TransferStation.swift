@@ -26,14 +26,9 @@ struct TransferStation {
         }
     }
 
-    func staff(_ visit: Portal.Visit) throws -> PortalSession {
-        let session = try visit.signedIn()
-        guard visit.identity.kind == .person else { throw PortalError(.badRequest, "this station is for staff cards") }
-        return session
-    }
 
     func inbox(_ visit: Portal.Visit) async throws -> Response {
-        let session = try staff(visit)
+        let session = try visit.signedInStaff()
         return try await page(visit, session, notice: nil)
     }
 
@@ -118,7 +113,7 @@ struct TransferStation {
     }
 
     func accept(_ visit: Portal.Visit) async throws -> Response {
-        let session = try staff(visit)
+        let session = try visit.signedInStaff()
         guard let handle = visit.form["transfer"], let id = session.documents["transfer:" + handle] else {
             throw PortalError(.notFound, "no such transfer in this session (open the inbox again)")
         }
@@ -137,7 +132,7 @@ struct TransferStation {
     }
 
     func send(_ visit: Portal.Visit) async throws -> Response {
-        let session = try staff(visit)
+        let session = try visit.signedInStaff()
         let ids = visit.form.keys.filter { $0.hasPrefix("doc-") }.sorted().compactMap {
             session.documents["send:" + String($0.dropFirst(4))]
         }
