@@ -50,6 +50,12 @@ package final class LocalFederation: Sendable {
     /// (administrative), `privacy.hospital-b` (privacy officer), and the demo patient's card ``patientCard``, issued by
     /// hospital A.
     package static let patientCard = "patient.hospital-a"
+
+    /// The name on a demo staff card: the user's name with the title their role gives (only physicians are "Dr").
+    package static func cardName(_ user: String, role: String) -> String {
+        let title = ["physician": "Dr", "nurse": "Nurse", "administrative": "Clerk", "privacy-officer": "Officer"][role] ?? "Staff"
+        return "\(title) \(user) (synthetic)"
+    }
     /// The cards, by name.
     package let users: [String: Credential]
     /// The CA stores, by name (`global`, `regional`, `hospital-a`, `hospital-b`).
@@ -122,7 +128,7 @@ package final class LocalFederation: Sendable {
             let home = "node." + domain
             let cert = name == Self.patientCard
                 ? try ca.issue(profile: .patient(email: nil), subject: try federationName(commonName: DemoData.mrnA, organization: home, unit: domainA), publicKey: key.publicKey, now: now)
-                : try ca.issue(profile: .person(email: "\(name)@\(domain).caduceus.test"), subject: try federationName(commonName: "Dr \(name) (synthetic)", organization: home, unit: role), publicKey: key.publicKey, now: now)
+                : try ca.issue(profile: .person(email: "\(name)@\(domain).caduceus.test"), subject: try federationName(commonName: Self.cardName(name, role: role), organization: home, unit: role), publicKey: key.publicKey, now: now)
             let card = try Credential(key: key, certificate: cert, chain: try ca.authority().chain.dropLast().map { $0 })
             users[name] = card
             let password = Sensitive("demo-" + Hex.encode((0..<6).map { _ in UInt8.random(in: 0...255) }))

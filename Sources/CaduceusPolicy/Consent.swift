@@ -76,6 +76,9 @@ package struct ConsentRecord: Sendable, Hashable, Codable {
     package var signedBy: String
     /// The node the statement was made at.
     package var recordedAt: String
+    /// The patient's home node, when it attested a statement the patient made at its portal (the card could not
+    /// sign in the browser); nil when the card signed it.
+    package var attestedBy: String?
     /// When the registry recorded it.
     package var recordedTime: Date
     package var revokedTime: Date?
@@ -84,7 +87,8 @@ package struct ConsentRecord: Sendable, Hashable, Codable {
     package var statement: String?
     package var revocationStatement: String?
 
-    package init(directive: ConsentDirective, patientId: String, signedBy: String, recordedAt: String, recordedTime: Date, revokedTime: Date? = nil, revokedBy: String? = nil, statement: String? = nil, revocationStatement: String? = nil) {
+    package init(directive: ConsentDirective, patientId: String, signedBy: String, recordedAt: String, recordedTime: Date, revokedTime: Date? = nil, revokedBy: String? = nil, statement: String? = nil, revocationStatement: String? = nil, attestedBy: String? = nil) {
+        self.attestedBy = attestedBy
         self.directive = directive
         self.patientId = patientId
         self.signedBy = signedBy

@@ -429,6 +429,27 @@ package final class Portal: Sendable {
         identity.kind == .patient ? "Patient \(identity.commonName)" : identity.commonName
     }
 
+    /// A calendar day (UTC), as forms show and take it: `YYYY-MM-DD`.
+    static func day(_ date: Date) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyy-MM-dd"
+        return f.string(from: date)
+    }
+
+    /// The start (00:00 UTC) of a `YYYY-MM-DD` day; nil when it is not one.
+    static func day(_ text: String) -> Date? {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        guard t.count == 10 else { return nil }
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyy-MM-dd"
+        f.isLenient = false
+        return f.date(from: t)
+    }
+
     static func time(_ date: Date) -> String {
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_GB")

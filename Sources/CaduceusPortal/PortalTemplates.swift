@@ -146,20 +146,46 @@ enum PortalTemplates {
     <div class="table-wrap"><table>
     <thead><tr><th scope="col">When</th><th scope="col">Where</th><th scope="col">Who</th><th scope="col">Role</th><th scope="col">Purpose</th><th scope="col">What</th><th scope="col">Outcome</th></tr></thead>
     <tbody>
-    {{#entries}}<tr{{#emergency}} class="row-emergency"{{/emergency}}><td class="nowrap">{{time}}</td><td>{{node}}</td><td>{{who}}</td><td>{{role}}</td><td>{{purpose}}{{#emergency}} <span class="badge badge-emergency">break-glass</span>{{/emergency}}</td><td>{{action}}</td><td>{{outcome}}</td></tr>{{/entries}}
+    {{#entries}}<tr{{#emergency}} class="row-emergency"{{/emergency}}><td class="nowrap">{{time}}</td><td>{{node}}</td><td>{{who}}</td><td>{{role}}</td><td>{{purpose}}{{#emergency}} <span class="badge badge-emergency">break-glass</span>{{/emergency}}</td><td>{{action}} <span class="muted"><code>{{code}}</code></span></td><td>{{outcome}}</td></tr>{{/entries}}
     </tbody></table></div>
     """
 
     static let consents = """
-    <p class="lead">Your choices about sharing your record, as the regional registry holds them.</p>
+    <p class="lead">Your choices about sharing your record, as the regional registry holds them. The newest choice in force decides; one for a single organisation comes before one for everyone.</p>
+    {{#notice}}<p class="notice" role="status">{{notice}}</p>{{/notice}}
+    {{#problem}}<p class="problem" role="alert"><strong>Not recorded:</strong> {{problem}}</p>{{/problem}}
     {{#hasConsents}}
     <div class="table-wrap"><table>
-    <thead><tr><th scope="col">Decision</th><th scope="col">For</th><th scope="col">From</th><th scope="col">Until</th><th scope="col">Status</th></tr></thead>
-    <tbody>{{#consents}}<tr><td>{{decision}}</td><td>{{scope}}</td><td>{{from}}</td><td>{{until}}</td><td>{{status}}</td></tr>{{/consents}}</tbody>
+    <thead><tr><th scope="col">Decision</th><th scope="col">For</th><th scope="col">From</th><th scope="col">Until</th><th scope="col">Made</th><th scope="col">Status</th><th scope="col"><span class="sr-only">Withdraw</span></th></tr></thead>
+    <tbody>{{#consents}}<tr><td>{{decision}}</td><td>{{scope}}</td><td class="nowrap">{{from}}</td><td class="nowrap">{{until}}</td><td><span class="nowrap">{{recorded}}</span><br><span class="muted">{{how}}</span></td><td>{{#inForce}}<span class="status-ok">{{status}}</span>{{/inForce}}{{^inForce}}{{status}}{{/inForce}}</td><td>
+      {{#withdrawable}}<form method="post" action="/portal/patient/consents/withdraw" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="consent" value="{{handle}}"><button type="submit">Withdraw</button></form>{{/withdrawable}}
+    </td></tr>{{/consents}}</tbody>
     </table></div>
     {{/hasConsents}}
     {{^consents}}<p class="empty">No consent on file: the federation's default applies (your record is shared for your treatment).</p>{{/consents}}
-    <p class="muted">A consent is a statement signed with your card's key. To opt in or out, use your card with <code>caduceus doc consent</code> or at the registration desk; changing it from this page needs a signing step in the browser that is not built yet.</p>
+    <form method="post" action="/portal/patient/consents" class="card search-form consent-form">
+      <input type="hidden" name="csrf" value="{{csrf}}">
+      <h2>Make a new choice</h2>
+      <fieldset><legend>Sharing</legend>
+        <div class="choice"><input type="radio" id="decision-permit" name="decision" value="permit"{{^deny}} checked{{/deny}}><label for="decision-permit">Share my record (opt in)</label></div>
+        <div class="choice"><input type="radio" id="decision-deny" name="decision" value="deny"{{#deny}} checked{{/deny}}><label for="decision-deny">Do not share (opt out, or withhold)</label></div>
+      </fieldset>
+      <fieldset><legend>For</legend>
+        <div class="choice"><input type="radio" id="scope-all" name="scope" value="all"{{#scopeAll}} checked{{/scopeAll}}><label for="scope-all">Every organisation</label></div>
+        <div class="choice"><input type="radio" id="scope-organization" name="scope" value="organization"{{#scopeOrganization}} checked{{/scopeOrganization}}><label for="scope-organization">One organisation</label>
+          <label for="organization" class="sr-only">Organisation</label><select id="organization" name="organization">{{#organizations}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{id}}</option>{{/organizations}}</select></div>
+        {{#hasKinds}}<div class="choice"><input type="radio" id="scope-kind" name="scope" value="kind"{{#scopeKind}} checked{{/scopeKind}}><label for="scope-kind">One kind of document (withhold only)</label>
+          <label for="kind" class="sr-only">Kind of document</label><select id="kind" name="kind">{{#kinds}}<option value="{{code}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/kinds}}</select></div>{{/hasKinds}}
+        {{#hasDocuments}}<div class="choice"><input type="radio" id="scope-document" name="scope" value="document"{{#scopeDocument}} checked{{/scopeDocument}}><label for="scope-document">One document (withhold only)</label>
+          <label for="document" class="sr-only">Document</label><select id="document" name="document">{{#documents}}<option value="{{handle}}">{{label}}</option>{{/documents}}</select></div>{{/hasDocuments}}
+      </fieldset>
+      <div class="fields">
+        <div><label for="from">From (first day)</label><input type="date" id="from" name="from" value="{{from}}" min="{{today}}" required></div>
+        <div><label for="until">Until (last day, optional)</label><input type="date" id="until" name="until" value="{{until}}"></div>
+      </div>
+      <button type="submit" class="primary">Record my choice</button>
+      <p class="muted">Your hospital's node states this choice for your card, which signed you in, and the regional registry records it; every hospital of the region then follows it. Everything here is on your record's access trail.</p>
+    </form>
     """
 
     static let card = """
@@ -318,6 +344,9 @@ enum PortalTemplates {
     .conf { font-size:.8rem; padding:.1rem .5rem; border-radius:4px; background:#e7eef3; }
     .conf-R { background:#fff4e5; } .conf-V { background:var(--danger-bg); }
     .empty { color:var(--muted); font-style:italic; }
+    .problem { background:#fdecea; border:1px solid #f5b5ae; padding:.5rem .75rem; border-radius:6px; }
+    .consent-form .choice select { margin-left:.5rem; }
+    .consent-form h2 { margin-top:0; }
     .notice { background:#fff8e1; border:1px solid #f0d68a; padding:.5rem .75rem; border-radius:6px; }
     dl.facts { display:grid; grid-template-columns:repeat(auto-fit, minmax(14rem, 1fr)); gap:.5rem 1.5rem; background:#fff; border:1px solid var(--line); border-radius:10px; padding:1rem 1.25rem; }
     dl.facts dt { font-size:.8rem; text-transform:uppercase; letter-spacing:.03em; color:var(--muted); }

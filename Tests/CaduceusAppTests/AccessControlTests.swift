@@ -50,7 +50,7 @@ struct AccessControlTests {
             #expect(parts.count == 2)
             let trail = try await fed.runtimes[LocalFederation.hospitalB]!.store.read { try $0.auditMessages(AuditFilter()) }.map(\.message)
             let override = try #require(trail.first { $0.eventTypes.first?.code == "user.retrieve" && $0.outcome == .success && $0.emergency })
-            #expect(override.purposeOfUse == "ETREAT" && override.participants.first?.userID == "Dr clinician.hospital-b (synthetic)")
+            #expect(override.purposeOfUse == "ETREAT" && override.participants.first?.userID == "Nurse clinician.hospital-b (synthetic)")
             // Signing out ends it.
             try await nurseB.signOut()
             #expect(await code { _ = try await nurseB.retrieve(all) } == "assertion.revoked")
@@ -116,7 +116,7 @@ struct AccessControlTests {
             let alerts = trail.filter { $0.eventID == .securityAlert && $0.outcome == .success }.map { $0.eventTypes.first?.code }
             #expect(alerts == ["110127", "110138"])
             #expect(trail.contains { $0.eventTypes.first?.code == "user.retrieve" && $0.emergency && $0.outcome == .success })
-            #expect(trail.contains { $0.eventTypes.first?.code == "user.retrieve" && $0.outcome != .success && $0.participants.first?.userID == "Dr clerk.hospital-b (synthetic)" })
+            #expect(trail.contains { $0.eventTypes.first?.code == "user.retrieve" && $0.outcome != .success && $0.participants.first?.userID == "Clerk clerk.hospital-b (synthetic)" })
         }
     }
 
@@ -164,7 +164,7 @@ struct AccessControlTests {
             let unknown = await code { _ = try await officer.reviewEmergency("no-such-id", note: "justified") }
             #expect(unknown == "documents.not-found")
             let reviewed = try await officer.reviewEmergency(id, note: "justified: resuscitation")
-            #expect(reviewed.reviewer == "Dr privacy.hospital-b (synthetic)" && reviewed.reviewNote == "justified: resuscitation")
+            #expect(reviewed.reviewer == "Officer privacy.hospital-b (synthetic)" && reviewed.reviewNote == "justified: resuscitation")
             let awaiting = try await officer.emergencies()
             let everything = try await officer.emergencies(unreviewedOnly: false)
             #expect(awaiting.isEmpty && everything.count == 1)

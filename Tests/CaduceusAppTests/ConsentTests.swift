@@ -141,7 +141,7 @@ struct ConsentTests {
 
             // The clerk, a consent recorder by policy, records a paper opt-out on the patient's behalf.
             let paper = try await clerkB.stateConsent(directive(patientA, .deny))
-            #expect(paper.signedBy == "Dr clerk.hospital-b (synthetic)" && paper.recordedAt == LocalFederation.hospitalB)
+            #expect(paper.signedBy == "Clerk clerk.hospital-b (synthetic)" && paper.recordedAt == LocalFederation.hospitalB)
             #expect(try await clerkB.consents(of: patientA).consents.first?.statement != nil, "a recorder sees the statements")
             // The same statement cannot be recorded twice.
             #expect(await code { _ = try await clerkB.call(.userConsent, body: ConsentStatement(statement: paper.statement!)) } == "storage.conflict")
@@ -175,7 +175,7 @@ struct AccessReportTests {
             #expect(report.patientId.authority != LocalFederation.domainA, "named by the global id")
             // Hospital B's own trail (it holds the patient under her global id, never under A's MRN) is in it.
             let emergency = try #require(report.entries.first { $0.node == LocalFederation.hospitalB && $0.action == "user.retrieve" })
-            #expect(emergency.emergency && emergency.purpose == "ETREAT" && emergency.who == "Dr clinician.hospital-b (synthetic)" && emergency.role == "nurse")
+            #expect(emergency.emergency && emergency.purpose == "ETREAT" && emergency.who == "Nurse clinician.hospital-b (synthetic)" && emergency.role == "nurse")
             #expect(emergency.documents == [entry.uniqueId])
             #expect(emergency.rules.contains("permit:role.ETREAT.ceiling"), "the policy decision is on the event: \(emergency.rules)")
             #expect(report.entries.contains { $0.node == LocalFederation.hospitalA && $0.action == "user.submit" && $0.who == "Dr clinician.hospital-a (synthetic)" })

@@ -130,6 +130,11 @@ struct PortalBrowserTests {
                 ["xpath": hostileRow], ["shot": "04-patient-document"],
                 ["get": url(a, "/portal/patient/documents")],
                 ["get": url(a, "/portal/patient/consents")], ["shot": "05-patient-consents"],
+                // She opts in for everyone, is told a kind of document can only be withheld, withholds one, withdraws it.
+                ["press": "form.consent-form button.primary"], ["shot": "05a-patient-consent-recorded"],
+                ["press": "#scope-kind"], ["press": "form.consent-form button.primary"], ["shot": "05b-patient-consent-refused"],
+                ["press": "#decision-deny"], ["press": "#scope-kind"], ["press": "form.consent-form button.primary"], ["shot": "05c-patient-consent-withheld"],
+                ["press": "table form.inline button"], ["shot": "05d-patient-consent-withdrawn"],
                 ["get": url(a, "/portal/card")], ["shot": "06-patient-card"],
             ]))
             people.append(walker("nurse", try card("clinician.hospital-b"), [
@@ -266,9 +271,31 @@ struct PortalBrowserTests {
             print("portal screenshots: \(shots)")
             try check(result, normal: normal, restricted: restricted, log: log)
             try await checkStations(result, fed)
+            try await checkConsents(result, fed, patientA)
             try await checkRecords(result, fed, reviewsBefore: reviewsBefore)
         }
         _ = dir
+    }
+
+    /// The patient's consent changes as her browser saw them, and what the regional registry holds: each attested by
+    /// her home node for her card.
+    func checkConsents(_ result: [String: Any], _ fed: LocalFederation, _ patientA: PatientIdentifier) async throws {
+        let people = try #require(result["people"] as? [[String: Any]])
+        func text(_ shot: String) -> String {
+            let p = people.first { $0["name"] as? String == "patient" }
+            let step = (p?["steps"] as? [[String: Any]])?.first { ($0["step"] as? [String: Any])?["shot"] as? String == shot }
+            return step?["text"] as? String ?? ""
+        }
+        #expect(text("05-patient-consents").contains("Make a new choice"))
+        #expect(text("05a-patient-consent-recorded").contains("Recorded by the regional registry: Sharing is on for every organisation"), "\(text("05a-patient-consent-recorded"))")
+        #expect(text("05b-patient-consent-refused").contains("Not recorded") && text("05b-patient-consent-refused").contains("can only withhold"))
+        #expect(text("05c-patient-consent-withheld").contains("Sharing is off for documents of kind"))
+        #expect(text("05d-patient-consent-withdrawn").contains("Withdrawn: documents of kind"))
+        let reader = try fed.client(LocalFederation.patientCard, at: LocalFederation.regional)
+        try await reader.signIn(purpose: "PATRQT")
+        let held = try await reader.consents(of: patientA).consents
+        #expect(held.count == 2 && held.allSatisfy { $0.attestedBy == LocalFederation.hospitalA && $0.signedBy == DemoData.mrnA })
+        #expect(held.filter { $0.revokedTime != nil }.map(\.directive.decision) == [.deny], "the withholding was withdrawn, the opt-in stands")
     }
 
     /// The admin and card stations as the browsers saw them, and what they left on hospital B's node.

@@ -48,7 +48,7 @@ struct AuditCLITests {
         let nodeB = base + "/federation/nodes/node.hospital-b"
         #expect(try CaduceusBinary.run(["audit", "emergencies", "--data", nodeB]).stdout.isEmpty, "nothing awaits review")
         let all = try CaduceusBinary.run(["audit", "emergencies", "--data", nodeB, "--all"])
-        #expect(all.ok && all.text.split(separator: "\n").count == 1 && all.text.contains("emergency department") && all.text.contains("Dr privacy.hospital-b (synthetic)"), "\(all.text)")
+        #expect(all.ok && all.text.split(separator: "\n").count == 1 && all.text.contains("emergency department") && all.text.contains("Officer privacy.hospital-b (synthetic)"), "\(all.text)")
         let entry = try #require(try JSONSerialization.jsonObject(with: all.stdout) as? [String: Any])
         let jti = try #require(entry["id"] as? String)
         #expect(try CaduceusBinary.run(["audit", "review", jti, "--data", nodeB]).status != 0, "a review needs a reviewer and a finding")

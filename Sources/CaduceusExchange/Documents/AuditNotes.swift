@@ -16,6 +16,8 @@ struct ExchangeRequest: Sendable {
     let envelope: OpenedEnvelope
     /// What the operation touched, for its one audit event.
     let audit: AuditNotes
+    /// The door it came through.
+    let door: Door
 
     subscript<T>(dynamicMember path: KeyPath<OpenedEnvelope, T>) -> T { envelope[keyPath: path] }
 }

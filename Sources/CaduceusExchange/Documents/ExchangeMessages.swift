@@ -84,8 +84,55 @@ package struct ReleaseBasis: Codable, Sendable {
 package struct ConsentStatement: Codable, Sendable {
     package static let directiveType = "caduceus-consent+jwt"
     package static let revocationType = "caduceus-consent-revocation+jwt"
+    /// A statement the patient's home node makes for her: an ``AttestedConsent`` signed by the node.
+    package static let attestedType = "caduceus-consent-attested+jwt"
     package var statement: String
     package init(statement: String) { self.statement = statement }
+}
+
+/// `user.consent` as a door sends it: a statement the card signed (the API, the CLI), or — at the portal, where the
+/// browser uses the card for TLS only and cannot sign — the directive or revocation itself, which the patient's home
+/// node attests (``AttestedConsent``).
+package struct ConsentRequest: Codable, Sendable {
+    /// A compact JWS signed by the card (``ConsentStatement``).
+    package var statement: String?
+    /// A directive to record (portal only): its id, patient and `issuedAt` are set by the node.
+    package var directive: ConsentDirective?
+    /// A revocation to apply (portal only): its patient and `issuedAt` are set by the node.
+    package var revocation: ConsentRevocation?
+    package init(statement: String? = nil, directive: ConsentDirective? = nil, revocation: ConsentRevocation? = nil) {
+        self.statement = statement
+        self.directive = directive
+        self.revocation = revocation
+    }
+}
+
+/// The payload of a consent statement a patient made at her home node's portal (`typ`
+/// ``ConsentStatement/attestedType``), signed by that node: "the holder of this card, authenticated by it in the TLS
+/// handshake of a portal session (whose assertion this node issued), asked for this". The regional registry takes it
+/// only from the node the card names as its home organisation (the card's O, bound to its issuing CA), validates the
+/// card itself (chain, namespace, revocation, now), and then applies exactly the rules of a statement the card signed.
+/// A home node can therefore speak for its own patients only — as it already can by issuing their cards.
+package struct AttestedConsent: Codable, Sendable {
+    /// Exactly one of `directive` and `revocation`.
+    package var directive: ConsentDirective?
+    package var revocation: ConsentRevocation?
+    /// The card, leaf first, with the CA certificates that issued it (base64 DER), as the node validated it.
+    package var card: [String]
+    /// The door the patient used (`portal`).
+    package var door: String
+    /// The `jti` of the portal session's sign-in assertion (what the node's trail names the session by).
+    package var session: String
+    /// When the node attested it.
+    package var attestedAt: Date
+    package init(directive: ConsentDirective?, revocation: ConsentRevocation?, card: [String], door: String, session: String, attestedAt: Date) {
+        self.directive = directive
+        self.revocation = revocation
+        self.card = card
+        self.door = door
+        self.session = session
+        self.attestedAt = attestedAt
+    }
 }
 
 /// `user.consents` and `consent.query`: a patient (in any domain the MPI links), and whether the signed statements are

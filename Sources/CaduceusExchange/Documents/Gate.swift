@@ -41,7 +41,7 @@ extension ExchangeNode {
             // The portal's requests are made by the node itself from a form (their ids are fresh by construction):
             // its forms carry CSRF tokens instead.
             if door == .envelope { remember = try noteRequest(opened) }
-            let reply = try await dispatch(operation, ExchangeRequest(envelope: opened, audit: notes))
+            let reply = try await dispatch(operation, ExchangeRequest(envelope: opened, audit: notes, door: door))
             let answer = try respond(opened, reply)
             // The operation's writes and its event, in one commit; the answer leaves only once that is on disk.
             try await audit(operation, notes, error: nil, remember: remember, writes: notes.writes(succeeded: true))

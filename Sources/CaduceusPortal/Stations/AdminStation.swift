@@ -36,17 +36,22 @@ struct AdminStation {
         let session = try visit.signedInStaff()
         let o = try await portal.gate(.adminOverview, AdminOverviewRequest(), visit, session: session).decodeBody(AdminOverview.self)
         let now = Date()
-        func expiry(_ d: Date?) -> [String: Any] {
+        /// A node certificate renews itself when a third of its (7-day) life is left: it is a concern only once
+        /// renewal is overdue. A CA certificate is renewed by people: warn two weeks ahead.
+        func expiry(_ d: Date?, selfRenewing: Bool) -> [String: Any] {
             guard let d else { return ["text": "unknown", "warn": true] }
-            let days = Int(d.timeIntervalSince(now) / 86_400)
-            return ["text": Portal.time(d), "days": days < 0 ? "expired" : "in \(days) day\(days == 1 ? "" : "s")", "warn": days < 14]
+            let seconds = d.timeIntervalSince(now), days = Int(seconds / 86_400)
+            let text = seconds < 0 ? "expired" : days == 0 ? "today" : "in \(days) day\(days == 1 ? "" : "s")"
+            return ["text": Portal.time(d), "days": text + (selfRenewing && seconds > 0 ? ", renews itself" : ""), "warn": seconds < (selfRenewing ? 86_400 * 2 : 86_400 * 14)]
         }
         let nodes = (o.nodes ?? []).map { n -> [String: Any] in
             ["id": n.id, "roles": n.roles.joined(separator: ", "), "endpoint": n.endpoint, "region": n.region.isEmpty ? "—" : n.region,
-             "expires": expiry(n.certificateExpires), "health": n.health, "up": n.health == "up" || n.health == "this node"]
+             "expires": expiry(n.certificateExpires, selfRenewing: true), "health": n.health, "up": n.health == "up" || n.health == "this node"]
         }
-        let certs = (o.certificates + o.authorities).map { c -> [String: Any] in
-            ["label": c.label, "subject": c.subject, "serial": String(c.serial.prefix(16)), "expires": expiry(c.notAfter)]
+        let certs = o.certificates.enumerated().map { i, c -> [String: Any] in
+            ["label": c.label, "subject": c.subject, "serial": String(c.serial.prefix(16)), "expires": expiry(c.notAfter, selfRenewing: i == 0)]
+        } + o.authorities.map { c -> [String: Any] in
+            ["label": c.label, "subject": c.subject, "serial": String(c.serial.prefix(16)), "expires": expiry(c.notAfter, selfRenewing: false)]
         }
         let cards = CardStatus.allCases.compactMap { s -> [String: String]? in
             guard let n = o.cards[s.rawValue], n > 0 else { return nil }

@@ -26,25 +26,75 @@ struct ConsentService: Sendable {
     static let statementWindow: TimeInterval = 3600
 
 
-    /// `user.consent`: checks the statement is the requester's own, then records it at the regional registry.
+    /// `user.consent`: checks the statement is the requester's own, then records it at the regional registry. Through
+    /// the API the card signs the statement; at the portal (the browser uses the card for TLS only) the patient's
+    /// home node attests what she asked for (``attest(_:_:claims:)``), and the registry checks that attestation.
     func userConsent(_ o: ExchangeRequest) async throws -> ExchangeMessage {
-        _ = try await core.authorize(o, allowPatients: true)
-        let request = try o.message.decodeBody(ConsentStatement.self)
-        let verified = try await CompactJWS.verify(request.statement, domain: "consent", validator: core.validatorSource(), now: core.clock.now())
-        guard verified.signer?.commonName == o.identity.commonName else {
-            throw ExchangeError(.forbidden, "a consent statement must be signed by the person sending it")
+        let claims = try await core.authorize(o, allowPatients: true)
+        let request = try o.message.decodeBody(ConsentRequest.self)
+        let statement: String
+        let verified: CompactJWS.Verified
+        if let signed = request.statement {
+            guard request.directive == nil, request.revocation == nil else {
+                throw ExchangeError(.badRequest, "a consent request carries a signed statement or a directive, not both")
+            }
+            verified = try await CompactJWS.verify(signed, domain: "consent", validator: core.validatorSource(), now: core.clock.now())
+            // The card that signed the statement is the card that sent it (its name, kind, role and organisation).
+            guard verified.signer == o.identity else {
+                throw ExchangeError(.forbidden, "a consent statement must be signed by the person sending it")
+            }
+            statement = signed
+        } else {
+            statement = try attest(request, o, claims: claims)
+            verified = try await CompactJWS.verify(statement, domain: "consent", validator: core.validatorSource(), now: core.clock.now())
         }
         try core.keep(o)
         let record: ConsentRecord
         if core.configuration.roles.contains(.regional) {
-            record = try await recordConsent(verified, statement: request.statement, madeAt: core.id, audit: o.audit)
+            record = try await recordConsent(verified, statement: statement, madeAt: core.id, audit: o.audit)
         } else {
-            let opened = try await core.call(.registerConsent, to: core.configuration.regionalNode, body: request)
+            let opened = try await core.call(.registerConsent, to: core.configuration.regionalNode, body: ConsentStatement(statement: statement))
             try core.keepInCommit(opened, audit: o.audit)
             record = try opened.message.decodeBody(ConsentRecord.self)
             o.audit.add(.patient(record.patientId))
         }
         return try core.reply(o, record)
+    }
+
+    /// The statement this node makes for a patient who asked at its portal: an ``AttestedConsent`` naming her card
+    /// (validated by the gate for this very request) and her portal session, signed with the node's key. Only at the
+    /// portal, only for a patient's own card, and only at her home node (the one node the registry takes it from).
+    /// The node fixes what the patient may not choose: the patient (her card's identifier), the statement's time and,
+    /// for a directive, its id.
+    func attest(_ request: ConsentRequest, _ o: ExchangeRequest, claims: AssertionClaims) throws -> String {
+        guard o.door == .portal else {
+            throw ExchangeError(.badRequest, "a consent through the API is a statement signed by the card")
+        }
+        guard let own = patientIdentity(of: o.identity) else {
+            throw ExchangeError(.forbidden, "the portal takes consent changes from patients, for their own record")
+        }
+        guard o.identity.organization == core.id else {
+            throw ExchangeError(.forbidden, "a patient changes her consents at her home organisation's portal")
+        }
+        let now = core.clock.now()
+        var directive = request.directive, revocation = request.revocation
+        switch (directive, revocation) {
+        case (var d?, nil):
+            d.id = UUID().uuidString.lowercased()
+            d.patient = own.description
+            d.issuedAt = now
+            try d.validate()
+            directive = d
+        case (nil, var r?):
+            r.patient = own.description
+            r.issuedAt = now
+            revocation = r
+        default:
+            throw ExchangeError(.badRequest, "a consent request carries one directive or one revocation")
+        }
+        let card = try o.envelope.chain.map { Data(try $0.derBytes()).base64EncodedString() }
+        let attested = AttestedConsent(directive: directive, revocation: revocation, card: card, door: o.door.rawValue, session: claims.jti, attestedAt: now)
+        return try CompactJWS.sign(json: attested, type: ConsentStatement.attestedType, by: core.credential)
     }
 
     /// `user.consents`: a patient reads their own consents (with the signed statements); staff who record consents
@@ -98,42 +148,83 @@ struct ConsentService: Sendable {
     func recordConsent(_ verified: CompactJWS.Verified, statement: String, madeAt node: String, audit: AuditNotes?) async throws -> ConsentRecord {
         _ = try core.regionalMPIService.regionalMPI()
         let now = core.clock.now()
-        guard let signer = verified.signer, signer.kind == .person || signer.kind == .patient else {
+        let said = try await content(of: verified, now: now)
+        if let directive = said.directive {
+            try directive.validate()
+            try requireFresh(directive.issuedAt, now: now)
+            let global = try core.regionalMPIService.globalPatient(try patientIdentifier(directive.patient))
+            audit?.patient(global)
+            try authorizeConsentSigner(said.signer, for: global)
+            let record = ConsentRecord(
+                directive: directive, patientId: global.description, signedBy: said.signer.commonName, recordedAt: node, recordedTime: now,
+                statement: statement, attestedBy: said.attestedBy)
+            try await core.store.write { tx in try tx.saveConsent(record) }
+            audit?.alert(.objectSecurityAttributesChanged)
+            return record
+        }
+        guard let revocation = said.revocation else { throw PolicyError.invalidConsent("the statement is neither a consent directive nor a revocation") }
+        try requireFresh(revocation.issuedAt, now: now)
+        let global = try core.regionalMPIService.globalPatient(try patientIdentifier(revocation.patient))
+        audit?.patient(global)
+        try authorizeConsentSigner(said.signer, for: global)
+        let signedBy = said.signer.commonName
+        let record = try await core.store.write { tx -> ConsentRecord? in
+            guard let existing = try tx.consent(id: revocation.consentId), existing.patientId == global.description else { return nil }
+            _ = try tx.revokeConsent(id: revocation.consentId, at: now, by: signedBy, statement: statement)
+            return try tx.consent(id: revocation.consentId)
+        }
+        guard let record else { throw DocumentsError(.notFound, "the patient has no consent with this id") }
+        audit?.alert(.objectSecurityAttributesChanged)
+        return record
+    }
+
+    /// What a verified statement says and on whose behalf: a card's own statement (a directive or a revocation, the
+    /// card its signer), or a home node's attestation of what its patient asked at its portal (the patient's card,
+    /// validated here, its speaker). The rules that follow are the same for both.
+    func content(of verified: CompactJWS.Verified, now: Date) async throws -> (signer: FederationIdentity, directive: ConsentDirective?, revocation: ConsentRevocation?, attestedBy: String?) {
+        guard let signer = verified.signer else {
             throw ExchangeError(.forbidden, "a consent statement is signed by a patient's or a staff member's card")
         }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
+        if verified.type == ConsentStatement.attestedType {
+            guard signer.kind == .node else { throw ExchangeError(.forbidden, "only a patient's home node attests a consent statement") }
+            guard let attested = try? decoder.decode(AttestedConsent.self, from: verified.payload),
+                  (attested.directive == nil) != (attested.revocation == nil), attested.door == Door.portal.rawValue
+            else { throw PolicyError.invalidConsent("the attestation does not carry one consent directive or revocation made at a portal") }
+            try requireFresh(attested.attestedAt, now: now)
+            let certificates = attested.card.compactMap { Data(base64Encoded: $0).flatMap { try? Certificate(derEncoded: Array($0)) } }
+            guard certificates.count == attested.card.count, let card = certificates.first else {
+                throw PolicyError.invalidConsent("the attestation does not carry the patient's card")
+            }
+            // The card itself, now: a card revoked since its session began speaks no more.
+            let verdict = await core.validatorSource().validate(card, intermediates: Array(certificates.dropFirst()), usage: .tlsClient, validityTime: now, now: now)
+            guard case .trusted = verdict, let holder = FederationIdentity(card) else {
+                throw ExchangeError(.signerRejected, "the patient's card in the attestation is not valid in this federation")
+            }
+            guard holder.kind == .patient else {
+                throw ExchangeError(.forbidden, "a node attests consent statements of patients only")
+            }
+            // The card's O is its home organisation, bound to the CA that issued it: no other node speaks for her.
+            guard holder.organization == signer.commonName else {
+                throw ExchangeError(.forbidden, "a node attests consent only for patients whose cards name it as their home organisation")
+            }
+            return (holder, attested.directive, attested.revocation, signer.commonName)
+        }
+        guard signer.kind == .person || signer.kind == .patient else {
+            throw ExchangeError(.forbidden, "a consent statement is signed by a patient's or a staff member's card")
+        }
         switch verified.type {
         case ConsentStatement.directiveType:
             guard let directive = try? decoder.decode(ConsentDirective.self, from: verified.payload) else {
                 throw PolicyError.invalidConsent("the statement does not carry a consent directive")
             }
-            try directive.validate()
-            try requireFresh(directive.issuedAt, now: now)
-            let global = try core.regionalMPIService.globalPatient(try patientIdentifier(directive.patient))
-            audit?.patient(global)
-            try authorizeConsentSigner(signer, for: global)
-            let record = ConsentRecord(directive: directive, patientId: global.description, signedBy: signer.commonName, recordedAt: node, recordedTime: now, statement: statement)
-            try await core.store.write { tx in try tx.saveConsent(record) }
-            audit?.alert(.objectSecurityAttributesChanged)
-            return record
+            return (signer, directive, nil, nil)
         case ConsentStatement.revocationType:
             guard let revocation = try? decoder.decode(ConsentRevocation.self, from: verified.payload) else {
                 throw PolicyError.invalidConsent("the statement does not carry a consent revocation")
             }
-            try requireFresh(revocation.issuedAt, now: now)
-            let global = try core.regionalMPIService.globalPatient(try patientIdentifier(revocation.patient))
-            audit?.patient(global)
-            try authorizeConsentSigner(signer, for: global)
-            let signedBy = signer.commonName
-            let record = try await core.store.write { tx -> ConsentRecord? in
-                guard let existing = try tx.consent(id: revocation.consentId), existing.patientId == global.description else { return nil }
-                _ = try tx.revokeConsent(id: revocation.consentId, at: now, by: signedBy, statement: statement)
-                return try tx.consent(id: revocation.consentId)
-            }
-            guard let record else { throw DocumentsError(.notFound, "the patient has no consent with this id") }
-            audit?.alert(.objectSecurityAttributesChanged)
-            return record
+            return (signer, nil, revocation, nil)
         default:
             throw PolicyError.invalidConsent("the statement is neither a consent directive nor a revocation")
         }
