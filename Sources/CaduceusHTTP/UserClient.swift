@@ -155,6 +155,11 @@ package struct UserClient: Sendable {
     }
 
     /// The node's card registry (or one card, or one staff member's cards).
+    /// The registry entry of the card this client presents (nil: this node's registry does not hold it).
+    package func ownCard() async throws -> CardRecord? {
+        try await call(.userCard, body: [String: String]()).message.decodeBody(OwnCardResponse.self).record
+    }
+
     package func cards(_ request: CardListRequest = CardListRequest()) async throws -> [CardRecord] {
         try await call(.cardList, body: request).message.decodeBody([CardRecord].self)
     }

@@ -258,6 +258,14 @@ package final class Portal: Sendable {
             ["label": "Valid from", "value": Self.time(card.notValidBefore)],
             ["label": "Expires", "value": Self.time(card.notValidAfter)],
         ]
+        // The registry's entry for this card, through the gate (the page is audited like every other).
+        let record = try await gate(.userCard, [String: String](), visit, session: session).decodeBody(OwnCardResponse.self).record
+        if let record {
+            facts.append(["label": "Card registry", "value": "\(record.status.rawValue) at \(node.configuration.nodeId)" + (record.keyOrigin == "holder" ? ", key on a token" : "")])
+            if let last = record.history.last { facts.append(["label": "Last change", "value": "\(last.action) \(Self.time(last.at))"]) }
+        } else {
+            facts.append(["label": "Card registry", "value": "issued outside this node's card station"])
+        }
         return page("My card", "card", ["facts": facts, "ocsp": true], visit: visit, session: session, current: "/portal/card")
     }
 

@@ -79,6 +79,13 @@ struct CardLifecycleTests {
             for node in [LocalFederation.hospitalA, LocalFederation.regional, LocalFederation.hospitalB] {
                 #expect(await Self.signInCode(fed, card, at: node) == nil, "issued: signs in at \(node)")
             }
+            // Its holder reads its registry entry ("My card"), matched by serial and issuer; another card reads its own.
+            let holder = try fed.client(card: card, at: LocalFederation.hospitalB)
+            try await holder.signIn()
+            #expect(try await holder.ownCard()?.id == enrolled.id)
+            let demoNurse = try fed.client("clinician.hospital-b", at: LocalFederation.hospitalB)
+            try await demoNurse.signIn()
+            #expect(try await demoNurse.ownCard() == nil, "the demo's card was issued outside the station")
 
             // Block: refused at every node at once (the answer came after the push); unblock: back.
             #expect(try await officer.cardAction(enrolled.id, .block).card.status == .blocked)

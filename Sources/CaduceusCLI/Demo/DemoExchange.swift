@@ -141,6 +141,8 @@ enum DemoExchange {
             }
 
             report.step("Who looked at her record: the access report across the federation")
+            let ownCard = try await patientCard.ownCard()
+            report.note("her card at hospital A's card registry: \(ownCard.map { $0.status.rawValue } ?? "not held there (the demo issued it outside the card station)")")
             let accesses = try await report.timedAsync("the patient asks node A; the regional node resolves every identifier linked to her and gathers each node's trail") {
                 try await patientCard.accessReport(of: patientA)
             }

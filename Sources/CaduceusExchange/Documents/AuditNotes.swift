@@ -124,7 +124,7 @@ final class AuditNotes: Sendable {
         case .staffImport: return (.securityAlert, .update)
         case .cardEnroll: return (.securityAlert, .create)
         case .cardAction: return (.securityAlert, .update)
-        case .staffList, .cardList, .adminOverview, .adminCodes: return (.query, .execute)
+        case .staffList, .cardList, .userCard, .adminOverview, .adminCodes: return (.query, .execute)
         case .adminCodesSave: return (.applicationActivity, .update)
         case .adminPatients, .adminMPIReview, .mpiReview, .mpiLinks, .userTransfers: return (.query, .execute)
         case .adminMPIDecide, .mpiDecide, .userTransferAccept: return (.patientRecord, .update)

@@ -78,6 +78,8 @@ package enum ExchangeOperation: String, Sendable, Codable, CaseIterable {
     case cardAction = "card.action"
     /// The card registry, for the card station.
     case cardList = "card.list"
+    /// The holder of the presenting card reads its entry in this node's card registry (the portal's "My card").
+    case userCard = "user.card"
     /// The admin station's overview: the hospital's entities and the federation's infrastructure as this node sees it.
     case adminOverview = "admin.overview"
     /// The admin station reads the node's code tables (and one table's versions).

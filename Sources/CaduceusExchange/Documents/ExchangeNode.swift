@@ -253,6 +253,7 @@ package final class ExchangeNode: Sendable {
         case .publishCRL: return try await core.revocationService.receive(o)
         case .staffImport: return try await core.cardService.staffImport(o)
         case .staffList: return try await core.cardService.staffList(o)
+        case .userCard: return try await core.cardService.ownCard(o)
         case .cardEnroll: return try await core.cardService.enroll(o)
         case .cardAction: return try await core.cardService.action(o)
         case .cardList: return try await core.cardService.list(o)

@@ -37,7 +37,7 @@ extension ExchangeOperation {
             return OperationRule(callers: people, role: nil, signedIn: true)
         case .signIn:
             return OperationRule(callers: people, role: nil, signedIn: false)
-        case .signOut, .userConsent, .userConsents, .userAccessReport:
+        case .signOut, .userConsent, .userConsents, .userAccessReport, .userCard:
             return OperationRule(callers: people, role: nil, signedIn: true)
         }
     }
