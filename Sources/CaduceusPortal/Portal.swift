@@ -271,7 +271,8 @@ package final class Portal: Sendable {
 
     func openDocument(_ visit: Visit, handle: String) async throws -> Response {
         let session = try visit.signedIn()
-        guard let uid = session.documents[handle] else { throw PortalError(.notFound, "no such document in this session (open it from a list)") }
+        // Document handles are bare; other kinds of handle in the same map are prefixed (`consent:`, `transfer:`…).
+        guard !handle.contains(":"), let uid = session.documents[handle] else { throw PortalError(.notFound, "no such document in this session (open it from a list)") }
         let reply = try await gate(.userRetrieve, RetrieveRequest(uniqueIds: [uid]), visit, session: session)
         let answer = try reply.decodeBody(RetrieveResponse.self)
         guard let entry = answer.entries.first, let part = reply.documents.first(where: { $0.contentID == uid }) else {

@@ -121,11 +121,14 @@ package struct AttestedConsent: Codable, Sendable {
     package var card: [String]
     /// The door the patient used (`portal`).
     package var door: String
+    /// The consent registry it is addressed to (the regional node's id): another registry refuses it.
+    package var registry: String
     /// The `jti` of the portal session's sign-in assertion (what the node's trail names the session by).
     package var session: String
     /// When the node attested it.
     package var attestedAt: Date
-    package init(directive: ConsentDirective?, revocation: ConsentRevocation?, card: [String], door: String, session: String, attestedAt: Date) {
+    package init(directive: ConsentDirective?, revocation: ConsentRevocation?, card: [String], door: String, registry: String, session: String, attestedAt: Date) {
+        self.registry = registry
         self.directive = directive
         self.revocation = revocation
         self.card = card

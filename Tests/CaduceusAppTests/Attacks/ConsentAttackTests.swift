@@ -1,4 +1,5 @@
 import CaduceusApp
+import CaduceusAudit
 import CaduceusCore
 import CaduceusDocuments
 import CaduceusExchange
@@ -80,6 +81,18 @@ struct ConsentAttackTests {
                 assertion: assertion, client: card.certificate, presented: presented
             ).decodeBody(ConsentRecord.self)
             #expect(withdrawn.revokedTime != nil && withdrawn.revokedBy == DemoData.mrnA)
+            // Withdrawn again (a replayed form): the first revocation stands, and no second alert is raised.
+            func alerts() async throws -> Int {
+                try await fed.runtimes[LocalFederation.regional]!.store.read { try $0.auditMessages(AuditFilter()) }.map(\.message)
+                    .filter { $0.eventID == .securityAlert && $0.eventTypes.first == .objectSecurityAttributesChanged }.count
+            }
+            let alertsBefore = try await alerts()
+            let again = try await a.portal(
+                .userConsent, body: ConsentRequest(revocation: ConsentRevocation(consentId: record.directive.id, patient: "", issuedAt: Date())),
+                assertion: assertion, client: card.certificate, presented: presented
+            ).decodeBody(ConsentRecord.self)
+            #expect(again.revokedTime == withdrawn.revokedTime)
+            #expect(try await alerts() == alertsBefore)
             #expect(try await nurseB.retrieve([entry.uniqueId]).1.count == 1)
         }
     }
@@ -140,7 +153,7 @@ struct ConsentAttackTests {
         }
     }
 
-    @Test("attestations the registry refuses: for a staff card, signed by a card instead of a node, naming a revoked card, from another door")
+    @Test("attestations the registry refuses: for a staff card, signed by a card, from another door, stale, for another registry, relayed by another node, made by the global node, naming a revoked card")
     func attestationsRefused() async throws {
         try await withSeededFederation(shipAudit: false) { fed, _, _, patientA in
             let nodeA = try nodeCredential(fed, LocalFederation.hospitalA)
@@ -162,6 +175,22 @@ struct ConsentAttackTests {
             #expect(try await send(try attestation(formDirective(.deny, patient: patientA.description), for: patientCard, by: nodeA, door: "envelope")) == "consent.invalid")
             // A directive and a revocation at once.
             #expect(try await send(try attestation(formDirective(.deny, patient: patientA.description), for: patientCard, by: nodeA, alsoRevoking: "x")) == "consent.invalid")
+            // Made more than an hour ago; addressed to another registry.
+            #expect(try await send(try attestation(formDirective(.deny, patient: patientA.description), for: patientCard, by: nodeA, at: Date().addingTimeInterval(-7200))) == "consent.invalid")
+            #expect(try await send(try attestation(formDirective(.deny, patient: patientA.description), for: patientCard, by: nodeA, registry: "node.region-south")) == "consent.invalid")
+            // A's genuine attestation relayed by B (it is A's to submit), and the global node attesting for A's patient.
+            let nodeB = try nodeCredential(fed, LocalFederation.hospitalB)
+            let genuine = try attestation(formDirective(.deny, patient: patientA.description), for: patientCard, by: nodeA)
+            #expect(try await attack(fed, auditedAt: LocalFederation.regional) {
+                let sealed = try envelope(.registerConsent, to: LocalFederation.regional, body: ConsentStatement(statement: genuine), from: nodeB, encryptedTo: regional)
+                _ = try await transport(fed, as: nodeB).post(fed.endpoint(LocalFederation.regional), path: ExchangeOperation.registerConsent.path, envelope: sealed)
+            } == "exchange.forbidden")
+            let global = try nodeCredential(fed, LocalFederation.global)
+            #expect(try await attack(fed, auditedAt: LocalFederation.regional) {
+                let forged = try attestation(formDirective(.deny, patient: patientA.description), for: patientCard, by: global)
+                let sealed = try envelope(.registerConsent, to: LocalFederation.regional, body: ConsentStatement(statement: forged), from: global, encryptedTo: regional)
+                _ = try await transport(fed, as: global).post(fed.endpoint(LocalFederation.regional), path: ExchangeOperation.registerConsent.path, envelope: sealed)
+            } == "exchange.forbidden")
             // A card of A's revoked after its session began: it speaks no more.
             let revoked = try patientCardOfA(fed, mrn: DemoData.mrnA)
             try await fed.revoke(serial: revoked.certificate.serialNumber, ca: "hospital-a")
@@ -186,13 +215,13 @@ struct ConsentAttackTests {
     }
 
     /// An attestation as a node would make it (a test may make it with any key).
-    func attestation(_ directive: ConsentDirective, for card: Credential, by signer: Credential, door: String = "portal", alsoRevoking: String? = nil) throws -> String {
+    func attestation(_ directive: ConsentDirective, for card: Credential, by signer: Credential, door: String = "portal", alsoRevoking: String? = nil, registry: String = LocalFederation.regional, at time: Date = Date()) throws -> String {
         var d = directive
         d.id = UUID().uuidString.lowercased()
         d.issuedAt = Date()
         let revocation = alsoRevoking.map { ConsentRevocation(consentId: $0, patient: d.patient, issuedAt: Date()) }
         let chain = try ([card.certificate] + card.chain).map { Data(try $0.derBytes()).base64EncodedString() }
-        let attested = AttestedConsent(directive: d, revocation: revocation, card: chain, door: door, session: "s", attestedAt: Date())
+        let attested = AttestedConsent(directive: d, revocation: revocation, card: chain, door: door, registry: registry, session: "s", attestedAt: time)
         return try CompactJWS.sign(json: attested, type: ConsentStatement.attestedType, by: signer)
     }
 }

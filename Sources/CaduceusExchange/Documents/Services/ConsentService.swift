@@ -93,7 +93,8 @@ struct ConsentService: Sendable {
             throw ExchangeError(.badRequest, "a consent request carries one directive or one revocation")
         }
         let card = try o.envelope.chain.map { Data(try $0.derBytes()).base64EncodedString() }
-        let attested = AttestedConsent(directive: directive, revocation: revocation, card: card, door: o.door.rawValue, session: claims.jti, attestedAt: now)
+        let registry = core.configuration.roles.contains(.regional) ? core.id : core.configuration.regionalNode
+        let attested = AttestedConsent(directive: directive, revocation: revocation, card: card, door: o.door.rawValue, registry: registry, session: claims.jti, attestedAt: now)
         return try CompactJWS.sign(json: attested, type: ConsentStatement.attestedType, by: core.credential)
     }
 
@@ -148,7 +149,7 @@ struct ConsentService: Sendable {
     func recordConsent(_ verified: CompactJWS.Verified, statement: String, madeAt node: String, audit: AuditNotes?) async throws -> ConsentRecord {
         _ = try core.regionalMPIService.regionalMPI()
         let now = core.clock.now()
-        let said = try await content(of: verified, now: now)
+        let said = try await content(of: verified, submittedBy: node, now: now)
         if let directive = said.directive {
             try directive.validate()
             try requireFresh(directive.issuedAt, now: now)
@@ -168,20 +169,23 @@ struct ConsentService: Sendable {
         audit?.patient(global)
         try authorizeConsentSigner(said.signer, for: global)
         let signedBy = said.signer.commonName
-        let record = try await core.store.write { tx -> ConsentRecord? in
+        let record = try await core.store.write { tx -> (ConsentRecord, Bool)? in
             guard let existing = try tx.consent(id: revocation.consentId), existing.patientId == global.description else { return nil }
             _ = try tx.revokeConsent(id: revocation.consentId, at: now, by: signedBy, statement: statement)
-            return try tx.consent(id: revocation.consentId)
+            return try tx.consent(id: revocation.consentId).map { ($0, existing.revokedTime == nil) }
         }
-        guard let record else { throw DocumentsError(.notFound, "the patient has no consent with this id") }
-        audit?.alert(.objectSecurityAttributesChanged)
-        return record
+        guard let (revoked, changed) = record else { throw DocumentsError(.notFound, "the patient has no consent with this id") }
+        // The first revocation stands; a repeated one changes nothing and raises no alert.
+        if changed { audit?.alert(.objectSecurityAttributesChanged) }
+        return revoked
     }
 
     /// What a verified statement says and on whose behalf: a card's own statement (a directive or a revocation, the
     /// card its signer), or a home node's attestation of what its patient asked at its portal (the patient's card,
     /// validated here, its speaker). The rules that follow are the same for both.
-    func content(of verified: CompactJWS.Verified, now: Date) async throws -> (signer: FederationIdentity, directive: ConsentDirective?, revocation: ConsentRevocation?, attestedBy: String?) {
+    /// An attestation is taken only as its attesting node submits it (`submittedBy`: the node that sent
+    /// `consent.register`, or this node for its own patient), addressed to this registry.
+    func content(of verified: CompactJWS.Verified, submittedBy: String, now: Date) async throws -> (signer: FederationIdentity, directive: ConsentDirective?, revocation: ConsentRevocation?, attestedBy: String?) {
         guard let signer = verified.signer else {
             throw ExchangeError(.forbidden, "a consent statement is signed by a patient's or a staff member's card")
         }
@@ -193,6 +197,13 @@ struct ConsentService: Sendable {
                   (attested.directive == nil) != (attested.revocation == nil), attested.door == Door.portal.rawValue
             else { throw PolicyError.invalidConsent("the attestation does not carry one consent directive or revocation made at a portal") }
             try requireFresh(attested.attestedAt, now: now)
+            guard attested.registry == core.id else {
+                throw PolicyError.invalidConsent("the attestation is addressed to another consent registry")
+            }
+            guard signer.commonName == submittedBy else {
+                throw ExchangeError(.forbidden, "an attestation is submitted by the node that made it")
+            }
+            guard attested.card.count <= 5 else { throw PolicyError.invalidConsent("the attestation carries more certificates than a card's chain") }
             let certificates = attested.card.compactMap { Data(base64Encoded: $0).flatMap { try? Certificate(derEncoded: Array($0)) } }
             guard certificates.count == attested.card.count, let card = certificates.first else {
                 throw PolicyError.invalidConsent("the attestation does not carry the patient's card")
