@@ -164,7 +164,7 @@ let package = Package(
             name: "CaduceusPortal",
             dependencies: [
                 "CaduceusCore", "CaduceusPKI", "CaduceusExchange", "CaduceusDocuments", "CaduceusCDA", "CaduceusPolicy",
-                "CaduceusPatientIndex", "CaduceusStorage", "CaduceusAudit", "CaduceusDICOM", "CZlib",
+                "CaduceusPatientIndex", "CaduceusStorage", "CaduceusAudit", "CaduceusDICOM", "CZlib", "CaduceusPKCS11",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -199,7 +199,7 @@ let package = Package(
             name: "CaduceusApp",
             dependencies: [
                 "CaduceusCore", "CaduceusPKI", "CaduceusExchange", "CaduceusHTTP", "CaduceusStorage", "CaduceusStorageSQLite",
-                "CaduceusDICOM", "CaduceusAudit", "CaduceusPolicy", "CaduceusSyslog", "CaduceusTLS", "CaduceusPortal",
+                "CaduceusDICOM", "CaduceusAudit", "CaduceusPolicy", "CaduceusSyslog", "CaduceusTLS", "CaduceusPortal", "CaduceusPKCS11",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),

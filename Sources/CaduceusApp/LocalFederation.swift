@@ -1,5 +1,6 @@
 import CaduceusExchange
 package import CaduceusHTTP
+package import CaduceusPKCS11
 package import CaduceusPKI
 package import Logging
 import CaduceusCore
@@ -66,7 +67,8 @@ package final class LocalFederation: Sendable {
 
     /// Creates the PKI and the four nodes under `base` (which must not exist). Their listeners bind loopback ports
     /// the kernel chooses when the federation runs (``run(logger:shipAudit:_:)``).
-    package static func create(at base: String, hospitalBKey: KeyAlgorithm = .rsa3072, benchmarkSink: Bool = false, logger: Logger) async throws -> LocalFederation {
+    /// `cardEncoder`: the card encoder attached to hospital B's card station (none: PKCS#12 only).
+    package static func create(at base: String, hospitalBKey: KeyAlgorithm = .rsa3072, cardEncoder: CardEncoder? = nil, benchmarkSink: Bool = false, logger: Logger) async throws -> LocalFederation {
         guard !FileManager.default.fileExists(atPath: base) else { throw ExchangeError(.badRequest, "the federation directory exists already") }
         let now = Date()
         let root = try CAStore.createRoot(at: base + "/pki/global", subject: try federationName(commonName: "Caduceus Global Root CA"), now: now)
@@ -113,7 +115,7 @@ package final class LocalFederation: Sendable {
             nodeLogger[metadataKey: "node"] = .string(id)
             // Endpoints are learnt at bind time; the directory's address once the global node is bound (``run``).
             let configuration = ExchangeConfiguration(nodeId: id, roles: roles, endpoint: "", regionalNode: regional, directoryEndpoint: "")
-            runtimes[id] = try await NodeRuntime(directory: dir, configuration: configuration, credential: credential, trust: trust, host: "127.0.0.1", port: 0, hl7Domains: id == hospitalA ? [domainA] : id == hospitalB ? [domainB] : [], hostedAuthorities: [hosts[id]!], benchmarkSink: benchmarkSink, logger: nodeLogger)
+            runtimes[id] = try await NodeRuntime(directory: dir, configuration: configuration, credential: credential, trust: trust, host: "127.0.0.1", port: 0, hl7Domains: id == hospitalA ? [domainA] : id == hospitalB ? [domainB] : [], hostedAuthorities: [hosts[id]!], cardEncoder: id == hospitalB ? cardEncoder : nil, benchmarkSink: benchmarkSink, logger: nodeLogger)
         }
         var users: [String: Credential] = [:]
         try FileManager.default.createDirectory(atPath: base + "/users", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

@@ -34,6 +34,7 @@ import Foundation
 /// | `node.certificate.renew` | `33` | renew when less than this percentage of the certificate's validity is left (5 to 90) |
 /// | `node.certificate.check` | `3600` | seconds between looks at the node certificate's expiry (60 to 86400) |
 /// | `node.token.module`, `node.token.label`, `node.token.pin-file`, `node.token.key-id` | none | the node's key on a PKCS#11 token (an HSM): module path, token label, a file whose first line is the PIN, the key's CKA_ID in hex (default: the token's only key); `tls.certificate` then names the certificate and chain, and `tls.key` is not read |
+/// | `cards.encoder.module` | none | the card station's card encoder: a PKCS#11 module (OpenSC's `opensc-pkcs11.so` for PIV cards, SoftHSM2's `libsofthsm2.so`) whose blank tokens the station can issue cards onto; no PIN or key here (the officer types the token's PIN at the station). Unset: cards are issued as PKCS#12 files only |
 /// | `audit.ship` | `true` | whether a node that is not regional ships its audit trail to its regional repository |
 package struct NodeConfiguration: Sendable {
     package var nodeId: String
@@ -65,6 +66,8 @@ package struct NodeConfiguration: Sendable {
     package var renewal: RenewalSettings
     /// The node's key on a PKCS#11 token, when it lives there.
     package var token: NodeTokenSettings?
+    /// The card station's card encoder (a PKCS#11 module's path), when one is attached.
+    package var cardEncoderModule: String?
 
     /// Reads the configuration.
     /// - Throws: `config.invalid` for an unknown role or a bad port.
@@ -128,6 +131,10 @@ package struct NodeConfiguration: Sendable {
             token = NodeTokenSettings(module: module, label: label, pinFile: pinFile, keyId: reader.string(forKey: "node.token.key-id"))
         } else {
             token = nil
+        }
+        cardEncoderModule = reader.string(forKey: "cards.encoder.module")
+        guard cardEncoderModule.map({ $0.hasPrefix("/") }) != false else {
+            throw ConfigurationError("cards.encoder.module must be the absolute path of a PKCS#11 module")
         }
         hl7Domains = reader.string(forKey: "hl7.domains", default: "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let charset = reader.string(forKey: "hl7.charset", default: "UTF-8")

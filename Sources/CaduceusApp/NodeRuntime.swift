@@ -14,6 +14,7 @@ import CaduceusStorage
 import CaduceusSyslog
 package import CaduceusTLS
 import CaduceusPortal
+package import CaduceusPKCS11
 import NIOCore
 import Foundation
 import Hummingbird
@@ -53,7 +54,7 @@ package final class NodeRuntime: Sendable {
     let logger: Logger
 
     /// Opens the node stored under `directory` (`caduceus.sqlite`, `node.key`, `blobs/`, `xpid-authority`).
-    package init(directory: String, configuration: ExchangeConfiguration, credential: Credential, trust: TrustStore, host: String, port: Int, hl7Domains: Set<String> = [], hl7CharacterSet: HL7CharacterSet = .utf8, thresholds: MatchThresholds = MatchThresholds(), policy: PolicySet? = nil, hostedAuthorities: [CAStore] = [], ocsp: OCSPSettings = OCSPSettings(), benchmarkSink: Bool = false, logger: Logger) async throws {
+    package init(directory: String, configuration: ExchangeConfiguration, credential: Credential, trust: TrustStore, host: String, port: Int, hl7Domains: Set<String> = [], hl7CharacterSet: HL7CharacterSet = .utf8, thresholds: MatchThresholds = MatchThresholds(), policy: PolicySet? = nil, hostedAuthorities: [CAStore] = [], ocsp: OCSPSettings = OCSPSettings(), cardEncoder: CardEncoder? = nil, benchmarkSink: Bool = false, logger: Logger) async throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let key = try NodeKey.loadOrCreate(at: directory + "/node.key")
         auditKey = try AuditSigningKey.loadOrCreate(in: directory)
@@ -94,8 +95,9 @@ package final class NodeRuntime: Sendable {
         var settings = NodeServer.Settings(host: host, port: port, certificateChainPEM: chainPEM, privateKeyPEM: (try? credential.key.pkcs8PEM) ?? "", anchorsPEM: trust.anchorsPEM)
         settings.benchmarkSink = benchmarkSink
         settings.tls = renewableTLS
-        // Every node serves the web portal beside its API, behind the same gate.
-        settings.portal = try Portal(node: node, logger: logger)
+        // Every node serves the web portal beside its API, behind the same gate; the card station issues onto tokens
+        // when a card encoder is attached (`cards.encoder.module`).
+        settings.portal = try Portal(node: node, logger: logger, cardEncoder: cardEncoder)
         self.settings = settings
         self.logger = logger
         // A hospital node issues its cards from the hosted CA that vouches for its organisation.

@@ -9,6 +9,7 @@ enum CK {
     static let PIN_LEN_RANGE: CK_RV = 0xA2
     static let PIN_LOCKED: CK_RV = 0xA4
     static let USER_ALREADY_LOGGED_IN: CK_RV = 0x100
+    static let DEVICE_MEMORY: CK_RV = 0x31
     static let CRYPTOKI_ALREADY_INITIALIZED: CK_RV = 0x191
     static let BUFFER_TOO_SMALL: CK_RV = 0x150
 
@@ -20,6 +21,9 @@ enum CK {
     static let TOKEN_INITIALIZED: CK_FLAGS = 0x400
     static let USER_PIN_INITIALIZED: CK_FLAGS = 0x8
     static let USER: CK_USER_TYPE = 1
+    /// Session states (base §5.6) in which the normal user is logged in.
+    static let RO_USER_FUNCTIONS: CK_STATE = 1
+    static let RW_USER_FUNCTIONS: CK_STATE = 3
 
     // Object classes, key and certificate types.
     static let O_DATA: CK_OBJECT_CLASS = 0
@@ -89,6 +93,10 @@ enum CK {
 }
 
 /// Throws `pkcs11.function-failed` naming `function` and the return value unless `rv` is `CKR_OK`.
+/// `CKR_DEVICE_MEMORY` (the token has no room for the object) is `pkcs11.token-full`.
 func check(_ rv: CK_RV, _ function: String) throws(PKCS11Error) {
-    guard rv == CK.OK else { throw PKCS11Error(.functionFailed, "\(function) returned \(CK.name(rv))") }
+    guard rv == CK.OK else {
+        if rv == CK.DEVICE_MEMORY { throw PKCS11Error(.tokenFull, "\(function) returned CKR_DEVICE_MEMORY: the token has no room left") }
+        throw PKCS11Error(.functionFailed, "\(function) returned \(CK.name(rv))")
+    }
 }

@@ -29,6 +29,16 @@ package struct PKCS11Error: CodedError {
         package static let certificateNotFound = Code("pkcs11.certificate-not-found")
         /// The key on the token is not a P-256 EC key (the only kind Caduceus uses on tokens).
         package static let unsupportedKey = Code("pkcs11.unsupported-key")
+        /// The token has no room for what was to be stored: the card key's place is taken (an object under its id) or
+        /// the device is out of memory (`CKR_DEVICE_MEMORY`).
+        package static let tokenFull = Code("pkcs11.token-full")
+        /// Another session of this process is logged in to the token, so a login would not check the PIN (base
+        /// §5.6): the token is in use here and is not taken for a new card.
+        package static let tokenInUse = Code("pkcs11.token-in-use")
+        /// The certificate given is not for the key on the token.
+        package static let certificateMismatch = Code("pkcs11.certificate-mismatch")
+        /// The card was issued but its certificate could not be written to the token; the key stays there.
+        package static let certificateNotStored = Code("pkcs11.certificate-not-stored")
         /// A PKCS#11 function returned an error; the message names the function and the `CKR_…` value.
         package static let functionFailed = Code("pkcs11.function-failed")
 
@@ -37,9 +47,9 @@ package struct PKCS11Error: CodedError {
         package var category: ErrorCategory {
             switch self {
             case .pinIncorrect, .pinLocked: return .unauthenticated
-            case .moduleLoad, .functionFailed: return .internal
+            case .moduleLoad, .functionFailed, .certificateNotStored: return .internal
             case .tokenNotFound, .keyNotFound, .certificateNotFound: return .notFound
-            case .alreadyExists: return .conflict
+            case .alreadyExists, .tokenFull, .tokenInUse: return .conflict
             default: return .client
             }
         }

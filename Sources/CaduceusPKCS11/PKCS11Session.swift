@@ -64,6 +64,16 @@ final class PKCS11Session: Sendable {
         }
     }
 
+    /// Whether the normal user is logged in to the token in this session — which, logins being per token and
+    /// application (base §5.6), means another session of this process logged in (`C_GetSessionInfo`).
+    func userLoggedIn() throws -> Bool {
+        try run { session, f in
+            var info = CK_SESSION_INFO()
+            try check(f.C_GetSessionInfo!(session, &info), "C_GetSessionInfo")
+            return info.state == CK.RO_USER_FUNCTIONS || info.state == CK.RW_USER_FUNCTIONS
+        }
+    }
+
     /// Lays `attributes` out as a `CK_ATTRIBUTE` array over one buffer (each value 8-byte aligned) for one call.
     static func withTemplate<R>(
         _ attributes: [Attribute], _ body: (UnsafeMutablePointer<CK_ATTRIBUTE>?, CK_ULONG) throws -> R

@@ -60,6 +60,19 @@ package final class PKCS11Token: Sendable {
             token: self, handle: privateHandle, id: id, publicKey: try publicKey(ofPublicObject: publicHandle))
     }
 
+    /// Removes the key pair stored under `id` (its private and public key objects), e.g. a key made for a certificate
+    /// that was then refused. Certificates under the id stay.
+    package func destroyKeyPair(id: [UInt8]) throws {
+        let handles = try session.find([.ulong(CK.A_CLASS, CK.O_PRIVATE_KEY), .bytes(CK.A_ID, id)])
+            + session.find([.ulong(CK.A_CLASS, CK.O_PUBLIC_KEY), .bytes(CK.A_ID, id)])
+        for handle in handles { try session.destroy(handle) }
+    }
+
+    /// Whether any object (key, certificate) is stored under `id`; private objects count only when logged in.
+    package func holdsObject(id: [UInt8]) throws -> Bool {
+        try !session.find([.bytes(CK.A_ID, id)]).isEmpty
+    }
+
     /// The private key with `id`, or the token's only private key when `id` is nil. Its public half comes from the
     /// public key object, or else the certificate, with the same id. Throws `pkcs11.key-not-found`,
     /// `pkcs11.key-ambiguous`, `pkcs11.unsupported-key` (not P-256 EC).

@@ -3,6 +3,7 @@ package import Hummingbird
 package import Logging
 package import X509
 package import CaduceusCore
+package import CaduceusPKCS11
 import CaduceusDocuments
 import CaduceusPKI
 import Crypto
@@ -33,16 +34,20 @@ package final class Portal: Sendable {
     /// Keys the entry page's form token (before a session exists, the token is bound to the card).
     let entryKey = SymmetricKey(size: .bits256)
     let logger: Logger
+    /// The card station's card encoder (nil: none attached; cards are issued as PKCS#12 files only).
+    let cardEncoder: CardEncoder?
 
     /// The session cookie's name (`__Host-`: Secure, path `/`, no Domain — RFC 6265bis §4.1.3.2).
     static let cookie = "__Host-caduceus-session"
 
-    /// A portal for `node`; `logger` gets constant messages with the route and outcome code only.
-    package init(node: ExchangeNode, logger: Logger) throws {
+    /// A portal for `node`; `logger` gets constant messages with the route and outcome code only. `cardEncoder`: the
+    /// PKCS#11 module the card station issues cards onto tokens with.
+    package init(node: ExchangeNode, logger: Logger, cardEncoder: CardEncoder? = nil) throws {
         self.node = node
         self.sessions = PortalSessions()
         self.library = try PortalTemplates.library()
         self.logger = logger
+        self.cardEncoder = cardEncoder
     }
 
     /// Adds the portal's routes to a router whose context names the connection's card.

@@ -18,6 +18,8 @@ package struct PortalError: CaduceusError {
         package static let notFound = Code(rawValue: "portal.not-found", category: .notFound)
         /// A form the portal cannot take.
         package static let badRequest = Code(rawValue: "portal.bad-request", category: .client)
+        /// The card station was asked to issue onto a token, and this node has no card encoder.
+        package static let noCardEncoder = Code(rawValue: "portal.no-card-encoder", category: .notFound)
         /// Anything else (no detail shown).
         package static let `internal` = Code(rawValue: "portal.internal", category: .internal)
     }

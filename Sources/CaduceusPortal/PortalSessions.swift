@@ -31,18 +31,21 @@ package struct PortalSession: Sendable {
     /// The privacy officer's current audit search (its patient never in a URL), for its CSV export.
     package var auditSearch: Sensitive<AuditSearchRequest>?
     /// A card just issued with a key the node made: its PKCS#12, downloadable once from the page that showed its
-    /// one-time password (then dropped).
+    /// one-time password (then dropped). Or the certificate chain of a card issued onto a token that could not be
+    /// written there, for `caduceus token import-cert`.
     package var issuedCard: Sensitive<IssuedCardDownload>?
 
     /// Whether this is a break-glass (ETREAT) sign-in.
     package var emergency: Bool { purpose == "ETREAT" }
 }
 
-/// A PKCS#12 waiting for its one download: the handle the page names it by, the file, its name.
+/// A file of a card just issued waiting for its one download: the handle the page names it by, the file (a PKCS#12,
+/// or a certificate chain in PEM), its name and media type.
 package struct IssuedCardDownload: Sendable {
     package let handle: String
-    package let pkcs12: Data
+    package let file: Data
     package let fileName: String
+    package var contentType = "application/x-pkcs12"
 }
 
 /// The portal's sessions, in memory (a restart signs everyone out of the portal; their assertions stay signed out or

@@ -2,7 +2,7 @@
 enum StationTemplates {
     static let templates: [(String, String)] = [
         ("admin", admin), ("staff", staff), ("staffEdit", staffEdit), ("codes", codes), ("codeTable", codeTable),
-        ("cards", cards), ("cardFace", cardFace),
+        ("cards", cards), ("cardFace", cardFace), ("cardToken", cardToken),
     ]
 
     static let admin = """
@@ -117,12 +117,36 @@ enum StationTemplates {
       <p class="muted">The node keeps neither the key nor the password.</p>
     </section>
     {{/issued}}
+    {{#written}}
+    <section class="card issued-card" aria-labelledby="written-title">
+      <h2 id="written-title">Card written to token “{{token}}” for {{holder}}</h2>
+      <dl class="facts compact"><div><dt>Token</dt><dd>{{token}}</dd></div><div><dt>Key id</dt><dd><code>{{keyId}}</code></dd></div>
+      <div><dt>Certificate serial</dt><dd><code>{{serial}}</code></dd></div><div><dt>Expires</dt><dd>{{expires}}</dd></div></dl>
+      <p class="muted">The key was generated on the token and cannot leave it; the certificate and its chain are stored beside it ({{stored}} written). The node kept neither the PIN nor any key.</p>
+    </section>
+    {{/written}}
+    {{#unstored}}
+    <section class="card unstored-card" role="alert" aria-labelledby="unstored-title">
+      <h2 id="unstored-title">Issued, but not written to the token</h2>
+      <p>{{holder}}'s card was issued (serial <code>{{serial}}</code>, expires {{expires}}), but its certificate could not be written to token “{{token}}” (<code>{{code}}</code>). The card stays issued.</p>
+      <p>To finish: download the certificate and its chain, then store them beside the key with
+      <code>caduceus token import-cert --module {{module}} --label "{{token}}" --pin-file PIN-FILE --id 01 --cert {{file}}</code>
+      (<code>caduceus token list</code> shows the key under id 01). If the key is not there or the token cannot be used, report the card lost: that revokes it and enrols a replacement.</p>
+      <form method="post" action="/portal/cards/download" class="inline">
+        <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="download" value="{{download}}">
+        <button type="submit" class="primary">Download {{file}} (once)</button>
+      </form>
+    </section>
+    {{/unstored}}
     <p class="lead">This hospital's cards. {{#counts}}<span class="badge">{{status}} {{count}}</span> {{/counts}}</p>
+    {{#encoder}}<p class="muted">A card encoder is attached to this node: an approved card can be issued onto a token.</p>{{/encoder}}
+    {{^encoder}}<p class="muted">No card encoder attached to this node: cards are issued as PKCS#12 files under a one-time password.</p>{{/encoder}}
     {{#hasRows}}
     <div class="table-wrap"><table>
     <thead><tr><th scope="col">Holder</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">Serial</th><th scope="col">Expires</th><th scope="col">Enrolled</th><th scope="col">Actions</th></tr></thead>
     <tbody>{{#rows}}<tr><td>{{holder}}</td><td>{{role}}</td><td><span class="status status-{{status}}">{{status}}</span></td><td><code>{{serial}}</code></td><td class="nowrap">{{expires}}</td><td class="muted">{{enrolled}}</td>
     <td class="actions">{{#moves}}<form method="post" action="/portal/cards/action" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="card" value="{{handle}}"><input type="hidden" name="action" value="{{action}}"><button type="submit" class="{{style}} small">{{label}}</button></form> {{/moves}}
+    {{#toToken}}<a href="/portal/cards/token/{{handle}}" class="button-secondary small">Issue to token</a>{{/toToken}}
     {{#printable}}<a href="/portal/cards/face/{{handle}}" class="button-secondary small">Card face</a>{{/printable}}</td></tr>{{/rows}}</tbody></table></div>
     {{/hasRows}}
     {{^hasRows}}<p class="empty">No card yet.</p>{{/hasRows}}
@@ -137,6 +161,29 @@ enum StationTemplates {
       {{/hasPeople}}
       {{^hasPeople}}<p class="empty">The personnel registry has no active staff member (the admin station imports it).</p>{{/hasPeople}}
     </form>
+    """
+
+    static let cardToken = """
+    <p><a href="/portal/cards">← Card station</a></p>
+    {{#error}}<p class="notice token-error" role="alert">{{message}} (<code>{{code}}</code>). Nothing was issued: the card is still approved.</p>{{/error}}
+    <section class="card narrow" aria-labelledby="token-title">
+      <h2 id="token-title">Issue {{holder}}'s card onto a token</h2>
+      <p class="muted">{{role}}, approved. The key is generated on the token and never leaves it; the certificate is stored beside it.</p>
+      {{#listError}}<p class="notice" role="alert">The card encoder could not list its tokens: {{message}} (<code>{{code}}</code>).</p>{{/listError}}
+      {{#hasTokens}}
+      <form method="post" action="/portal/cards/token" class="search-form">
+        <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="card" value="{{handle}}">
+        <div class="fields">
+          <div><label for="token">Blank token in the card encoder</label>
+          <select id="token" name="token">{{#tokens}}<option value="{{label}}">{{label}}{{#model}} — {{model}}{{/model}}{{#serial}}, serial {{serial}}{{/serial}}</option>{{/tokens}}</select></div>
+          <div><label for="pin">The token's user PIN</label><input id="pin" name="pin" type="password" autocomplete="off" required maxlength="64"></div>
+        </div>
+        <button type="submit" class="primary">Generate the key and issue onto the token</button>
+        <p class="muted">The PIN is used for this request only: the node keeps it nowhere and logs it nowhere.</p>
+      </form>
+      {{/hasTokens}}
+      {{^hasTokens}}{{^listError}}<p class="empty">No blank token in the card encoder: insert an initialised token with a user PIN and nothing under key id 01, then reload this page.</p>{{/listError}}{{/hasTokens}}
+    </section>
     """
 
     static let cardFace = """
@@ -166,6 +213,8 @@ enum StationTemplates {
     .status-issued { background:#e3f4e8; color:var(--ok); } .status-requested, .status-approved { background:#fff4e5; }
     .status-blocked, .status-lost, .status-terminated, .status-rejected { background:var(--danger-bg); color:var(--danger); }
     .issued-card { border-left:6px solid var(--ok); margin-bottom:1rem; }
+    .unstored-card { border-left:6px solid var(--danger); margin-bottom:1rem; }
+    .token-error { border-color:var(--danger); }
     .otp code { font-size:1.4rem; letter-spacing:.08em; background:#f4f6f8; padding:.3rem .6rem; border-radius:6px; }
     .card-face { width:342px; height:216px; border-radius:14px; border:1px solid var(--line); background:#fff; overflow:hidden; box-shadow:0 2px 8px rgba(16,24,40,.12); margin:1rem 0; position:relative; }
     .card-band { background:var(--brand); color:#fff; padding:.5rem .9rem; display:flex; flex-direction:column; line-height:1.2; }

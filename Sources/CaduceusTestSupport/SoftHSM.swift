@@ -15,6 +15,9 @@ package enum SoftHSM {
     /// token's login state or objects.
     package static let labels = [
         "keygen", "signin", "smime-cli", "envelope", "errors", "jws", "csr", "cli-decrypt", "node-key", "eds", "spare-1", "spare-2",
+        // The card station's card encoder: issue onto a token, its refusals, a token pulled mid-issue, the attacks, the
+        // browser walk. (No label may start with another: pkcs11-tool's --token-label matches a prefix.)
+        "station-issue", "station-errors", "station-full", "station-pulled", "station-attack", "station-walk",
     ]
     /// The user PIN of every test token (test only).
     package static let userPIN = "2468-test-pin"
@@ -61,6 +64,19 @@ package enum SoftHSM {
             return made
         }.get()
         return Token(label: label, pinFile: directory + "/user.pin")
+    }
+
+    /// The directory SoftHSM2 keeps `label`'s objects in (to take a token away under a test, as if pulled out).
+    package static func tokenDirectory(_ label: String) throws -> String? {
+        let directory = try state.withLock { $0 }.map { try $0.get() }
+        guard let directory else { return nil }
+        let tokens = directory + "/tokens"
+        let padded = Array(label.utf8) + Array(repeating: UInt8(ascii: " "), count: max(0, 32 - label.utf8.count))
+        for name in try FileManager.default.contentsOfDirectory(atPath: tokens) {
+            guard let object = FileManager.default.contents(atPath: tokens + "/" + name + "/token.object") else { continue }
+            if Array(object).firstRange(of: padded) != nil { return tokens + "/" + name }
+        }
+        return nil
     }
 
     private static func setUp() throws -> String {

@@ -3,6 +3,7 @@ import CaduceusCore
 import CaduceusDocuments
 import CaduceusExchange
 import CaduceusHTTP
+import CaduceusPKCS11
 import CaduceusPKI
 import CaduceusStorage
 import CaduceusTestSupport
@@ -76,7 +77,9 @@ struct PortalBrowserTests {
         }
         let log = CapturedLog()
         let dir = try TemporaryDirectory()
-        let fed = try await LocalFederation.create(at: dir.path + "/fed", logger: log.logger())
+        // Hospital B's card station has SoftHSM2 as its card encoder: the officer issues a card onto a token.
+        let walkToken = try SoftHSM.token("station-walk")
+        let fed = try await LocalFederation.create(at: dir.path + "/fed", cardEncoder: CardEncoder(modulePath: walkToken.module), logger: log.logger())
         let shots = repo.appendingPathComponent(".build/portal-screenshots").path
         try? FileManager.default.removeItem(atPath: shots)
         try await fed.run(logger: log.logger()) { fed in
@@ -195,6 +198,8 @@ struct PortalBrowserTests {
                 ["click": "Code tables"], ["shot": "23-admin-codes"],
                 ["click": "Administrative sex"], ["fill": ["#note": "Adopt HL7 table 0001 as published"]], ["press": "form.card button.primary"], ["shot": "24-admin-code-saved"],
                 ["click": "Card station"], ["press": "form[action='/portal/cards/enroll'] button.primary"], ["shot": "25-cards-enrolled"],
+                ["xpath": "//select[@id='person']/option[contains(., 'Lindqvist') and contains(., 'physician')]"],
+                ["press": "form[action='/portal/cards/enroll'] button.primary"],
                 ["click": "Patients"], ["fill": ["#family": DemoData.family]], ["press": "form.search-form button.primary"], ["shot": "36-admin-patients"],
                 ["xpath": "//tr[td[contains(., '\(DemoData.mrnB)')]]//button"], ["shot": "37-admin-patient"],
                 ["click": "Possible matches"], ["shot": "38-admin-matches"],
@@ -203,9 +208,14 @@ struct PortalBrowserTests {
             people.append(walker("officer", ["p12": fed.base + "/users/officer2.p12", "password": "officer-pw"], [
                 ["get": url(b, "/portal")], ["press": "#purpose-HOPERAT"], ["press": "button.primary"],
                 ["click": "Card station"], ["xpath": "//button[normalize-space()='Approve']"], ["shot": "26-cards-approved"],
-                ["xpath": "//button[normalize-space()='Issue']"], ["shot": "27-cards-issued"],
+                ["xpath": "//button[normalize-space()='Approve']"],
+                ["xpath": "//tr[td[contains(., 'Ngozi')]]//button[normalize-space()='Issue']"], ["shot": "27-cards-issued"],
                 ["click": "Card face"], ["shot": "28-card-face"],
                 ["get": url(b, "/portal/cards")], ["xpath": "//button[normalize-space()='Block']"], ["shot": "29-cards-blocked"],
+                // The second card onto a token in the card encoder: choose it by label, type its PIN.
+                ["xpath": "//tr[td[contains(., 'Lindqvist')]]//a[normalize-space()='Issue to token']"], ["shot": "41-cards-token-form"],
+                ["xpath": "//select[@id='token']/option[@value='\(walkToken.label)']"], ["fill": ["#pin": SoftHSM.userPIN]],
+                ["press": "form[action='/portal/cards/token'] button.primary"], ["shot": "42-cards-token-issued"],
             ]))
             people.append(walker("nurse-admin", try card("clinician.hospital-b"), [
                 ["get": url(b, "/portal")], ["press": "button.primary"], ["get": url(b, "/portal/admin")], ["shot": "30-nurse-admin-refused"],
@@ -333,9 +343,19 @@ struct PortalBrowserTests {
             let p = probes.first { $0["name"] as? String == name }
             #expect(p?["status"] as? Int == 403 && (p?["body"] as? String ?? "").contains("portal.csrf"), "\(name)")
         }
+        // The card issued onto the token: the form offered the token and a password field; the page names what was
+        // written; the card's key is the token's.
+        let tokenForm = text("officer", "41-cards-token-form")
+        #expect(tokenForm.contains("Issue Per Lindqvist's card onto a token") && tokenForm.contains("The token's user PIN"), "\(tokenForm)")
+        let written = text("officer", "42-cards-token-issued")
+        #expect(written.contains("Card written to token \u{201C}station-walk\u{201D} for Per Lindqvist") && written.localizedCaseInsensitiveContains("Certificate serial"), "\(written)")
+        #expect(!written.contains(SoftHSM.userPIN))
         let store = fed.runtimes[LocalFederation.hospitalB]!.store
         #expect(try await store.read { try $0.codeTableHistory(.administrativeSex) }.map(\.version) == [1])
-        #expect(try await store.read { try $0.cards() }.map(\.status) == [.blocked])
+        let cards = try await store.read { try $0.cards() }
+        #expect(cards.count == 2 && cards.first { $0.commonName == "Ngozi Okafor" }?.status == .blocked)
+        let onToken = cards.first { $0.commonName == "Per Lindqvist" }
+        #expect(onToken?.status == .issued && onToken?.keyOrigin == "holder" && onToken.flatMap(\.serial).map { written.contains($0) } == true)
         #expect(try await store.read { try $0.staffMember(id: "E-3001") }?.department == "Emergency medicine")
     }
 
@@ -461,6 +481,7 @@ struct PortalBrowserTests {
         let logged = log.text
         #expect(logged.contains("portal request"), "the portal's log lines were captured")
         for p in phi { #expect(!logged.localizedCaseInsensitiveContains(p), "PHI in the server log: \(p)") }
+        #expect(!logged.contains(SoftHSM.userPIN) && !urls.contains { $0.contains(SoftHSM.userPIN) }, "the token's PIN is in no log line and no URL")
         _ = (normal, restricted)
     }
 }

@@ -30,6 +30,7 @@ typedef CK_ULONG CK_MECHANISM_TYPE;
 typedef CK_ULONG CK_USER_TYPE;
 typedef CK_ULONG CK_NOTIFICATION;
 typedef CK_ULONG CK_EC_KDF_TYPE;
+typedef CK_ULONG CK_STATE;
 typedef void *CK_VOID_PTR;
 
 /* §3.1 */
@@ -75,6 +76,14 @@ typedef struct CK_TOKEN_INFO {
     CK_VERSION firmwareVersion;
     CK_CHAR utcTime[16];
 } CK_TOKEN_INFO;
+
+/* §3.3 */
+typedef struct CK_SESSION_INFO {
+    CK_SLOT_ID slotID;
+    CK_STATE state;
+    CK_FLAGS flags;
+    CK_ULONG ulDeviceError;
+} CK_SESSION_INFO;
 
 /* §3.4 */
 typedef struct CK_ATTRIBUTE {
@@ -125,6 +134,7 @@ typedef CK_RV (*CK_C_GetTokenInfo)(CK_SLOT_ID slotID, CK_TOKEN_INFO *pInfo);
 typedef CK_RV (*CK_C_OpenSession)(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication, CK_NOTIFY Notify,
                                   CK_SESSION_HANDLE *phSession);
 typedef CK_RV (*CK_C_CloseSession)(CK_SESSION_HANDLE hSession);
+typedef CK_RV (*CK_C_GetSessionInfo)(CK_SESSION_HANDLE hSession, CK_SESSION_INFO *pInfo);
 typedef CK_RV (*CK_C_Login)(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR *pPin, CK_ULONG ulPinLen);
 typedef CK_RV (*CK_C_Logout)(CK_SESSION_HANDLE hSession);
 typedef CK_RV (*CK_C_CreateObject)(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE *pTemplate, CK_ULONG ulCount,
@@ -164,7 +174,7 @@ typedef struct CK_FUNCTION_LIST {
     CK_C_OpenSession C_OpenSession;
     CK_C_CloseSession C_CloseSession;
     CK_VOID_PTR C_CloseAllSessions;
-    CK_VOID_PTR C_GetSessionInfo;
+    CK_C_GetSessionInfo C_GetSessionInfo;
     CK_VOID_PTR C_GetOperationState;
     CK_VOID_PTR C_SetOperationState;
     CK_C_Login C_Login;

@@ -208,7 +208,8 @@ struct ServeCommand: AsyncParsableCommand {
             directory: node.data, configuration: configuration, credential: credential, trust: TrustStore(anchors: anchors, crlDirectory: crlDirectory, grace: Double(settings.revocationGrace)),
             host: settings.host, port: port, hl7Domains: Set(settings.hl7Domains), hl7CharacterSet: settings.hl7CharacterSet,
             thresholds: MatchThresholds(autoLink: node.mpiAutoLink, review: node.mpiReview),
-            policy: try settings.policyFile.map { try PolicySet.load(file: $0) }, hostedAuthorities: try hosted.map { try CAStore(opening: $0) }, ocsp: settings.ocsp, logger: logger)
+            policy: try settings.policyFile.map { try PolicySet.load(file: $0) }, hostedAuthorities: try hosted.map { try CAStore(opening: $0) }, ocsp: settings.ocsp,
+            cardEncoder: settings.cardEncoderModule.map { CardEncoder(modulePath: $0) }, logger: logger)
     }
 
     func mllpService(_ address: String, settings: NodeConfiguration, runtime: NodeRuntime?) async throws -> any Service {

@@ -139,7 +139,7 @@ struct TokenCommand: ParsableCommand {
                 let key = try opened.privateKey(id: keyId)
                 let certificates = try PEM.certificates(fromFile: cert)
                 guard Certificate.PublicKey(key.publicKey) == certificates[0].publicKey else {
-                    throw CLIError(code: "pkcs11.certificate-mismatch", message: "the certificate is not for the key with that id")
+                    throw PKCS11Error(.certificateMismatch, "the certificate is not for the key with that id")
                 }
                 try opened.storeCertificates(certificates, id: keyId, keyLabel: token.label)
                 print("stored \(certificates.count) certificate(s) on token \"\(token.label)\" for key \(Hex.encode(keyId))")

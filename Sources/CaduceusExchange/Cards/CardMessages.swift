@@ -67,14 +67,20 @@ package struct CardEnrollRequest: Codable, Sendable {
 /// `card.action`: a move of the card lifecycle (``CardLifecycle/Action``). `issue`, `lost` and `renew` make a
 /// certificate: for the public key of `csr` (PKCS#10 PEM, from a token) when given, else for a key the node generates
 /// and hands over once as a PKCS#12 under a one-time password.
+///
+/// With `check`, the service decides whether this person may make this move on this card now (role, organisation,
+/// four eyes, the lifecycle, an active holder), audits that question, and changes nothing: what a card station with
+/// an encoder asks before it touches a token.
 package struct CardActionRequest: Codable, Sendable {
     package var card: String
     package var action: CardLifecycle.Action
     package var csr: String?
-    package init(card: String, action: CardLifecycle.Action, csr: String? = nil) {
+    package var check: Bool?
+    package init(card: String, action: CardLifecycle.Action, csr: String? = nil, check: Bool = false) {
         self.card = card
         self.action = action
         self.csr = csr
+        self.check = check ? true : nil
     }
 }
 

@@ -170,6 +170,13 @@ struct CardService: Sendable {
                 throw ExchangeError(.forbidden, "an enrolment is approved or rejected by someone other than the officer who made it and its holder")
             }
         }
+        if request.check == true {
+            // The question only: the same decisions as the move itself, nothing changed (the card station asks this
+            // before it touches a token).
+            if [.issue, .lost, .renew].contains(request.action) { try await requireActiveHolder(card) }
+            o.audit.add(Self.object("card-action", "check"))
+            return try core.reply(o, CardActionResponse(card: card))
+        }
         let now = core.clock.now()
         var response = CardActionResponse(card: card)
         switch request.action {

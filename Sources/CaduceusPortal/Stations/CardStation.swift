@@ -8,7 +8,7 @@ import NIOCore
 /// The card station (card officers and approvers, at their own hospital's node): the card registry with each card's
 /// status and the moves its state allows, enrolment of a staff member from the personnel registry, approval (four
 /// eyes: the service refuses the officer who enrolled), issue (a PKCS#12 under a one-time password shown once, the
-/// file downloadable once), block and unblock, lost, terminate, and the card's printable face as a PDF made here.
+/// file downloadable once; or onto a token in the node's card encoder, ``CardTokenStation``), block and unblock, lost, terminate, and the card's printable face as a PDF made here.
 /// Every rule is `CardService`'s (`card.*`, `staff.list` through the gate); the station only shows and asks. Cards
 /// and staff are named by opaque handles of the session.
 struct CardStation {
@@ -27,6 +27,7 @@ struct CardStation {
             let handle = context.parameters.get("handle") ?? ""
             return await portal.serve("cards.face.pdf", request, context) { try await face($0, handle: handle, pdf: true) }
         }
+        CardTokenStation(portal: portal).routes(router)
     }
 
 
@@ -41,7 +42,11 @@ struct CardStation {
         return try await page(visit, session, notice: nil, issued: nil)
     }
 
-    func page(_ visit: Portal.Visit, _ session: PortalSession, notice: String?, issued: [String: Any]?) async throws -> Response {
+    /// The station's page; `extra` adds sections (a card written to a token, or issued but not written).
+    func page(
+        _ visit: Portal.Visit, _ session: PortalSession, notice: String?, issued: [String: Any]?, extra: [String: Any] = [:],
+        status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
         let cards = try await portal.gate(.cardList, CardListRequest(), visit, session: session).decodeBody([CardRecord].self)
         // The enrolment form lists the active staff (staff.list is open to card officers too).
         let staff = (try? await portal.gate(.staffList, StaffListRequest(), visit, session: session).decodeBody([StaffMember].self)) ?? []
@@ -56,6 +61,7 @@ struct CardStation {
                 "expires": c.notAfter.map(Portal.time) ?? "—", "serial": c.serial.map { String($0.prefix(12)) } ?? "—",
                 "enrolled": c.history.first.map { "\(Portal.time($0.at)) by \($0.by)" } ?? "", "moves": moves, "hasMoves": !moves.isEmpty,
                 "printable": c.status == .issued || c.status == .blocked,
+                "toToken": portal.cardEncoder != nil && c.status == .approved,
             ]
         }
         let people = staff.flatMap { m in
@@ -71,13 +77,15 @@ struct CardStation {
         }
         var data: [String: Any] = [
             "csrf": session.csrf, "rows": rows, "hasRows": !rows.isEmpty, "people": people, "hasPeople": !people.isEmpty, "notice": notice ?? "",
+            "encoder": portal.cardEncoder != nil,
             "counts": CardStatus.allCases.compactMap { s -> [String: String]? in
                 let n = cards.filter { $0.status == s }.count
                 return n == 0 ? nil : ["status": s.rawValue, "count": String(n)]
             },
         ]
         if let issued { data["issued"] = issued }
-        return portal.page("Card station", "cards", data, visit: visit, session: session, current: "/portal/cards")
+        data.merge(extra) { _, b in b }
+        return portal.page("Card station", "cards", data, visit: visit, session: session, current: "/portal/cards", status: status)
     }
 
     func enroll(_ visit: Portal.Visit) async throws -> Response {
@@ -105,7 +113,7 @@ struct CardStation {
             // Shown once: the password is on this page only; the file is downloadable once, from this session.
             let download = String(PortalSessions.token().prefix(16))
             let name = "card-" + (r.card.serial.map { String($0.prefix(12)) } ?? "new") + ".p12"
-            portal.sessions.update(session.id) { $0.issuedCard = Sensitive(IssuedCardDownload(handle: download, pkcs12: p12, fileName: name)) }
+            portal.sessions.update(session.id) { $0.issuedCard = Sensitive(IssuedCardDownload(handle: download, file: p12, fileName: name)) }
             issued = ["password": password, "download": download, "holder": r.card.commonName, "file": name]
         }
         var notice = "\(r.card.holderKind == "patient" ? "The patient card" : r.card.commonName + "'s card") is now \(r.card.status.rawValue)."
@@ -113,16 +121,17 @@ struct CardStation {
         return try await page(visit, session, notice: notice, issued: issued)
     }
 
-    /// The PKCS#12 of the card just issued, once (`Content-Disposition: attachment`); gone from the session after.
+    /// The PKCS#12 of the card just issued (or the certificate chain of one issued but not written to its token),
+    /// once (`Content-Disposition: attachment`); gone from the session after.
     func download(_ visit: Portal.Visit) async throws -> Response {
         let session = try visit.signedInStaff()
         guard let pending = session.issuedCard?.unsafeValue, let handle = visit.form["download"], sameToken(handle, pending.handle) else {
             throw PortalError(.notFound, "the card's file was downloaded already or belongs to another page (issue a new card to get a new one)")
         }
         portal.sessions.update(session.id) { $0.issuedCard = nil }
-        var h = Portal.headers(contentType: "application/x-pkcs12")
+        var h = Portal.headers(contentType: pending.contentType)
         h[HTTPFields.Element.Name("Content-Disposition")!] = "attachment; filename=\"\(pending.fileName)\""
-        return Response(status: .ok, headers: h, body: .init(byteBuffer: ByteBuffer(bytes: pending.pkcs12)))
+        return Response(status: .ok, headers: h, body: .init(byteBuffer: ByteBuffer(bytes: pending.file)))
     }
 
     /// The card's face: a page to check it, and the PDF to print (both through `card.list` for that card).

@@ -1,6 +1,7 @@
 import CaduceusApp
 import CaduceusCore
 import CaduceusExchange
+import CaduceusPKCS11
 import CaduceusPKI
 import CaduceusStorage
 import CaduceusTestSupport
@@ -137,6 +138,60 @@ struct StationAttackTests {
             let tables = try await Self.call(b, clerk, assertion, .adminCodes, CodeTablesRequest(history: .administrativeSex)).decodeBody(CodeTablesResponse.self)
             #expect(tables.history.map(\.version) == [2, 1] && tables.tables.first { $0.name == .administrativeSex }?.current?.entries.count == 4)
             #expect(tables.tables.first { $0.name == .assigningAuthority }?.standard.map(\.code) == [LocalFederation.domainB], "the authorities B's CA may vouch for")
+        }
+    }
+}
+
+extension StationAttackTests {
+    @Test("issue onto a token: a nurse's form post is refused before any token is touched; her check and her issue with a token-signed request are refused at the gate, audited once each; a form without its token is refused; the card stays approved")
+    func tokenIssueRefused() async throws {
+        let fixture = try SoftHSM.token("station-attack")
+        let log = CapturedLog()
+        try await withSeededFederation(shipAudit: false) { fed, _, _, _ in
+            let (portal, officer, cardId) = try await CardTokenIssueTests.station(fed, log: log)
+            let (form, handle) = try await CardTokenIssueTests.tokenPage(officer, "Ngozi Okafor")
+            let b = fed.runtimes[LocalFederation.hospitalB]!.node
+            let nurse = fed.users["clinician.hospital-b"]!
+            func cardKeyOnToken() throws -> Bool { try CardTokenIssueTests.listed(fixture.label).contains("ID:         01") }
+
+            // Her browser, signed in for treatment: the officer's card handle is not in her session; the station's
+            // list is refused by the gate (audited); no token is touched.
+            let browser = PortalDriver(portal: portal, card: nurse, logger: log.logger())
+            try await browser.signIn(purpose: "TREAT")
+            let home = try await browser.get("/portal")
+            #expect(!home.body.contains("/portal/cards"), "no card station in her navigation")
+            let posted = try await browser.post("/portal/cards/token", [("card", handle), ("token", fixture.label), ("pin", SoftHSM.userPIN)], from: home)
+            #expect(posted.status == .notFound && posted.body.contains("portal.not-found"))
+            #expect((try await browser.get("/portal/cards/token/" + handle)).status == .notFound)
+            let head = try await auditHead(fed, LocalFederation.hospitalB)
+            let list = try await browser.get("/portal/cards")
+            #expect(list.status == .forbidden && list.body.contains("exchange.forbidden"))
+            let listed = try await fed.runtimes[LocalFederation.hospitalB]!.store.read { try $0.auditMessages(AuditFilter(limit: 10)) }.filter { $0.sequence > head }
+            #expect(listed.count == 1 && listed[0].message.errorCode == "exchange.forbidden", "her look at the station is on the trail")
+            #expect(try !cardKeyOnToken())
+
+            // Through the portal door with her session's assertion: the question and the issue itself, with a request
+            // signed on a token, are refused by the card service.
+            let assertion = try await Self.signIn(b, nurse, purpose: "TREAT")
+            #expect(try await attack(fed, auditedAt: LocalFederation.hospitalB) {
+                _ = try await Self.call(b, nurse, assertion, .cardAction, CardActionRequest(card: cardId, action: .issue, check: true))
+            } == "exchange.forbidden")
+            let token = try PKCS11Token(modulePath: fixture.module, label: fixture.label, pin: Sensitive(SoftHSM.userPIN))
+            let key = try PrivateKeyMaterial(.external(try token.generateP256Key(id: [0x0A], keyLabel: "nurse's try")))
+            let csr = try CertificationRequest.make(subject: try DistinguishedName { CommonName("nurse") }, key: key).serializeAsPEM().pemString
+            #expect(try await attack(fed, auditedAt: LocalFederation.hospitalB) {
+                _ = try await Self.call(b, nurse, assertion, .cardAction, CardActionRequest(card: cardId, action: .issue, csr: csr))
+            } == "exchange.forbidden")
+
+            // The officer's own form, posted without its form token (a cross-site post): refused before anything.
+            let before = try await auditHead(fed, LocalFederation.hospitalB)
+            let forged = try await officer.post("/portal/cards/token", [("card", handle), ("token", fixture.label), ("pin", SoftHSM.userPIN)], from: nil)
+            #expect(forged.status == .forbidden && forged.body.contains("portal.csrf"))
+            #expect(try await auditHead(fed, LocalFederation.hospitalB) == before, "refused at the door, nothing asked")
+            _ = form
+            let card = try await fed.runtimes[LocalFederation.hospitalB]!.store.read { try $0.card(id: cardId) }
+            #expect(card?.status == .approved && card?.serial == nil)
+            #expect(try !cardKeyOnToken())
         }
     }
 }
