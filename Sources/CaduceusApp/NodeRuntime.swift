@@ -90,6 +90,7 @@ package final class NodeRuntime: Sendable {
         }
         hl7Configuration.queryPolicy = node.policy
         hl7 = hl7Domains.isEmpty ? nil : HL7Receiver(store: store, mpi: mpi, configuration: hl7Configuration)
+        if configuration.roles.contains(.hospital), let hl7 { node.usePatientIntake(hl7) }
         self.trust = trust
         self.hostedAuthorities = hostedAuthorities
         var settings = NodeServer.Settings(host: host, port: port, certificateChainPEM: chainPEM, privateKeyPEM: (try? credential.key.pkcs8PEM) ?? "", anchorsPEM: trust.anchorsPEM)

@@ -6,7 +6,7 @@ package import Logging
 
 /// Forwards identities a hospital node's HL7 feed stored to the regional MPI (`mpi.register`), off the ACK path: the
 /// EMR's ACK means "stored here", and registration follows. Failed registrations are retried with back-off while the
-/// node runs; identities pending at shutdown are registered again by the next ADT for them (not persisted yet).
+/// node runs (a refusal on the merits is logged and not retried); identities pending at shutdown are registered again by the next ADT for them (not persisted yet).
 package final class RegistrationForwarder: Service, Sendable {
     let node: ExchangeNode
     let logger: Logger
@@ -33,6 +33,12 @@ package final class RegistrationForwarder: Service, Sendable {
                         break
                     } catch {
                         let code = (error as? any CaduceusError)?.code ?? "exchange.internal"
+                        // A refusal on the merits (the region's code tables, its namespace rules) does not change by
+                        // retrying, and would hold up every identity queued behind it: logged, and dropped.
+                        if let category = (error as? any CaduceusError)?.category, [.client, .forbidden, .notFound, .conflict].contains(category) {
+                            logger.error("the regional MPI refused a registration", metadata: ["error.code": .string(code)])
+                            break
+                        }
                         logger.warning("registration with the regional MPI failed; retrying", metadata: ["error.code": .string(code)])
                         try? await Task.sleep(for: delay)
                         delay = min(delay * 2, .seconds(30))

@@ -158,6 +158,9 @@ package struct CDAHeader: Sendable {
     package var serviceStop: HL7Timestamp?
     /// `relatedDocument`: how this document relates to an earlier one (RPLC, APND, XFRM) and that one's id.
     package var parent: (relation: String, id: InstanceIdentifier)?
+    /// `componentOf/encompassingEncounter/location/healthCareFacility/code`: the kind of facility the care was given
+    /// in (XDS healthcareFacilityTypeCode, IHE PCC TF-2 §4.1.1), nil when the header names none.
+    package var facilityType: CodedValue? = nil
 
     /// Reads a CDA R2 document's header.
     /// - Throws: ``CDAError``: the XML reader's codes, then `cda.not-cda` and `cda.missing-header`.
@@ -241,7 +244,10 @@ package struct CDAHeader: Sendable {
             custodianName: custodian?.child("name", namespace: v3)?.text.trimmingSpaces ?? "",
             serviceStart: service?.child("low", namespace: v3)?.attribute("value").flatMap(HL7Timestamp.init),
             serviceStop: service?.child("high", namespace: v3)?.attribute("value").flatMap(HL7Timestamp.init),
-            parent: parent)
+            parent: parent,
+            facilityType: coded(
+                root.child("componentOf", namespace: v3)?.child("encompassingEncounter", namespace: v3)?
+                    .child("location", namespace: v3)?.child("healthCareFacility", namespace: v3)?.child("code", namespace: v3)))
     }
 }
 
@@ -262,6 +268,13 @@ package enum DocumentClass {
         "52521-2": ("Plan", "Overall plan of care"), "18776-5": ("Plan", "Plan of care note"),
         "57016-8": ("Consent", "Privacy policy acknowledgment"),
     ]
+
+    /// Every class this table yields, once each (the codes a document-class table starts from), with "Imaging",
+    /// the class a repository gives DICOM instances.
+    package static var classes: [String] { Array(Set(table.values.map(\.0))).sorted() + ["Imaging"] }
+
+    /// The LOINC document types this table knows, with their names.
+    package static var types: [(code: String, display: String)] { table.map { ($0.key, $0.value.1) }.sorted { $0.code < $1.code } }
 
     /// The classCode for a type code.
     package static func classCode(forType type: CodedValue) -> CodedValue {

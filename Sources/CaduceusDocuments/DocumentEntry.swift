@@ -96,9 +96,12 @@ package struct DocumentEntry: Sendable, Hashable, Codable {
     package var replaces: String?
     /// The submission set that registered the entry.
     package var submissionSetId: String
+    /// `healthcareFacilityTypeCode`, when the document names the kind of facility (a CDA's encompassing encounter);
+    /// nil otherwise (entries registered before it was read decode as nil).
+    package var healthcareFacilityTypeCode: Code?
 
     /// Creates an entry.
-    package init(entryUUID: String, uniqueId: String, patientId: PatientIdentifier, sourcePatientId: PatientIdentifier, classCode: Code, typeCode: Code, confidentialityCode: Code, formatCode: Code, mimeType: String, hash: String, size: Int, creationTime: Date, serviceStart: Date? = nil, serviceStop: Date? = nil, title: String, languageCode: String = "", authorPerson: String = "", authorInstitution: String = "", repositoryId: String, status: AvailabilityStatus = .approved, replaces: String? = nil, submissionSetId: String = "") {
+    package init(entryUUID: String, uniqueId: String, patientId: PatientIdentifier, sourcePatientId: PatientIdentifier, classCode: Code, typeCode: Code, confidentialityCode: Code, formatCode: Code, mimeType: String, hash: String, size: Int, creationTime: Date, serviceStart: Date? = nil, serviceStop: Date? = nil, title: String, languageCode: String = "", authorPerson: String = "", authorInstitution: String = "", repositoryId: String, status: AvailabilityStatus = .approved, replaces: String? = nil, submissionSetId: String = "", healthcareFacilityTypeCode: Code? = nil) {
         self.entryUUID = entryUUID
         self.uniqueId = uniqueId
         self.patientId = patientId
@@ -121,6 +124,7 @@ package struct DocumentEntry: Sendable, Hashable, Codable {
         self.status = status
         self.replaces = replaces
         self.submissionSetId = submissionSetId
+        self.healthcareFacilityTypeCode = healthcareFacilityTypeCode
     }
 }
 

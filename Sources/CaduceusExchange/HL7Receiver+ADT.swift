@@ -108,7 +108,7 @@ extension HL7Receiver {
             record.lastMessageControlID = controlID
             try tx.savePatient(try store.cipher.seal(patient: record), at: now)
         case .merge(let survivor, let prior, let demographics, let patient, let mpiRecord):
-            try Self.checkCodes(demographics, tx)
+            try Self.checkCodes(demographics, identities: [(survivor, "PID", 3), (prior, "MRG", 1)], tx)
             guard try tx.patient(prior) != nil else {
                 throw HL7Error(.unknownKey, "MRG-1 names a patient this node does not know", at: HL7Location(segment: "MRG", field: 1, repetition: 1, component: 1))
             }
@@ -117,7 +117,7 @@ extension HL7Receiver {
             _ = try mpi.register(survivor, demographics, sealed: mpiRecord, in: tx, actor: "hl7:" + controlID, at: now)
             _ = try mpi.merge(prior, into: survivor, in: tx, actor: "hl7:" + controlID, at: now)
         case .upsert(let identity, let demographics, let patient, let mpiRecord, let record):
-            try Self.checkCodes(demographics, tx)
+            try Self.checkCodes(demographics, identities: [(identity, "PID", 3)], tx)
             // Medications accumulate across messages, and an ADT without AL1/DG1 keeps the lists it does not carry:
             // merge them from the stored record (resealing only then).
             if let old = try tx.patient(identity), old.medications != nil || (record.problems == nil && old.problems != nil) || (record.allergies == nil && old.allergies != nil) {
@@ -133,12 +133,22 @@ extension HL7Receiver {
         }
     }
 
-    /// The node's code tables as its administrators saved them (the newest version, read in this message's unit of
-    /// work, so a save is in force from the next message): PID-8 must be a code of the administrative sex table. A
-    /// table never saved is not enforced.
-    static func checkCodes(_ demographics: Demographics, _ tx: any StoreTransaction) throws {
-        if !demographics.sex.isEmpty, let table = try tx.codeTable(.administrativeSex), !table.contains(demographics.sex) {
+    /// The node's code tables as its administrators saved them (``CodeTableRules``: the newest version, read in this
+    /// message's unit of work, so a save is in force from the next message): PID-8 must be a code of the
+    /// administrative sex table (AE 102 at PID-8), and the patient ids the message files — PID-3's identity, MRG-1's
+    /// on a merge — must be in a domain of the assigning-authority table (AE 204 at PID-3.4 / MRG-1.4, as an
+    /// authority the receiver's configuration does not know). A table never saved is not enforced.
+    static func checkCodes(_ demographics: Demographics, identities: [(LocalIdentity, String, Int)], _ tx: any StoreTransaction) throws {
+        let rules = try CodeTableRules([.administrativeSex, .assigningAuthority]) { try tx.codeTable($0) }
+        if let table = rules.refusing(demographics.sex, in: .administrativeSex) {
             throw HL7Error(.badDataType, "PID-8 is not a code of this node's administrative sex table (version \(table.version))", at: HL7Location(segment: "PID", field: 8))
+        }
+        for (identity, segment, field) in identities {
+            if let table = rules.refusing(identity.authority, in: .assigningAuthority) {
+                throw HL7Error(
+                    .unknownKey, "\(segment)-\(field) names an assigning authority that is not in this node's assigning-authority table (version \(table.version))",
+                    at: HL7Location(segment: segment, field: field, repetition: 1, component: 4))
+            }
         }
     }
 

@@ -157,6 +157,23 @@ package final class HL7Receiver: Sendable {
         }
     }
 
+    /// Registers a patient the node itself enters: `bytes` is an ADT^A04 the node built (the transfer inbox's
+    /// "register a new patient", ``TransferInboxService``). It is the unit of work of an EMR's A04 — parse rules, the
+    /// code tables, the MPI, the message log, the audit record, and the hook that forwards the identity to the
+    /// regional MPI — except that PID-3's identity must be new: one the node holds already is refused in that unit
+    /// of work (AE 205 `hl7.duplicate-key`), never updated. Anything but an ADT^A04 is refused (AR).
+    package func registerNew(_ bytes: [UInt8]) async -> HL7Answer {
+        let now = Date()
+        guard let message = try? HL7Message(parsing: bytes, options: configuration.parseOptions),
+              (try? message.msh.messageCode) == "ADT", (try? message.msh.triggerEvent) == "A04"
+        else {
+            let refusal = HL7Error(.unsupportedMessageType, "a registration is one ADT^A04", at: HL7Location(segment: "MSH", field: 9))
+            return HL7Answer(bytes: await reject(HL7AckContext(salvaging: bytes), .rejected([refusal]), now: now), kind: .refused)
+        }
+        let unit = process(message, HL7AckContext(message), raw: bytes, now: now, peer: .inProcess, createOnly: true)
+        return await commit([(0, unit)])[0].1
+    }
+
     /// Answers a message that exceeded the transport's size cap (given its first bytes): AR with ERR-3 207, one
     /// audit event, nothing else.
     package func rejectOversized(head: [UInt8]) async -> [UInt8] {
@@ -221,7 +238,10 @@ package final class HL7Receiver: Sendable {
     /// An ADT/ORU/RDE message as a unit of work: a repeat (same authenticated sender, same control id, same bytes)
     /// gets the stored answer; the same control id with other content is refused, never silently dropped; otherwise
     /// the effect, the sealed message and ACK, and the audit record commit together.
-    func process(_ message: HL7Message, _ context: HL7AckContext, raw: [UInt8], now: Date, peer: HL7Peer) -> WriteUnit {
+    ///
+    /// With `createOnly` (``registerNew(_:)``), a PID-3 identity the node holds already is refused in the unit of
+    /// work (AE 205), never updated.
+    func process(_ message: HL7Message, _ context: HL7AckContext, raw: [UInt8], now: Date, peer: HL7Peer, createOnly: Bool = false) -> WriteUnit {
         let sender = sender(context, peer: peer)
         let controlID = context.controlID
         guard !controlID.isEmpty else {
@@ -243,6 +263,9 @@ package final class HL7Receiver: Sendable {
                 if let previous = try tx.loggedMessage(sender: sender, controlID: controlID) {
                     guard previous.raw == raw else { throw Failure(outcome: .rejected([HL7Error(.duplicateControlID, "MSH-10 was used before by this sender for a different message", at: HL7Location(segment: "MSH", field: 10))])) }
                     return UnitResult(answer: previous.ack, fresh: false)
+                }
+                if createOnly, try tx.patient(prepared.identity) != nil {
+                    throw HL7Error(.duplicateKey, "PID-3 names a patient this node holds already", at: HL7Location(segment: "PID", field: 3, repetition: 1, component: 1))
                 }
                 try apply(prepared, controlID: controlID, tx: tx, now: now)
                 try tx.logMessage(sender: sender, controlID: controlID, messageType: type, outcome: "AA", sealed: prepared.message, at: now)

@@ -54,6 +54,8 @@ public struct HL7Error: CodedError {
         public static let peerNotAuthorized = Code("hl7.peer-not-authorized")
         /// MSH-10 was used before by the same sender for a different message (a replayed or colliding control id).
         public static let duplicateControlID = Code("hl7.duplicate-control-id")
+        /// A message that must create a record names one that exists (a registration whose PID-3 the receiver holds).
+        public static let duplicateKey = Code("hl7.duplicate-key")
     }
 
     /// What went wrong.
@@ -138,7 +140,7 @@ public struct HL7ErrorCondition: Sendable, Hashable {
         case .unsupportedVersion: return .unsupportedVersion
         case .unsupportedProcessingID: return .unsupportedProcessingID
         case .unknownKey: return .unknownKey
-        case .duplicateControlID: return .duplicateKey
+        case .duplicateControlID, .duplicateKey: return .duplicateKey
         case .limitExceeded, .applicationError, .notAuthorized, .peerNotAuthorized: return .internalError
         default: return .dataType
         }

@@ -101,6 +101,9 @@ package struct PolicySet: Sendable, Hashable, Codable {
     package var cardOfficers: [String]?
     /// Functional roles that approve or reject a card enrolment (never the person who enrolled it: four eyes).
     package var cardApprovers: [String]?
+    /// Functional roles that may register a new patient at a hospital node themselves — the transfer inbox's
+    /// "register one" when the regional MPI links no local patient (an EMR's ADT is the usual way). Absent: nobody.
+    package var patientRegistrars: [String]?
 
     /// Reads and validates a policy file.
     package static func load(_ data: Data) throws(PolicyError) -> PolicySet {

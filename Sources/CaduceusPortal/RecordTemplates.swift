@@ -3,6 +3,7 @@
 enum RecordTemplates {
     static let templates: [(String, String)] = [
         ("adminPatients", adminPatients), ("adminPatient", adminPatient), ("adminMatches", adminMatches), ("transfers", transfers),
+        ("transferRegister", transferRegister),
     ]
 
     static let adminPatients = """
@@ -114,7 +115,9 @@ enum RecordTemplates {
         {{^linkError}}<p class="muted">No patient of this hospital is linked to hers.</p>{{/linkError}}
         <label for="local-{{handle}}">File under hospital patient id</label><input id="local-{{handle}}" name="localId" autocomplete="off" required>
         <p class="muted">Filing under the patient you name does not link the two records in the regional MPI.</p>
-        <button type="submit" class="primary">Accept</button></form>{{/choose}}
+        <button type="submit" class="primary">Accept</button></form>
+        {{#register}}<form method="post" action="/portal/medical/transfers/register/form" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="transfer" value="{{handle}}">
+        <p class="muted">New to this hospital?</p><button type="submit">Register her and accept…</button></form>{{/register}}{{/choose}}
     </td></tr>{{/received}}</tbody></table></div>
     {{/hasReceived}}
     {{^received}}<p class="empty">No transfer has been received.</p>{{/received}}
@@ -147,7 +150,46 @@ enum RecordTemplates {
     {{^sent}}<p class="empty">Nothing sent from this hospital yet.</p>{{/sent}}
     """
 
+    static let transferRegister = """
+    <p class="lead">No patient of this hospital is linked to the patient of this transfer. Register her here, then her documents are filed under her.</p>
+    {{#transfer}}
+    <section class="card" aria-labelledby="transfer-title">
+      <h2 id="transfer-title">The transfer</h2>
+      <dl class="facts">
+        <div><dt>From</dt><dd><strong>{{from}}</strong>{{#sentBy}} <span class="muted">{{sentBy}}</span>{{/sentBy}}</dd></div>
+        <div><dt>Received</dt><dd>{{when}}</dd></div>
+        <div><dt>Reason</dt><dd>{{reason}}</dd></div>
+        <div><dt>Patient (as the sender named her)</dt><dd><code>{{patient}}</code> <span class="muted">{{patientAuthority}}</span></dd></div>
+      </dl>
+      <ul class="plain">{{#documents}}<li>{{title}} <span class="muted">{{kind}}</span> <span class="conf conf-{{conf}}">{{confLabel}}</span></li>{{/documents}}</ul>
+    </section>
+    {{/transfer}}
+    {{#error}}<p class="notice notice-error" role="alert">{{error}} <code>{{errorCode}}</code></p>{{/error}}
+    <form method="post" action="/portal/medical/transfers/register" class="card search-form">
+      <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="transfer" value="{{handle}}">
+      <fieldset><legend>The patient</legend>
+      <p class="muted">Prefilled from the received document's header (recordTarget). Check them against the patient and the referral.</p>
+      <div class="fields">
+        <div><label for="family">Family name</label><input id="family" name="family" value="{{family}}" autocomplete="off"></div>
+        <div><label for="given">Given name</label><input id="given" name="given" value="{{given}}" autocomplete="off"></div>
+        <div><label for="birth">Birth date</label><input id="birth" name="birth" value="{{birth}}" placeholder="YYYYMMDD" inputmode="numeric" autocomplete="off"></div>
+        <div><label for="sex">Sex</label><select id="sex" name="sex"><option value="">not stated</option>{{#sexes}}<option value="{{code}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/sexes}}</select></div>
+      </div>
+      </fieldset>
+      <fieldset><legend>This hospital's id for her</legend>
+      <div class="fields">
+        <div><label for="mrn">Hospital patient id (MRN)</label><input id="mrn" name="mrn" value="{{mrn}}" required autocomplete="off" aria-describedby="mrn-hint"></div>
+      </div>
+      <p class="muted" id="mrn-hint">The id your EMR gave her{{#authority}}, in this hospital's domain <code>{{authority}}</code>{{/authority}}. An id given to another patient is refused.</p>
+      </fieldset>
+      <button type="submit" class="primary">Register and accept the transfer</button>
+      <p class="muted">Registered as an admission (ADT^A04) through this hospital's HL7 feed: the code tables, this hospital's patient index and the regional MPI's matching apply as to any patient the EMR registers.</p>
+    </form>
+    <p><a href="/portal/medical/transfers">← Back to the inbox</a></p>
+    """
+
     static let css = """
+    .notice-error { background:#fdecea; border-color:#f1b5b0; }
     .wrap { overflow-wrap:anywhere; }
     .match { margin:1rem 0; } .match-head { margin-bottom:.5rem; }
     .match-sides { display:grid; grid-template-columns:1fr 1fr; gap:1rem; margin-bottom:.75rem; }

@@ -9,15 +9,17 @@ import Foundation
 package enum CodeTableName: String, Sendable, Codable, CaseIterable {
     /// HL7 v2 table 0001 (PID-8): checked on every ADT the node receives.
     case administrativeSex = "administrative-sex"
-    /// XDS classCode (LOINC document classes).
+    /// XDS classCode (the classes the node derives from a document's type): checked on every document filed or
+    /// registered.
     case documentClass = "document-class"
-    /// XDS typeCode (LOINC document types).
+    /// XDS typeCode (LOINC document types, DICOM modalities): checked on every document filed or registered.
     case documentType = "document-type"
-    /// The hospital's facilities (XDS healthcareFacilityTypeCode / HL7 PV1-3.4).
+    /// The hospital's facilities (XDS healthcareFacilityTypeCode): checked on a document that names one.
     case facility = "facility"
-    /// HL7 Confidentiality (2.16.840.1.113883.5.25): N, R, V…
+    /// HL7 Confidentiality (2.16.840.1.113883.5.25): N, R, V…, checked on every document filed or registered.
     case confidentiality = "confidentiality"
-    /// Assigning authorities (patient id domains, OIDs) this node knows.
+    /// Assigning authorities (patient id domains, OIDs) this node knows: checked on the ids an ADT files (PID-3,
+    /// MRG-1), a submitted document's patient and an identity registered with the regional MPI.
     case assigningAuthority = "assigning-authority"
 }
 

@@ -5,6 +5,7 @@ import CaduceusExchange
 import CaduceusHTTP
 import CaduceusPKCS11
 import CaduceusPKI
+import CaduceusPatientIndex
 import CaduceusStorage
 import CaduceusTestSupport
 import Foundation
@@ -106,6 +107,9 @@ struct PortalBrowserTests {
             let reviewsBefore = try await regionalStore.read { try $0.mpiSnapshot().reviews.count }
             try #require(reviewsBefore > 0, "the duplicate is queued for review")
 
+            // A patient B has never seen, transferred from A: B's nurse registers her from the inbox.
+            _ = try await RecordAttackTests.unlinkedTransferToB(fed)
+
             // A nurse's card revoked at hospital B's CA, published before the browser tries it.
             let revoked = try fed.issueCard("Nurse Revoked (synthetic)", ca: "hospital-b", role: "nurse")
             try AtomicFile.write(Data(try PKCS12.export(revoked, password: Sensitive("revoked-pw"))), to: fed.base + "/users/revoked.p12", permissions: 0o600)
@@ -180,6 +184,9 @@ struct PortalBrowserTests {
                 ["get": url(b, "/portal/medical/patient")], ["xpath": "//tr[td[contains(., 'CT chest, compressed (synthetic)')]]//a"], ["shot": "35-nurse-dicom-compressed"],
                 ["click": "Transfers"], ["shot": "32-nurse-transfers-inbox"],
                 ["press": "form[action='/portal/medical/transfers/accept'] button.primary"], ["shot": "33-nurse-transfer-accepted"],
+                ["press": "form[action='/portal/medical/transfers/register/form'] button"], ["shot": "33a-nurse-transfer-register"],
+                ["fill": ["#mrn": "B-30078"]], ["press": "form[action='/portal/medical/transfers/register'] button.primary"],
+                ["shot": "33b-nurse-transfer-registered"],
             ]))
             people.append(walker("revoked", ["p12": fed.base + "/users/revoked.p12", "password": "revoked-pw"], [
                 ["get": url(b, "/portal"), "mayFail": true], ["shot": "16-revoked-card"],
@@ -263,6 +270,7 @@ struct PortalBrowserTests {
                 probe("cards-action-without-csrf", clerkCert, clerkKey, "POST", "/portal/cards/action", body: "card=x&action=terminate", extra: ["cookieFrom": "clerk-signin"]),
                 probe("match-decide-without-csrf", clerkCert, clerkKey, "POST", "/portal/admin/matches/decide", body: "match=x&decision=accept", extra: ["cookieFrom": "clerk-signin"]),
                 probe("transfer-accept-without-csrf", nurseCert, nurseKey, "POST", "/portal/medical/transfers/accept", body: "transfer=x", extra: ["cookieFrom": "signin"]),
+                probe("transfer-register-without-csrf", nurseCert, nurseKey, "POST", "/portal/medical/transfers/register", body: "transfer=x&mrn=B-1&family=X", extra: ["cookieFrom": "signin"]),
                 // The DICOM preview the nurse's browser was given, asked for from another session of the same card, and
                 // with no session at all.
                 probe("preview-other-session", nurseCert, nurseKey, "GET", "/portal/documents/x/preview", extra: [
@@ -384,9 +392,15 @@ struct PortalBrowserTests {
         let inbox = text("nurse-records", "32-nurse-transfers-inbox")
         #expect(inbox.contains(LocalFederation.hospitalA) && inbox.contains("Referral to cardiology") && inbox.contains(DemoData.mrnA) && inbox.contains("The MPI links this hospital's patient"), "\(inbox)")
         #expect(text("nurse-records", "33-nurse-transfer-accepted").contains("Accepted: 2 documents filed under this hospital's patient \(DemoData.mrnB)"))
+        // The patient B has never seen: registered from the inbox with the form her CCD's header prefilled.
+        let form = text("nurse-records", "33a-nurse-transfer-register")
+        #expect(form.contains("Register and accept the transfer") && form.contains("A-20078") && form.contains(LocalFederation.domainB), "\(form)")
+        let registered = text("nurse-records", "33b-nurse-transfer-registered")
+        #expect(registered.contains("Registered this hospital's patient B-30078 and filed 1 document under her"), "\(registered)")
         let bStore = fed.runtimes[LocalFederation.hospitalB]!.store
-        #expect(try await bStore.read { try $0.transfers(.received, limit: 10) }.compactMap(\.accepted?.patient.id) == [DemoData.mrnB])
-        #expect(try await fed.runtimes[LocalFederation.hospitalA]!.store.read { try $0.transfers(.sent, limit: 10) }.map(\.peer) == [LocalFederation.hospitalB])
+        #expect(try await bStore.read { try $0.transfers(.received, limit: 10) }.compactMap(\.accepted?.patient.id) == [DemoData.mrnB, "B-30078"])
+        #expect(try await bStore.read { try $0.patient(LocalIdentity(id: "B-30078", authority: LocalFederation.domainB)) }?.demographics.family == "MERIDEW")
+        #expect(try await fed.runtimes[LocalFederation.hospitalA]!.store.read { try $0.transfers(.sent, limit: 10) }.map(\.peer) == [LocalFederation.hospitalB, LocalFederation.hospitalB])
         // The admin station's patients and the possible matches.
         #expect(text("admin", "36-admin-patients").contains(DemoData.mrnB) && text("admin", "36-admin-patients").contains(DemoData.mrnBDuplicate))
         let patient = text("admin", "37-admin-patient")
@@ -398,7 +412,7 @@ struct PortalBrowserTests {
         // Forms without their token, and the preview from another session or none.
         let probes = try #require(result["probes"] as? [[String: Any]])
         func probe(_ name: String) -> [String: Any] { probes.first { $0["name"] as? String == name } ?? [:] }
-        for name in ["match-decide-without-csrf", "transfer-accept-without-csrf"] {
+        for name in ["match-decide-without-csrf", "transfer-accept-without-csrf", "transfer-register-without-csrf"] {
             #expect(probe(name)["status"] as? Int == 403 && (probe(name)["body"] as? String ?? "").contains("portal.csrf"), "\(name)")
         }
         let other = probe("preview-other-session")

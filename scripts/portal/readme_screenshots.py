@@ -21,6 +21,8 @@ SHOTS = [
     ("15a-privacy-audit", "privacy-console", 1500, 1000),
     ("19-admin-overview", "admin-overview", None, 1000),
     ("28-card-face", "card-face", 540, 1000),
+    ("33-nurse-transfer-accepted", "medical-transfer-inbox", None, 1000),
+    ("33a-nurse-transfer-register", "medical-transfer-register", None, 1000),
 ]
 
 

@@ -1,4 +1,5 @@
 import CaduceusAudit
+import CaduceusCDA
 import CaduceusCore
 import CaduceusPKI
 import CaduceusStorage
@@ -146,8 +147,9 @@ struct AdminService: Sendable {
         return entries
     }
 
-    /// The standard's codes a table starts from (HL7 v2 table 0001, HL7 v3 Confidentiality, LOINC document
-    /// classes and types, HL7 v3 ServiceDeliveryLocationRoleType; the authorities the hospital's CA may vouch for).
+    /// The standard's codes a table starts from (HL7 v2 table 0001, HL7 v3 Confidentiality, the document classes the
+    /// node derives and the LOINC types and DICOM modalities it files, HL7 v3 ServiceDeliveryLocationRoleType; the
+    /// authorities the hospital's CA may vouch for).
     static func standard(_ table: CodeTableName, authorities: [String]) -> [CodeTableEntry] {
         switch table {
         case .administrativeSex:
@@ -158,10 +160,15 @@ struct AdminService: Sendable {
             return [("U", "unrestricted"), ("L", "low"), ("M", "moderate"), ("N", "normal"), ("R", "restricted"), ("V", "very restricted")].map {
                 CodeTableEntry(code: $0.0, display: $0.1, system: "2.16.840.1.113883.5.25")
             }
-        case .documentClass, .documentType:
-            return [("34133-9", "Summarization of episode note"), ("18842-5", "Discharge summary"), ("11488-4", "Consult note"), ("11506-3", "Progress note"), ("18748-4", "Diagnostic imaging study")].map {
-                CodeTableEntry(code: $0.0, display: $0.1, system: "2.16.840.1.113883.6.1")
-            }
+        case .documentClass:
+            // The classes this node derives from a document's type (``DocumentClass``), and Imaging for DICOM.
+            return DocumentClass.classes.map { CodeTableEntry(code: $0, display: $0, system: DocumentClass.classScheme) }
+        case .documentType:
+            // The LOINC document types the node knows, and the DICOM modalities it files images under.
+            return DocumentClass.types.map { CodeTableEntry(code: $0.code, display: $0.display, system: DocumentClass.loinc) }
+                + [("CR", "Computed radiography"), ("CT", "Computed tomography"), ("DX", "Digital radiography"), ("MG", "Mammography"), ("MR", "Magnetic resonance"), ("NM", "Nuclear medicine"), ("PT", "Positron emission tomography"), ("US", "Ultrasound"), ("XA", "X-ray angiography"), ("OT", "Other")].map {
+                    CodeTableEntry(code: $0.0, display: $0.1, system: "1.2.840.10008.2.16.4")
+                }
         case .facility:
             return [("HOSP", "Hospital"), ("ER", "Emergency room"), ("ICU", "Intensive care unit"), ("RADDX", "Radiology diagnostics or therapeutics unit")].map {
                 CodeTableEntry(code: $0.0, display: $0.1, system: "2.16.840.1.113883.5.111")

@@ -43,7 +43,8 @@ package enum DocumentMetadata {
                 serviceStart: h.serviceStart?.date, serviceStop: h.serviceStop?.date, title: h.title,
                 languageCode: h.languageCode, authorPerson: h.authors.first?.person ?? "",
                 authorInstitution: h.authors.first?.organization.isEmpty == false ? h.authors.first!.organization : h.custodianName,
-                repositoryId: repositoryId, replaces: replaces)
+                repositoryId: repositoryId, replaces: replaces,
+                healthcareFacilityTypeCode: h.facilityType.map { Code($0.code, scheme: $0.codeSystem, display: $0.displayName) })
         case dicomMimeType:
             let d = try DICOMFile(reading: content)
             guard d.patientID == sourcePatient.id else {

@@ -41,6 +41,11 @@ package struct ExchangeError: CodedError {
         package static let invalidTransition = Code("exchange.invalid-transition", .conflict)
         /// No card, enrolment or staff member with that id at this node.
         package static let notFound = Code("exchange.not-found", .notFound)
+        /// A code (or a patient id's assigning authority) that the version in force of one of this node's code tables
+        /// does not hold (``CodeTableRules``); the message names the field and the table, never the value.
+        package static let unknownCode = Code("exchange.unknown-code")
+        /// A patient registered here with an id this hospital has given another patient already.
+        package static let patientExists = Code("exchange.patient-exists", .conflict)
     }
     /// What went wrong.
     package let kind: Code

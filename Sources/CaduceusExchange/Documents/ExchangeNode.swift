@@ -114,6 +114,10 @@ package final class ExchangeNode: Sendable {
     /// Attaches the CA this hospital node issues cards from (the card station's operations need it).
     package func useCardAuthority(_ authority: any CardAuthority) { core.cardAuthorityBox.withLock { $0 = authority } }
 
+    /// Attaches the HL7 receiver of this hospital node's EMR feed: patients registered at the node (the transfer
+    /// inbox) go through its ingest rules.
+    package func usePatientIntake(_ receiver: HL7Receiver) { core.patientIntakeBox.withLock { $0 = receiver } }
+
     /// Records where this node's plain-HTTP revocation list listener is bound (published in its directory entry).
     package func servesRevocationLists(at url: String) { core.place.withLock { $0.revocationEndpoint = url } }
 

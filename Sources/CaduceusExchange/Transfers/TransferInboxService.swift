@@ -1,5 +1,7 @@
 import CaduceusAudit
+import CaduceusCDA
 import CaduceusCore
+import CaduceusHL7
 import CaduceusDocuments
 import CaduceusPKI
 import CaduceusPatientIndex
@@ -10,7 +12,8 @@ import Foundation
 /// The transfer inbox of a hospital node (DESIGN §2, flow 4, the receiving side's clinician): what other hospitals
 /// pushed here (``TransferService`` keeps each received transfer in the inbox as it stores its documents, and each
 /// sent one), and its acceptance, which files the documents under a local patient: the one the regional MPI links to
-/// the patient the sender named, or one the clinician chooses from this hospital's registry. Filing registers the
+/// the patient the sender named, one the clinician chooses from this hospital's registry, or one the clinician
+/// registers here (``register(_:claims:audit:)``: a role the policy names `patientRegistrars`). Filing registers the
 /// documents with the regional registry as held by this repository under that patient (a document the sender
 /// registered already with the same content stays as it is). A transfer is accepted once.
 ///
@@ -61,10 +64,18 @@ struct TransferInboxService: Sendable {
                     linkError = "exchange.not-looked-up"
                 }
             }
+            // Nobody linked: a registrar is offered the patient as the document's header names her.
+            var registration: NewLocalPatient?
+            if t.accepted == nil, linked == nil, linkError == nil, mayRegister(claims),
+                let authority = registrationAuthority(),
+                let document = shown.entries.first(where: { $0.mimeType == DocumentMetadata.cdaMimeType })
+            {
+                registration = await proposal(document, authority: authority)
+            }
             inbox.append(
                 InboxTransfer(
                     transfer: shown, withheld: t.entries.count - shown.entries.count, linkedPatient: linked,
-                    linkError: linkError))
+                    linkError: linkError, registration: registration))
             for e in shown.entries { o.audit.patient(e.sourcePatientId) }
         }
         let outbox = sent.map(visible)
@@ -89,7 +100,10 @@ struct TransferInboxService: Sendable {
                 .forbidden, "the policy does not let this role and purpose file a document of this confidentiality")
         }
         let patient: PatientIdentifier
-        if let localId = request.localId?.trimmingCharacters(in: .whitespaces), !localId.isEmpty {
+        if let registration = request.register {
+            guard request.localId == nil else { throw ExchangeError(.badRequest, "name a patient of this hospital or register one, not both") }
+            patient = try await register(registration, claims: claims, audit: o.audit)
+        } else if let localId = request.localId?.trimmingCharacters(in: .whitespaces), !localId.isEmpty {
             let own = ownAuthorities()
             let held = try await core.store.read { r in try r.patients(limit: PatientAdminService.scanLimit) }
             guard
@@ -118,6 +132,116 @@ struct TransferInboxService: Sendable {
         let id = transfer.id
         let accepted = try await core.store.write { tx in try tx.acceptTransfer(id: id, acceptance) }
         return try core.reply(o, InboxTransfer(transfer: accepted, withheld: 0, linkedPatient: patient))
+    }
+
+    // MARK: - Registering a new patient
+
+    /// Whether the policy lets this person's role register patients here (default deny: a policy without
+    /// `patientRegistrars` lets nobody).
+    func mayRegister(_ claims: AssertionClaims) -> Bool { core.policy.policy.patientRegistrars?.contains(claims.role) == true }
+
+    /// The assigning authority a patient registered here gets her MRN in: one this node's CA vouches for that its
+    /// HL7 feed takes (nil: this node has no feed, and registers nobody).
+    func registrationAuthority() -> String? {
+        guard let intake = core.patientIntake else { return nil }
+        return ownAuthorities().filter { intake.configuration.knownAuthorities.contains($0) }.sorted().first
+    }
+
+    /// The patient as a received CDA's header names her (recordTarget: name, birth date, sex), read from this
+    /// repository's copy; empty fields when it cannot be read. The MRN is left to the clinician.
+    func proposal(_ entry: DocumentEntry, authority: String) async -> NewLocalPatient {
+        var proposal = NewLocalPatient(authority: authority, family: "", given: "")
+        guard let row = try? await core.store.read({ r in try r.repositoryDocument(uniqueId: entry.uniqueId) }),
+            let content = try? core.blobs.get(row), let header = try? CDAHeader.readHeader(content)
+        else { return proposal }
+        let named = header.patient.unsafeValue
+        proposal.family = named.family
+        proposal.given = named.given.joined(separator: " ")
+        proposal.birthDate = String(named.birthTime.prefix(8))
+        proposal.sex = named.gender
+        return proposal
+    }
+
+    /// Registers a new patient of this hospital for the inbox's acceptance, and returns her identity.
+    ///
+    /// The registration is an ADT^A04 that this node builds and hands to its own HL7 receiver
+    /// (``HL7Receiver/registerNew(_:)``), not a row written here. The EMR's feed is the one way a patient enters a
+    /// hospital's registry, so the inbox uses it too: the same parse rules, code tables (administrative sex, the
+    /// assigning authority), local MPI, message log, audit record, and the hook that registers the identity with the
+    /// regional MPI (which links her to the sender's patient by matching). A second path would drift from the
+    /// first. The message names the clinician as EVN-5 (operator). What the receiver adds for this path: PID-3 must
+    /// be new, checked in its unit of work, so an MRN given to another patient is refused, never overwritten.
+    ///
+    /// Refusals: `exchange.forbidden` (a role the policy does not name), `exchange.bad-request` (no name, a malformed
+    /// MRN or date), `exchange.patient-exists` (the MRN is taken), `exchange.unknown-code` (a code table refuses the
+    /// sex or the authority), `exchange.wrong-role` (a node without an HL7 feed for its domain).
+    func register(_ new: NewLocalPatient, claims: AssertionClaims, audit: AuditNotes) async throws -> PatientIdentifier {
+        guard mayRegister(claims) else {
+            throw ExchangeError(.forbidden, "the policy does not let this functional role register patients")
+        }
+        guard let intake = core.patientIntake, let authority = registrationAuthority() else {
+            throw ExchangeError(.wrongRole, "this node registers no patients of its own (it has no HL7 feed for its domain)")
+        }
+        let mrn = new.mrn.trimmingCharacters(in: .whitespaces)
+        guard !mrn.isEmpty, mrn.count <= 40, mrn.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-._/".contains($0)) }) else {
+            throw ExchangeError(.badRequest, "a hospital id (MRN) is 1 to 40 letters, digits or - . _ /")
+        }
+        func clean(_ s: String) -> String { s.trimmingCharacters(in: .whitespaces) }
+        let family = clean(new.family), given = clean(new.given), birth = clean(new.birthDate), sex = clean(new.sex)
+        guard !family.isEmpty || !given.isEmpty else {
+            throw ExchangeError(.badRequest, "a patient is registered with a family or a given name")
+        }
+        guard family.count <= 100, given.count <= 100,
+            !(family + given).unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else { throw ExchangeError(.badRequest, "a name is at most 100 characters, without control characters") }
+        guard birth.isEmpty || (birth.count == 8 && birth.allSatisfy(\.isNumber)) else {
+            throw ExchangeError(.badRequest, "a birth date is YYYYMMDD")
+        }
+        guard sex.count <= 2, sex.allSatisfy({ $0.isASCII && $0.isLetter }) else {
+            throw ExchangeError(.badRequest, "administrative sex is a code of HL7 table 0001")
+        }
+        let identity = LocalIdentity(id: mrn, authority: authority)
+        audit.patient(PatientIdentifier(id: mrn, authority: authority))
+        // Refused before the feed when the MRN is plainly taken (the receiver checks again in its unit of work).
+        if try await core.store.read({ r in try r.patient(identity) }) != nil {
+            throw ExchangeError(.patientExists, "this hospital has given this id to another patient")
+        }
+        let admission = Self.admission(
+            NewLocalPatient(mrn: mrn, authority: authority, family: family, given: given, birthDate: birth, sex: sex),
+            operator: claims.sub, nodeId: core.id, now: core.clock.now())
+        let answer = await intake.registerNew(admission)
+        guard answer.kind == .accepted else { throw Self.refusal(answer.bytes) }
+        return PatientIdentifier(id: mrn, authority: authority)
+    }
+
+    /// The ADT^A04 (HL7 v2.5.1, UTF-8) registering `patient`: MSH from this node's inbox, EVN-5 the operator, PID-3
+    /// the MRN in its authority, PID-5 the name, PID-7 the birth date, PID-8 the sex. Every value is escaped.
+    static func admission(_ patient: NewLocalPatient, operator: String, nodeId: String, now: Date) -> [UInt8] {
+        func e(_ s: String) -> String { HL7Escaping.escape(s, delimiters: .standard) }
+        let ts = HL7Receiver.timestamp(now)
+        let control = "INBOX" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(15)
+        return Array(([
+            "MSH|^~\\&|CADUCEUS-INBOX|\(e(nodeId))|CADUCEUS|\(e(nodeId))|\(ts)||ADT^A04^ADT_A01|\(control)|P|2.5.1|||AL|NE||UNICODE UTF-8",
+            "EVN|A04|\(ts)|||\(e(String(`operator`.prefix(100))))",
+            "PID|1||\(e(patient.mrn))^^^&\(e(patient.authority))&ISO^MR||\(e(patient.family))^\(e(patient.given))||\(patient.birthDate)|\(e(patient.sex))",
+        ].joined(separator: "\r") + "\r").utf8)
+    }
+
+    /// The exchange's error for the receiver's refusal (its ACK's ERR: ERR-5 the receiver's code, ERR-8 its PHI-free
+    /// message).
+    static func refusal(_ ack: [UInt8]) -> ExchangeError {
+        guard let message = try? HL7Message(parsing: ack), let err = message.view(ERRSegment.self) else {
+            return ExchangeError(.badRequest, "the registration was refused")
+        }
+        let code = (try? err.string(5)) ?? "", text = (try? err.string(8)) ?? ""
+        switch code {
+        case HL7Error.Code.duplicateKey.rawValue: return ExchangeError(.patientExists, "this hospital has given this id to another patient")
+        case HL7Error.Code.badDataType.rawValue where text.contains("table"), HL7Error.Code.unknownKey.rawValue:
+            return ExchangeError(.unknownCode, "the registration was refused: " + text)
+        case HL7Error.Code.applicationError.rawValue:
+            return ExchangeError(ExchangeError.Code("exchange.internal", .internal), "the registration could not be stored; try again")
+        default: return ExchangeError(.badRequest, "the registration was refused: " + text)
+        }
     }
 
     /// The hospitals of the directory other than this one (the recipients a transfer may name).

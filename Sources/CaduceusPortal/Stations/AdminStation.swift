@@ -143,11 +143,11 @@ struct AdminStation {
     static func purpose(_ t: CodeTableName) -> String {
         switch t {
         case .administrativeSex: return "HL7 v2 table 0001: PID-8 of every ADT message is checked against it"
-        case .documentClass: return "XDS classCode (LOINC)"
-        case .documentType: return "XDS typeCode (LOINC)"
-        case .facility: return "The hospital's facilities (HL7 v3 ServiceDeliveryLocationRoleType)"
-        case .confidentiality: return "HL7 v3 Confidentiality (2.16.840.1.113883.5.25)"
-        case .assigningAuthority: return "Patient identifier domains (OIDs)"
+        case .documentClass: return "XDS classCode: checked on every document filed or registered here"
+        case .documentType: return "XDS typeCode (LOINC, DICOM modality): checked on every document filed or registered here"
+        case .facility: return "XDS healthcareFacilityTypeCode (HL7 v3 ServiceDeliveryLocationRoleType): checked when a document names one"
+        case .confidentiality: return "HL7 v3 Confidentiality (2.16.840.1.113883.5.25): checked on every document filed or registered here"
+        case .assigningAuthority: return "Patient identifier domains (OIDs): PID-3 and MRG-1 of ADT, a submitted document's patient, an identity registered with the MPI"
         }
     }
 

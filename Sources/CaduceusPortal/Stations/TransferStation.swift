@@ -9,8 +9,11 @@ import Hummingbird
 /// documents, the patient as the sender named her) with their acceptance — filed under the local patient the
 /// regional MPI links, or one the clinician names by this hospital's id (`user.transfers`, `user.transfer.accept`) —
 /// the transfers sent from here, and a form that sends the selected patient's documents held at this hospital to
-/// another (`user.transfer`, decided for the receiving organisation with her consents). Transfers, documents and
-/// recipients are named in forms by opaque handles or node ids: no patient identifier in a URL.
+/// another (`user.transfer`, decided for the receiving organisation with her consents). When the MPI links nobody, a
+/// role the policy lets register patients may register her here: a form prefilled from the received document's header
+/// plus the MRN the clinician types, accepted with the transfer (`user.transfer.accept` with a registration, an
+/// ADT^A04 through the node's HL7 feed). Transfers, documents and recipients are named in forms by opaque handles or
+/// node ids: no patient identifier in a URL.
 struct TransferStation {
     let portal: Portal
 
@@ -23,6 +26,12 @@ struct TransferStation {
         }
         router.post("/portal/medical/transfers/send") { request, context in
             await portal.serve("medical.transfers.send", request, context, send)
+        }
+        router.post("/portal/medical/transfers/register/form") { request, context in
+            await portal.serve("medical.transfers.register.form", request, context, registrationForm)
+        }
+        router.post("/portal/medical/transfers/register") { request, context in
+            await portal.serve("medical.transfers.register", request, context, register)
         }
     }
 
@@ -66,6 +75,7 @@ struct TransferStation {
             } else {
                 row["choose"] = true
                 row["linkError"] = item.linkError ?? ""
+                row["register"] = item.registration != nil
             }
             return row
         }
@@ -129,6 +139,76 @@ struct TransferStation {
             notice:
                 "Accepted: \(count) document\(count == 1 ? "" : "s") filed under this hospital's patient \(r.transfer.accepted?.patient.id ?? "")."
         )
+    }
+
+    /// The transfer a form's handle names in this session.
+    func transferId(_ visit: Portal.Visit, _ session: PortalSession) throws -> String {
+        guard let handle = visit.form["transfer"], let id = session.documents["transfer:" + handle] else {
+            throw PortalError(.notFound, "no such transfer in this session (open the inbox again)")
+        }
+        return id
+    }
+
+    /// The administrative sex codes the form offers (HL7 table 0001), `selected` marking `current`.
+    static func sexes(_ current: String) -> [[String: Any]] {
+        [("F", "female"), ("M", "male"), ("O", "other"), ("U", "unknown"), ("A", "ambiguous"), ("N", "not applicable")].map {
+            ["code": $0.0, "label": $0.1, "selected": $0.0 == current]
+        }
+    }
+
+    /// The registration form for a transfer nobody is linked to, prefilled from its document's header.
+    func registrationForm(_ visit: Portal.Visit) async throws -> Response {
+        let session = try visit.signedInStaff()
+        let id = try transferId(visit, session)
+        let answer = try await portal.gate(.userTransfers, TransfersRequest(), visit, session: session).decodeBody(TransfersResponse.self)
+        guard let item = answer.received.first(where: { $0.transfer.id == id }), item.transfer.accepted == nil else {
+            throw PortalError(.notFound, "this transfer is no longer waiting in the inbox")
+        }
+        guard let proposal = item.registration else {
+            throw PortalError(.badRequest, "a patient is registered from the inbox only when none of this hospital is linked, by a role that may register patients")
+        }
+        return registrationPage(visit, session, handle: visit.form["transfer"] ?? "", item: item, values: proposal, error: nil)
+    }
+
+    func registrationPage(_ visit: Portal.Visit, _ session: PortalSession, handle: String, item: InboxTransfer?, values: NewLocalPatient, error: (any CaduceusError)?) -> Response {
+        var data: [String: Any] = [
+            "csrf": session.csrf, "handle": handle, "mrn": values.mrn, "authority": values.authority, "family": values.family,
+            "given": values.given, "birth": values.birthDate, "sexes": Self.sexes(values.sex),
+            "error": error?.message ?? "", "errorCode": error?.code ?? "",
+        ]
+        if let item {
+            let t = item.transfer
+            data["transfer"] = [
+                "from": t.peer, "when": Portal.time(t.at), "reason": t.reason.isEmpty ? "—" : t.reason, "sentBy": t.sentBy,
+                "documents": Self.documents(t.entries), "patient": t.entries.first?.sourcePatientId.id ?? "—",
+                "patientAuthority": t.entries.first?.sourcePatientId.authority ?? "",
+            ] as [String: Any]
+        }
+        return portal.page(
+            "Register a patient", "transferRegister", data, visit: visit, session: session, current: "/portal/medical/transfers",
+            status: error.map { Portal.status(for: $0.category) } ?? .ok)
+    }
+
+    /// Registers the patient and accepts the transfer under her; a refusal shows the form again with what was typed.
+    func register(_ visit: Portal.Visit) async throws -> Response {
+        let session = try visit.signedInStaff()
+        let id = try transferId(visit, session)
+        let f = visit.form
+        let birth = (f["birth"] ?? "").trimmed.replacingOccurrences(of: "-", with: "")
+        let typed = NewLocalPatient(
+            mrn: (f["mrn"] ?? "").trimmed, authority: (f["authority"] ?? "").trimmed, family: (f["family"] ?? "").trimmed,
+            given: (f["given"] ?? "").trimmed, birthDate: birth, sex: (f["sex"] ?? "").trimmed)
+        let accepted: InboxTransfer
+        do {
+            accepted = try await portal.gate(.userTransferAccept, TransferAcceptRequest(transfer: id, register: typed), visit, session: session)
+                .decodeBody(InboxTransfer.self)
+        } catch let e as any CaduceusError where [.client, .conflict].contains(e.category) {
+            return registrationPage(visit, session, handle: f["transfer"] ?? "", item: nil, values: typed, error: e)
+        }
+        let count = accepted.transfer.entries.count
+        return try await page(
+            visit, session,
+            notice: "Registered this hospital's patient \(accepted.transfer.accepted?.patient.id ?? typed.mrn) and filed \(count) document\(count == 1 ? "" : "s") under her. The regional MPI matches her with the sender's patient as for any admission.")
     }
 
     func send(_ visit: Portal.Visit) async throws -> Response {

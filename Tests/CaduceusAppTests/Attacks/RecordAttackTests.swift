@@ -249,4 +249,108 @@ struct RecordAttackTests {
                     == PatientIdentifier(id: DemoData.mrnB, authority: LocalFederation.domainB))
         }
     }
+
+    // MARK: - Registering a new patient from the inbox
+
+    /// Hospital A registers a patient B has never seen, registers her with the region, and pushes her CCD to B;
+    /// returns the transfer's id in B's inbox.
+    static func unlinkedTransferToB(_ fed: LocalFederation) async throws -> String {
+        let a = fed.runtimes[LocalFederation.hospitalA]!
+        let adt = Array(
+            ([
+                "MSH|^~\\&|EMR|HOSPA|CADUCEUS|HOSPA|20261120090000||ADT^A04^ADT_A01|A-ADT-78|P|2.5.1",
+                "EVN|A04|20261120090000",
+                "PID|1||A-20078^^^HOSPA&\(LocalFederation.domainA)&ISO^MR||MERIDEW^ODALYS||19880704|F|||9 SYNTHETIC ROW^^HALVERTON^WY^82001^USA",
+            ].joined(separator: "\r") + "\r").utf8)
+        #expect(String(decoding: await a.hl7!.receive(adt), as: UTF8.self).contains("MSA|AA"))
+        let other = LocalIdentity(id: "A-20078", authority: LocalFederation.domainA)
+        _ = try await a.node.registerWithRegion(other)
+        let ccd = try await CCDComposer.compose(
+            for: other, store: a.store, nodeId: LocalFederation.hospitalA, organization: "Hospital A (synthetic)", now: Date())
+        return try await transferToB(fed, ccd, PatientIdentifier(id: other.id, authority: other.authority))
+    }
+
+    @Test(
+        "no local patient linked: B's nurse is offered the patient as the CCD's header names her, registers her under a new MRN (an ADT^A04 through B's HL7 feed), and the transfer is filed under her; the regional MPI links her to A's patient"
+    )
+    func registerAndAccept() async throws {
+        try await withSeededFederation(shipAudit: false) { fed, _, _, _ in
+            let id = try await Self.unlinkedTransferToB(fed)
+            let b = fed.runtimes[LocalFederation.hospitalB]!
+            let nurse = fed.users["clinician.hospital-b"]!
+            let assertion = try await Self.signIn(b.node, nurse, purpose: "TREAT")
+            let inbox = try await StationAttackTests.call(b.node, nurse, assertion, .userTransfers, TransfersRequest())
+                .decodeBody(TransfersResponse.self)
+            let pending = try #require(inbox.received.first { $0.transfer.id == id })
+            let proposal = try #require(pending.registration, "offered a registration")
+            #expect(
+                proposal == NewLocalPatient(
+                    authority: LocalFederation.domainB, family: "MERIDEW", given: "ODALYS", birthDate: "19880704", sex: "F"))
+            var typed = proposal
+            typed.mrn = "B-30078"
+            let accepted = try await StationAttackTests.call(
+                b.node, nurse, assertion, .userTransferAccept, TransferAcceptRequest(transfer: id, register: typed)
+            ).decodeBody(InboxTransfer.self)
+            let newcomer = PatientIdentifier(id: "B-30078", authority: LocalFederation.domainB)
+            #expect(accepted.transfer.accepted?.patient == newcomer)
+            #expect(try await b.store.read { try $0.transfer(id: id, .received) }?.accepted?.patient == newcomer)
+            let stored = try #require(try await b.store.read { try $0.patient(LocalIdentity(id: newcomer.id, authority: newcomer.authority)) })
+            #expect(stored.demographics.family == "MERIDEW" && stored.demographics.birthDate == "19880704" && stored.demographics.sex == "F")
+            // Through the feed: the message log holds the A04 the node built, naming the nurse as operator.
+            let logged = try await b.store.read { try $0.messages(limit: 10) }
+            let a04 = try #require(logged.first { String(decoding: $0.raw.unsafeValue, as: UTF8.self).contains("CADUCEUS-INBOX") })
+            #expect(String(decoding: a04.raw.unsafeValue, as: UTF8.self).contains("ADT^A04"))
+            // The node's forwarder registers her with the regional MPI, which links her to A's record of her.
+            let deadline = Date().addingTimeInterval(15)
+            var linked: [LocalIdentity] = []
+            while !linked.contains(LocalIdentity(id: newcomer.id, authority: newcomer.authority)), Date() < deadline {
+                let links = try await b.node.call(
+                    .mpiLinks, to: LocalFederation.regional,
+                    body: MPILinksRequest(identity: LocalIdentity(id: newcomer.id, authority: newcomer.authority)))
+                linked = (try? links.message.decodeBody(MPILinks.self).identities) ?? []
+                if !linked.contains(LocalIdentity(id: "A-20078", authority: LocalFederation.domainA)) {
+                    linked = []
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            #expect(linked.contains(LocalIdentity(id: "A-20078", authority: LocalFederation.domainA)), "\(linked)")
+        }
+    }
+
+    @Test(
+        "registering from the inbox is refused, audited once, with nothing stored: an MRN another patient holds (exchange.patient-exists), no name, a role the policy does not let register (a pharmacist), another organisation's clinician; a sex outside B's code table is refused by the feed's rules"
+    )
+    func registerRefusals() async throws {
+        try await withSeededFederation(shipAudit: false) { fed, _, _, _ in
+            let id = try await Self.unlinkedTransferToB(fed)
+            let b = fed.runtimes[LocalFederation.hospitalB]!
+            let nurse = fed.users["clinician.hospital-b"]!
+            let assertion = try await Self.signIn(b.node, nurse, purpose: "TREAT")
+            let patientsBefore = try await b.store.read { try $0.patients(limit: 100) }.count
+            func register(_ card: Credential, _ assertion: String, _ p: NewLocalPatient) async throws {
+                _ = try await StationAttackTests.call(b.node, card, assertion, .userTransferAccept, TransferAcceptRequest(transfer: id, register: p))
+            }
+            let taken = NewLocalPatient(mrn: DemoData.mrnB, family: "MERIDEW", given: "ODALYS", birthDate: "19880704", sex: "F")
+            #expect(try await attack(fed, auditedAt: LocalFederation.hospitalB) { try await register(nurse, assertion, taken) } == "exchange.patient-exists")
+            #expect(try await b.store.read { try $0.patient(LocalIdentity(id: DemoData.mrnB, authority: LocalFederation.domainB)) }?.demographics.family == DemoData.family, "the other patient is untouched")
+            let nameless = NewLocalPatient(mrn: "B-30079", family: " ", given: "")
+            #expect(try await attack(fed, auditedAt: LocalFederation.hospitalB) { try await register(nurse, assertion, nameless) } == "exchange.bad-request")
+            let fresh = NewLocalPatient(mrn: "B-30079", family: "MERIDEW", given: "ODALYS", birthDate: "19880704", sex: "F")
+            let pharmacist = try fed.issueCard("Pharmacist (synthetic)", ca: "hospital-b", role: "pharmacist")
+            let pharmacistAssertion = try await Self.signIn(b.node, pharmacist, purpose: "TREAT")
+            let seen = try await StationAttackTests.call(b.node, pharmacist, pharmacistAssertion, .userTransfers, TransfersRequest())
+                .decodeBody(TransfersResponse.self)
+            #expect(seen.received.first { $0.transfer.id == id }?.registration == nil, "no registration offered to a role that may not register")
+            #expect(try await attack(fed, auditedAt: LocalFederation.hospitalB) { try await register(pharmacist, pharmacistAssertion, fresh) } == "exchange.forbidden")
+            let physicianA = fed.users["clinician.hospital-a"]!
+            let assertionA = try await Self.signIn(b.node, physicianA, purpose: "TREAT")
+            #expect(try await attack(fed, auditedAt: LocalFederation.hospitalB) { try await register(physicianA, assertionA, fresh) } == "exchange.forbidden")
+            // The feed's own rules: B's administrative sex table holds no F. Refused by the receiver (its AE is
+            // audited as an HL7 message, the operation's failure by the gate).
+            try await saveTable(fed, at: LocalFederation.hospitalB, .administrativeSex, ["M", "U"])
+            #expect(await code { try await register(nurse, assertion, fresh) } == "exchange.unknown-code")
+            #expect(try await b.store.read { try $0.patients(limit: 100) }.count == patientsBefore, "nobody registered")
+            #expect(try await b.store.read { try $0.transfer(id: id, .received) }?.accepted == nil)
+        }
+    }
 }

@@ -45,8 +45,12 @@ struct ClinicalService: Sendable {
     /// registry's commit and this node's leaves an entry whose document this repository does not hold (a retrieve
     /// of it is `documents.not-found`; the user, never answered, submits again, and the registry takes the same
     /// document again as a retry).
+    ///
+    /// The node's code tables (``CodeTableRules``) are checked first, against the versions in force now: the
+    /// registry registers before this node commits, so a refusal must come before either writes anything.
     func publish(_ docs: [(DocumentEntry, [UInt8])], patient: PatientIdentifier, evidence: OpenedEnvelope? = nil, audit: AuditNotes? = nil) async throws -> [DocumentEntry] {
         try core.require(.hospital)
+        try await CodeTableRules.checkDocuments(docs.map(\.0), patientDomain: true, store: core.store)
         if let audit {
             // The user's signed envelope is kept whatever becomes of the submission; the filing only if it succeeds.
             if let evidence { try core.keepInCommit(evidence, audit: audit) }

@@ -59,6 +59,10 @@ final class NodeCore: Sendable {
     /// The CA this (hospital) node issues cards from, once the composition root attached one.
     let cardAuthorityBox = Mutex<(any CardAuthority)?>(nil)
     var cardAuthority: (any CardAuthority)? { cardAuthorityBox.withLock { $0 } }
+    /// The HL7 receiver this (hospital) node registers patients through, once the composition root attached it
+    /// (the transfer inbox's registration: ``HL7Receiver/registerNew(_:)``).
+    let patientIntakeBox = Mutex<HL7Receiver?>(nil)
+    var patientIntake: HL7Receiver? { patientIntakeBox.withLock { $0 } }
     /// The card station's writes, one at a time.
     let stationLock = StationLock()
 

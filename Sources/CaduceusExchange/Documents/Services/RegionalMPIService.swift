@@ -34,6 +34,10 @@ struct RegionalMPIService: Sendable {
         let sealed = try core.store.cipher.seal(mpiIdentity: request.identity, demographics: request.demographics)
         let now = core.clock.now(), actor = "node:" + o.identity.commonName, e = try core.evidence(o)
         let record = try await core.store.write { tx in
+            // The regional node's assigning-authority table, in this write (``CodeTableRules``).
+            if let table = try CodeTableRules([.assigningAuthority], read: { try tx.codeTable($0) }).refusing(request.identity.authority, in: .assigningAuthority) {
+                throw CodeTableRules.refusal("the identity's assigning authority", .assigningAuthority, table)
+            }
             try tx.keepEvidence(e, at: now)
             return try mpi.register(request.identity, request.demographics, sealed: sealed, in: tx, actor: actor, at: now).record
         }

@@ -51,7 +51,12 @@ struct RegistryService: Sendable {
         // with `documents.duplicate-unique-id`, and nothing of the set is registered.
         let now = core.clock.now(), frozen = set
         try core.keep(o)
-        o.audit.commit { tx in try tx.registerSubmission(frozen, at: now) }
+        // The registry's own code tables, read in that commit (``CodeTableRules``): the source patient id's
+        // authority, and every coded field.
+        o.audit.commit { tx in
+            try CodeTableRules(CodeTableRules.documentTables) { try tx.codeTable($0) }.check(frozen.entries, patientDomain: true)
+            try tx.registerSubmission(frozen, at: now)
+        }
         return try core.reply(o, EntriesResponse(entries: frozen.entries))
     }
 

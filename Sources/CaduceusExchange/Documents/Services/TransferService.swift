@@ -41,7 +41,11 @@ struct TransferService: Sendable {
         try await core.repositoryService.requireNew(received.map(\.0.entry.uniqueId))
         let (rows, filing) = try core.repositoryService.sealDocuments(received.map { ($0.0.entry, $0.1) }, evidence: nil)
         let inbox = TransferRecord(id: o.message.header.requestId, direction: .received, peer: o.identity.commonName, at: core.clock.now(), reason: request.reason, sentBy: request.sentBy ?? "", entries: request.entries)
+        // Its codes are checked against this node's tables in the same commit (``CodeTableRules``); the patient it
+        // names is in the sender's domain, not checked here.
+        let entries = rows.map(\.entry)
         o.audit.commit { tx in
+            try CodeTableRules(CodeTableRules.documentTables) { try tx.codeTable($0) }.check(entries, patientDomain: false)
             try filing(tx)
             try tx.saveTransfer(inbox)
         }
