@@ -231,7 +231,7 @@ struct PortalBrowserTests {
                 ["get": url(b, "/portal/admin")], ["get": url(b, "/portal/cards")], ["get": url(b, "/portal/admin/codes")],
             ]))
             people.append(walker("privacy-alerts", try card("privacy.hospital-b"), [
-                ["get": url(b, "/portal")], ["press": "button.primary"], ["click": "Audit trail"], ["shot": "41-privacy-burst"],
+                ["get": url(b, "/portal")], ["press": "button.primary"], ["click": "Audit trail"], ["shot": "43-privacy-burst"],
             ]))
             // The patient's access report, read last: it then lists the nurse's break-glass.
             people.append(walker("patient-report", try card(LocalFederation.patientCard), [
@@ -458,7 +458,7 @@ struct PortalBrowserTests {
         #expect(text(privacy, "15-privacy-reviewed").contains("reviewed by"))
         let console = text(privacy, "15a-privacy-audit")
         #expect(console.contains("Events and refusals, last 14 days") && console.contains("Latest events") && console.contains("user.emergency.review"), "\(console)")
-        let alerts = text(try person("privacy-alerts"), "41-privacy-burst")
+        let alerts = text(try person("privacy-alerts"), "43-privacy-burst")
         #expect(alerts.contains("Nurse clinician.hospital-b (synthetic)") && alerts.localizedCaseInsensitiveContains("refus"), "the nurse's burst of refusals is on the alerts: \(alerts)")
 
         // The revoked card gets no page at all (refused in the TLS handshake).

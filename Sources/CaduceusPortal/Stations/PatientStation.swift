@@ -191,9 +191,12 @@ struct PatientStation {
             "user.consents": "read your consents", "consent.query": "read your consents (registry)",
             "user.accessreport": "read this access report", "audit.report": "gathered this access report",
             "admin.patients": "opened your registration", "admin.mpi.decide": "decided a possible duplicate of your record",
-            "mpi.decide": "decided a possible duplicate of your record",
+            "mpi.decide": "decided a possible duplicate of your record", "mpi.review-queued": "queued a possible duplicate of your record for review",
+            "110135": "your sharing settings changed (security alert)", "110113": "security alert", "user.card": "read the card's status",
         ]
         if operation.hasPrefix("ADT") { return "registration from the hospital's system" }
+        if operation.hasPrefix("ORU") { return "results from the hospital's system" }
+        if operation.hasPrefix("MDM") { return "a document from the hospital's system" }
         if operation.hasPrefix("QBP") || operation.hasPrefix("QRY") { return "query from the hospital's system" }
         return known[operation] ?? operation
     }
