@@ -18,11 +18,13 @@ SHOTS = [
     ("17-patient-access-report", "patient-access-report", 2700, 820),
     ("12-nurse-document-breakglass", "medical-document-breakglass", 1400, 1000),
     ("34-nurse-dicom-view", "medical-dicom-view", None, 1000),
-    ("15a-privacy-audit", "privacy-console", 1500, 1000),
+    ("43-privacy-burst", "privacy-console", 1500, 1000),
     ("19-admin-overview", "admin-overview", None, 1000),
     ("28-card-face", "card-face", 540, 1000),
     ("33-nurse-transfer-accepted", "medical-transfer-inbox", None, 1000),
     ("33a-nurse-transfer-register", "medical-transfer-register", None, 1000),
+    ("05c-patient-consent-withheld", "patient-consents", 1450, 1000),
+    ("42-cards-token-issued", "card-token-issued", 1100, 1000),
 ]
 
 
