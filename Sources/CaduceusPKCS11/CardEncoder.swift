@@ -1,5 +1,6 @@
 package import CaduceusCore
 import CaduceusPKI
+import Synchronization
 package import X509
 
 /// The card encoder attached to a node that serves a card station: a PKCS#11 module (OpenSC for PIV cards, SoftHSM2
@@ -26,6 +27,10 @@ package struct CardEncoder: Sendable {
     /// `CKA_LABEL` of a card's key and certificate (no name of the holder: the public objects are readable by anyone
     /// holding the token).
     package static let cardKeyLabel = "Caduceus card"
+
+    /// The tokens being encoded in this process (module path and label): one card at a time per token, so two
+    /// officers cannot interleave a login, a free-place check and a key generation on the same token.
+    static let busy = Mutex<Set<String>>([])
 
     /// An encoder for the module at `modulePath` (loaded when used).
     package init(modulePath: String) { self.modulePath = modulePath }
@@ -69,7 +74,7 @@ package struct CardEncoder: Sendable {
 
     /// Encodes a card on the token labelled `label`: logs in with `pin` (refusing a token this process is logged in
     /// to already), checks the card key's place is free, generates the key on the token, makes a PKCS#10 request the
-    /// token signs, and hands its PEM to `certify`, which returns the certificate and its chain (the card issued).
+    /// token signs, and hands its PEM to `certify`, which returns the certificate and its chain as PEM (the card issued).
     /// Then stores them beside the key.
     ///
     /// Nothing is left on the token when a step before `certify` returns fails, or when `certify` throws (the key
@@ -77,27 +82,31 @@ package struct CardEncoder: Sendable {
     /// `pkcs11.certificate-not-stored`: the key stays on the token, so the certificate can still be stored there
     /// (`caduceus token import-cert --id 01`).
     package func encode(
-        token label: String, pin: Sensitive<String>, certify: (_ csrPEM: String) async throws -> [Certificate]
+        token label: String, pin: Sensitive<String>, certify: (_ csrPEM: String) async throws -> String
     ) async throws -> Written {
-        let token = try PKCS11Token(modulePath: modulePath, label: label, pin: nil)
-        guard try !token.session.userLoggedIn() else {
-            throw PKCS11Error(.tokenInUse, "this node is logged in to the token already (it is in use here); use another token")
+        let claim = modulePath + "\u{0}" + label
+        guard Self.busy.withLock({ $0.insert(claim).inserted }) else {
+            throw PKCS11Error(.tokenInUse, "another card is being written to this token; use another token or try again")
         }
-        try token.session.login(pin: pin)
+        defer { _ = Self.busy.withLock { $0.remove(claim) } }
+        let token = try PKCS11Token(modulePath: modulePath, label: label, pin: nil)
+        try token.session.login(pin: pin, exclusive: true)
         guard try !token.holdsObject(id: Self.cardKeyId) else {
             throw PKCS11Error(.tokenFull, "the token holds a card key already (an object under id 01); use a blank token")
         }
         let key = try token.generateP256Key(id: Self.cardKeyId, keyLabel: Self.cardKeyLabel)
-        let certificates: [Certificate]
+        let chainPEM: String
         do {
             let material = try PrivateKeyMaterial(.external(key))
             let request = try CertificationRequest.make(subject: try DistinguishedName { CommonName(Self.cardKeyLabel) }, key: material)
-            certificates = try await certify(try request.serializeAsPEM().pemString)
+            chainPEM = try await certify(try request.serializeAsPEM().pemString)
         } catch {
             try? token.destroyKeyPair(id: Self.cardKeyId)
             throw error
         }
+        // From here the card is issued: the key stays, whatever fails (the certificate can be stored later).
         do {
+            let certificates = try PEM.certificates(fromPEM: chainPEM)
             guard let leaf = certificates.first, leaf.publicKey == Certificate.PublicKey(key.publicKey) else {
                 throw PKCS11Error(.certificateMismatch, "the certificate returned is not for the key on the token")
             }

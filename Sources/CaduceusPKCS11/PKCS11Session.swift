@@ -47,14 +47,19 @@ final class PKCS11Session: Sendable {
 
     /// `C_Login` as the normal user. The PIN is read only for the call. `CKR_USER_ALREADY_LOGGED_IN` (another session
     /// of this process is logged in to the token, and so is this one: base §5.6) counts as success.
-    func login(pin: Sensitive<String>) throws {
+    /// Logs the user in. With `exclusive`, a token this process is logged in to already is refused
+    /// (`pkcs11.token-in-use`): PKCS#11 answers such a login with success without checking the PIN.
+    func login(pin: Sensitive<String>, exclusive: Bool = false) throws {
         let rv = try run { session, f in
             var bytes = Array(pin.unsafeValue.utf8)
             defer { for i in bytes.indices { bytes[i] = 0 } }
             return f.C_Login!(session, CK.USER, &bytes, CK_ULONG(bytes.count))
         }
         switch rv {
-        case CK.OK, CK.USER_ALREADY_LOGGED_IN: return
+        case CK.OK: return
+        case CK.USER_ALREADY_LOGGED_IN:
+            if exclusive { throw PKCS11Error(.tokenInUse, "this node is logged in to the token already (it is in use here); use another token") }
+            return
         case CK.PIN_INCORRECT, CK.PIN_LEN_RANGE:
             throw PKCS11Error(.pinIncorrect, "the token refused the PIN (\(CK.name(rv)))")
         case CK.PIN_LOCKED:

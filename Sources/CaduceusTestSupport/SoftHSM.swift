@@ -18,6 +18,8 @@ package enum SoftHSM {
         // The card station's card encoder: issue onto a token, its refusals, a token pulled mid-issue, the attacks, the
         // browser walk. (No label may start with another: pkcs11-tool's --token-label matches a prefix.)
         "station-issue", "station-errors", "station-full", "station-pulled", "station-attack", "station-walk",
+        // The card encoder's own tests.
+        "encoder-refused", "encoder-kept", "encoder-busy",
     ]
     /// The user PIN of every test token (test only).
     package static let userPIN = "2468-test-pin"

@@ -8,6 +8,7 @@ import CaduceusPatientIndex
 import CaduceusPolicy
 import CaduceusStorage
 import Foundation
+import Synchronization
 
 /// The transfer inbox of a hospital node (DESIGN §2, flow 4, the receiving side's clinician): what other hospitals
 /// pushed here (``TransferService`` keeps each received transfer in the inbox as it stores its documents, and each
@@ -25,6 +26,11 @@ struct TransferInboxService: Sendable {
 
     /// The most transfers a list shows per direction, and the most inbox rows whose MPI link it looks up.
     static let maxList = 200, maxLookups = 20
+
+    /// The transfers being accepted in this process (node id and transfer id): an acceptance — with the patient it
+    /// may register first — runs once at a time per transfer, so a double submit cannot register a second patient
+    /// for a transfer another acceptance is filing.
+    static let accepting = Mutex<Set<String>>([])
 
     func clinician(_ o: ExchangeRequest) async throws -> AssertionClaims {
         let claims = try await core.authorize(o)
@@ -87,6 +93,12 @@ struct TransferInboxService: Sendable {
     func accept(_ o: ExchangeRequest) async throws -> ExchangeMessage {
         let claims = try await clinician(o)
         let request = try o.message.decodeBody(TransferAcceptRequest.self)
+        let claim = core.id + "\u{0}" + request.transfer
+        guard Self.accepting.withLock({ $0.insert(claim).inserted }) else {
+            throw ExchangeError(.invalidTransition, "this transfer is being accepted by another request")
+        }
+        defer { _ = Self.accepting.withLock { $0.remove(claim) } }
+        // Read once the claim is held: an acceptance that finished meanwhile is seen.
         guard let transfer = try await core.store.read({ r in try r.transfer(id: request.transfer, .received) }) else {
             throw ExchangeError(.notFound, "no such received transfer")
         }
@@ -102,6 +114,10 @@ struct TransferInboxService: Sendable {
         let patient: PatientIdentifier
         if let registration = request.register {
             guard request.localId == nil else { throw ExchangeError(.badRequest, "name a patient of this hospital or register one, not both") }
+            // A patient the MPI links already is not registered twice (the service decides, not the page).
+            if let sourcePatient = transfer.entries.first?.sourcePatientId, try await localPatient(linkedTo: sourcePatient) != nil {
+                throw ExchangeError(.patientExists, "the MPI links a patient of this hospital to the transfer's patient: accept under her")
+            }
             patient = try await register(registration, claims: claims, audit: o.audit)
         } else if let localId = request.localId?.trimmingCharacters(in: .whitespaces), !localId.isEmpty {
             let own = ownAuthorities()

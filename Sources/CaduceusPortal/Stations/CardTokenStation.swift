@@ -87,8 +87,8 @@ struct CardTokenStation {
                 let answer = try await portal.gate(.cardAction, CardActionRequest(card: id, action: .issue, csr: csr), visit, session: session)
                     .decodeBody(CardActionResponse.self)
                 issued = answer
-                guard let chain = answer.issued?.certificateChain else { throw PortalError(.internal, "the card service returned no certificate") }
-                return try PEM.certificates(fromPEM: chain)
+                // Parsed by the encoder once the card is issued: a failure then keeps the key on the token.
+                return answer.issued?.certificateChain ?? ""
             }
         } catch let error as PKCS11Error where issued == nil {
             // Nothing was issued: the card is still approved.

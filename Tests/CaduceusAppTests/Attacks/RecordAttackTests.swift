@@ -192,6 +192,13 @@ struct RecordAttackTests {
                         b, nurse, assertion, .userTransferAccept,
                         TransferAcceptRequest(transfer: id, localId: "B-00000"))
                 } == "exchange.unknown-patient")
+            // The MPI links her already: registering her again is refused by the service (the page never offers it).
+            let duplicate = NewLocalPatient(mrn: "B-99991", authority: LocalFederation.domainB, family: "DUPLICATE", given: "ATTEMPT", birthDate: "19700101", sex: "F")
+            #expect(
+                try await attack(fed, auditedAt: LocalFederation.hospitalB) {
+                    _ = try await StationAttackTests.call(
+                        b, nurse, assertion, .userTransferAccept, TransferAcceptRequest(transfer: id, register: duplicate))
+                } == "exchange.patient-exists")
             let accepted = try await StationAttackTests.call(
                 b, nurse, assertion, .userTransferAccept, TransferAcceptRequest(transfer: id)
             ).decodeBody(InboxTransfer.self)
@@ -314,6 +321,28 @@ struct RecordAttackTests {
                 }
             }
             #expect(linked.contains(LocalIdentity(id: "A-20078", authority: LocalFederation.domainA)), "\(linked)")
+        }
+    }
+
+    @Test("a double submit of the registration form (two MRNs at once): one acceptance registers one patient; the other is refused (exchange.invalid-transition)")
+    func doubleSubmit() async throws {
+        try await withSeededFederation(shipAudit: false) { fed, _, _, _ in
+            let id = try await Self.unlinkedTransferToB(fed)
+            let b = fed.runtimes[LocalFederation.hospitalB]!
+            let nurse = fed.users["clinician.hospital-b"]!
+            let assertion = try await Self.signIn(b.node, nurse, purpose: "TREAT")
+            let patientsBefore = try await b.store.read { try $0.patients(limit: 100) }.count
+            func submit(_ mrn: String) async -> String? {
+                let p = NewLocalPatient(mrn: mrn, authority: LocalFederation.domainB, family: "MERIDEW", given: "ODALYS", birthDate: "19880704", sex: "F")
+                return await code {
+                    _ = try await StationAttackTests.call(b.node, nurse, assertion, .userTransferAccept, TransferAcceptRequest(transfer: id, register: p))
+                }
+            }
+            async let first = submit("B-40001")
+            async let second = submit("B-40002")
+            let outcomes = await [first, second]
+            #expect(outcomes.filter { $0 == nil }.count == 1 && outcomes.contains("exchange.invalid-transition"), "\(outcomes)")
+            #expect(try await b.store.read { try $0.patients(limit: 100) }.count == patientsBefore + 1, "one patient registered")
         }
     }
 

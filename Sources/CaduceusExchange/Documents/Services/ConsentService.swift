@@ -159,7 +159,7 @@ struct ConsentService: Sendable {
             let record = ConsentRecord(
                 directive: directive, patientId: global.description, signedBy: said.signer.commonName, recordedAt: node, recordedTime: now,
                 statement: statement, attestedBy: said.attestedBy)
-            try await core.store.write { tx in try tx.saveConsent(record) }
+            try await keep(audit) { tx in try tx.saveConsent(record) }
             audit?.alert(.objectSecurityAttributesChanged)
             return record
         }
@@ -169,15 +169,27 @@ struct ConsentService: Sendable {
         audit?.patient(global)
         try authorizeConsentSigner(said.signer, for: global)
         let signedBy = said.signer.commonName
-        let record = try await core.store.write { tx -> (ConsentRecord, Bool)? in
-            guard let existing = try tx.consent(id: revocation.consentId), existing.patientId == global.description else { return nil }
-            _ = try tx.revokeConsent(id: revocation.consentId, at: now, by: signedBy, statement: statement)
-            return try tx.consent(id: revocation.consentId).map { ($0, existing.revokedTime == nil) }
+        guard let existing = try await core.store.read({ r in try r.consent(id: revocation.consentId) }), existing.patientId == global.description else {
+            throw DocumentsError(.notFound, "the patient has no consent with this id")
         }
-        guard let (revoked, changed) = record else { throw DocumentsError(.notFound, "the patient has no consent with this id") }
-        // The first revocation stands; a repeated one changes nothing and raises no alert.
-        if changed { audit?.alert(.objectSecurityAttributesChanged) }
+        // The first revocation stands (the store keeps it if another came first); a repeated one changes nothing and
+        // raises no alert.
+        guard existing.revokedTime == nil else { return existing }
+        var revoked = existing
+        revoked.revokedTime = now
+        revoked.revokedBy = signedBy
+        revoked.revocationStatement = statement
+        let id = revocation.consentId
+        try await keep(audit) { tx in _ = try tx.revokeConsent(id: id, at: now, by: signedBy, statement: statement) }
+        audit?.alert(.objectSecurityAttributesChanged)
         return revoked
+    }
+
+    /// Stores a consent change in the commit of the operation that made it (with its audit event: one durable commit
+    /// per node per hop), or at once when no operation carries it.
+    func keep(_ audit: AuditNotes?, _ write: @escaping @Sendable (any StoreTransaction) throws -> Void) async throws {
+        if let audit { return audit.commit(write) }
+        try await core.store.write { tx in try write(tx) }
     }
 
     /// What a verified statement says and on whose behalf: a card's own statement (a directive or a revocation, the
