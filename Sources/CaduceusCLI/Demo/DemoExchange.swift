@@ -18,9 +18,12 @@ enum DemoExchange {
         var logger = Logger(label: "caduceus.demo")
         logger.logLevel = .warning
         report.step("A federation of four nodes")
+        // Beside the federation's directory (which must not exist before it is made).
+        let encoder = DemoCardEncoder.prepare(base: URL(fileURLWithPath: base).deletingLastPathComponent().path)
         let fed = try await report.timedAsync("PKI (root, regional, two hospital CAs), node certificates, two staff cards; data directories under \(base)") {
-            try await LocalFederation.create(at: base, logger: logger)
+            try await LocalFederation.create(at: base, cardEncoder: encoder.encoder, logger: logger)
         }
+        report.note(encoder.note)
         try await fed.run(logger: logger) { fed in
             for id in [LocalFederation.global, LocalFederation.regional, LocalFederation.hospitalA, LocalFederation.hospitalB] {
                 report.note("\(id): \(fed.endpoint(id)) (mutual TLS; published in the directory at \(LocalFederation.global))")
@@ -157,7 +160,7 @@ enum DemoExchange {
             try await cardOfficer.signIn(purpose: "HOPERAT")
             let approver = try fed.client(card: try fed.issueCard("Administrator Two (synthetic)", ca: "hospital-b", role: "administrative"), at: LocalFederation.hospitalB)
             try await approver.signIn(purpose: "HOPERAT")
-            let imported = try await cardOfficer.importStaff(csv: "Employee ID,Last Name,First Name,Department,Role,Email,Status\r\nE-2001,Marlowe,Tamsin,Emergency,nurse,tamsin.marlowe@hospital-b.caduceus.test,Active\r\n")
+            let imported = try await cardOfficer.importStaff(csv: "Employee ID,Last Name,First Name,Department,Role,Email,Status\r\nE-2001,Marlowe,Tamsin,Emergency,nurse,tamsin.marlowe@hospital-b.caduceus.test,Active\r\nE-2002,Okonkwo,Adaeze,Cardiology,physician,adaeze.okonkwo@hospital-b.caduceus.test,Active\r\n")
             report.note("the HR export: \(imported.added) staff added; registry: \(try await cardOfficer.staff().count) active")
             let enrolment = try await cardOfficer.enrollCard(CardEnrollRequest(staffId: "E-2001", role: "nurse"))
             _ = try await approver.cardAction(enrolment.id, .approve)
@@ -170,6 +173,12 @@ enum DemoExchange {
             _ = try await cardOfficer.cardAction(enrolment.id, .unblock)
             let back = (try? await fed.client(card: newCard, at: LocalFederation.regional).signIn()) != nil
             report.note("the new nurse signs in at the regional node; blocked: \(blocked ? "refused" : "still accepted"); unblocked: \(back ? "accepted" : "still refused")")
+            if encoder.encoder != nil {
+                // A second card, approved, waits for the portal: the clerk issues it onto one of the demo's tokens.
+                let waiting = try await cardOfficer.enrollCard(CardEnrollRequest(staffId: "E-2002", role: "physician"))
+                _ = try await approver.cardAction(waiting.id, .approve)
+                report.note("a physician's card is approved and waits at the card station: sign in at hospital B's portal as the clerk and issue it onto token \(DemoCardEncoder.labels[0])")
+            }
             report.note("hospital B's card registry: \(try await cardOfficer.cards().map { $0.status.rawValue }.joined(separator: ", "))")
 
             report.step("The admin station at hospital B: the federation's nodes and their health, a code table saved as a new version")
@@ -237,7 +246,7 @@ enum DemoExchange {
             report.step("The web portal (every node serves it; your card is the TLS client certificate, no password)")
             for (node, who) in [
                 (LocalFederation.hospitalA, "the patient: users/\(LocalFederation.patientCard).p12 (her documents, consents, who accessed her record); the physician: users/clinician.hospital-a.p12"),
-                (LocalFederation.hospitalB, "the nurse: users/clinician.hospital-b.p12 (medical station, break-glass); the privacy officer: users/privacy.hospital-b.p12 (review queue)"),
+                (LocalFederation.hospitalB, "the nurse: users/clinician.hospital-b.p12 (medical station, break-glass); the privacy officer: users/privacy.hospital-b.p12 (review queue, audit console); the clerk: users/clerk.hospital-b.p12 (admin and card stations)"),
             ] {
                 let port = URL(string: fed.endpoint(node))?.port ?? 0
                 report.note("https://\(node).caduceus.test:\(port)/portal (resolve it to 127.0.0.1) — \(who)")
