@@ -27,7 +27,9 @@ package final class RegistrationForwarder: Service, Sendable {
         await withGracefulShutdownHandler {
             for await identity in stream {
                 var delay: Duration = .milliseconds(200)
-                while !Task.isCancelled {
+                // At shutdown the identity in hand is given up (the next ADT for her registers her again): the
+                // regional node may be stopping too, and retrying it would hold the shutdown forever.
+                while !Task.isCancelled, !Task.isShuttingDownGracefully {
                     do {
                         _ = try await node.registerWithRegion(identity)
                         break
@@ -40,7 +42,8 @@ package final class RegistrationForwarder: Service, Sendable {
                             break
                         }
                         logger.warning("registration with the regional MPI failed; retrying", metadata: ["error.code": .string(code)])
-                        try? await Task.sleep(for: delay)
+                        let pause = delay
+                        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
                         delay = min(delay * 2, .seconds(30))
                     }
                 }

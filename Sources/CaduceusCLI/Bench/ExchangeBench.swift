@@ -23,6 +23,7 @@ struct ExchangeBench: AsyncParsableCommand {
     @Option(help: "Operations per size.") var count = 10
     @Option(help: "Registry entries to load before measuring FindDocuments.") var entries = 100_000
     @Option(help: "FindDocuments queries to time.") var queries = 2_000
+    @Option(help: "FindDocuments queries to time through the API (clinician → node → regional).") var apiQueries = 200
     @Flag(help: "Give hospital B an RSA-3072 node key (as the demo does) instead of P-256.") var rsa = false
 
     func run() async throws {
@@ -106,7 +107,7 @@ struct ExchangeBench: AsyncParsableCommand {
                     if found.isEmpty { throw CLIError(code: "bench.failed", message: "a query found nothing") }
                 }
                 var api: [Double] = []
-                for _ in 0..<min(queries, 200) {
+                for _ in 0..<apiQueries {
                     let t0 = ContinuousClock.now
                     _ = try await clinicianB.query(.findDocuments(.init(patientId: global)))
                     api.append(t0.duration(to: .now).seconds)

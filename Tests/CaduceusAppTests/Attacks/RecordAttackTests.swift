@@ -222,20 +222,7 @@ struct RecordAttackTests {
     )
     func noLink() async throws {
         try await withSeededFederation(shipAudit: false) { fed, _, _, _ in
-            let a = fed.runtimes[LocalFederation.hospitalA]!
-            let adt = Array(
-                ([
-                    "MSH|^~\\&|EMR|HOSPA|CADUCEUS|HOSPA|20261120090000||ADT^A04^ADT_A01|A-ADT-77|P|2.5.1",
-                    "EVN|A04|20261120090000",
-                    "PID|1||A-20077^^^HOSPA&\(LocalFederation.domainA)&ISO^MR||MERIDEW^ODALYS||19880704|F|||9 SYNTHETIC ROW^^HALVERTON^WY^82001^USA",
-                ].joined(separator: "\r") + "\r").utf8)
-            #expect(String(decoding: await a.hl7!.receive(adt), as: UTF8.self).contains("MSA|AA"))
-            let other = LocalIdentity(id: "A-20077", authority: LocalFederation.domainA)
-            _ = try await a.node.registerWithRegion(other)
-            let ccd = try await CCDComposer.compose(
-                for: other, store: a.store, nodeId: LocalFederation.hospitalA, organization: "Hospital A (synthetic)",
-                now: Date())
-            let id = try await Self.transferToB(fed, ccd, PatientIdentifier(id: other.id, authority: other.authority))
+            let id = try await Self.unlinkedTransferToB(fed, mrn: "A-20077")
             let b = fed.runtimes[LocalFederation.hospitalB]!.node
             let nurse = fed.users["clinician.hospital-b"]!
             let assertion = try await Self.signIn(b, nurse, purpose: "TREAT")
@@ -261,16 +248,16 @@ struct RecordAttackTests {
 
     /// Hospital A registers a patient B has never seen, registers her with the region, and pushes her CCD to B;
     /// returns the transfer's id in B's inbox.
-    static func unlinkedTransferToB(_ fed: LocalFederation) async throws -> String {
+    static func unlinkedTransferToB(_ fed: LocalFederation, mrn: String = "A-20078") async throws -> String {
         let a = fed.runtimes[LocalFederation.hospitalA]!
         let adt = Array(
             ([
-                "MSH|^~\\&|EMR|HOSPA|CADUCEUS|HOSPA|20261120090000||ADT^A04^ADT_A01|A-ADT-78|P|2.5.1",
+                "MSH|^~\\&|EMR|HOSPA|CADUCEUS|HOSPA|20261120090000||ADT^A04^ADT_A01|ADT-\(mrn)|P|2.5.1",
                 "EVN|A04|20261120090000",
-                "PID|1||A-20078^^^HOSPA&\(LocalFederation.domainA)&ISO^MR||MERIDEW^ODALYS||19880704|F|||9 SYNTHETIC ROW^^HALVERTON^WY^82001^USA",
+                "PID|1||\(mrn)^^^HOSPA&\(LocalFederation.domainA)&ISO^MR||MERIDEW^ODALYS||19880704|F|||9 SYNTHETIC ROW^^HALVERTON^WY^82001^USA",
             ].joined(separator: "\r") + "\r").utf8)
         #expect(String(decoding: await a.hl7!.receive(adt), as: UTF8.self).contains("MSA|AA"))
-        let other = LocalIdentity(id: "A-20078", authority: LocalFederation.domainA)
+        let other = LocalIdentity(id: mrn, authority: LocalFederation.domainA)
         _ = try await a.node.registerWithRegion(other)
         let ccd = try await CCDComposer.compose(
             for: other, store: a.store, nodeId: LocalFederation.hospitalA, organization: "Hospital A (synthetic)", now: Date())
