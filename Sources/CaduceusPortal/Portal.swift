@@ -443,34 +443,27 @@ package final class Portal: Sendable {
         identity.kind == .patient ? "Patient \(identity.commonName)" : identity.commonName
     }
 
-    /// A calendar day (UTC), as forms show and take it: `YYYY-MM-DD`.
-    static func day(_ date: Date) -> String {
+    /// A formatter of UTC times in `format` (the portal shows and takes every time in UTC).
+    static func utc(_ format: String, locale: String = "en_US_POSIX") -> DateFormatter {
         let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
+        f.locale = Locale(identifier: locale)
         f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyy-MM-dd"
-        return f.string(from: date)
+        f.dateFormat = format
+        f.isLenient = false
+        return f
     }
+
+    /// A calendar day (UTC), as forms show and take it: `YYYY-MM-DD`.
+    static func day(_ date: Date) -> String { utc("yyyy-MM-dd").string(from: date) }
 
     /// The start (00:00 UTC) of a `YYYY-MM-DD` day; nil when it is not one.
     static func day(_ text: String) -> Date? {
         let t = text.trimmingCharacters(in: .whitespaces)
         guard t.count == 10 else { return nil }
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyy-MM-dd"
-        f.isLenient = false
-        return f.date(from: t)
+        return utc("yyyy-MM-dd").date(from: t)
     }
 
-    static func time(_ date: Date) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_GB")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
-        return f.string(from: date)
-    }
+    static func time(_ date: Date) -> String { utc("yyyy-MM-dd HH:mm 'UTC'", locale: "en_GB").string(from: date) }
 
     static func confidentiality(_ code: String) -> String {
         switch code {
